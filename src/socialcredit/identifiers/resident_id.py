@@ -1,0 +1,65 @@
+"""Resident identity numbers (GB 11643-1999) through python-stdnum, with the old 15-digit form.
+
+python-stdnum's ``cn.ric`` knows only the 18-digit form; 15-digit numbers (no century, no check)
+survive in old records, so we lift them to 18 digits (century 19, computed check) before
+validating.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from stdnum import exceptions as stdnum_exc
+from stdnum.cn import ric
+
+from ..errors import InvalidIdentifier
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentId:
+    number: str  # canonical 18-character form
+    birth_date: date
+    lifted_from_15: bool = False
+
+    def masked(self) -> str:
+        return mask_resident_id(self.number)
+
+
+def mask_resident_id(number: str) -> str:
+    """Keep the first four and last four characters, as public court lists do."""
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+def lift_15(number: str) -> str:
+    first17 = number[:6] + "19" + number[6:]
+    return first17 + str(ric.calc_check_digit(first17 + "0"))
+
+
+def parse_resident_id(value: str) -> ResidentId:
+    raw = ric.compact(value or "")
+    lifted = False
+    if len(raw) == 15:
+        if not raw.isdigit():
+            raise InvalidIdentifier(value, "a 15-digit resident ID has digits only")
+        raw = lift_15(raw)
+        lifted = True
+    if len(raw) != 18:
+        raise InvalidIdentifier(value, f"a resident ID has 18 characters (or 15), this has {len(raw)}")
+    try:
+        number = ric.validate(raw)
+    except stdnum_exc.InvalidChecksum:
+        raise InvalidIdentifier(
+            value, f"check character is {raw[-1]!r}, expected {ric.calc_check_digit(raw)!r}"
+        ) from None
+    except stdnum_exc.InvalidFormat:
+        raise InvalidIdentifier(value, "the first 17 characters must be digits") from None
+    except stdnum_exc.InvalidComponent:
+        try:
+            ric.get_birth_date(raw)
+        except stdnum_exc.ValidationError:
+            raise InvalidIdentifier(value, f"{raw[6:14]} is not a valid birth date") from None
+        raise InvalidIdentifier(value, f"{raw[:6]} is not a known birth place division") from None
+    except stdnum_exc.ValidationError as exc:
+        raise InvalidIdentifier(value, str(exc)) from None
+    return ResidentId(number=number, birth_date=ric.get_birth_date(number), lifted_from_15=lifted)

@@ -1,0 +1,116 @@
+"""Durations in policy ("3m", "2y", "30d", "3wd") and the working-day calendar they need.
+
+Working days (工作日) follow the Chinese public-holiday calendar with its make-up working days
+(调休) from the ``holidays`` package. That package knows make-up days only for years already
+announced; a pack may add a year's announced days, and every deadline says whether it fell in a
+year whose calendar is not yet announced.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import cached_property
+
+import holidays
+from dateutil.relativedelta import relativedelta
+
+_PATTERN = re.compile(r"^(\d+)(d|wd|m|y)$")
+_UNITS = {"d": "days", "wd": "working days", "m": "months", "y": "years"}
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    amount: int
+    unit: str  # d, wd, m, y
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        m = _PATTERN.match(str(text).strip())
+        if not m:
+            raise ValueError(
+                f"{text!r} is not a duration: write a number and a unit, d (days), "
+                "wd (working days), m (months) or y (years), e.g. 3wd or 2y"
+            )
+        return cls(int(m.group(1)), m.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+    def describe(self) -> str:
+        return f"{self.amount} {_UNITS[self.unit]}"
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """The official calendar of working days, with a pack's announced additions."""
+
+    country: str = "CN"
+    extra_workdays: frozenset[date] = frozenset()
+    extra_holidays: frozenset[date] = frozenset()
+    announced_years: frozenset[int] = frozenset()
+
+    @cached_property
+    def _holidays(self) -> holidays.HolidayBase:
+        return holidays.country_holidays(self.country, years=range(2000, 2041))
+
+    @cached_property
+    def _makeup(self) -> frozenset[date]:
+        days = getattr(self._holidays, "weekend_workdays", set())
+        return frozenset(days) | self.extra_workdays
+
+    @cached_property
+    def _known_years(self) -> frozenset[int]:
+        return frozenset(d.year for d in self._makeup if d.year >= 2012) | self.announced_years
+
+    def is_announced(self, year: int) -> bool:
+        return year in self._known_years
+
+    def is_working_day(self, d: date) -> bool:
+        if d in self.extra_holidays:
+            return False
+        if d in self._makeup:
+            return True
+        return d.weekday() < 5 and d not in self._holidays
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """The n-th working day after ``start`` (start itself not counted)."""
+        d = start
+        count = 0
+        while count < n:
+            d += timedelta(days=1)
+            if self.is_working_day(d):
+                count += 1
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    at: datetime
+    calendar_announced: bool  # False when a working-day count ran into an unannounced year
+
+
+def add_duration(
+    start: datetime, duration: Duration, calendar: WorkingCalendar, tz: tzinfo
+) -> Deadline:
+    """The moment a duration after ``start`` ends, counted in the pack's time zone.
+
+    Working days end at the close of the last working day (24:00 local), as a deadline of
+    "within 3 working days" is read.
+    """
+    local = start.astimezone(tz)
+    if duration.unit == "wd":
+        last = calendar.add_working_days(local.date(), duration.amount)
+        end = datetime.combine(last + timedelta(days=1), time(0, 0), tzinfo=tz)
+        announced = all(
+            calendar.is_announced(y) for y in range(local.year, last.year + 1)
+        )
+        return Deadline(end, announced)
+    if duration.unit == "d":
+        delta = relativedelta(days=duration.amount)
+    elif duration.unit == "m":
+        delta = relativedelta(months=duration.amount)
+    else:
+        delta = relativedelta(years=duration.amount)
+    return Deadline(local + delta, True)

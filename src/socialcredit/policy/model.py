@@ -1,0 +1,203 @@
+"""Pydantic models of a policy pack. Unknown keys are refused everywhere (``extra="forbid"``).
+
+Cross-entry rules (a list's record type exists, a citation exists, a measure reaches only the
+listed subject, no prohibited field) are checked by ``load.py`` after parsing, where the file
+and entry of a problem are known.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .durations import Duration
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    zh: str
+    en: str
+
+
+class Citation(Strict):
+    """A legal document: title in the original, an English gloss, issuer, number, year."""
+
+    title: str
+    gloss: str
+    issuer: str
+    number: str | None = None
+    year: int
+    in_force: date | None = None
+    uncertain: bool = False
+    note: str | None = None
+
+
+class LegalBasis(Strict):
+    """A reference to a citation and the article that applies."""
+
+    cite: str
+    article: str | None = None
+    uncertain: bool = False
+    note: str | None = None
+
+
+Basis = list[LegalBasis]
+
+
+def _duration(value: object) -> str:
+    Duration.parse(str(value))
+    return str(value)
+
+
+class FieldSpec(Strict):
+    type: Literal["string", "date", "decimal", "integer", "enum", "boolean"] = "string"
+    values: list[str] | None = None
+    required: bool = False
+    required_when_status: list[str] = Field(default_factory=list)
+    minimum: float | None = None
+    maximum: float | None = None
+    description: str | None = None
+
+
+class Publicity(Strict):
+    """How long a record is shown to the public, from its decision date."""
+
+    default: str
+    by_field: dict[str, dict[str, str]] = Field(default_factory=dict)
+    basis: Basis = Field(default_factory=list)
+    note: str | None = None
+
+    _v_default = field_validator("default")(classmethod(lambda cls, v: _duration(v)))
+
+
+class RecordType(Strict):
+    id: str
+    name: Text
+    legal_basis: Basis
+    subject_kinds: list[Literal["organisation", "person"]]
+    statuses: list[str]
+    fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    publicity: Publicity
+    note: str | None = None
+
+
+class Entry(Strict):
+    record_type: str
+    status: list[str]
+    where: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class DecisionRef(Strict):
+    """Where a listing's decision reference comes from, and what a valid one looks like."""
+
+    field: str
+    pattern: str
+    description: str
+
+
+class Bar(Strict):
+    kind: Literal["minor_at_decision"]
+    legal_basis: Basis
+
+
+class ListDuration(Strict):
+    default: str
+    maximum: str
+    from_field: str | None = None
+    from_field_unit: Literal["y", "m", "d"] = "y"
+    by_field: dict[str, dict[str, str]] = Field(default_factory=dict)
+    basis: Basis = Field(default_factory=list)
+    note: str | None = None
+
+    _v = field_validator("default", "maximum")(classmethod(lambda cls, v: _duration(v)))
+
+
+class ExitRule(Strict):
+    trigger: Literal["record_status", "expiry", "superseded"]
+    status: list[str] = Field(default_factory=list)
+    deadline: str
+    legal_basis: Basis
+    note: str | None = None
+
+    _v = field_validator("deadline")(classmethod(lambda cls, v: _duration(v)))
+
+
+class ListDef(Strict):
+    id: str
+    name: Text
+    kind: Literal["red", "black"]
+    legal_basis: Basis
+    subject_kinds: list[Literal["organisation", "person"]]
+    requires_ruling: bool
+    decision_ref: DecisionRef | None = None
+    entry: Entry
+    bars: list[Bar] = Field(default_factory=list)
+    notice_period: str
+    notice_basis: Basis = Field(default_factory=list)
+    duration: ListDuration
+    exit: list[ExitRule]
+    how_to_resolve: Text
+    note: str | None = None
+
+    _v = field_validator("notice_period")(classmethod(lambda cls, v: _duration(v)))
+
+
+class Measure(Strict):
+    id: str
+    name: Text
+    kind: Literal["sanction", "incentive"]
+    implementing_agency: str
+    legal_basis: Basis
+    lists: list[str]
+    targets: list[str]
+    responsible_persons_basis: Basis = Field(default_factory=list)
+    note: str | None = None
+
+
+class Source(Strict):
+    id: str
+    name: Text
+    competent_for: list[str]
+
+
+class CalendarSpec(Strict):
+    country: str = "CN"
+    announced_years: list[int] = Field(default_factory=list)
+    extra_workdays: list[date] = Field(default_factory=list)
+    extra_holidays: list[date] = Field(default_factory=list)
+
+
+class PackMeta(Strict):
+    id: str
+    version: str
+    title: Text
+    jurisdiction: str
+    timezone: str
+    calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+    note: str | None = None
+
+
+class Pack(Strict):
+    meta: PackMeta
+    citations: dict[str, Citation]
+    record_types: dict[str, RecordType]
+    lists: dict[str, ListDef]
+    measures: dict[str, Measure]
+    sources: dict[str, Source]
+    digest: str  # sha256 of the pack's files, recorded with every event batch
+
+    def cite(self, basis: Basis) -> list[str]:
+        """Human-readable citations: 《title》 number, article."""
+        out = []
+        for b in basis:
+            c = self.citations[b.cite]
+            text = c.title + (f"（{c.number}）" if c.number else "")
+            if b.article:
+                text += f" {b.article}"
+            out.append(text)
+        return out
