@@ -1,0 +1,92 @@
+"""The one place that builds the registry's real dependencies: engine, pack, clock, keys, index."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+
+from .clock import Clock, SystemClock, to_utc_naive
+from .config import Settings
+from .db import make_engine
+from .events.store import StoredEvent
+from .identifiers.protect import IdProtector
+from .policy import Pack, load_pack
+from .policy.durations import WorkingCalendar
+from .uow import UnitOfWork
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(conn: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if conn is not None:
+        cfg.attributes["connection"] = conn
+    return cfg
+
+
+def upgrade_schema(engine: Engine) -> bool:
+    """Bring the schema to the newest migration; True when something was applied."""
+    cfg = alembic_config()
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current == head:
+        return False
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return True
+
+
+class Registry:
+    """Everything a service needs, built once per process (or per test)."""
+
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, pack: Pack | None = None,
+        engine: Engine | None = None, migrate: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.pack = pack or load_pack(settings.pack_path)
+        self.tz = ZoneInfo(self.pack.meta.timezone)
+        cal = self.pack.meta.calendar
+        self.calendar = WorkingCalendar(
+            country=cal.country,
+            extra_workdays=frozenset(cal.extra_workdays),
+            extra_holidays=frozenset(cal.extra_holidays),
+            announced_years=frozenset(cal.announced_years),
+        )
+        self.engine = engine or make_engine(settings.database_url)
+        if migrate:
+            upgrade_schema(self.engine)
+        self.protector = IdProtector(settings.id_hash_key, settings.id_encryption_key)
+        self._listeners: list[Any] = []
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> Registry:
+        return cls(Settings.from_env(), **kwargs)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def uow(self, actor: str) -> UnitOfWork:
+        return UnitOfWork(self.engine, to_utc_naive(self.now()), actor, self._committed)
+
+    def on_commit(self, listener: Any) -> None:
+        self._listeners.append(listener)
+
+    def _committed(self, events: list[StoredEvent]) -> None:
+        for listener in self._listeners:
+            listener(events)
+
+    def close(self) -> None:
+        self.engine.dispose()

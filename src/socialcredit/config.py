@@ -1,0 +1,92 @@
+"""Settings from the environment, read once at start-up.
+
+SOCIALCREDIT_DATABASE_URL   SQLAlchemy URL; default: an SQLite file socialcredit.db here
+SOCIALCREDIT_MODE           development (default) or production
+SOCIALCREDIT_ID_HASH_KEY    key of the HMAC that keys natural persons (16+ characters)
+SOCIALCREDIT_ID_ENCRYPTION_KEY  Fernet key of the encrypted ID copies
+SOCIALCREDIT_PACK           policy pack directory; default: the bundled cn-national pack
+SOCIALCREDIT_KEY_FILE       development only: where generated keys are kept (.socialcredit/keys.json)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from .errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "sqlite:///socialcredit.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    mode: str
+    id_hash_key: bytes
+    id_encryption_key: bytes
+    pack_path: Path | None
+    key_source: str
+
+    @property
+    def database_label(self) -> str:
+        """The URL without its password, for messages."""
+        url = self.database_url
+        if "@" in url and "://" in url:
+            scheme, rest = url.split("://", 1)
+            creds, host = rest.rsplit("@", 1)
+            user = creds.split(":", 1)[0]
+            return f"{scheme}://{user}:***@{host}"
+        return url
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = dict(os.environ if env is None else env)
+        mode = e.get("SOCIALCREDIT_MODE", "development")
+        if mode not in ("development", "production"):
+            raise ConfigurationError(f"SOCIALCREDIT_MODE must be development or production, not {mode!r}")
+        hash_key = e.get("SOCIALCREDIT_ID_HASH_KEY")
+        enc_key = e.get("SOCIALCREDIT_ID_ENCRYPTION_KEY")
+        source = "environment"
+        if not hash_key or not enc_key:
+            if mode == "production":
+                missing = [n for n, v in (("SOCIALCREDIT_ID_HASH_KEY", hash_key),
+                                          ("SOCIALCREDIT_ID_ENCRYPTION_KEY", enc_key)) if not v]
+                raise ConfigurationError(
+                    f"{' and '.join(missing)} not set: in production the keys that protect "
+                    "resident ID numbers must come from the environment (make them with "
+                    "`socialcredit keys new`), never from a file next to the data"
+                )
+            key_file = Path(e.get("SOCIALCREDIT_KEY_FILE", ".socialcredit/keys.json"))
+            keys = _development_keys(key_file)
+            hash_key = hash_key or keys["id_hash_key"]
+            enc_key = enc_key or keys["id_encryption_key"]
+            source = f"development key file {key_file}"
+        pack = e.get("SOCIALCREDIT_PACK")
+        return cls(
+            database_url=e.get("SOCIALCREDIT_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            mode=mode,
+            id_hash_key=hash_key.encode("utf-8"),
+            id_encryption_key=enc_key.encode("ascii"),
+            pack_path=Path(pack) if pack else None,
+            key_source=source,
+        )
+
+
+def new_keys() -> dict[str, str]:
+    return {"id_hash_key": secrets.token_hex(32), "id_encryption_key": Fernet.generate_key().decode()}
+
+
+def _development_keys(path: Path) -> dict[str, str]:
+    """Keys for a development database, made once and kept beside it (never in production)."""
+    if path.is_file():
+        return dict(json.loads(path.read_text()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = new_keys()
+    path.write_text(json.dumps(keys, indent=2))
+    path.chmod(0o600)
+    return keys

@@ -1,0 +1,208 @@
+"""The database schema (SQLAlchemy Core) and engine set-up for SQLite (WAL) and PostgreSQL.
+
+Two kinds of table: the event log (``events`` and its ``chain_head``), which is the source of
+truth and is only ever appended to; and projections, which only the projector writes and which
+``socialcredit rebuild`` can drop and replay from the log. Alembic migrations under
+``migrations/`` create them; this module is their single description in code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+
+metadata = MetaData()
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("type", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("subject_id", String(64), nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_events_subject", "subject_id", "seq"),
+)
+
+chain_head = Table(
+    "chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+subjects = Table(
+    "subjects",
+    metadata,
+    Column("subject_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("division", String(6)),
+    Column("organisation_code", String(10)),
+    Column("id_cipher", Text),
+    Column("id_masked", String(32)),
+    Column("birth_date", Date),
+    Column("known_from", String(32), nullable=False),
+    Column("registered_at", DateTime, nullable=False),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("record_key", String(32), primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("source_record_id", String(128), nullable=False),
+    Column("record_type", String(64), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("subject_name", Text, nullable=False),
+    Column("authority", Text, nullable=False),
+    Column("decision_ref", Text, nullable=False),
+    Column("decided_on", Date, nullable=False),
+    Column("legal_basis", Text, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("fields", Text, nullable=False),
+    Column("publicity_until", Date, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("first_seen_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("source", "source_record_id", name="uq_records_source_id"),
+    Index("ix_records_subject", "subject_id"),
+)
+
+listings = Table(
+    "listings",
+    metadata,
+    Column("listing_id", String(32), primary_key=True),
+    Column("subject_id", String(64), nullable=False),
+    Column("list_id", String(64), nullable=False),
+    Column("record_key", String(32), nullable=False),
+    Column("ground", String(64)),
+    Column("decision_ref", Text),
+    Column("status", String(16), nullable=False),
+    Column("pending_reason", Text),
+    Column("proposed_at", DateTime, nullable=False),
+    Column("notified_at", DateTime),
+    Column("activates_at", DateTime),
+    Column("until", DateTime),
+    Column("duration", String(16)),
+    Column("activated_at", DateTime),
+    Column("ended_at", DateTime),
+    Column("end_reason", String(32)),
+    Column("exit_due_by", DateTime),
+    Index("ix_listings_subject", "subject_id"),
+    Index("ix_listings_record", "record_key"),
+    Index("ix_listings_status", "status"),
+)
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("notice_id", String(32), primary_key=True),
+    Column("subject_id", String(64), nullable=False),
+    Column("listing_id", String(32)),
+    Column("kind", String(32), nullable=False),
+    Column("issued_at", DateTime, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_notices_subject", "subject_id"),
+)
+
+review_queue = Table(
+    "review_queue",
+    metadata,
+    Column("item_id", String(32), primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("source_record_id", String(128), nullable=False),
+    Column("record_type", String(64), nullable=False),
+    Column("subject_name", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("row", Text, nullable=False),
+    Column("queued_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    UniqueConstraint("source", "source_record_id", name="uq_review_source_id"),
+)
+
+ingest_batches = Table(
+    "ingest_batches",
+    metadata,
+    Column("batch_id", String(32), primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("file_name", Text),
+    Column("at", DateTime, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("amended", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("queued", Integer, nullable=False),
+    Column("rejects", Text, nullable=False),
+)
+
+source_tokens = Table(
+    "source_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("issued_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+#: Tables that are projections of the event log, in the order a rebuild clears them.
+PROJECTIONS: tuple[Table, ...] = (
+    subjects,
+    records,
+    listings,
+    notices,
+    review_queue,
+    ingest_batches,
+    source_tokens,
+)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with the settings the registry relies on.
+
+    SQLite: WAL journal, foreign keys, a busy timeout, and write transactions that take the write
+    lock at BEGIN (``BEGIN IMMEDIATE``) so that two appenders never read the same chain head.
+    PostgreSQL: the chain head row is locked with ``SELECT ... FOR UPDATE`` instead.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            write = conn.get_execution_options().get("registry_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)

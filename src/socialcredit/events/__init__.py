@@ -1,0 +1,1 @@
+"""The append-only, hash-chained event log: the registry's source of truth."""

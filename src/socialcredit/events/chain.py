@@ -1,0 +1,36 @@
+"""Canonical JSON and the hash chain: each event's hash covers its content and the previous hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, datetime | date):
+        return o.isoformat()
+    if isinstance(o, Decimal):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def canonical(obj: Any) -> str:
+    """One byte sequence per value: sorted keys, no spaces, UTF-8 text kept as is."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
+def at_text(at: datetime) -> str:
+    return at.isoformat(timespec="microseconds")
+
+
+def event_hash(
+    prev_hash: str, seq: int, event_id: str, type_: str, at: datetime, actor: str,
+    subject_id: str | None, payload: str,
+) -> str:
+    parts = [prev_hash, str(seq), event_id, type_, at_text(at), actor, subject_id or "", payload]
+    return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()

@@ -1,0 +1,140 @@
+"""Append to and read from the event log; verify its chain.
+
+Appends happen inside the caller's transaction, after locking the chain head, so that the log,
+its head and the projections commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from ..db import chain_head, events
+from .chain import GENESIS, event_hash
+from .types import NewEvent
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    seq: int
+    event_id: str
+    type: str
+    at: datetime  # naive UTC
+    actor: str
+    subject_id: str | None
+    payload: str  # canonical JSON
+
+
+def lock_head(conn: Connection) -> tuple[int, str]:
+    row = conn.execute(
+        select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
+    ).first()
+    if row is None:
+        conn.execute(insert(chain_head).values(id=1, seq=0, hash=GENESIS))
+        return 0, GENESIS
+    return int(row.seq), str(row.hash)
+
+
+def append(
+    conn: Connection,
+    head: tuple[int, str],
+    batch: Sequence[tuple[NewEvent, str]],
+    at: datetime,
+    actor: str,
+) -> tuple[list[StoredEvent], tuple[int, str]]:
+    """Append events (each with its canonical payload) after ``head``; return them and the new head."""
+    seq, prev = head
+    stored: list[StoredEvent] = []
+    rows: list[dict[str, Any]] = []
+    for ev, payload in batch:
+        seq += 1
+        event_id = str(uuid.uuid4())
+        h = event_hash(prev, seq, event_id, ev.type, at, actor, ev.subject_id, payload)
+        rows.append(
+            {"seq": seq, "event_id": event_id, "type": ev.type, "at": at, "actor": actor,
+             "subject_id": ev.subject_id, "payload": payload, "prev_hash": prev, "hash": h}
+        )
+        stored.append(StoredEvent(seq, event_id, ev.type, at, actor, ev.subject_id, payload))
+        prev = h
+    if rows:
+        conn.execute(insert(events), rows)
+        conn.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=prev))
+    return stored, (seq, prev)
+
+
+def read(
+    conn: Connection, *, after: int = 0, until_at: datetime | None = None,
+    subject_id: str | None = None, chunk: int = 5000,
+) -> Iterator[StoredEvent]:
+    """Events in sequence order, optionally for one subject and up to a moment (naive UTC)."""
+    last = after
+    while True:
+        q = select(events).where(events.c.seq > last).order_by(events.c.seq).limit(chunk)
+        if subject_id is not None:
+            q = q.where(events.c.subject_id == subject_id)
+        if until_at is not None:
+            q = q.where(events.c.at <= until_at)
+        rows = conn.execute(q).all()
+        if not rows:
+            return
+        for r in rows:
+            yield StoredEvent(r.seq, r.event_id, r.type, r.at, r.actor, r.subject_id, r.payload)
+        last = rows[-1].seq
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    ok: bool
+    events_checked: int
+    head_seq: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def verify(conn: Connection) -> ChainReport:
+    """Walk the whole log; name the first event that was altered, deleted or inserted."""
+    head = conn.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).first()
+    head_seq, head_hash = (int(head.seq), str(head.hash)) if head else (0, GENESIS)
+    prev, expected_seq, count = GENESIS, 1, 0
+    for ev_row in _raw(conn):
+        if ev_row.seq != expected_seq:
+            return ChainReport(False, count, head_seq, expected_seq,
+                               f"event {expected_seq} is missing (deleted); the log jumps to "
+                               f"{ev_row.seq}")
+        if ev_row.prev_hash != prev:
+            return ChainReport(False, count, head_seq, ev_row.seq,
+                               f"event {ev_row.seq} does not link to event {ev_row.seq - 1} "
+                               "(its prev_hash differs): an event before it was altered or removed")
+        h = event_hash(prev, ev_row.seq, ev_row.event_id, ev_row.type, ev_row.at, ev_row.actor,
+                       ev_row.subject_id, ev_row.payload)
+        if h != ev_row.hash:
+            return ChainReport(False, count, head_seq, ev_row.seq,
+                               f"event {ev_row.seq} ({ev_row.type}) was altered: its content no "
+                               "longer matches its hash")
+        prev, expected_seq, count = h, expected_seq + 1, count + 1
+    if expected_seq - 1 != head_seq or prev != head_hash:
+        return ChainReport(False, count, head_seq, expected_seq,
+                           f"the log ends at event {expected_seq - 1} but its head says "
+                           f"{head_seq}: events {expected_seq}..{head_seq} were deleted")
+    return ChainReport(True, count, head_seq)
+
+
+def _raw(conn: Connection, chunk: int = 5000) -> Iterator[Any]:
+    last = 0
+    while True:
+        rows = conn.execute(
+            select(events).where(events.c.seq > last).order_by(events.c.seq).limit(chunk)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def head_seq(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(chain_head.c.seq), 0))).scalar_one())

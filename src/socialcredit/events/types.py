@@ -1,0 +1,70 @@
+"""Every event the registry records, in the past tense, with the fields its payload carries.
+
+An event is one fact that happened; projections are folds over them. Payloads are plain JSON
+(canonical form, see ``chain.canonical``) and never hold a resident ID number in clear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SUBJECT_REGISTERED = "subject-registered"
+"""subject_id, kind, name, division, organisation_code, id_cipher, id_masked, birth_date, known_from"""
+
+RECORD_ACCEPTED = "record-accepted"
+"""record_key, source, source_record_id, record_type, subject_id, subject_name, authority,
+decision_ref, decided_on, legal_basis, status, fields, publicity_until, content_hash"""
+
+RECORD_AMENDED = "record-amended"
+"""record_key and the same fields as record-accepted, as they now stand; previous_status"""
+
+ROW_QUEUED = "row-queued-for-review"
+"""item_id, source, source_record_id, record_type, subject_name, reason, row"""
+
+BATCH_INGESTED = "batch-ingested"
+"""batch_id, source, file_name, accepted, amended, unchanged, rejected, queued, rejects (row, field,
+reason; never the rejected values), pack_digest"""
+
+LISTING_PROPOSED = "listing-proposed"
+"""listing_id, subject_id, list_id, record_key, ground, pending_reason"""
+
+LISTING_NOTIFIED = "listing-notified"
+"""listing_id, notice_id, decision_ref, activates_at, until, duration, body (the notice text)"""
+
+LISTING_ACTIVATED = "listing-activated"
+"""listing_id, effective_at (= the activates_at of the notice; the event may be recorded later)"""
+
+LISTING_ENDED = "listing-ended"
+"""listing_id, reason (performed, expired, superseded, revoked, removed, barred), effective_at,
+exit_due_by, record_key"""
+
+SOURCE_TOKEN_ISSUED = "source-token-issued"
+"""token_hash (sha256 of the token; the token itself is shown once and never stored), source, label"""
+
+SOURCE_TOKEN_REVOKED = "source-token-revoked"
+"""token_hash"""
+
+ALL_TYPES = (
+    SUBJECT_REGISTERED,
+    RECORD_ACCEPTED,
+    RECORD_AMENDED,
+    ROW_QUEUED,
+    BATCH_INGESTED,
+    LISTING_PROPOSED,
+    LISTING_NOTIFIED,
+    LISTING_ACTIVATED,
+    LISTING_ENDED,
+    SOURCE_TOKEN_ISSUED,
+    SOURCE_TOKEN_REVOKED,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event a service wants recorded; the store gives it its sequence number and hash."""
+
+    type: str
+    payload: dict[str, Any]
+    subject_id: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Projections: tables folded from the event log. Only the projector writes them."""

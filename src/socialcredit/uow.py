@@ -1,0 +1,71 @@
+"""The unit of work: one transaction in which events are appended and projected together.
+
+Leaving the ``with`` block without ``commit()`` rolls everything back: log, head and projections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from .events.chain import canonical
+from .events.store import StoredEvent, append, lock_head
+from .events.types import NewEvent
+from .projections import projector
+
+
+class UnitOfWork:
+    def __init__(
+        self, engine: Engine, at: datetime, actor: str,
+        on_commit: Callable[[list[StoredEvent]], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.at = at  # naive UTC: the moment every event of this unit is recorded at
+        self.actor = actor
+        self._on_commit = on_commit
+        self.new_events: list[StoredEvent] = []
+        self._conn: Connection | None = None
+
+    @property
+    def conn(self) -> Connection:
+        assert self._conn is not None, "use the unit of work in a with block"
+        return self._conn
+
+    def __enter__(self) -> UnitOfWork:
+        self._conn = self.engine.connect().execution_options(registry_write=True)
+        self._tx = self._conn.begin()
+        self._head = lock_head(self._conn)
+        return self
+
+    def emit(self, *evs: NewEvent) -> list[StoredEvent]:
+        return self.emit_many(evs)
+
+    def emit_many(self, evs: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Append events to the log and project them at once, in this transaction."""
+        batch = [(ev, canonical(ev.payload)) for ev in evs]
+        stored, self._head = append(self.conn, self._head, batch, self.at, self.actor)
+        projector.apply(self.conn, stored)
+        self.new_events.extend(stored)
+        return stored
+
+    def commit(self) -> None:
+        self._tx.commit()
+        self._committed = True
+        if self._on_commit and self.new_events:
+            self._on_commit(self.new_events)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._tx.is_active:
+            self._tx.rollback()
+        self.conn.close()
+        self._conn = None
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return self.conn.execute(*args, **kwargs)
