@@ -51,8 +51,13 @@ class Registry:
     """Everything a service needs, built once per process (or per test)."""
 
     def __init__(
-        self, settings: Settings, *, clock: Clock | None = None, pack: Pack | None = None,
-        engine: Engine | None = None, migrate: bool = True,
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        pack: Pack | None = None,
+        engine: Engine | None = None,
+        migrate: bool = True,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
@@ -70,6 +75,7 @@ class Registry:
             upgrade_schema(self.engine)
         self.protector = IdProtector(settings.id_hash_key, settings.id_encryption_key)
         self._listeners: list[Any] = []
+        self._check_index: Any = None
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Registry:

@@ -48,14 +48,22 @@ class Settings:
         e = dict(os.environ if env is None else env)
         mode = e.get("SOCIALCREDIT_MODE", "development")
         if mode not in ("development", "production"):
-            raise ConfigurationError(f"SOCIALCREDIT_MODE must be development or production, not {mode!r}")
+            raise ConfigurationError(
+                f"SOCIALCREDIT_MODE must be development or production, not {mode!r}"
+            )
         hash_key = e.get("SOCIALCREDIT_ID_HASH_KEY")
         enc_key = e.get("SOCIALCREDIT_ID_ENCRYPTION_KEY")
         source = "environment"
         if not hash_key or not enc_key:
             if mode == "production":
-                missing = [n for n, v in (("SOCIALCREDIT_ID_HASH_KEY", hash_key),
-                                          ("SOCIALCREDIT_ID_ENCRYPTION_KEY", enc_key)) if not v]
+                missing = [
+                    n
+                    for n, v in (
+                        ("SOCIALCREDIT_ID_HASH_KEY", hash_key),
+                        ("SOCIALCREDIT_ID_ENCRYPTION_KEY", enc_key),
+                    )
+                    if not v
+                ]
                 raise ConfigurationError(
                     f"{' and '.join(missing)} not set: in production the keys that protect "
                     "resident ID numbers must come from the environment (make them with "
@@ -78,7 +86,10 @@ class Settings:
 
 
 def new_keys() -> dict[str, str]:
-    return {"id_hash_key": secrets.token_hex(32), "id_encryption_key": Fernet.generate_key().decode()}
+    return {
+        "id_hash_key": secrets.token_hex(32),
+        "id_encryption_key": Fernet.generate_key().decode(),
+    }
 
 
 def _development_keys(path: Path) -> dict[str, str]:

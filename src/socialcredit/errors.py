@@ -24,7 +24,9 @@ class InvalidIdentifier(InvalidInput):
     code = "invalid_identifier"
 
     def __init__(self, value: str, reason: str) -> None:
-        super().__init__(f"{value!r} is not a valid identifier: {reason}", detail={"reason": reason})
+        super().__init__(
+            f"{value!r} is not a valid identifier: {reason}", detail={"reason": reason}
+        )
         self.value = value
         self.reason = reason
 

@@ -10,8 +10,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
+from .clock import iso
+from .db import events
+from .errors import InvalidInput
 from .events.chain import canonical
 from .events.store import StoredEvent, append, lock_head
 from .events.types import NewEvent
@@ -20,7 +23,10 @@ from .projections import projector
 
 class UnitOfWork:
     def __init__(
-        self, engine: Engine, at: datetime, actor: str,
+        self,
+        engine: Engine,
+        at: datetime,
+        actor: str,
         on_commit: Callable[[list[StoredEvent]], None] | None = None,
     ) -> None:
         self.engine = engine
@@ -39,6 +45,16 @@ class UnitOfWork:
         self._conn = self.engine.connect().execution_options(registry_write=True)
         self._tx = self._conn.begin()
         self._head = lock_head(self._conn)
+        if self._head[0]:
+            last = self._conn.execute(select(events.c.at).where(events.c.seq == self._head[0]))
+            last_at = last.scalar_one_or_none()
+            if last_at is not None and last_at > self.at:
+                self._tx.rollback()
+                self._conn.close()
+                raise InvalidInput(
+                    f"the log already holds events up to {iso(last_at)}; a write as of "
+                    f"{iso(self.at)} would make its time run backwards (use a later --as-of)"
+                )
         return self
 
     def emit(self, *evs: NewEvent) -> list[StoredEvent]:
@@ -59,7 +75,9 @@ class UnitOfWork:
             self._on_commit(self.new_events)
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         if self._tx.is_active:

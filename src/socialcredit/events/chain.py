@@ -21,7 +21,9 @@ def _default(o: Any) -> Any:
 
 def canonical(obj: Any) -> str:
     """One byte sequence per value: sorted keys, no spaces, UTF-8 text kept as is."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
+    )
 
 
 def at_text(at: datetime) -> str:
@@ -29,8 +31,14 @@ def at_text(at: datetime) -> str:
 
 
 def event_hash(
-    prev_hash: str, seq: int, event_id: str, type_: str, at: datetime, actor: str,
-    subject_id: str | None, payload: str,
+    prev_hash: str,
+    seq: int,
+    event_id: str,
+    type_: str,
+    at: datetime,
+    actor: str,
+    subject_id: str | None,
+    payload: str,
 ) -> str:
     parts = [prev_hash, str(seq), event_id, type_, at_text(at), actor, subject_id or "", payload]
     return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()

@@ -56,8 +56,17 @@ def append(
         event_id = str(uuid.uuid4())
         h = event_hash(prev, seq, event_id, ev.type, at, actor, ev.subject_id, payload)
         rows.append(
-            {"seq": seq, "event_id": event_id, "type": ev.type, "at": at, "actor": actor,
-             "subject_id": ev.subject_id, "payload": payload, "prev_hash": prev, "hash": h}
+            {
+                "seq": seq,
+                "event_id": event_id,
+                "type": ev.type,
+                "at": at,
+                "actor": actor,
+                "subject_id": ev.subject_id,
+                "payload": payload,
+                "prev_hash": prev,
+                "hash": h,
+            }
         )
         stored.append(StoredEvent(seq, event_id, ev.type, at, actor, ev.subject_id, payload))
         prev = h
@@ -68,8 +77,12 @@ def append(
 
 
 def read(
-    conn: Connection, *, after: int = 0, until_at: datetime | None = None,
-    subject_id: str | None = None, chunk: int = 5000,
+    conn: Connection,
+    *,
+    after: int = 0,
+    until_at: datetime | None = None,
+    subject_id: str | None = None,
+    chunk: int = 5000,
 ) -> Iterator[StoredEvent]:
     """Events in sequence order, optionally for one subject and up to a moment (naive UTC)."""
     last = after
@@ -98,29 +111,58 @@ class ChainReport:
 
 def verify(conn: Connection) -> ChainReport:
     """Walk the whole log; name the first event that was altered, deleted or inserted."""
-    head = conn.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).first()
+    head = conn.execute(
+        select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)
+    ).first()
     head_seq, head_hash = (int(head.seq), str(head.hash)) if head else (0, GENESIS)
     prev, expected_seq, count = GENESIS, 1, 0
     for ev_row in _raw(conn):
         if ev_row.seq != expected_seq:
-            return ChainReport(False, count, head_seq, expected_seq,
-                               f"event {expected_seq} is missing (deleted); the log jumps to "
-                               f"{ev_row.seq}")
+            return ChainReport(
+                False,
+                count,
+                head_seq,
+                expected_seq,
+                f"event {expected_seq} is missing (deleted); the log jumps to {ev_row.seq}",
+            )
         if ev_row.prev_hash != prev:
-            return ChainReport(False, count, head_seq, ev_row.seq,
-                               f"event {ev_row.seq} does not link to event {ev_row.seq - 1} "
-                               "(its prev_hash differs): an event before it was altered or removed")
-        h = event_hash(prev, ev_row.seq, ev_row.event_id, ev_row.type, ev_row.at, ev_row.actor,
-                       ev_row.subject_id, ev_row.payload)
+            return ChainReport(
+                False,
+                count,
+                head_seq,
+                ev_row.seq,
+                f"event {ev_row.seq} does not link to event {ev_row.seq - 1} "
+                "(its prev_hash differs): an event before it was altered or removed",
+            )
+        h = event_hash(
+            prev,
+            ev_row.seq,
+            ev_row.event_id,
+            ev_row.type,
+            ev_row.at,
+            ev_row.actor,
+            ev_row.subject_id,
+            ev_row.payload,
+        )
         if h != ev_row.hash:
-            return ChainReport(False, count, head_seq, ev_row.seq,
-                               f"event {ev_row.seq} ({ev_row.type}) was altered: its content no "
-                               "longer matches its hash")
+            return ChainReport(
+                False,
+                count,
+                head_seq,
+                ev_row.seq,
+                f"event {ev_row.seq} ({ev_row.type}) was altered: its content no "
+                "longer matches its hash",
+            )
         prev, expected_seq, count = h, expected_seq + 1, count + 1
     if expected_seq - 1 != head_seq or prev != head_hash:
-        return ChainReport(False, count, head_seq, expected_seq,
-                           f"the log ends at event {expected_seq - 1} but its head says "
-                           f"{head_seq}: events {expected_seq}..{head_seq} were deleted")
+        return ChainReport(
+            False,
+            count,
+            head_seq,
+            expected_seq,
+            f"the log ends at event {expected_seq - 1} but its head says "
+            f"{head_seq}: events {expected_seq}..{head_seq} were deleted",
+        )
     return ChainReport(True, count, head_seq)
 
 

@@ -20,4 +20,6 @@ def looks_like_resident_id(value: str) -> bool:
     the USCC reading fails.
     """
     v = value.strip().upper()
-    return len(v) == 15 and v.isdigit() or (len(v) == 18 and v[:17].isdigit() and v[17] in "0123456789X")
+    return (len(v) == 15 and v.isdigit()) or (
+        len(v) == 18 and v[:17].isdigit() and v[17] in "0123456789X"
+    )

@@ -45,7 +45,9 @@ def parse_resident_id(value: str) -> ResidentId:
         raw = lift_15(raw)
         lifted = True
     if len(raw) != 18:
-        raise InvalidIdentifier(value, f"a resident ID has 18 characters (or 15), this has {len(raw)}")
+        raise InvalidIdentifier(
+            value, f"a resident ID has 18 characters (or 15), this has {len(raw)}"
+        )
     try:
         number = ric.validate(raw)
     except stdnum_exc.InvalidChecksum:

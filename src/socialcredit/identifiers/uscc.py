@@ -30,13 +30,27 @@ AUTHORITY_TYPES: dict[str, dict[str, str]] = {
         "9": "other",
     },
     "4": {"1": "foreign cultural centre", "9": "other"},
-    "5": {"1": "social organisation", "2": "private non-enterprise unit", "3": "foundation", "9": "other"},
-    "6": {"1": "foreign tourism office", "2": "Hong Kong, Macao or Taiwan tourism office", "9": "other"},
+    "5": {
+        "1": "social organisation",
+        "2": "private non-enterprise unit",
+        "3": "foundation",
+        "9": "other",
+    },
+    "6": {
+        "1": "foreign tourism office",
+        "2": "Hong Kong, Macao or Taiwan tourism office",
+        "9": "other",
+    },
     "7": {"1": "religious venue", "2": "religious college", "9": "other"},
     "8": {"1": "grassroots trade union", "9": "other"},
     "9": {"1": "enterprise", "2": "individual business", "3": "farmers' cooperative"},
     "A": {"1": "military public institution", "9": "other"},
-    "N": {"1": "group collective", "2": "village collective", "3": "township collective", "9": "other"},
+    "N": {
+        "1": "group collective",
+        "2": "village collective",
+        "3": "township collective",
+        "9": "other",
+    },
     "Y": {"1": "other"},
 }
 

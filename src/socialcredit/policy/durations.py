@@ -103,9 +103,7 @@ def add_duration(
     if duration.unit == "wd":
         last = calendar.add_working_days(local.date(), duration.amount)
         end = datetime.combine(last + timedelta(days=1), time(0, 0), tzinfo=tz)
-        announced = all(
-            calendar.is_announced(y) for y in range(local.year, last.year + 1)
-        )
+        announced = all(calendar.is_announced(y) for y in range(local.year, last.year + 1))
         return Deadline(end, announced)
     if duration.unit == "d":
         delta = relativedelta(days=duration.amount)

@@ -49,7 +49,9 @@ def _read_yaml(path: Path, root: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise PolicyError(_rel(path, root), "(file)", f"not valid YAML: {exc}", "fix the syntax") from None
+        raise PolicyError(
+            _rel(path, root), "(file)", f"not valid YAML: {exc}", "fix the syntax"
+        ) from None
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -65,7 +67,10 @@ def _entries(path: Path, root: Path) -> Iterator[dict[str, Any]]:
     for item in items:
         if not isinstance(item, dict) or "id" not in item:
             raise PolicyError(
-                _rel(path, root), "(file)", "each entry must be a mapping with an 'id'", "add id: <name>"
+                _rel(path, root),
+                "(file)",
+                "each entry must be a mapping with an 'id'",
+                "add id: <name>",
             )
         yield item
 
@@ -103,12 +108,17 @@ def _digest(root: Path) -> str:
 def load_pack(path: Path | str | None = None) -> Pack:
     root = Path(path) if path else default_pack_path()
     if not (root / "pack.yaml").is_file():
-        raise PolicyError(str(root), "(pack)", "no pack.yaml here", "point --pack at a pack directory")
-    meta = _parse(PackMeta, _read_yaml(root / "pack.yaml", root), _rel(root / "pack.yaml", root), "pack")
+        raise PolicyError(
+            str(root), "(pack)", "no pack.yaml here", "point --pack at a pack directory"
+        )
+    meta = _parse(
+        PackMeta, _read_yaml(root / "pack.yaml", root), _rel(root / "pack.yaml", root), "pack"
+    )
     citations_file = root / "citations.yaml"
     raw_citations = _read_yaml(citations_file, root) if citations_file.is_file() else {}
     citations = {
-        k: _parse(Citation, v, _rel(citations_file, root), k) for k, v in (raw_citations or {}).items()
+        k: _parse(Citation, v, _rel(citations_file, root), k)
+        for k, v in (raw_citations or {}).items()
     }
     files: dict[str, str] = {}
 
@@ -145,8 +155,12 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
     try:
         ZoneInfo(pack.meta.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise PolicyError("pack.yaml", "pack", f"unknown time zone {pack.meta.timezone!r}",
-                          "use an IANA name such as Asia/Shanghai") from None
+        raise PolicyError(
+            "pack.yaml",
+            "pack",
+            f"unknown time zone {pack.meta.timezone!r}",
+            "use an IANA name such as Asia/Shanghai",
+        ) from None
 
     def basis(file: str, entry: str, b: Basis, what: str = "legal_basis") -> None:
         if not b:
@@ -154,7 +168,9 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
         for ref in b:
             if ref.cite not in pack.citations:
                 raise PolicyError(
-                    file, entry, f"{what} cites {ref.cite!r}, which citations.yaml does not define",
+                    file,
+                    entry,
+                    f"{what} cites {ref.cite!r}, which citations.yaml does not define",
                     "add the document to citations.yaml or correct the id",
                 )
 
@@ -165,7 +181,9 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
             category = prohibited_category(name)
             if category:
                 raise PolicyError(
-                    f, e, f"field '{name}' falls in a prohibited category ({category})",
+                    f,
+                    e,
+                    f"field '{name}' falls in a prohibited category ({category})",
                     "remove the field: the registry holds no biometrics, political or religious "
                     "opinion, ethnicity, health, online speech or social connections",
                 )
@@ -173,12 +191,20 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 raise PolicyError(f, e, f"enum field '{name}' has no values", "add values: [...]")
             for s in spec.required_when_status:
                 if s not in rt.statuses:
-                    raise PolicyError(f, e, f"field '{name}' names unknown status {s!r}",
-                                      f"use one of {rt.statuses}")
+                    raise PolicyError(
+                        f,
+                        e,
+                        f"field '{name}' names unknown status {s!r}",
+                        f"use one of {rt.statuses}",
+                    )
         for fname, table in rt.publicity.by_field.items():
             if fname not in rt.fields:
-                raise PolicyError(f, e, f"publicity.by_field names unknown field {fname!r}",
-                                  "name a field of this record type")
+                raise PolicyError(
+                    f,
+                    e,
+                    f"publicity.by_field names unknown field {fname!r}",
+                    "name a field of this record type",
+                )
             for v in table.values():
                 _dur(f, e, v)
 
@@ -187,62 +213,105 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
         basis(f, e, ld.legal_basis)
         rt = pack.record_types.get(ld.entry.record_type)
         if rt is None:
-            raise PolicyError(f, e, f"entry.record_type {ld.entry.record_type!r} is not defined",
-                              "name a record type of this pack")
+            raise PolicyError(
+                f,
+                e,
+                f"entry.record_type {ld.entry.record_type!r} is not defined",
+                "name a record type of this pack",
+            )
         for s in ld.entry.status:
             if s not in rt.statuses:
-                raise PolicyError(f, e, f"entry.status {s!r} is not a status of {rt.id}",
-                                  f"use one of {rt.statuses}")
+                raise PolicyError(
+                    f,
+                    e,
+                    f"entry.status {s!r} is not a status of {rt.id}",
+                    f"use one of {rt.statuses}",
+                )
         for fname, values in ld.entry.where.items():
             spec = rt.fields.get(fname)
             if spec is None:
-                raise PolicyError(f, e, f"entry.where names unknown field {fname!r}",
-                                  f"use a field of {rt.id}")
+                raise PolicyError(
+                    f, e, f"entry.where names unknown field {fname!r}", f"use a field of {rt.id}"
+                )
             if spec.values:
                 bad = [v for v in values if v not in spec.values]
                 if bad:
-                    raise PolicyError(f, e, f"entry.where.{fname} has unknown values {bad}",
-                                      f"use values from {spec.values}")
+                    raise PolicyError(
+                        f,
+                        e,
+                        f"entry.where.{fname} has unknown values {bad}",
+                        f"use values from {spec.values}",
+                    )
         for kind in ld.subject_kinds:
             if kind not in rt.subject_kinds:
-                raise PolicyError(f, e, f"subject kind {kind!r} cannot have a {rt.id} record",
-                                  "restrict subject_kinds")
+                raise PolicyError(
+                    f,
+                    e,
+                    f"subject kind {kind!r} cannot have a {rt.id} record",
+                    "restrict subject_kinds",
+                )
         if ld.requires_ruling and ld.decision_ref is None:
             raise PolicyError(
-                f, e, "requires_ruling is true but no decision_ref says where the ruling is",
+                f,
+                e,
+                "requires_ruling is true but no decision_ref says where the ruling is",
                 "add decision_ref: {field: <record field>, pattern: <regex>, description: ...}",
             )
         if ld.decision_ref is not None:
             if ld.decision_ref.field not in rt.fields and ld.decision_ref.field != "decision_ref":
-                raise PolicyError(f, e, f"decision_ref.field {ld.decision_ref.field!r} is not a "
-                                  f"field of {rt.id}", "name a field of the entry record type")
+                raise PolicyError(
+                    f,
+                    e,
+                    f"decision_ref.field {ld.decision_ref.field!r} is not a field of {rt.id}",
+                    "name a field of the entry record type",
+                )
             try:
                 re.compile(ld.decision_ref.pattern)
             except re.error as exc:
-                raise PolicyError(f, e, f"decision_ref.pattern does not compile: {exc}",
-                                  "correct the regular expression") from None
+                raise PolicyError(
+                    f,
+                    e,
+                    f"decision_ref.pattern does not compile: {exc}",
+                    "correct the regular expression",
+                ) from None
         for bar in ld.bars:
             basis(f, e, bar.legal_basis, "bars.legal_basis")
         if ld.duration.from_field and ld.duration.from_field not in rt.fields:
-            raise PolicyError(f, e, f"duration.from_field {ld.duration.from_field!r} is unknown",
-                              f"name a field of {rt.id}")
+            raise PolicyError(
+                f,
+                e,
+                f"duration.from_field {ld.duration.from_field!r} is unknown",
+                f"name a field of {rt.id}",
+            )
         for fname, table in ld.duration.by_field.items():
             if fname not in rt.fields:
-                raise PolicyError(f, e, f"duration.by_field names unknown field {fname!r}",
-                                  f"name a field of {rt.id}")
+                raise PolicyError(
+                    f,
+                    e,
+                    f"duration.by_field names unknown field {fname!r}",
+                    f"name a field of {rt.id}",
+                )
             for v in table.values():
                 _dur(f, e, v)
         if not ld.exit:
             raise PolicyError(f, e, "no exit rule", "every list needs at least an expiry exit")
         if not any(x.trigger == "expiry" for x in ld.exit):
-            raise PolicyError(f, e, "no expiry exit: a listing could last forever",
-                              "add an exit rule with trigger: expiry (time limits, DESIGN.md section 2)")
+            raise PolicyError(
+                f,
+                e,
+                "no expiry exit: a listing could last forever",
+                "add an exit rule with trigger: expiry (time limits, DESIGN.md section 2)",
+            )
         for x in ld.exit:
             basis(f, e, x.legal_basis, f"exit ({x.trigger}) legal_basis")
             for s in x.status:
                 if s not in rt.statuses:
-                    raise PolicyError(f, e, f"exit status {s!r} is not a status of {rt.id}",
-                                      f"use one of {rt.statuses}")
+                    raise PolicyError(
+                        f,
+                        e,
+                        f"exit status {s!r} is not a status of {rt.id}",
+                        f"use one of {rt.statuses}",
+                    )
 
     for mid, m in pack.measures.items():
         f, e = files[f"measures/{mid}"], f"measure '{mid}'"
@@ -250,15 +319,21 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
         for t in m.targets:
             if t not in ALLOWED_TARGETS:
                 raise PolicyError(
-                    f, e, f"targets {t!r}: a measure may reach only the listed subject "
+                    f,
+                    e,
+                    f"targets {t!r}: a measure may reach only the listed subject "
                     "(and the responsible persons its legal basis names), never relatives or "
                     "anyone by association",
                     "set targets: [listed_subject] (add responsible_persons only with "
                     "responsible_persons_basis citing the provision that names them)",
                 )
         if "listed_subject" not in m.targets:
-            raise PolicyError(f, e, "targets does not include listed_subject",
-                              "a measure applies to the listed subject; add listed_subject")
+            raise PolicyError(
+                f,
+                e,
+                "targets does not include listed_subject",
+                "a measure applies to the listed subject; add listed_subject",
+            )
         if "responsible_persons" in m.targets:
             basis(f, e, m.responsible_persons_basis, "responsible_persons_basis")
         if not m.lists:
@@ -269,15 +344,23 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 raise PolicyError(f, e, f"list {lid!r} is not defined", "name a list of this pack")
             expected = "sanction" if ld.kind == "black" else "incentive"
             if m.kind != expected:
-                raise PolicyError(f, e, f"a {m.kind} linked to {ld.kind} list {lid!r}",
-                                  f"a {ld.kind} list carries {expected}s")
+                raise PolicyError(
+                    f,
+                    e,
+                    f"a {m.kind} linked to {ld.kind} list {lid!r}",
+                    f"a {ld.kind} list carries {expected}s",
+                )
 
     for sid, s in pack.sources.items():
         f, e = files[f"sources/{sid}"], f"source '{sid}'"
         for rid in s.competent_for:
             if rid not in pack.record_types:
-                raise PolicyError(f, e, f"competent_for names unknown record type {rid!r}",
-                                  "name a record type of this pack")
+                raise PolicyError(
+                    f,
+                    e,
+                    f"competent_for names unknown record type {rid!r}",
+                    "name a record type of this pack",
+                )
 
 
 def _dur(file: str, entry: str, value: str) -> None:

@@ -11,28 +11,102 @@ import re
 
 PROHIBITED: dict[str, frozenset[str]] = {
     "biometrics": frozenset(
-        {"biometric", "biometrics", "face", "facial", "faceprint", "fingerprint", "fingerprints",
-         "iris", "retina", "voiceprint", "gait", "dna", "genetic", "genome", "gene", "genes",
-         "photo", "portrait"}
+        {
+            "biometric",
+            "biometrics",
+            "face",
+            "facial",
+            "faceprint",
+            "fingerprint",
+            "fingerprints",
+            "iris",
+            "retina",
+            "voiceprint",
+            "gait",
+            "dna",
+            "genetic",
+            "genome",
+            "gene",
+            "genes",
+            "photo",
+            "portrait",
+        }
     ),
     "political opinion": frozenset(
-        {"political", "politics", "party", "ideology", "opinion", "opinions", "petition",
-         "petitioner", "protest"}
+        {
+            "political",
+            "politics",
+            "party",
+            "ideology",
+            "opinion",
+            "opinions",
+            "petition",
+            "petitioner",
+            "protest",
+        }
     ),
-    "religious opinion": frozenset({"religion", "religious", "faith", "belief", "beliefs", "creed"}),
+    "religious opinion": frozenset(
+        {"religion", "religious", "faith", "belief", "beliefs", "creed"}
+    ),
     "ethnicity": frozenset({"ethnic", "ethnicity", "race", "racial", "minzu", "nationality"}),
     "health": frozenset(
-        {"health", "medical", "disease", "diagnosis", "disability", "illness", "blood",
-         "pregnancy", "mental", "hiv", "vaccination"}
+        {
+            "health",
+            "medical",
+            "disease",
+            "diagnosis",
+            "disability",
+            "illness",
+            "blood",
+            "pregnancy",
+            "mental",
+            "hiv",
+            "vaccination",
+        }
     ),
     "online speech": frozenset(
-        {"speech", "post", "posts", "weibo", "wechat", "tweet", "tweets", "comment", "comments",
-         "rumour", "rumours", "rumor", "rumors", "online", "internet", "social_media", "blog"}
+        {
+            "speech",
+            "post",
+            "posts",
+            "weibo",
+            "wechat",
+            "tweet",
+            "tweets",
+            "comment",
+            "comments",
+            "rumour",
+            "rumours",
+            "rumor",
+            "rumors",
+            "online",
+            "internet",
+            "social_media",
+            "blog",
+        }
     ),
     "social connections": frozenset(
-        {"relative", "relatives", "friend", "friends", "family", "spouse", "parent", "parents",
-         "child", "children", "kin", "contacts", "connections", "associates", "acquaintances",
-         "classmates", "neighbours", "neighbors", "followers"}
+        {
+            "relative",
+            "relatives",
+            "friend",
+            "friends",
+            "family",
+            "spouse",
+            "parent",
+            "parents",
+            "child",
+            "children",
+            "kin",
+            "contacts",
+            "connections",
+            "associates",
+            "acquaintances",
+            "classmates",
+            "neighbours",
+            "neighbors",
+            "followers",
+        }
     ),
 }
 

@@ -77,7 +77,10 @@ def listing_decision(ld: ListDef, rec: RecordFacts) -> tuple[str | None, str | N
     ref = rec.value(ld.decision_ref.field)
     if ref is None:
         if ld.requires_ruling:
-            return None, f"no {ld.decision_ref.field} yet: {ld.decision_ref.description} is required"
+            return (
+                None,
+                f"no {ld.decision_ref.field} yet: {ld.decision_ref.description} is required",
+            )
         return rec.decision_ref, None
     ref = ref.strip()
     if not _pattern(ld.decision_ref.pattern).match(ref):

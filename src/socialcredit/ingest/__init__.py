@@ -1,0 +1,1 @@
+"""Reading agency files and validating their rows against the policy pack."""

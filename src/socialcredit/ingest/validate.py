@@ -1,0 +1,208 @@
+"""Validate one interchange row against the policy pack and the source's competence.
+
+Checks, in order: prohibited fields (refused before anything else, values never kept), record
+type, competence of the source, the common columns, the record type's own columns. Every problem
+is reported with its field and a reason a clerk can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..policy.model import FieldSpec, Pack, RecordType
+from ..policy.prohibited import prohibited_category
+from .readers import RowProblem
+
+REQUIRED = (
+    "source_record_id",
+    "record_type",
+    "subject_name",
+    "authority",
+    "decision_ref",
+    "decided_on",
+    "legal_basis",
+    "status",
+)
+IDENTITY = ("subject_id",)
+HINTS = (
+    "subject_legacy_code",
+    "subject_registration_no",
+    "subject_address",
+    "subject_legal_representative",
+    "subject_kind",
+)
+COMMON = frozenset(REQUIRED + IDENTITY + HINTS)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidRow:
+    row: int
+    source: str
+    source_record_id: str
+    record_type: str
+    subject_id: str
+    subject_name: str
+    authority: str
+    decision_ref: str
+    decided_on: date
+    legal_basis: str
+    status: str
+    fields: dict[str, str]
+    hints: dict[str, str] = field(default_factory=dict)
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v).strip()
+
+
+def validate_row(
+    pack: Pack, source: str, n: int, raw: dict[str, Any], today: date
+) -> ValidRow | list[RowProblem]:
+    problems: list[RowProblem] = []
+    # 1. prohibited categories first: such a row is refused whole and its values are never kept
+    for key in raw:
+        category = prohibited_category(str(key))
+        if category:
+            problems.append(
+                RowProblem(
+                    n,
+                    str(key),
+                    f"field in a prohibited category ({category}): the registry never collects it; "
+                    "remove the column and resubmit",
+                )
+            )
+    if problems:
+        return problems
+    values = {str(k): _text(v) for k, v in raw.items()}
+    rtype = values.get("record_type", "")
+    rt: RecordType | None = pack.record_types.get(rtype)
+    if not rtype:
+        return [RowProblem(n, "record_type", "missing")]
+    if rt is None:
+        known = ", ".join(sorted(pack.record_types))
+        return [RowProblem(n, "record_type", f"unknown record type {rtype!r} (known: {known})")]
+    src = pack.sources.get(source)
+    if src is None or rtype not in src.competent_for:
+        return [
+            RowProblem(
+                n,
+                "record_type",
+                f"source {source!r} is not competent for {rtype!r}"
+                + (f" (it may submit: {', '.join(src.competent_for)})" if src else ""),
+            )
+        ]
+    for col in REQUIRED:
+        if not values.get(col):
+            problems.append(RowProblem(n, col, "missing (required for every record)"))
+    decided_on: date | None = None
+    if values.get("decided_on"):
+        decided_on = _date(values["decided_on"])
+        if decided_on is None:
+            problems.append(
+                RowProblem(n, "decided_on", f"{values['decided_on']!r} is not a date (YYYY-MM-DD)")
+            )
+        elif decided_on > today:
+            problems.append(RowProblem(n, "decided_on", f"{decided_on} is in the future"))
+    status = values.get("status", "")
+    if status and status not in rt.statuses:
+        problems.append(
+            RowProblem(
+                n,
+                "status",
+                f"{status!r} is not a status of {rtype} (allowed: {', '.join(rt.statuses)})",
+            )
+        )
+    if values.get("subject_kind") and values["subject_kind"] not in ("organisation", "person"):
+        problems.append(RowProblem(n, "subject_kind", "must be organisation or person"))
+    fields: dict[str, str] = {}
+    for key, v in values.items():
+        if key in COMMON:
+            continue
+        spec = rt.fields.get(key)
+        if spec is None:
+            if v:
+                problems.append(
+                    RowProblem(
+                        n,
+                        key,
+                        f"not a field of {rtype} (a closed list: "
+                        f"{', '.join(rt.fields) or 'none'}); remove it",
+                    )
+                )
+            continue
+        if not v:
+            continue
+        err, norm = _check_value(spec, v)
+        if err:
+            problems.append(RowProblem(n, key, err))
+        else:
+            fields[key] = norm
+    for key, spec in rt.fields.items():
+        if key not in fields and (spec.required or status in spec.required_when_status):
+            when = "" if spec.required else f" when status is {status}"
+            problems.append(RowProblem(n, key, f"missing (required for {rtype}{when})"))
+    if problems or decided_on is None:
+        return problems
+    return ValidRow(
+        row=n,
+        source=source,
+        source_record_id=values["source_record_id"],
+        record_type=rtype,
+        subject_id=values.get("subject_id", ""),
+        subject_name=values["subject_name"],
+        authority=values["authority"],
+        decision_ref=values["decision_ref"],
+        decided_on=decided_on,
+        legal_basis=values["legal_basis"],
+        status=status,
+        fields=fields,
+        hints={k: values[k] for k in HINTS if values.get(k)},
+    )
+
+
+def _date(v: str) -> date | None:
+    try:
+        return date.fromisoformat(v[:10]) if len(v) in (10,) else None
+    except ValueError:
+        return None
+
+
+def _check_value(spec: FieldSpec, v: str) -> tuple[str | None, str]:
+    if spec.type == "enum":
+        assert spec.values is not None
+        if v not in spec.values:
+            return f"{v!r} is not allowed (one of: {', '.join(spec.values)})", v
+        return None, v
+    if spec.type == "date":
+        d = _date(v)
+        return (None, d.isoformat()) if d else (f"{v!r} is not a date (YYYY-MM-DD)", v)
+    if spec.type == "boolean":
+        low = v.lower()
+        if low in ("true", "1", "yes", "false", "0", "no"):
+            return None, "true" if low in ("true", "1", "yes") else "false"
+        return f"{v!r} is not true or false", v
+    if spec.type in ("decimal", "integer"):
+        try:
+            num = Decimal(v)
+        except InvalidOperation:
+            return f"{v!r} is not a number", v
+        if not num.is_finite():
+            return f"{v!r} is not a number", v
+        if spec.type == "integer" and num != num.to_integral_value():
+            return f"{v!r} is not a whole number", v
+        if spec.minimum is not None and num < Decimal(str(spec.minimum)):
+            return f"{v} is below the minimum {spec.minimum:g}", v
+        if spec.maximum is not None and num > Decimal(str(spec.maximum)):
+            return f"{v} is above the maximum {spec.maximum:g}", v
+        norm = str(int(num)) if spec.type == "integer" else format(num.normalize(), "f")
+        return None, norm
+    if len(v) > 2000:
+        return "longer than 2000 characters", v
+    return None, v

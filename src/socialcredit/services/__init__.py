@@ -1,0 +1,1 @@
+"""The service layer: every use case of the registry, called alike by the CLI, HTTP and tests."""

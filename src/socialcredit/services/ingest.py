@@ -1,0 +1,500 @@
+"""Ingest: validate agency rows, resolve subjects, record facts, evaluate lists.
+
+One transaction per batch: the batch's events, its report and its projections commit together or
+not at all. A row resubmitted with the same (source, source_record_id) and the same content
+changes nothing; with new content it amends the record (e.g. a judgment now performed). Rows
+without a code go to the review queue; bad rows are reported by row number, field and reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select
+
+from ..db import listings, records, subjects
+from ..errors import InvalidIdentifier, UnknownEntity
+from ..events import types as T
+from ..events.chain import canonical
+from ..events.types import NewEvent
+from ..identifiers.protect import mask_person_name
+from ..ingest.readers import Row, RowProblem
+from ..ingest.validate import ValidRow, validate_row
+from ..policy.durations import Duration, add_duration
+from ..rules import lists as rules
+from . import listings as listing_events
+from .subjects import SubjectRef, resolve_code
+
+if TYPE_CHECKING:
+    from ..bootstrap import Registry
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class IngestSummary:
+    source: str
+    file_name: str | None = None
+    rows: int = 0
+    accepted: int = 0
+    amended: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    queued: int = 0
+    subjects_registered: int = 0
+    listings_proposed: int = 0
+    listings_notified: int = 0
+    listings_ended: int = 0
+    barred: int = 0
+    batches: int = 0
+    rejects: list[RowProblem] = field(default_factory=list)
+
+    def as_dict(self, max_rejects: int | None = None) -> dict[str, Any]:
+        shown = self.rejects if max_rejects is None else self.rejects[:max_rejects]
+        return {
+            "source": self.source,
+            "file": self.file_name,
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "amended": self.amended,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "queued_for_review": self.queued,
+            "subjects_registered": self.subjects_registered,
+            "listings_proposed": self.listings_proposed,
+            "listings_notified": self.listings_notified,
+            "listings_ended": self.listings_ended,
+            "barred": self.barred,
+            "batches": self.batches,
+            "rejects": [{"row": r.row, "field": r.field, "reason": r.reason} for r in shown],
+            "rejects_not_shown": len(self.rejects) - len(shown),
+        }
+
+
+def record_key(source: str, source_record_id: str) -> str:
+    return hashlib.sha256(f"{source}\x1f{source_record_id}".encode()).hexdigest()[:32]
+
+
+def ingest(
+    reg: Registry,
+    rows: Iterable[Row],
+    source: str,
+    *,
+    actor: str,
+    file_name: str | None = None,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    if source not in reg.pack.sources:
+        raise UnknownEntity(
+            f"unknown source {source!r} (known: {', '.join(sorted(reg.pack.sources))})"
+        )
+    listing_events.advance(reg, actor)
+    summary = IngestSummary(source=source, file_name=file_name)
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= batch_size:
+            _batch(reg, batch, source, actor, summary)
+            if progress:
+                progress(len(batch))
+            batch = []
+    if batch:
+        _batch(reg, batch, source, actor, summary)
+        if progress:
+            progress(len(batch))
+    return summary
+
+
+@dataclass
+class _Open:
+    listing_id: str
+    list_id: str
+    record_key: str
+    subject_id: str
+    status: str
+    grounded_on: date | None
+
+
+class _Batch:
+    """The state one batch reads and changes: prefetched rows, updated as events are made."""
+
+    def __init__(self, reg: Registry, source: str, at: datetime, summary: IngestSummary) -> None:
+        self.reg = reg
+        self.pack = reg.pack
+        self.source = source
+        self.at = at  # naive UTC
+        self.summary = summary
+        self.events: list[NewEvent] = []
+        self.records: dict[str, dict[str, Any]] = {}
+        self.subjects: dict[str, dict[str, Any]] = {}
+        self.open: dict[str, _Open] = {}
+
+    def emit(self, ev: NewEvent) -> None:
+        self.events.append(ev)
+
+
+def _batch(
+    reg: Registry, batch: list[Row], source: str, actor: str, summary: IngestSummary
+) -> None:
+    with reg.uow(actor) as uow:
+        st = _Batch(reg, source, uow.at, summary)
+        today = uow.at.replace(tzinfo=UTC).astimezone(reg.tz).date()
+        counts_before = _counts(summary)
+        rejects: list[RowProblem] = []
+        valid: list[tuple[ValidRow, SubjectRef | None]] = []
+        for n, item in batch:
+            summary.rows += 1
+            if isinstance(item, RowProblem):
+                rejects.append(item)
+                continue
+            result = validate_row(reg.pack, source, n, item, today)
+            if isinstance(result, list):
+                rejects.extend(result[:5])
+                continue
+            ref: SubjectRef | None = None
+            if result.subject_id:
+                try:
+                    ref = resolve_code(reg, result.subject_id)
+                except InvalidIdentifier as exc:
+                    rejects.append(RowProblem(n, "subject_id", exc.reason))
+                    continue
+                rt = reg.pack.record_types[result.record_type]
+                if ref.kind not in rt.subject_kinds:
+                    rejects.append(
+                        RowProblem(
+                            n,
+                            "subject_id",
+                            f"a {result.record_type} record cannot be about a {ref.kind}",
+                        )
+                    )
+                    continue
+            valid.append((result, ref))
+        _prefetch(uow.conn, st, valid)
+        for row, ref in valid:
+            if ref is None:
+                _queue(st, row)
+            else:
+                problem = _record(st, row, ref)
+                if problem:
+                    rejects.append(problem)
+        rejected_rows = len({r.row for r in rejects})
+        summary.rejected += rejected_rows
+        summary.rejects.extend(rejects)
+        summary.batches += 1
+        delta = {k: v - counts_before[k] for k, v in _counts(summary).items()}
+        st.emit(
+            NewEvent(
+                T.BATCH_INGESTED,
+                {
+                    "batch_id": hashlib.sha256(
+                        f"{source}{uow.at.isoformat()}{summary.batches}{summary.rows}".encode()
+                    ).hexdigest()[:32],
+                    "source": source,
+                    "file_name": summary.file_name,
+                    **delta,
+                    "rejects": [
+                        {"row": r.row, "field": r.field, "reason": r.reason} for r in rejects
+                    ],
+                    "pack_digest": reg.pack.digest,
+                },
+            )
+        )
+        uow.emit_many(st.events)
+        uow.commit()
+
+
+def _counts(s: IngestSummary) -> dict[str, int]:
+    return {
+        "accepted": s.accepted,
+        "amended": s.amended,
+        "unchanged": s.unchanged,
+        "rejected": s.rejected,
+        "queued": s.queued,
+    }
+
+
+def _chunks(items: list[str], n: int = 500) -> Iterable[list[str]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def _prefetch(conn: Any, st: _Batch, valid: list[tuple[ValidRow, SubjectRef | None]]) -> None:
+    keys = sorted({record_key(st.source, r.source_record_id) for r, _ in valid})
+    sids = sorted({ref.subject_id for _, ref in valid if ref is not None})
+    for chunk in _chunks(keys):
+        for row in conn.execute(select(records).where(records.c.record_key.in_(chunk))):
+            st.records[row.record_key] = _record_state(row._mapping)
+    for chunk in _chunks(sids):
+        for row in conn.execute(
+            select(subjects.c.subject_id, subjects.c.kind, subjects.c.birth_date).where(
+                subjects.c.subject_id.in_(chunk)
+            )
+        ):
+            st.subjects[row.subject_id] = {"kind": row.kind, "birth_date": row.birth_date}
+    for kchunk, schunk in _pairs(list(_chunks(keys)), list(_chunks(sids))):
+        q = (
+            select(listings, records.c.decided_on)
+            .join(records, records.c.record_key == listings.c.record_key)
+            .where(listings.c.status != "ended")
+            .where(or_(listings.c.record_key.in_(kchunk), listings.c.subject_id.in_(schunk)))
+        )
+        for row in conn.execute(q):
+            st.open[row.listing_id] = _Open(
+                row.listing_id,
+                row.list_id,
+                row.record_key,
+                row.subject_id,
+                row.status,
+                row.decided_on,
+            )
+
+
+def _pairs(a: list[list[str]], b: list[list[str]]) -> Iterable[tuple[list[str], list[str]]]:
+    n = max(len(a), len(b))
+    for i in range(n):
+        yield (a[i] if i < len(a) else [], b[i] if i < len(b) else [])
+
+
+def _record_state(m: Any) -> dict[str, Any]:
+    import json
+
+    return {
+        "subject_id": m["subject_id"],
+        "record_type": m["record_type"],
+        "status": m["status"],
+        "content_hash": m["content_hash"],
+        "decided_on": m["decided_on"],
+        "fields": json.loads(m["fields"]),
+        "decision_ref": m["decision_ref"],
+        "subject_name": m["subject_name"],
+        "authority": m["authority"],
+    }
+
+
+def _queue(st: _Batch, row: ValidRow) -> None:
+    reason = "no subject_id: the subject must be resolved from the name and other details"
+    st.emit(
+        NewEvent(
+            T.ROW_QUEUED,
+            {
+                "item_id": "Q" + record_key(st.source, row.source_record_id)[:31],
+                "source": st.source,
+                "source_record_id": row.source_record_id,
+                "record_type": row.record_type,
+                "subject_name": row.subject_name,
+                "reason": reason,
+                "row": {
+                    "record_type": row.record_type,
+                    "subject_name": row.subject_name,
+                    "authority": row.authority,
+                    "decision_ref": row.decision_ref,
+                    "decided_on": row.decided_on.isoformat(),
+                    "legal_basis": row.legal_basis,
+                    "status": row.status,
+                    "fields": row.fields,
+                    "hints": row.hints,
+                    "row": row.row,
+                },
+            },
+        )
+    )
+    st.summary.queued += 1
+
+
+def _publicity_until(st: _Batch, row: ValidRow) -> date:
+    pub = st.pack.record_types[row.record_type].publicity
+    text = pub.default
+    for fname, table in pub.by_field.items():
+        v = row.fields.get(fname)
+        if v in table:
+            text = table[v]
+    start = datetime.combine(row.decided_on, time(0, 0), tzinfo=st.reg.tz)
+    return add_duration(start, Duration.parse(text), st.reg.calendar, st.reg.tz).at.date()
+
+
+def _register_subject(st: _Batch, row: ValidRow, ref: SubjectRef) -> None:
+    if ref.subject_id in st.subjects:
+        return
+    p: dict[str, Any] = {"subject_id": ref.subject_id, "kind": ref.kind, "known_from": st.source}
+    if ref.uscc is not None:
+        p.update(
+            name=row.subject_name,
+            division=ref.uscc.division,
+            organisation_code=ref.uscc.organisation_code,
+        )
+    elif ref.resident is not None:
+        rid = ref.resident
+        p.update(
+            name=row.subject_name,
+            division=rid.number[:6],
+            id_cipher=st.reg.protector.encrypt(rid.number),
+            id_masked=rid.masked(),
+            birth_date=rid.birth_date.isoformat(),
+        )
+    st.emit(NewEvent(T.SUBJECT_REGISTERED, p, subject_id=ref.subject_id))
+    st.subjects[ref.subject_id] = {
+        "kind": ref.kind,
+        "birth_date": ref.resident.birth_date if ref.resident else None,
+    }
+    st.summary.subjects_registered += 1
+
+
+def _record(st: _Batch, row: ValidRow, ref: SubjectRef) -> RowProblem | None:
+    key = record_key(st.source, row.source_record_id)
+    content = {
+        "record_type": row.record_type,
+        "subject_id": ref.subject_id,
+        "subject_name": row.subject_name,
+        "authority": row.authority,
+        "decision_ref": row.decision_ref,
+        "decided_on": row.decided_on.isoformat(),
+        "legal_basis": row.legal_basis,
+        "status": row.status,
+        "fields": row.fields,
+    }
+    content_hash = hashlib.sha256(canonical(content).encode()).hexdigest()
+    old = st.records.get(key)
+    if old is not None:
+        if old["content_hash"] == content_hash:
+            st.summary.unchanged += 1
+            return None
+        if old["subject_id"] != ref.subject_id:
+            return RowProblem(
+                row.row,
+                "subject_id",
+                "differs from the subject this record was filed about; a record "
+                "cannot move to another subject (submit a correction instead)",
+            )
+        if old["record_type"] != row.record_type:
+            return RowProblem(
+                row.row,
+                "record_type",
+                f"this record was filed as {old['record_type']}; its type cannot change",
+            )
+    _register_subject(st, row, ref)
+    payload = {
+        **content,
+        "record_key": key,
+        "source": st.source,
+        "source_record_id": row.source_record_id,
+        "publicity_until": _publicity_until(st, row).isoformat(),
+        "content_hash": content_hash,
+    }
+    if old is None:
+        st.emit(NewEvent(T.RECORD_ACCEPTED, payload, subject_id=ref.subject_id))
+        st.summary.accepted += 1
+    else:
+        payload["previous_status"] = old["status"]
+        st.emit(NewEvent(T.RECORD_AMENDED, payload, subject_id=ref.subject_id))
+        st.summary.amended += 1
+    st.records[key] = {
+        "subject_id": ref.subject_id,
+        "record_type": row.record_type,
+        "status": row.status,
+        "content_hash": content_hash,
+        "decided_on": row.decided_on,
+        "fields": row.fields,
+        "decision_ref": row.decision_ref,
+        "subject_name": row.subject_name,
+        "authority": row.authority,
+    }
+    subj = st.subjects[ref.subject_id]
+    facts = rules.RecordFacts(
+        record_key=key,
+        record_type=row.record_type,
+        status=row.status,
+        subject_id=ref.subject_id,
+        subject_kind=subj["kind"],
+        decided_on=row.decided_on,
+        decision_ref=row.decision_ref,
+        fields=row.fields,
+        birth_date=subj["birth_date"],
+    )
+    name = row.subject_name if ref.kind == "organisation" else mask_person_name(row.subject_name)
+    _evaluate_lists(st, facts, is_new=old is None, subject_name=name, authority=row.authority)
+    return None
+
+
+def _evaluate_lists(
+    st: _Batch, facts: rules.RecordFacts, *, is_new: bool, subject_name: str, authority: str
+) -> None:
+    reg, at = st.reg, st.at
+    # 1. listings grounded on this record: exit, or a decision that has now arrived
+    for op in [o for o in st.open.values() if o.record_key == facts.record_key]:
+        ld = st.pack.lists[op.list_id]
+        ex = rules.status_exit(ld, facts.status)
+        if ex is not None:
+            _end(st, op, facts.status, "record_status")
+            continue
+        if not rules.entry_matches(ld, facts):
+            _end(st, op, "criteria_no_longer_met", "record_status")
+            continue
+        if op.status == "proposed":
+            ref, _pending = rules.listing_decision(ld, facts)
+            if ref is not None:
+                st.emit(
+                    listing_events.notified(
+                        reg, ld, op.listing_id, facts, ref, at, subject_name, authority
+                    )
+                )
+                op.status = "notified"
+                st.summary.listings_notified += 1
+    # 2. a newer record supersedes listings grounded on older records of its type
+    if is_new:
+        for op in [
+            o
+            for o in st.open.values()
+            if o.subject_id == facts.subject_id and o.record_key != facts.record_key
+        ]:
+            ld = st.pack.lists[op.list_id]
+            if (
+                ld.entry.record_type == facts.record_type
+                and rules.exit_rule(ld, "superseded") is not None
+                and (op.grounded_on is None or op.grounded_on <= facts.decided_on)
+            ):
+                _end(st, op, "superseded", "superseded")
+    # 3. lists this record now qualifies for
+    for ld in rules.lists_for_record_type(st.pack, facts.record_type):
+        if not rules.entry_matches(ld, facts):
+            continue
+        if any(o.list_id == ld.id and o.record_key == facts.record_key for o in st.open.values()):
+            continue
+        if rules.bar(ld, facts):
+            st.summary.barred += 1
+            continue
+        ref, pending = rules.listing_decision(ld, facts)
+        ev = listing_events.proposed(
+            ld,
+            facts,
+            at,
+            rules.ground(ld, facts),
+            pending,
+            nonce=st.summary.rows * 100_000 + len(st.events),
+        )
+        st.emit(ev)
+        lid = ev.payload["listing_id"]
+        st.summary.listings_proposed += 1
+        status = "proposed"
+        if ref is not None:
+            st.emit(listing_events.notified(reg, ld, lid, facts, ref, at, subject_name, authority))
+            st.summary.listings_notified += 1
+            status = "notified"
+        st.open[lid] = _Open(
+            lid, ld.id, facts.record_key, facts.subject_id, status, facts.decided_on
+        )
+
+
+def _end(st: _Batch, op: _Open, reason: str, trigger: str) -> None:
+    ld = st.pack.lists[op.list_id]
+    st.emit(
+        listing_events.ended(
+            st.reg, ld, op.listing_id, op.subject_id, op.record_key, reason, trigger, st.at
+        )
+    )
+    st.summary.listings_ended += 1
+    del st.open[op.listing_id]

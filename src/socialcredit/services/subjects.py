@@ -1,0 +1,175 @@
+"""Subjects: resolving a code to the registry's key, and a subject's file as of a moment."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from ..clock import iso, to_utc_naive
+from ..db import subjects
+from ..errors import InvalidIdentifier, UnknownEntity
+from ..events import types as T
+from ..events.store import read
+from ..identifiers import looks_like_resident_id, parse_resident_id, parse_uscc
+from ..identifiers.protect import mask_person_name
+from ..identifiers.resident_id import ResidentId
+from ..identifiers.uscc import Uscc
+from ..rules.lists import status_at
+
+if TYPE_CHECKING:
+    from ..bootstrap import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRef:
+    subject_id: str  # USCC for organisations, keyed hash for persons
+    kind: str
+    display: str  # what may be shown: the USCC, or the masked ID number
+    uscc: Uscc | None = None
+    resident: ResidentId | None = None
+
+
+def resolve_code(reg: Registry, code: str) -> SubjectRef:
+    """Read a USCC or a resident ID number; raise InvalidIdentifier with the reason."""
+    raw = (code or "").strip().upper()
+    if not raw:
+        raise InvalidIdentifier(code, "empty")
+    uscc_error: InvalidIdentifier | None = None
+    try:
+        u = parse_uscc(raw)
+        if not looks_like_resident_id(raw):
+            return SubjectRef(u.code, "organisation", u.code, uscc=u)
+    except InvalidIdentifier as exc:
+        uscc_error = exc
+        u = None
+    if looks_like_resident_id(raw):
+        try:
+            rid = parse_resident_id(raw)
+        except InvalidIdentifier:
+            if u is not None:
+                return SubjectRef(u.code, "organisation", u.code, uscc=u)
+            raise
+        key = reg.protector.subject_key(rid.number)
+        return SubjectRef(key, "person", rid.masked(), resident=rid)
+    assert uscc_error is not None
+    raise uscc_error
+
+
+def lookup(reg: Registry, code: str) -> dict[str, Any]:
+    ref = resolve_code(reg, code)
+    with reg.engine.connect() as conn:
+        row = conn.execute(select(subjects).where(subjects.c.subject_id == ref.subject_id)).first()
+    if row is None:
+        raise UnknownEntity(f"no subject {ref.display} in the register")
+    return dict(row._mapping)
+
+
+def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[str, Any]:
+    """The subject's file as the registry held it at ``at``: replayed from its own events.
+
+    This is how every "as of" question is answered for a file: the log up to that moment is
+    folded again, so the answer cannot be coloured by anything recorded later.
+    """
+    ref = resolve_code(reg, code)
+    moment = at or reg.now()
+    until = to_utc_naive(moment)
+    subject: dict[str, Any] | None = None
+    recs: dict[str, dict[str, Any]] = {}
+    lst: dict[str, dict[str, Any]] = {}
+    with reg.engine.connect() as conn:
+        for ev in read(conn, subject_id=ref.subject_id, until_at=until):
+            p = json.loads(ev.payload)
+            if ev.type == T.SUBJECT_REGISTERED:
+                subject = {
+                    "subject": ref.display,
+                    "kind": p["kind"],
+                    "name": p["name"]
+                    if p["kind"] == "organisation"
+                    else mask_person_name(p["name"]),
+                    "division": p.get("division"),
+                    "known_from": p["known_from"],
+                    "registered_at": iso(ev.at, reg.tz),
+                }
+            elif ev.type in (T.RECORD_ACCEPTED, T.RECORD_AMENDED):
+                recs[p["record_key"]] = {
+                    "record_type": p["record_type"],
+                    "source": p["source"],
+                    "source_record_id": p["source_record_id"],
+                    "authority": p["authority"],
+                    "decision_ref": p["decision_ref"],
+                    "decided_on": p["decided_on"],
+                    "legal_basis": p["legal_basis"],
+                    "status": p["status"],
+                    "fields": p["fields"],
+                    "publicity_until": p["publicity_until"],
+                    "updated_at": iso(ev.at, reg.tz),
+                }
+            elif ev.type == T.LISTING_PROPOSED:
+                lst[p["listing_id"]] = {
+                    "listing_id": p["listing_id"],
+                    "list": p["list_id"],
+                    "record_key": p["record_key"],
+                    "ground": p.get("ground"),
+                    "pending_reason": p.get("pending_reason"),
+                    "proposed_at": ev.at,
+                    "notified_at": None,
+                    "activates_at": None,
+                    "until": None,
+                    "ended_at": None,
+                    "end_reason": None,
+                    "decision_ref": None,
+                }
+            elif ev.type == T.LISTING_NOTIFIED:
+                lst[p["listing_id"]].update(
+                    notified_at=ev.at,
+                    decision_ref=p["decision_ref"],
+                    pending_reason=None,
+                    activates_at=datetime.fromisoformat(p["activates_at"]),
+                    until=datetime.fromisoformat(p["until"]),
+                )
+            elif ev.type == T.LISTING_ENDED:
+                lst[p["listing_id"]].update(
+                    ended_at=datetime.fromisoformat(p["effective_at"]), end_reason=p["reason"]
+                )
+    if subject is None:
+        raise UnknownEntity(f"no subject {ref.display} in the register as of {iso(moment, reg.tz)}")
+    listings_out = []
+    for item in lst.values():
+        state = status_at(
+            until,
+            item["proposed_at"],
+            item["notified_at"],
+            item["activates_at"],
+            item["until"],
+            item["ended_at"],
+        )
+        ld = reg.pack.lists[item["list"]]
+        listings_out.append(
+            {
+                "listing_id": item["listing_id"],
+                "list": item["list"],
+                "list_name": ld.name.model_dump(),
+                "status": state,
+                "ground": item["ground"],
+                "decision_ref": item["decision_ref"],
+                "pending_reason": item["pending_reason"] if state == "proposed" else None,
+                "legal_basis": reg.pack.cite(ld.legal_basis),
+                "proposed_at": iso(item["proposed_at"], reg.tz),
+                "notified_at": iso(item["notified_at"], reg.tz),
+                "since": iso(item["activates_at"], reg.tz),
+                "until": iso(item["until"], reg.tz),
+                "ended_at": iso(item["ended_at"], reg.tz) if state == "ended" else None,
+                "end_reason": (item["end_reason"] or "expired") if state == "ended" else None,
+                "how_to_resolve": ld.how_to_resolve.model_dump(),
+            }
+        )
+    return {
+        **subject,
+        "as_of": iso(moment, reg.tz),
+        "records": sorted(recs.values(), key=lambda r: (r["decided_on"], r["source_record_id"])),
+        "listings": listings_out,
+    }
