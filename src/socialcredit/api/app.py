@@ -1,0 +1,192 @@
+"""The FastAPI application. Routes parse input, call one service, and return its answer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from ..bootstrap import Registry
+from ..clock import parse_moment
+from ..errors import RegistryError
+from ..services import audit, checks, ingest, listings, sources, views
+from . import schemas
+
+log = logging.getLogger(__name__)
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": schemas.ErrorOut},
+    403: {"model": schemas.ErrorOut},
+    404: {"model": schemas.ErrorOut},
+    422: {"model": schemas.ErrorOut},
+}
+
+
+def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -> FastAPI:
+    registry = reg or Registry.from_env()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        if background_sweep:
+            listings.advance(registry, "system:sweep")
+
+            def sweep() -> None:
+                while not stop.wait(30):
+                    try:
+                        listings.advance(registry, "system:sweep")
+                    except Exception:
+                        log.exception("listing sweep failed; retrying in 30 s")
+
+            threading.Thread(target=sweep, daemon=True, name="listing-sweep").start()
+        yield
+        stop.set()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="socialcredit",
+        version="0.1.0",
+        description=(
+            "A credit-information registry. Checks answer whether a subject is restricted from "
+            "a measure, with the listing, decision, legal basis, dates and how to resolve it."
+        ),
+    )
+    app.state.registry = registry
+
+    @app.exception_handler(RegistryError)
+    async def _registry_error(_request: Request, exc: RegistryError) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status,
+            content={"error": exc.code, "message": exc.message, "detail": exc.detail},
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        return JSONResponse(
+            status_code=422,
+            content={
+                "error": "invalid_request",
+                "message": "the request does not match the API",
+                "detail": problems,
+            },
+        )
+
+    def get_reg(request: Request) -> Registry:
+        r: Registry = request.app.state.registry
+        return r
+
+    RegDep = Annotated[Registry, Depends(get_reg)]
+
+    def moment(reg: Registry, as_of: str | None) -> Any:
+        return parse_moment(as_of, reg.tz) if as_of else None
+
+    @app.get("/v1/checks", response_model=schemas.CheckAnswer, responses=ERRORS, tags=["checks"])
+    def get_check(
+        reg: RegDep,
+        subject: Annotated[str, Query(description="USCC or resident ID number", max_length=40)],
+        measure: Annotated[
+            str, Query(description="Measure id, e.g. restrict_air_travel", max_length=80)
+        ],
+        as_of: Annotated[
+            str | None, Query(description="YYYY-MM-DD[THH:MM]; default now", max_length=40)
+        ] = None,
+    ) -> Any:
+        """Is the subject restricted from (or eligible for) the measure at the moment?"""
+        return checks.answer(reg, subject, measure, moment(reg, as_of))
+
+    @app.post("/v1/checks", response_model=schemas.BatchCheckOut, responses=ERRORS, tags=["checks"])
+    def post_checks(reg: RegDep, body: schemas.BatchCheckIn) -> Any:
+        """Many subjects, one measure. A malformed code fails the batch and is named."""
+        return checks.answer_many(reg, body.subjects, body.measure, moment(reg, body.as_of))
+
+    @app.post("/v1/records", response_model=schemas.IngestOut, responses=ERRORS, tags=["records"])
+    def post_records(
+        reg: RegDep,
+        body: schemas.RecordsIn,
+        authorization: Annotated[str | None, Header(description="Bearer <source token>")] = None,
+    ) -> Any:
+        """Submit rows in the interchange format as the source the token belongs to."""
+        token = authorization.split(" ", 1)[1] if authorization and " " in authorization else None
+        source = sources.authenticate(reg, token)
+        rows = [(i, row) for i, row in enumerate(body.rows, start=1)]
+        summary = ingest.ingest(reg, rows, source, actor=f"api:{source}", file_name=body.file_name)
+        return summary.as_dict(max_rejects=1000)
+
+    @app.get("/v1/subjects/{code}", responses=ERRORS, tags=["subjects"])
+    def get_subject(
+        reg: RegDep,
+        code: str,
+        as_of: Annotated[str | None, Query(max_length=40)] = None,
+    ) -> Any:
+        """The public profile: records within their publicity period and current listings."""
+        return views.public_profile(reg, code, moment(reg, as_of))
+
+    @app.get("/v1/lists", tags=["policy"])
+    def get_lists(reg: RegDep) -> Any:
+        """Lists of the policy pack with their rules and legal basis."""
+        p = reg.pack
+        return [
+            {
+                "id": ld.id,
+                "name": ld.name.model_dump(),
+                "kind": ld.kind,
+                "legal_basis": p.cite(ld.legal_basis),
+                "requires_ruling": ld.requires_ruling,
+                "notice_period": ld.notice_period,
+                "duration": ld.duration.default,
+                "maximum_duration": ld.duration.maximum,
+                "measures": [mid for mid, m in p.measures.items() if ld.id in m.lists],
+                "how_to_resolve": ld.how_to_resolve.model_dump(),
+            }
+            for ld in p.lists.values()
+        ]
+
+    @app.get("/v1/measures", tags=["policy"])
+    def get_measures(reg: RegDep) -> Any:
+        """Measures with their implementing agency, lists and legal basis."""
+        p = reg.pack
+        return [
+            {
+                "id": m.id,
+                "name": m.name.model_dump(),
+                "kind": m.kind,
+                "implementing_agency": m.implementing_agency,
+                "lists": m.lists,
+                "targets": m.targets,
+                "legal_basis": p.cite(m.legal_basis),
+            }
+            for m in p.measures.values()
+        ]
+
+    @app.get("/v1/audit/chain", response_model=schemas.ChainOut, tags=["audit"])
+    def get_chain(reg: RegDep) -> Any:
+        """Verify the hash chain of the event log now."""
+        r = audit.verify_chain(reg)
+        return {
+            "ok": r.ok,
+            "events_checked": r.events_checked,
+            "head_seq": r.head_seq,
+            "first_bad_seq": r.first_bad_seq,
+            "problem": r.problem,
+        }
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz(reg: RegDep) -> Any:
+        return {"ok": True, "pack": reg.pack.meta.id, "pack_version": reg.pack.meta.version}
+
+    from fastapi.staticfiles import StaticFiles
+
+    from ..web.routes import HERE as WEB_DIR
+    from ..web.routes import router as web_router
+
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+
+    return app

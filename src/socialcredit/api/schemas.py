@@ -1,0 +1,102 @@
+"""Request and response models of the HTTP API, as published in /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Names(BaseModel):
+    zh: str
+    en: str
+
+
+class ListingRef(BaseModel):
+    listing_id: str
+    list: str
+    list_name: Names
+    decision_ref: str | None
+    legal_basis: list[str]
+    since: str = Field(description="When the listing became active (after its notice period).")
+    until: str = Field(description="When it ends at the latest (its maximum duration).")
+
+
+class Upcoming(BaseModel):
+    list: str
+    decision_ref: str | None
+    activates_at: str
+
+
+class CheckAnswer(BaseModel):
+    subject: str = Field(description="The USCC, or the masked resident ID number.")
+    measure: str
+    measure_name: Names
+    kind: Literal["sanction", "incentive"]
+    implementing_agency: str
+    measure_legal_basis: list[str]
+    as_of: str
+    restricted: bool
+    applies: bool
+    outcome: Literal["restricted", "allowed", "eligible", "not_eligible"]
+    listings: list[ListingRef]
+    how_to_resolve: Names | None
+    notified_not_yet_active: list[Upcoming] | None = None
+
+
+class BatchCheckIn(BaseModel):
+    measure: str = Field(examples=["restrict_air_travel"])
+    subjects: list[str] = Field(min_length=1, max_length=10_000)
+    as_of: str | None = Field(default=None, description="YYYY-MM-DD or YYYY-MM-DDTHH:MM")
+
+
+class BatchCheckOut(BaseModel):
+    measure: str
+    as_of: str
+    results: list[CheckAnswer]
+
+
+class RecordsIn(BaseModel):
+    rows: list[dict[str, Any]] = Field(
+        min_length=1, max_length=10_000, description="Rows in the interchange format."
+    )
+    file_name: str | None = None
+
+
+class Reject(BaseModel):
+    row: int
+    field: str
+    reason: str
+
+
+class IngestOut(BaseModel):
+    source: str
+    file: str | None
+    rows: int
+    accepted: int
+    amended: int
+    unchanged: int
+    rejected: int
+    queued_for_review: int
+    subjects_registered: int
+    listings_proposed: int
+    listings_notified: int
+    listings_ended: int
+    barred: int
+    batches: int
+    rejects: list[Reject]
+    rejects_not_shown: int
+
+
+class ErrorOut(BaseModel):
+    error: str
+    message: str
+    detail: Any = None
+
+
+class ChainOut(BaseModel):
+    ok: bool
+    events_checked: int
+    head_seq: int
+    first_bad_seq: int | None
+    problem: str | None

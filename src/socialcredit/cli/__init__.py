@@ -1,0 +1,599 @@
+"""The ``socialcredit`` command: a thin shell over the service layer.
+
+Every command that evaluates state takes ``--as-of`` and answers as of that moment; every command
+that writes takes it too and then acts as if it were that moment (the clock is injected).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from ..bootstrap import Registry
+from ..clock import FixedClock, SystemClock, iso, parse_moment
+from ..config import Settings, new_keys
+from ..errors import RegistryError
+
+app = typer.Typer(
+    name="socialcredit",
+    help=(
+        "A credit-information registry: one identity per subject, records from competent "
+        "authorities, declared red and black lists, point-of-service checks, and due process.\n\n"
+        "The database is SOCIALCREDIT_DATABASE_URL (an SQLite file socialcredit.db here if unset)."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+sources_app = typer.Typer(
+    help="Sources (authorities that submit records) and their API tokens.", no_args_is_help=True
+)
+lists_app = typer.Typer(
+    help="Red and black lists: listings and their lifecycle.", no_args_is_help=True
+)
+audit_app = typer.Typer(help="The hash-chained event log: verify it.", no_args_is_help=True)
+policy_app = typer.Typer(help="The policy pack: validate and show it.", no_args_is_help=True)
+subject_app = typer.Typer(
+    help="Subjects (organisations and persons) and their files.", no_args_is_help=True
+)
+review_app = typer.Typer(
+    help="The review queue of rows whose subject needs resolving.", no_args_is_help=True
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="Keys that protect resident ID numbers.", no_args_is_help=True)
+for sub, name in (
+    (sources_app, "sources"),
+    (lists_app, "lists"),
+    (audit_app, "audit"),
+    (policy_app, "policy"),
+    (subject_app, "subject"),
+    (review_app, "review"),
+    (db_app, "db"),
+    (keys_app, "keys"),
+):
+    app.add_typer(sub, name=name)
+
+out = Console()
+err = Console(stderr=True)
+
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Act and answer as of this moment: YYYY-MM-DD or YYYY-MM-DDTHH:MM "
+        "(in the pack's time zone). Default: now.",
+    ),
+]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def clerk_errors(fn: F) -> F:
+    """Turn registry errors into one clear line on stderr and exit code 2 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RegistryError as exc:
+            err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            if isinstance(exc.detail, dict) and exc.detail.get("invalid"):
+                for item in exc.detail["invalid"][:20]:
+                    err.print(f"  {item}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def registry(as_of: str | None = None) -> Registry:
+    settings = Settings.from_env()
+    clock = FixedClock(parse_moment(as_of)) if as_of else SystemClock()
+    return Registry(settings, clock=clock)
+
+
+def actor(kind: str) -> str:
+    return f"{kind}:{os.environ.get('USER', 'operator')}"
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal and not os.environ.get("SOCIALCREDIT_PROGRESS"),
+    )
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _count_rows(path: Path) -> int | None:
+    try:
+        with path.open("rb") as f:
+            n = sum(1 for line in f if line.strip())
+        return n - 1 if path.suffix.lower() == ".csv" else n
+    except OSError:
+        return None
+
+
+@app.command()
+@clerk_errors
+def ingest(
+    file: Annotated[
+        Path, typer.Argument(help="A CSV or JSON Lines file in the interchange format.")
+    ],
+    source: Annotated[
+        str, typer.Option("--source", help="The source submitting it: court, samr, tax, ...")
+    ],
+    as_of: AsOf = None,
+    batch_size: Annotated[int, typer.Option(help="Rows per transaction.", min=1)] = 1000,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Validate and record an agency file; report every rejected row with its reason.
+
+    Exits non-zero only when the file cannot be read at all; rejected rows are reported, and
+    rows without a subject code go to the review queue.
+
+    Example: socialcredit ingest court.jsonl --source court --as-of 2026-03-01
+    """
+    from ..ingest.readers import read_rows
+    from ..services.ingest import ingest as run_ingest
+
+    reg = registry(as_of)
+    rows = read_rows(file)
+    total = _count_rows(file)
+    with progress_bar() as bar:
+        task = bar.add_task(f"ingest {file.name}", total=total)
+        summary = run_ingest(
+            reg,
+            rows,
+            source,
+            actor=actor(f"cli:{source}"),
+            file_name=file.name,
+            batch_size=batch_size,
+            progress=lambda n: bar.advance(task, n),
+        )
+    if json_out:
+        print_json(summary.as_dict())
+        return
+    s = summary
+    out.print(f"[bold]{file}[/] from [bold]{source}[/] as of {iso(reg.now(), reg.tz)}")
+    table = Table(show_header=False, box=None)
+    for label, value in (
+        ("rows read", s.rows),
+        ("accepted (new records)", s.accepted),
+        ("amended", s.amended),
+        ("unchanged (resubmitted)", s.unchanged),
+        ("rejected", s.rejected),
+        ("queued for review (no code)", s.queued),
+        ("subjects registered", s.subjects_registered),
+        ("listings proposed", s.listings_proposed),
+        ("listings notified", s.listings_notified),
+        ("listings ended", s.listings_ended),
+        ("barred from listing", s.barred),
+    ):
+        table.add_row(label, str(value))
+    out.print(table)
+    if s.rejects:
+        rt = Table(
+            title=f"rejected rows (first {min(len(s.rejects), 50)} of {len(s.rejects)} problems)"
+        )
+        rt.add_column("row", justify="right")
+        rt.add_column("field")
+        rt.add_column("reason")
+        for r in s.rejects[:50]:
+            rt.add_row(str(r.row), r.field, r.reason)
+        out.print(rt)
+
+
+@app.command()
+@clerk_errors
+def check(
+    subject: Annotated[str, typer.Argument(help="USCC or resident ID number.")],
+    measure: Annotated[str, typer.Argument(help="A measure id, e.g. restrict_air_travel.")],
+    as_of: AsOf = None,
+) -> None:
+    """May SUBJECT be served under MEASURE? Prints one JSON answer with its reasons.
+
+    Exit code 0 whether allowed or restricted; 2 on a malformed code or unknown measure.
+
+    Example: socialcredit check 91110000600037341L restrict_air_travel
+    """
+    from ..services.checks import answer
+
+    reg = registry(as_of)
+    print_json(answer(reg, subject, measure))
+
+
+@subject_app.command("show")
+@clerk_errors
+def subject_show(
+    code: Annotated[str, typer.Argument(help="USCC or resident ID number.")],
+    as_of: AsOf = None,
+) -> None:
+    """The subject's file (records and listings) as the registry held it at a moment, as JSON.
+
+    Example: socialcredit subject show 91110000600037341L --as-of 2026-03-01
+    """
+    from ..services.subjects import subject_file
+
+    reg = registry(as_of)
+    print_json(subject_file(reg, code))
+
+
+@lists_app.command("advance")
+@clerk_errors
+def lists_advance(as_of: AsOf = None) -> None:
+    """Record the activations and expiries that time has brought (the server does this itself).
+
+    Example: socialcredit lists advance --as-of 2026-04-01
+    """
+    from ..services.listings import advance
+
+    reg = registry(as_of)
+    result = advance(reg, actor("cli:sweep"))
+    out.print(
+        f"as of {iso(reg.now(), reg.tz)}: {result.activated} listings activated, "
+        f"{result.expired} ended on expiry"
+    )
+
+
+@lists_app.command("show")
+@clerk_errors
+def lists_show(
+    list_id: Annotated[str | None, typer.Option("--list", help="Only this list.")] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            help="Only listings in this state at the moment: proposed, notified, active, ended."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    as_of: AsOf = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Listings and their state at a moment, with counts per list.
+
+    Example: socialcredit lists show --list dishonest_judgment_debtors --state active
+    """
+    from ..services.views import listings_at
+
+    reg = registry(as_of)
+    data = listings_at(reg, list_id=list_id, state=state, limit=limit)
+    if json_out:
+        print_json(data)
+        return
+    counts = Table(title=f"listings as of {data['as_of']}")
+    for col in ("list", "proposed", "notified", "active", "ended"):
+        counts.add_column(col, justify="left" if col == "list" else "right")
+    for lid, c in data["counts"].items():
+        counts.add_row(
+            lid, *(str(c.get(k, 0)) for k in ("proposed", "notified", "active", "ended"))
+        )
+    out.print(counts)
+    if data["listings"]:
+        t = Table(title=f"first {len(data['listings'])} listings")
+        for col in ("subject", "list", "state", "decision_ref", "since", "until"):
+            t.add_column(col)
+        for item in data["listings"]:
+            t.add_row(
+                item["subject"],
+                item["list"],
+                item["state"],
+                item["decision_ref"] or "",
+                item["since"] or "",
+                item["until"] or "",
+            )
+        out.print(t)
+
+
+@review_app.command("list")
+@clerk_errors
+def review_list(limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50) -> None:
+    """Rows waiting for a person to resolve their subject.
+
+    Example: socialcredit review list --limit 20
+    """
+    from ..services.views import review_items
+
+    reg = registry()
+    items = review_items(reg, limit)
+    t = Table(title=f"review queue ({items['open']} open)")
+    for col in ("source", "source_record_id", "record_type", "subject_name", "queued_at"):
+        t.add_column(col)
+    for it in items["items"]:
+        t.add_row(
+            it["source"],
+            it["source_record_id"],
+            it["record_type"],
+            it["subject_name"],
+            it["queued_at"],
+        )
+    out.print(t)
+
+
+@app.command()
+@clerk_errors
+def rebuild() -> None:
+    """Drop every projection table and rebuild it from the event log; show that nothing changed.
+
+    Example: socialcredit rebuild
+    """
+    from ..services import audit
+
+    reg = registry()
+    before = audit.fingerprint(reg)
+    with progress_bar() as bar:
+        task = bar.add_task("replay events", total=audit.event_count(reg))
+        n = audit.rebuild(reg, progress=lambda k: bar.advance(task, k))
+    after = audit.fingerprint(reg)
+    t = Table(title=f"rebuilt from {n} events")
+    for col in ("table", "rows", "sha256 before", "sha256 after", "same"):
+        t.add_column(col)
+    for name in before:
+        same = before[name] == after[name]
+        t.add_row(
+            name,
+            str(after[name]["rows"]),
+            before[name]["sha256"][:16],
+            after[name]["sha256"][:16],
+            "yes" if same else "[red]NO[/]",
+        )
+    out.print(t)
+    if before != after:
+        err.print("[bold red]rebuilt projections differ from the live ones[/]")
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+@clerk_errors
+def audit_verify() -> None:
+    """Walk the hash chain; exit non-zero and name the first altered or missing event.
+
+    Example: socialcredit audit verify
+    """
+    from ..services.audit import verify_chain
+
+    report = verify_chain(registry())
+    if report.ok:
+        out.print(
+            f"[green]chain verified[/]: {report.events_checked} events, head {report.head_seq}"
+        )
+        return
+    err.print(f"[bold red]chain broken at event {report.first_bad_seq}[/]: {report.problem}")
+    raise typer.Exit(1)
+
+
+@sources_app.command("token")
+@clerk_errors
+def sources_token(
+    source: Annotated[str, typer.Argument(help="court, samr, tax, ...")],
+    label: Annotated[str, typer.Option(help="Who holds the token, e.g. the court's system.")] = "",
+) -> None:
+    """Issue an API token for a source; it is printed once and only its hash is kept.
+
+    Example: socialcredit sources token court --label "Beijing courts gateway"
+    """
+    from ..services.sources import issue_token
+
+    token = issue_token(registry(), source, label or source, actor("cli:operator"))
+    sys.stdout.write(token + "\n")
+
+
+@sources_app.command("list")
+@clerk_errors
+def sources_list() -> None:
+    """Sources of the pack, what each may submit, and their tokens.
+
+    Example: socialcredit sources list
+    """
+    from ..services.sources import list_tokens
+
+    reg = registry()
+    t = Table(title="sources")
+    t.add_column("source")
+    t.add_column("name")
+    t.add_column("competent for")
+    t.add_column("tokens (active)")
+    tokens = list_tokens(reg)
+    for sid, s in reg.pack.sources.items():
+        active = sum(1 for tk in tokens if tk["source"] == sid and tk["revoked_at"] is None)
+        t.add_row(sid, s.name.en, ", ".join(s.competent_for), str(active))
+    out.print(t)
+
+
+@policy_app.command("validate")
+@clerk_errors
+def policy_validate(
+    path: Annotated[
+        Path | None, typer.Argument(help="A pack directory (default: the bundled one).")
+    ] = None,
+) -> None:
+    """Load a pack and report the first problem with file, entry and fix.
+
+    Example: socialcredit policy validate ./my-pack
+    """
+    from ..policy import load_pack
+
+    pack = load_pack(path)
+    out.print(
+        f"[green]pack {pack.meta.id} {pack.meta.version} is valid[/]: "
+        f"{len(pack.record_types)} record types, {len(pack.lists)} lists, "
+        f"{len(pack.measures)} measures, {len(pack.sources)} sources "
+        f"(digest {pack.digest[:12]})"
+    )
+
+
+@policy_app.command("show")
+@clerk_errors
+def policy_show() -> None:
+    """Lists and the measures linked to them, each with its legal basis.
+
+    Example: socialcredit policy show
+    """
+    from ..policy import load_pack
+
+    pack = load_pack(Settings.from_env().pack_path)
+    for lid, ld in pack.lists.items():
+        t = Table(
+            title=f"{ld.name.zh} / {ld.name.en} ({lid}, {ld.kind} list)", title_justify="left"
+        )
+        t.add_column("measure")
+        t.add_column("implementing agency")
+        t.add_column("legal basis")
+        for mid, m in pack.measures.items():
+            if lid in m.lists:
+                t.add_row(
+                    f"{mid}\n{m.name.en}",
+                    m.implementing_agency,
+                    "\n".join(pack.cite(m.legal_basis)),
+                )
+        out.print(t)
+        out.print(
+            f"  basis: {'; '.join(pack.cite(ld.legal_basis))}; notice period "
+            f"{ld.notice_period}; duration {ld.duration.default} (max {ld.duration.maximum}); "
+            f"requires a ruling: {'yes' if ld.requires_ruling else 'no'}\n",
+            highlight=False,
+        )
+
+
+@db_app.command("upgrade")
+@clerk_errors
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest version (other commands do this too).
+
+    Example: SOCIALCREDIT_DATABASE_URL=postgresql+psycopg://... socialcredit db upgrade
+    """
+    from ..bootstrap import upgrade_schema
+    from ..db import make_engine
+
+    settings = Settings.from_env()
+    applied = upgrade_schema(make_engine(settings.database_url))
+    out.print(f"{settings.database_label}: " + ("migrated" if applied else "already up to date"))
+
+
+@keys_app.command("new")
+def keys_new() -> None:
+    """Print a fresh pair of keys for SOCIALCREDIT_ID_HASH_KEY and SOCIALCREDIT_ID_ENCRYPTION_KEY.
+
+    Example: socialcredit keys new >> production.env
+    """
+    keys = new_keys()
+    sys.stdout.write(
+        f"SOCIALCREDIT_ID_HASH_KEY={keys['id_hash_key']}\n"
+        f"SOCIALCREDIT_ID_ENCRYPTION_KEY={keys['id_encryption_key']}\n"
+    )
+
+
+@app.command()
+@clerk_errors
+def generate(
+    entities: Annotated[int, typer.Option(help="How many subjects to generate.", min=1)] = 1000,
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the files.")] = Path(
+        "generated"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
+) -> None:
+    """Write realistic agency files (court.jsonl, samr.csv, tax.csv) and a register extract.
+
+    Example: socialcredit generate --entities 100000 --out data/
+    """
+    from ..generate import generate as run_generate
+
+    with progress_bar() as bar:
+        task = bar.add_task("generate", total=entities)
+        summary = run_generate(
+            entities, out_dir, seed=seed, progress=lambda n: bar.advance(task, n)
+        )
+    out.print(f"wrote {out_dir}: " + ", ".join(f"{k} ({v} rows)" for k, v in summary.files.items()))
+    out.print(
+        f"{summary.organisations} organisations, {summary.persons} persons; "
+        f"{summary.rows_with_errors} rows with deliberate errors, "
+        f"{summary.rows_without_code} rows without a code"
+    )
+
+
+@app.command()
+@clerk_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) and the pages.
+
+    Example: socialcredit serve --port 8000
+    """
+    import uvicorn
+
+    from ..api.app import create_app
+
+    reg = registry()
+    out.print(
+        f"serving {reg.settings.database_label} on http://{host}:{port}/ "
+        f"(API docs: http://{host}:{port}/docs); Ctrl-C stops"
+    )
+    uvicorn.run(create_app(reg, background_sweep=True), host=host, port=port, log_level="warning")
+
+
+@app.command()
+@clerk_errors
+def demo(
+    entities: Annotated[int, typer.Option(help="How many subjects to generate.", min=100)] = 3000,
+    port: Annotated[int, typer.Option(help="Port of the API and pages.")] = 8000,
+    workdir: Annotated[Path, typer.Option(help="Where the data files and database go.")] = Path(
+        "demo"
+    ),
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve when done.")
+    ] = True,
+) -> None:
+    """Generate data, ingest it stepping through time, then serve the API and pages.
+
+    Uses an SQLite file under --workdir (not your SOCIALCREDIT_DATABASE_URL).
+
+    Example: socialcredit demo --entities 3000
+    """
+    from .demo import run_demo
+
+    run_demo(
+        entities=entities,
+        port=port,
+        workdir=workdir,
+        serve_after=serve_after,
+        out=out,
+        progress_bar=progress_bar,
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("stopped")
+        raise SystemExit(130) from None
+
+
+def _now() -> datetime:  # pragma: no cover - used by the demo only
+    return SystemClock().now()

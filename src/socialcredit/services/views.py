@@ -1,0 +1,226 @@
+"""The read side: listings, the review queue, public profiles and statistics, from projections."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from ..clock import iso, to_utc_naive
+from ..db import events, listings, records, review_queue, subjects
+from ..errors import UnknownEntity
+from ..identifiers.protect import mask_person_name
+from ..rules.lists import status_at
+from .subjects import resolve_code
+
+if TYPE_CHECKING:
+    from ..bootstrap import Registry
+
+
+def _display(row: Any) -> str:
+    return str(row.id_masked) if row.kind == "person" else str(row.subject_id)
+
+
+def _state(row: Any, t: datetime) -> str | None:
+    return status_at(t, row.proposed_at, row.notified_at, row.activates_at, row.until, row.ended_at)
+
+
+def listings_at(
+    reg: Registry,
+    *,
+    list_id: str | None = None,
+    state: str | None = None,
+    limit: int = 50,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    moment = at or reg.now()
+    t = to_utc_naive(moment)
+    q = (
+        select(listings, subjects.c.kind, subjects.c.id_masked, subjects.c.name)
+        .join(subjects, subjects.c.subject_id == listings.c.subject_id)
+        .where(listings.c.proposed_at <= t)
+        .order_by(listings.c.proposed_at, listings.c.listing_id)
+    )
+    if list_id:
+        if list_id not in reg.pack.lists:
+            raise UnknownEntity(f"unknown list {list_id!r} (known: {', '.join(reg.pack.lists)})")
+        q = q.where(listings.c.list_id == list_id)
+    counts: dict[str, dict[str, int]] = {
+        lid: {} for lid in reg.pack.lists if not list_id or lid == list_id
+    }
+    shown: list[dict[str, Any]] = []
+    with reg.engine.connect() as conn:
+        for row in conn.execute(q):
+            s = _state(row, t)
+            if s is None:
+                continue
+            c = counts[row.list_id]
+            c[s] = c.get(s, 0) + 1
+            if (state is None or s == state) and len(shown) < limit:
+                shown.append(
+                    {
+                        "listing_id": row.listing_id,
+                        "subject": _display(row),
+                        "name": row.name
+                        if row.kind == "organisation"
+                        else mask_person_name(row.name),
+                        "list": row.list_id,
+                        "state": s,
+                        "decision_ref": row.decision_ref,
+                        "since": iso(row.activates_at, reg.tz),
+                        "until": iso(row.until, reg.tz),
+                        "ended_at": iso(row.ended_at, reg.tz),
+                        "end_reason": row.end_reason,
+                    }
+                )
+    return {"as_of": iso(moment, reg.tz), "counts": counts, "listings": shown}
+
+
+def review_items(reg: Registry, limit: int = 50) -> dict[str, Any]:
+    with reg.engine.connect() as conn:
+        n = conn.execute(
+            select(func.count()).select_from(review_queue).where(review_queue.c.status == "open")
+        ).scalar_one()
+        rows = conn.execute(
+            select(review_queue)
+            .where(review_queue.c.status == "open")
+            .order_by(review_queue.c.queued_at, review_queue.c.item_id)
+            .limit(limit)
+        ).all()
+    return {
+        "open": n,
+        "items": [
+            {
+                "item_id": r.item_id,
+                "source": r.source,
+                "source_record_id": r.source_record_id,
+                "record_type": r.record_type,
+                "subject_name": r.subject_name,
+                "reason": r.reason,
+                "queued_at": iso(r.queued_at, reg.tz),
+                "row": json.loads(r.row),
+            }
+            for r in rows
+        ],
+    }
+
+
+def public_profile(reg: Registry, code: str, at: datetime | None = None) -> dict[str, Any]:
+    """What anyone may read about a subject: records within their publicity period, listings.
+
+    A natural person appears only while on a black list whose publication the law provides for,
+    and then masked; otherwise the answer is the same "not found" as for an unknown code.
+    """
+    ref = resolve_code(reg, code)
+    moment = at or reg.now()
+    t = to_utc_naive(moment)
+    today = moment.astimezone(reg.tz).date()
+    with reg.engine.connect() as conn:
+        subj = conn.execute(select(subjects).where(subjects.c.subject_id == ref.subject_id)).first()
+        if subj is None or subj.registered_at > t:
+            raise UnknownEntity(f"no public information on {ref.display}")
+        lrows = conn.execute(
+            select(listings)
+            .where(listings.c.subject_id == ref.subject_id)
+            .order_by(listings.c.proposed_at)
+        ).all()
+        rrows = conn.execute(
+            select(records)
+            .where(records.c.subject_id == ref.subject_id)
+            .order_by(records.c.decided_on, records.c.record_key)
+        ).all()
+    active = []
+    for row in lrows:
+        s = _state(row, t)
+        if s in ("active", "notified"):
+            ld = reg.pack.lists[row.list_id]
+            active.append(
+                {
+                    "list": row.list_id,
+                    "list_name": ld.name.model_dump(),
+                    "kind": ld.kind,
+                    "state": s,
+                    "decision_ref": row.decision_ref,
+                    "legal_basis": reg.pack.cite(ld.legal_basis),
+                    "since": iso(row.activates_at, reg.tz),
+                    "until": iso(row.until, reg.tz),
+                    "how_to_resolve": ld.how_to_resolve.model_dump(),
+                }
+            )
+    person = subj.kind == "person"
+    if person and not any(a["kind"] == "black" and a["state"] == "active" for a in active):
+        raise UnknownEntity(f"no public information on {ref.display}")
+    recs = []
+    for r in rrows:
+        if r.first_seen_at > t or r.publicity_until < today:
+            continue
+        if person and r.record_type != "court_judgment":
+            continue
+        recs.append(
+            {
+                "record_type": r.record_type,
+                "record_type_name": reg.pack.record_types[r.record_type].name.model_dump(),
+                "authority": r.authority,
+                "decision_ref": r.decision_ref,
+                "decided_on": r.decided_on.isoformat(),
+                "status": r.status,
+                "publicity_until": r.publicity_until.isoformat(),
+                "fields": {
+                    k: v
+                    for k, v in json.loads(r.fields).items()
+                    if not person or k != "amount_yuan"
+                },
+            }
+        )
+    return {
+        "subject": ref.display,
+        "kind": subj.kind,
+        "name": mask_person_name(subj.name) if person else subj.name,
+        "division": subj.division,
+        "as_of": iso(moment, reg.tz),
+        "listings": [a for a in active if not person or a["kind"] == "black"],
+        "records": recs,
+    }
+
+
+def stats(reg: Registry) -> dict[str, Any]:
+    t = to_utc_naive(reg.now())
+    with reg.engine.connect() as conn:
+        n_subjects = conn.execute(select(func.count()).select_from(subjects)).scalar_one()
+        n_records = conn.execute(select(func.count()).select_from(records)).scalar_one()
+        n_events = conn.execute(select(func.count()).select_from(events)).scalar_one()
+        n_review = conn.execute(select(func.count()).select_from(review_queue)).scalar_one()
+        active: dict[str, int] = {}
+        for row in conn.execute(
+            select(
+                listings.c.list_id,
+                listings.c.proposed_at,
+                listings.c.notified_at,
+                listings.c.activates_at,
+                listings.c.until,
+                listings.c.ended_at,
+            )
+        ):
+            if _state(row, t) == "active":
+                active[row.list_id] = active.get(row.list_id, 0) + 1
+        sample = conn.execute(
+            select(listings.c.subject_id, listings.c.list_id)
+            .join(subjects, subjects.c.subject_id == listings.c.subject_id)
+            .where(subjects.c.kind == "organisation")
+            .where(listings.c.activates_at <= t)
+            .where(listings.c.until > t)
+            .where(listings.c.ended_at.is_(None))
+            .order_by(listings.c.listing_id)
+            .limit(5)
+        ).all()
+    return {
+        "as_of": iso(reg.now(), reg.tz),
+        "subjects": n_subjects,
+        "records": n_records,
+        "events": n_events,
+        "review_queue": n_review,
+        "active_listings": active,
+        "sample_listed": [{"subject": r.subject_id, "list": r.list_id} for r in sample],
+    }
