@@ -14,7 +14,7 @@ import csv
 import json
 import tempfile
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -335,7 +335,8 @@ class Division:
 
     @property
     def place(self) -> str:
-        """The place name used in authority names: 北京市朝阳区, 广州市天河区, 义乌市."""
+        """Authorities are named after the city only for urban districts (北京市朝阳区,
+        广州市天河区); counties and county-level cities stand alone (义乌市, 长兴县)."""
         if self.code[:2] in MUNICIPALITIES:
             return self.province + self.county
         if self.county.endswith("区") and self.prefecture.endswith("市"):
@@ -344,7 +345,8 @@ class Division:
 
     @property
     def city(self) -> str:
-        """The city for 市-level names, falling back to the province short name."""
+        """Enterprise names usually carry the city (深圳市...); where the prefecture is an
+        autonomous prefecture or league, sources use the province short name instead."""
         if self.code[:2] in MUNICIPALITIES:
             return self.province
         if self.prefecture.endswith("市"):
@@ -360,7 +362,11 @@ def _province_short(name: str) -> str:
 
 
 def _parse_names(raw: str) -> list[tuple[int, int, str]]:
-    """Split ``[1983-1989]南头区办事处,[1990-]南山区`` into (first year, last year, name)."""
+    """Read ``[1983-1989]南头区办事处,[1990-]南山区`` into (first year, last year, name).
+
+    Codes are reused and renamed over the decades; the year ranges tell which name is current
+    and whether a resident ID issued in a given birth year may carry the code at all.
+    """
     names = []
     for part in raw.split(","):
         lo, hi = 0, 9999
@@ -432,10 +438,9 @@ def _division_weights() -> tuple[float, ...]:
     return tuple(accumulate(weights))
 
 
-def _cum(weights: object) -> list[float]:
-    """Cumulative weights of ``(item, weight)`` pairs or of industries, for bisect draws."""
-    items = list(weights)  # type: ignore[call-overload]
-    return list(accumulate(i.weight if isinstance(i, Industry) else float(i[1]) for i in items))
+def _cum(pairs: Iterable[tuple[object, float]]) -> list[float]:
+    """Cumulative weights, so each draw is one ``random()`` and a bisect, not a linear scan."""
+    return list(accumulate(float(w) for _, w in pairs))
 
 
 @dataclass
@@ -545,7 +550,7 @@ class _Generator:
         self.div_cum = _division_weights()
         self.always_valid = [d for d in self.divs if d.valid_in(1950)]
         self.surname_cum = _cum(SURNAMES)
-        self.industry_cum = _cum(INDUSTRIES)
+        self.industry_cum = list(accumulate(i.weight for i in INDUSTRIES))
         self.org_kind_cum = _cum(ORG_KINDS)
         self.form_cum = _cum(LEGAL_FORMS)
         self.dishonest_cum = _cum(tuple((d[0], d[1]) for d in DISHONEST))
@@ -571,7 +576,7 @@ class _Generator:
 
     # -- drawing helpers -------------------------------------------------------------------
 
-    def index(self, cum: list[float]) -> int:
+    def index(self, cum: Sequence[float]) -> int:
         return min(bisect_right(cum, self.rng.random() * cum[-1]), len(cum) - 1)
 
     def pick_pair(self, pairs: tuple[tuple[str, float], ...], cum: list[float]) -> str:
@@ -597,7 +602,8 @@ class _Generator:
         return after + timedelta(days=self.rng.randint(min_days, hi))
 
     def ref_number(self, key: str, when: date, per_day: int) -> int:
-        """A case number that grows with the date, unique for the issuing office and year."""
+        """Unique per office and year, and growing with the date as a real docket does, so
+        references sorted by number and by date agree."""
         used = self.used_numbers.setdefault(f"{key}|{when.year}", set())
         n = (when.timetuple().tm_yday - 1) * per_day + self.rng.randint(1, per_day)
         while n in used:
@@ -777,7 +783,7 @@ class _Generator:
                 break
         self.used_ids.add(number)
         row_id = number
-        if born.year < 2000 and rng.random() < 0.025:
+        if born.year < 2000 and rng.random() < 0.02:
             row_id = number[:6] + number[8:17]
         home = div if rng.random() < 0.7 else self.division()
         return _Subject(
@@ -1014,7 +1020,7 @@ class _Generator:
             kind = rng.choices(
                 ("licence_revocation", "business_restriction", "fine"), (35, 20, 45)
             )[0]
-            fine: int | None = round(rng.uniform(200_000, 5_000_000), -3)
+            fine: int | None = rng.randint(200, 5000) * 1000
         elif severity == "general":
             fld = (
                 s.industry.field
@@ -1022,7 +1028,7 @@ class _Generator:
                 else str(self.pick_pair(PENALTY_FIELDS, self.field_cum))
             )
             kind = rng.choices(("fine", "confiscation", "licence_suspension"), (70, 20, 10))[0]
-            fine = round(rng.uniform(10_000, 200_000), -3)
+            fine = rng.randint(10, 200) * 1000
         else:
             fld = (
                 s.industry.field
@@ -1032,7 +1038,7 @@ class _Generator:
             if rng.random() < 0.45:
                 kind, fine = "warning", None
             else:
-                kind, fine = "fine", round(rng.uniform(500, 20_000), -2)
+                kind, fine = "fine", rng.randint(5, 200) * 100
         decided = self.day(self.start, self.end)
         row = self.base_row(self.next_id("SAMR-P"), "administrative_penalty", s)
         row["authority"] = self.samr_authority(div)
@@ -1043,7 +1049,7 @@ class _Generator:
         row["severity"] = severity
         row["penalty_kind"] = kind
         if fine is not None:
-            row["fine_yuan"] = str(int(fine))
+            row["fine_yuan"] = str(fine)
         row["field_of_law"] = fld
         if fine is not None and row["status"] == "in_force" and rng.random() < 0.75:
             row["performed_on"] = self.later(decided, 5, 60).isoformat()
@@ -1127,7 +1133,8 @@ class _Generator:
             self.court_judgment(s)
         if s.entity[0] != "9":
             return
-        if rng.random() < 0.60 and s.industry is not None and s.industry.licences:
+        # 0.68 of the licensable kinds is about 60% of all organisations.
+        if rng.random() < 0.68 and s.industry is not None and s.industry.licences:
             self.licence(s)
         if rng.random() < 0.12:
             self.penalty(s)
@@ -1155,10 +1162,11 @@ def generate(
     end: date = date(2026, 6, 30),
     progress: Callable[[int], None] | None = None,
 ) -> GenerateSummary:
-    """Write court.jsonl, samr.csv, tax.csv and subjects.jsonl for ``entities`` subjects.
+    """Write the three agency files and the register extract they refer to.
 
-    ~92% of subjects are organisations and ~8% natural persons, who appear only in court
-    judgments. The same seed and arguments always give byte-identical files.
+    The register extract (subjects.jsonl) is the ground truth the agency rows can be matched
+    against. ``progress`` receives increments of entities so a progress bar can follow a large
+    run. The same seed and arguments always give byte-identical files.
     """
     if entities < 0:
         raise ValueError("entities must not be negative")
@@ -1173,7 +1181,7 @@ def generate(
         gen = _Generator(rng, start, end, Path(tmp))
         try:
             with (out / SUBJECTS_FILE).open("w", encoding="utf-8", newline="\n") as subjects:
-                for _ in range(entities):
+                for i in range(entities):
                     if rng.random() < 0.92:
                         subject = gen.organisation()
                         organisations += 1
@@ -1184,7 +1192,9 @@ def generate(
                     subjects.write(json.dumps(line, ensure_ascii=False) + "\n")
                     gen.records(subject)
                     pending += 1
-                    if pending == 1000 and progress is not None:
+                    # The last batch is reported after the files are written, so a
+                    # progress bar does not sit at 100% while the spools are sorted.
+                    if pending == 1000 and progress is not None and i + 1 < entities:
                         progress(pending)
                         pending = 0
             gen.court.write_jsonl(out / COURT_FILE)
