@@ -39,7 +39,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     if not PG_URL:
         if os.environ.get("CI"):
-            pytest.fail("SOCIALCREDIT_TEST_POSTGRES_URL is not set in CI: PostgreSQL must be tested")
+            pytest.fail(
+                "SOCIALCREDIT_TEST_POSTGRES_URL is not set in CI: PostgreSQL must be tested"
+            )
         pytest.skip("no PostgreSQL (set SOCIALCREDIT_TEST_POSTGRES_URL or run scripts/test)")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")

@@ -9,6 +9,7 @@ character computation and add the rest, each failure with its own reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from stdnum import numdb
 from stdnum.cn import uscc as stdnum_uscc
@@ -85,6 +86,7 @@ def uscc_check(first17: str) -> str:
     return str(stdnum_uscc.calc_check_digit(first17))
 
 
+@lru_cache(maxsize=8192)
 def region_known(division: str) -> bool:
     """Whether a 6-digit administrative division is in python-stdnum's GB/T 2260 table.
 

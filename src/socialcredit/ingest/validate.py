@@ -66,10 +66,11 @@ def validate_row(
     pack: Pack, source: str, n: int, raw: dict[str, Any], today: date
 ) -> ValidRow | list[RowProblem]:
     problems: list[RowProblem] = []
-    # 1. prohibited categories first: such a row is refused whole and its values are never kept
-    for key in raw:
+    # 1. prohibited categories first: a row carrying such a value is refused whole and the value
+    #    is never kept (an empty column of that name holds nothing and is ignored)
+    for key, value in raw.items():
         category = prohibited_category(str(key))
-        if category:
+        if category and _text(value):
             problems.append(
                 RowProblem(
                     n,

@@ -8,6 +8,7 @@ is not.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 PROHIBITED: dict[str, frozenset[str]] = {
     "biometrics": frozenset(
@@ -117,6 +118,7 @@ def words(name: str) -> list[str]:
     return [w.lower() for w in _SPLIT.split(name) if w]
 
 
+@lru_cache(maxsize=4096)
 def prohibited_category(field_name: str) -> str | None:
     """The prohibited category a field name falls in, or None."""
     ws = words(field_name)

@@ -9,6 +9,7 @@ without a code go to the review queue; bad rows are reported by row number, fiel
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -191,9 +192,7 @@ def _batch(
             NewEvent(
                 T.BATCH_INGESTED,
                 {
-                    "batch_id": hashlib.sha256(
-                        f"{source}{uow.at.isoformat()}{summary.batches}{summary.rows}".encode()
-                    ).hexdigest()[:32],
+                    "batch_id": uuid.uuid4().hex,
                     "source": source,
                     "file_name": summary.file_name,
                     **delta,

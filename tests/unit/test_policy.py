@@ -1,0 +1,188 @@
+"""The policy loader refuses what DESIGN.md section 2 forbids, naming file, entry and fix."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from socialcredit.errors import PolicyError
+from socialcredit.policy import default_pack_path, load_pack
+from socialcredit.policy.prohibited import prohibited_category
+
+
+def test_default_pack_loads_with_required_identifiers() -> None:
+    pack = load_pack()
+    assert {
+        "court_judgment",
+        "administrative_penalty",
+        "administrative_licence",
+        "abnormal_operation",
+        "tax_credit_rating",
+        "commendation",
+    } <= set(pack.record_types)
+    assert pack.record_types["administrative_penalty"].fields["severity"].values == [
+        "minor",
+        "general",
+        "serious",
+    ]
+    assert {
+        "dishonest_judgment_debtors",
+        "serious_illegal_dishonest",
+        "abnormal_operations",
+        "a_level_taxpayers",
+    } <= set(pack.lists)
+    assert pack.lists["a_level_taxpayers"].kind == "red"
+    assert {
+        "restrict_air_travel",
+        "restrict_premium_rail",
+        "exclude_government_procurement",
+    } <= set(pack.measures)
+    assert any(m.kind == "incentive" for m in pack.measures.values())
+    assert pack.sources["court"].competent_for == ["court_judgment"]
+    assert pack.sources["tax"].competent_for == ["tax_credit_rating"]
+    for m in pack.measures.values():
+        assert m.targets == ["listed_subject"]
+        assert m.legal_basis
+
+
+@pytest.fixture
+def pack_copy(tmp_path: Path) -> Path:
+    dst = tmp_path / "pack"
+    shutil.copytree(default_pack_path(), dst)
+    return dst
+
+
+def edit(path: Path, change: Callable[[object], object]) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump(change(data), allow_unicode=True), encoding="utf-8")
+
+
+def _first(items: object) -> dict:  # type: ignore[type-arg]
+    assert isinstance(items, list)
+    return items[0]  # type: ignore[no-any-return]
+
+
+def refuse(pack: Path, *fragments: str) -> PolicyError:
+    with pytest.raises(PolicyError) as exc:
+        load_pack(pack)
+    for f in fragments:
+        assert f in str(exc.value), str(exc.value)
+    return exc.value
+
+
+def test_list_without_legal_basis_is_refused(pack_copy: Path) -> None:
+    f = pack_copy / "lists" / "dishonest_judgment_debtors.yaml"
+    edit(f, lambda d: {k: v for k, v in d.items() if k != "legal_basis"})
+    err = refuse(
+        pack_copy,
+        "lists/dishonest_judgment_debtors.yaml",
+        "list 'dishonest_judgment_debtors'",
+        "legal_basis",
+        "cite",
+    )
+    assert "does not load" in err.fix
+
+
+def test_measure_with_empty_legal_basis_is_refused(pack_copy: Path) -> None:
+    f = pack_copy / "measures" / "procurement.yaml"
+    edit(f, lambda d: [dict(_first(d), legal_basis=[]), *d[1:]])  # type: ignore[index]
+    refuse(
+        pack_copy,
+        "measures/procurement.yaml",
+        "exclude_government_procurement",
+        "legal_basis is empty",
+    )
+
+
+def test_citation_that_does_not_exist_is_refused(pack_copy: Path) -> None:
+    f = pack_copy / "record_types" / "commendation.yaml"
+    edit(f, lambda d: dict(d, legal_basis=[{"cite": "no_such_law"}]))  # type: ignore[arg-type]
+    refuse(pack_copy, "commendation", "no_such_law", "citations.yaml")
+
+
+def test_unknown_field_is_refused(pack_copy: Path) -> None:
+    f = pack_copy / "lists" / "abnormal_operations.yaml"
+    edit(f, lambda d: dict(d, maximum_durration="3y"))  # type: ignore[arg-type]
+    refuse(pack_copy, "abnormal_operations", "unknown field 'maximum_durration'", "spelling")
+
+
+@pytest.mark.parametrize("target", ["relatives", "children", "family_members", "associates"])
+def test_measure_reaching_beyond_the_listed_subject_is_refused(
+    pack_copy: Path, target: str
+) -> None:
+    f = pack_copy / "measures" / "spc_consumption_restrictions.yaml"
+    edit(f, lambda d: [dict(_first(d), targets=["listed_subject", target]), *d[1:]])  # type: ignore[index]
+    err = refuse(pack_copy, "restrict_air_travel", f"targets {target!r}", "never relatives")
+    assert "listed_subject" in err.fix
+
+
+def test_responsible_persons_need_their_own_legal_basis(pack_copy: Path) -> None:
+    f = pack_copy / "measures" / "spc_consumption_restrictions.yaml"
+    edit(f, lambda d: [dict(_first(d), targets=["listed_subject", "responsible_persons"]), *d[1:]])  # type: ignore[index]
+    refuse(pack_copy, "restrict_air_travel", "responsible_persons_basis is empty")
+    edit(
+        f,
+        lambda d: [
+            dict(
+                _first(d),
+                responsible_persons_basis=[{"cite": "spc_high_consumption", "article": "Art. 3"}],
+            ),
+            *d[1:],
+        ],
+    )  # type: ignore[index]
+    assert "responsible_persons" in load_pack(pack_copy).measures["restrict_air_travel"].targets
+
+
+@pytest.mark.parametrize(
+    ("field", "category"),
+    [
+        ("ethnicity", "ethnicity"),
+        ("religious_affiliation", "religious opinion"),
+        ("face_image", "biometrics"),
+        ("weibo_posts", "online speech"),
+        ("relatives_ids", "social connections"),
+        ("health_condition", "health"),
+        ("party_membership", "political opinion"),
+    ],
+)
+def test_record_field_in_a_prohibited_category_is_refused(
+    pack_copy: Path, field: str, category: str
+) -> None:
+    f = pack_copy / "record_types" / "court_judgment.yaml"
+    edit(f, lambda d: dict(d, fields={**d["fields"], field: {"type": "string"}}))  # type: ignore[index]
+    refuse(pack_copy, "court_judgment", f"field '{field}'", category)
+
+
+def test_list_without_expiry_is_refused(pack_copy: Path) -> None:
+    f = pack_copy / "lists" / "abnormal_operations.yaml"
+    edit(f, lambda d: dict(d, exit=[x for x in d["exit"] if x["trigger"] != "expiry"]))  # type: ignore[index]
+    refuse(pack_copy, "abnormal_operations", "no expiry exit")
+
+
+def test_ruling_list_without_decision_reference_rule_is_refused(pack_copy: Path) -> None:
+    f = pack_copy / "lists" / "dishonest_judgment_debtors.yaml"
+    edit(f, lambda d: {k: v for k, v in d.items() if k != "decision_ref"})  # type: ignore[union-attr]
+    refuse(pack_copy, "requires_ruling is true")
+
+
+def test_bad_duration_is_refused(pack_copy: Path) -> None:
+    f = pack_copy / "lists" / "abnormal_operations.yaml"
+    edit(f, lambda d: dict(d, notice_period="two weeks"))  # type: ignore[arg-type]
+    refuse(pack_copy, "abnormal_operations", "notice_period", "not a duration")
+
+
+def test_sanction_linked_to_a_red_list_is_refused(pack_copy: Path) -> None:
+    f = pack_copy / "measures" / "procurement.yaml"
+    edit(f, lambda d: [dict(_first(d), lists=["a_level_taxpayers"]), *d[1:]])  # type: ignore[index]
+    refuse(pack_copy, "exclude_government_procurement", "a sanction linked to red list")
+
+
+def test_prohibited_vocabulary_matches_words_not_substrings() -> None:
+    assert prohibited_category("postal_code") is None
+    assert prohibited_category("decision_ref") is None
+    assert prohibited_category("weiboPosts") == "online speech"
+    assert prohibited_category("Religion") == "religious opinion"
