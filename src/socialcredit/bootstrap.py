@@ -7,15 +7,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, inspect, text
 
 from .clock import Clock, SystemClock, to_utc_naive
 from .config import Settings
-from .db import make_engine
+from .db import SCHEMA_REVISION, make_engine
 from .events.store import StoredEvent
 from .identifiers.protect import IdProtector
 from .policy import Pack, load_pack
@@ -25,7 +21,9 @@ from .uow import UnitOfWork
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(conn: Connection | None = None) -> Config:
+def alembic_config(conn: Connection | None = None) -> Any:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if conn is not None:
@@ -33,17 +31,24 @@ def alembic_config(conn: Connection | None = None) -> Config:
     return cfg
 
 
-def upgrade_schema(engine: Engine) -> bool:
-    """Bring the schema to the newest migration; True when something was applied."""
-    cfg = alembic_config()
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+def schema_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    if current == head:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade_schema(engine: Engine) -> bool:
+    """Bring the schema to the newest migration; True when something was applied.
+
+    Alembic is imported only when a migration has to run: commands stay quick to start.
+    """
+    if schema_revision(engine) == SCHEMA_REVISION:
         return False
+    from alembic import command
+
     with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(alembic_config(conn), "head")
     return True
 
 

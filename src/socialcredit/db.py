@@ -29,6 +29,9 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+#: The newest Alembic revision under migrations/versions (a test keeps the two in step).
+SCHEMA_REVISION = "0001"
+
 events = Table(
     "events",
     metadata,

@@ -20,6 +20,14 @@ from . import schemas
 
 log = logging.getLogger(__name__)
 
+
+def get_reg(request: Request) -> Registry:
+    r: Registry = request.app.state.registry
+    return r
+
+
+RegDep = Annotated[Registry, Depends(get_reg)]
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": schemas.ErrorOut},
     403: {"model": schemas.ErrorOut},
@@ -77,12 +85,6 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
                 "detail": problems,
             },
         )
-
-    def get_reg(request: Request) -> Registry:
-        r: Registry = request.app.state.registry
-        return r
-
-    RegDep = Annotated[Registry, Depends(get_reg)]
 
     def moment(reg: Registry, as_of: str | None) -> Any:
         return parse_moment(as_of, reg.tz) if as_of else None

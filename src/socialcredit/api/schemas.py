@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+List = list  # a field below is named `list`
+
 
 class Names(BaseModel):
     zh: str
@@ -17,7 +19,7 @@ class ListingRef(BaseModel):
     list: str
     list_name: Names
     decision_ref: str | None
-    legal_basis: list[str]
+    legal_basis: List[str]
     since: str = Field(description="When the listing became active (after its notice period).")
     until: str = Field(description="When it ends at the latest (its maximum duration).")
 

@@ -70,7 +70,7 @@ def run_demo(
                 source,
                 actor=f"demo:{source}",
                 file_name=name,
-                progress=lambda n, t=task, b=bar: b.advance(t, n),
+                progress=_advancer(bar, task),
             )
         out.print(
             f"  {name}: {s.accepted} accepted, {s.amended} amended, {s.rejected} rejected, "
@@ -119,3 +119,7 @@ def run_demo(
             log_level="warning",
         )
     out.print("stopped")
+
+
+def _advancer(bar: Any, task: Any) -> Callable[[int], None]:
+    return lambda n: bar.advance(task, n)

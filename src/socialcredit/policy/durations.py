@@ -53,24 +53,24 @@ class WorkingCalendar:
 
     @cached_property
     def _holidays(self) -> holidays.HolidayBase:
-        return holidays.country_holidays(self.country, years=range(2000, 2041))
+        # Years are filled in as they are asked for (the package expands on lookup).
+        return holidays.country_holidays(self.country)
 
-    @cached_property
-    def _makeup(self) -> frozenset[date]:
-        days = getattr(self._holidays, "weekend_workdays", set())
-        return frozenset(days) | self.extra_workdays
-
-    @cached_property
-    def _known_years(self) -> frozenset[int]:
-        return frozenset(d.year for d in self._makeup if d.year >= 2012) | self.announced_years
+    def _makeup(self, year: int) -> set[date]:
+        _ = date(year, 1, 1) in self._holidays  # make sure the year is populated
+        days: set[date] = getattr(self._holidays, "weekend_workdays", set())
+        return {d for d in days if d.year == year} | {
+            d for d in self.extra_workdays if d.year == year
+        }
 
     def is_announced(self, year: int) -> bool:
-        return year in self._known_years
+        """Whether the official make-up working days of a year are known (announced)."""
+        return year in self.announced_years or bool(self._makeup(year))
 
     def is_working_day(self, d: date) -> bool:
         if d in self.extra_holidays:
             return False
-        if d in self._makeup:
+        if d in self._makeup(d.year):
             return True
         return d.weekday() < 5 and d not in self._holidays
 

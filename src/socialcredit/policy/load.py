@@ -211,8 +211,8 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
     for lid, ld in pack.lists.items():
         f, e = files[f"lists/{lid}"], f"list '{lid}'"
         basis(f, e, ld.legal_basis)
-        rt = pack.record_types.get(ld.entry.record_type)
-        if rt is None:
+        ert = pack.record_types.get(ld.entry.record_type)
+        if ert is None:
             raise PolicyError(
                 f,
                 e,
@@ -220,34 +220,34 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 "name a record type of this pack",
             )
         for s in ld.entry.status:
-            if s not in rt.statuses:
+            if s not in ert.statuses:
                 raise PolicyError(
                     f,
                     e,
-                    f"entry.status {s!r} is not a status of {rt.id}",
-                    f"use one of {rt.statuses}",
+                    f"entry.status {s!r} is not a status of {ert.id}",
+                    f"use one of {ert.statuses}",
                 )
         for fname, values in ld.entry.where.items():
-            spec = rt.fields.get(fname)
-            if spec is None:
+            fspec = ert.fields.get(fname)
+            if fspec is None:
                 raise PolicyError(
-                    f, e, f"entry.where names unknown field {fname!r}", f"use a field of {rt.id}"
+                    f, e, f"entry.where names unknown field {fname!r}", f"use a field of {ert.id}"
                 )
-            if spec.values:
-                bad = [v for v in values if v not in spec.values]
+            if fspec.values:
+                bad = [v for v in values if v not in fspec.values]
                 if bad:
                     raise PolicyError(
                         f,
                         e,
                         f"entry.where.{fname} has unknown values {bad}",
-                        f"use values from {spec.values}",
+                        f"use values from {fspec.values}",
                     )
         for kind in ld.subject_kinds:
-            if kind not in rt.subject_kinds:
+            if kind not in ert.subject_kinds:
                 raise PolicyError(
                     f,
                     e,
-                    f"subject kind {kind!r} cannot have a {rt.id} record",
+                    f"subject kind {kind!r} cannot have a {ert.id} record",
                     "restrict subject_kinds",
                 )
         if ld.requires_ruling and ld.decision_ref is None:
@@ -258,11 +258,11 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 "add decision_ref: {field: <record field>, pattern: <regex>, description: ...}",
             )
         if ld.decision_ref is not None:
-            if ld.decision_ref.field not in rt.fields and ld.decision_ref.field != "decision_ref":
+            if ld.decision_ref.field not in ert.fields and ld.decision_ref.field != "decision_ref":
                 raise PolicyError(
                     f,
                     e,
-                    f"decision_ref.field {ld.decision_ref.field!r} is not a field of {rt.id}",
+                    f"decision_ref.field {ld.decision_ref.field!r} is not a field of {ert.id}",
                     "name a field of the entry record type",
                 )
             try:
@@ -276,20 +276,20 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 ) from None
         for bar in ld.bars:
             basis(f, e, bar.legal_basis, "bars.legal_basis")
-        if ld.duration.from_field and ld.duration.from_field not in rt.fields:
+        if ld.duration.from_field and ld.duration.from_field not in ert.fields:
             raise PolicyError(
                 f,
                 e,
                 f"duration.from_field {ld.duration.from_field!r} is unknown",
-                f"name a field of {rt.id}",
+                f"name a field of {ert.id}",
             )
         for fname, table in ld.duration.by_field.items():
-            if fname not in rt.fields:
+            if fname not in ert.fields:
                 raise PolicyError(
                     f,
                     e,
                     f"duration.by_field names unknown field {fname!r}",
-                    f"name a field of {rt.id}",
+                    f"name a field of {ert.id}",
                 )
             for v in table.values():
                 _dur(f, e, v)
@@ -305,12 +305,12 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
         for x in ld.exit:
             basis(f, e, x.legal_basis, f"exit ({x.trigger}) legal_basis")
             for s in x.status:
-                if s not in rt.statuses:
+                if s not in ert.statuses:
                     raise PolicyError(
                         f,
                         e,
-                        f"exit status {s!r} is not a status of {rt.id}",
-                        f"use one of {rt.statuses}",
+                        f"exit status {s!r} is not a status of {ert.id}",
+                        f"use one of {ert.statuses}",
                     )
 
     for mid, m in pack.measures.items():
@@ -339,21 +339,21 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
         if not m.lists:
             raise PolicyError(f, e, "linked to no list", "name the lists this measure applies to")
         for lid in m.lists:
-            ld = pack.lists.get(lid)
-            if ld is None:
+            linked = pack.lists.get(lid)
+            if linked is None:
                 raise PolicyError(f, e, f"list {lid!r} is not defined", "name a list of this pack")
-            expected = "sanction" if ld.kind == "black" else "incentive"
+            expected = "sanction" if linked.kind == "black" else "incentive"
             if m.kind != expected:
                 raise PolicyError(
                     f,
                     e,
-                    f"a {m.kind} linked to {ld.kind} list {lid!r}",
-                    f"a {ld.kind} list carries {expected}s",
+                    f"a {m.kind} linked to {linked.kind} list {lid!r}",
+                    f"a {linked.kind} list carries {expected}s",
                 )
 
-    for sid, s in pack.sources.items():
+    for sid, src in pack.sources.items():
         f, e = files[f"sources/{sid}"], f"source '{sid}'"
-        for rid in s.competent_for:
+        for rid in src.competent_for:
             if rid not in pack.record_types:
                 raise PolicyError(
                     f,

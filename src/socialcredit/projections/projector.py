@@ -329,14 +329,14 @@ def apply(conn: Connection, evs: Iterable[StoredEvent]) -> None:
             table = stmt.table.name  # type: ignore[attr-defined]
             held = pending.get(table)
             if held is not None and held[0] is not stmt:
-                conn.execute(held[0], held[1])  # type: ignore[arg-type]
+                conn.execute(held[0], held[1])
                 held = None
             if held is None:
                 pending[table] = (stmt, [params])
             else:
                 held[1].append(params)
     for stmt, rows in pending.values():
-        conn.execute(stmt, rows)  # type: ignore[arg-type]
+        conn.execute(stmt, rows)
 
 
 def clear(conn: Connection) -> None:

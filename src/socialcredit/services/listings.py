@@ -36,8 +36,8 @@ def _naive(at: datetime) -> datetime:
 
 def listing_id(list_id: str, record_key: str, at: datetime, nonce: int = 0) -> str:
     """Stable for the same proposal; the nonce separates two proposals in one transaction."""
-    h = hashlib.sha256(f"{list_id}\x1f{record_key}\x1f{at.isoformat()}\x1f{nonce}".encode())
-    h = h.hexdigest()
+    key = f"{list_id}\x1f{record_key}\x1f{at.isoformat()}\x1f{nonce}"
+    h = hashlib.sha256(key.encode()).hexdigest()
     return "L" + h[:31]
 
 
