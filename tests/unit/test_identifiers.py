@@ -153,3 +153,15 @@ def test_masks() -> None:
     assert mask_person_name("欧阳娜娜") == "欧**娜"
     assert mask_person_name("Li Wei") == "L* W**"
     assert mask_resident_id("11010519491231002X") == "1101**********002X"
+
+
+def test_production_mode_without_keys_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from socialcredit.config import Settings
+
+    with pytest.raises(ConfigurationError) as exc:
+        Settings.from_env({"SOCIALCREDIT_MODE": "production",
+                           "SOCIALCREDIT_KEY_FILE": str(tmp_path / "k.json")})
+    assert "SOCIALCREDIT_ID_HASH_KEY and SOCIALCREDIT_ID_ENCRYPTION_KEY not set" in exc.value.message
+    assert not (tmp_path / "k.json").exists()
+    dev = Settings.from_env({"SOCIALCREDIT_KEY_FILE": str(tmp_path / "k.json")})
+    assert (tmp_path / "k.json").exists() and "development" in dev.key_source

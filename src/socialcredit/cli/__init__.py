@@ -71,7 +71,7 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 AsOf = Annotated[

@@ -90,8 +90,10 @@ def run_demo(
     live = Registry(settings, clock=SystemClock())
     base = f"http://127.0.0.1:{port}"
     out.print(f"\n[bold]database[/]: {db_file}")
-    if st["sample_listed"]:
-        sample = st["sample_listed"][0]["subject"]
+    air = reg.pack.measures["restrict_air_travel"].lists
+    examples = [s for s in st["sample_listed"] if s["list"] in air]
+    if examples:
+        sample = examples[0]["subject"]
         answer = checks.answer(live, sample, "restrict_air_travel")
         out.print(f"[bold]example check[/]: {sample} restrict_air_travel -> {answer['outcome']}")
         out.print(f"  {base}/v1/checks?subject={sample}&measure=restrict_air_travel")

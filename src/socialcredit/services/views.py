@@ -134,7 +134,7 @@ def public_profile(reg: Registry, code: str, at: datetime | None = None) -> dict
     active = []
     for row in lrows:
         s = _state(row, t)
-        if s in ("active", "notified"):
+        if s == "active":  # a notified listing is not published during its notice period
             ld = reg.pack.lists[row.list_id]
             active.append(
                 {
@@ -205,7 +205,7 @@ def stats(reg: Registry) -> dict[str, Any]:
         ):
             if _state(row, t) == "active":
                 active[row.list_id] = active.get(row.list_id, 0) + 1
-        sample = conn.execute(
+        sample_rows = conn.execute(
             select(listings.c.subject_id, listings.c.list_id)
             .join(subjects, subjects.c.subject_id == listings.c.subject_id)
             .where(subjects.c.kind == "organisation")
@@ -213,8 +213,11 @@ def stats(reg: Registry) -> dict[str, Any]:
             .where(listings.c.until > t)
             .where(listings.c.ended_at.is_(None))
             .order_by(listings.c.listing_id)
-            .limit(5)
+            .limit(500)
         ).all()
+    sample: list[Any] = []
+    for lid in reg.pack.lists:  # two examples per list, so every list can be tried
+        sample.extend([r for r in sample_rows if r.list_id == lid][:2])
     return {
         "as_of": iso(reg.now(), reg.tz),
         "subjects": n_subjects,
