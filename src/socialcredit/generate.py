@@ -28,6 +28,7 @@ from stdnum.cn import ric
 from stdnum.iso7064 import mod_11_10
 
 from .identifiers.uscc import ALPHABET, AUTHORITY_TYPES, build_uscc, region_known
+from .ingest.validate import COLUMNS
 
 __all__ = ["GenerateSummary", "generate"]
 
@@ -38,15 +39,7 @@ SUBJECTS_FILE = "subjects.jsonl"
 
 #: Column order of the interchange format; CSV headers follow it, unknown columns go last.
 COLUMN_ORDER = (
-    "source_record_id",
-    "record_type",
-    "subject_id",
-    "subject_name",
-    "authority",
-    "decision_ref",
-    "decided_on",
-    "legal_basis",
-    "status",
+    *COLUMNS,
     "amount_yuan",
     "dishonest_conduct",
     "listing_decision_ref",

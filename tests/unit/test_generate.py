@@ -22,22 +22,14 @@ from socialcredit.generate import PROVINCE_ABBR, divisions, generate
 from socialcredit.identifiers import parse_resident_id, parse_uscc
 from socialcredit.identifiers.resident_id import lift_15
 from socialcredit.identifiers.uscc import region_known
+from socialcredit.ingest.validate import REQUIRED
 
 ENTITIES = 2000
 SEED = 7
 START = date(2025, 1, 1)
 END = date(2026, 6, 30)
 
-COMMON = (
-    "source_record_id",
-    "record_type",
-    "subject_name",
-    "authority",
-    "decision_ref",
-    "decided_on",
-    "legal_basis",
-    "status",
-)
+COMMON = REQUIRED
 OPTIONAL = {
     "subject_id",
     "subject_legacy_code",

@@ -159,9 +159,12 @@ def test_production_mode_without_keys_is_a_clear_error(tmp_path) -> None:  # typ
     from socialcredit.config import Settings
 
     with pytest.raises(ConfigurationError) as exc:
-        Settings.from_env({"SOCIALCREDIT_MODE": "production",
-                           "SOCIALCREDIT_KEY_FILE": str(tmp_path / "k.json")})
-    assert "SOCIALCREDIT_ID_HASH_KEY and SOCIALCREDIT_ID_ENCRYPTION_KEY not set" in exc.value.message
+        Settings.from_env(
+            {"SOCIALCREDIT_MODE": "production", "SOCIALCREDIT_KEY_FILE": str(tmp_path / "k.json")}
+        )
+    assert (
+        "SOCIALCREDIT_ID_HASH_KEY and SOCIALCREDIT_ID_ENCRYPTION_KEY not set" in exc.value.message
+    )
     assert not (tmp_path / "k.json").exists()
     dev = Settings.from_env({"SOCIALCREDIT_KEY_FILE": str(tmp_path / "k.json")})
     assert (tmp_path / "k.json").exists() and "development" in dev.key_source

@@ -16,9 +16,11 @@ from ..policy.model import FieldSpec, Pack, RecordType
 from ..policy.prohibited import prohibited_category
 from .readers import RowProblem
 
-REQUIRED = (
+#: The common columns of the interchange format, in their documented order.
+COLUMNS = (
     "source_record_id",
     "record_type",
+    "subject_id",
     "subject_name",
     "authority",
     "decision_ref",
@@ -26,6 +28,7 @@ REQUIRED = (
     "legal_basis",
     "status",
 )
+REQUIRED = tuple(c for c in COLUMNS if c != "subject_id")
 IDENTITY = ("subject_id",)
 HINTS = (
     "subject_legacy_code",
@@ -52,6 +55,19 @@ class ValidRow:
     status: str
     fields: dict[str, str]
     hints: dict[str, str] = field(default_factory=dict)
+
+    def content(self) -> dict[str, Any]:
+        """What the source says about the subject, in the form events carry it."""
+        return {
+            "record_type": self.record_type,
+            "subject_name": self.subject_name,
+            "authority": self.authority,
+            "decision_ref": self.decision_ref,
+            "decided_on": self.decided_on.isoformat(),
+            "legal_basis": self.legal_basis,
+            "status": self.status,
+            "fields": self.fields,
+        }
 
 
 def _text(v: Any) -> str:

@@ -288,14 +288,7 @@ def _queue(st: _Batch, row: ValidRow) -> None:
                 "subject_name": row.subject_name,
                 "reason": reason,
                 "row": {
-                    "record_type": row.record_type,
-                    "subject_name": row.subject_name,
-                    "authority": row.authority,
-                    "decision_ref": row.decision_ref,
-                    "decided_on": row.decided_on.isoformat(),
-                    "legal_basis": row.legal_basis,
-                    "status": row.status,
-                    "fields": row.fields,
+                    **row.content(),
                     "hints": row.hints,
                     "row": row.row,
                 },
@@ -345,17 +338,7 @@ def _register_subject(st: _Batch, row: ValidRow, ref: SubjectRef) -> None:
 
 def _record(st: _Batch, row: ValidRow, ref: SubjectRef) -> RowProblem | None:
     key = record_key(st.source, row.source_record_id)
-    content = {
-        "record_type": row.record_type,
-        "subject_id": ref.subject_id,
-        "subject_name": row.subject_name,
-        "authority": row.authority,
-        "decision_ref": row.decision_ref,
-        "decided_on": row.decided_on.isoformat(),
-        "legal_basis": row.legal_basis,
-        "status": row.status,
-        "fields": row.fields,
-    }
+    content = {**row.content(), "subject_id": ref.subject_id}
     content_hash = hashlib.sha256(canonical(content).encode()).hexdigest()
     old = st.records.get(key)
     if old is not None:
