@@ -13,6 +13,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -179,3 +180,20 @@ def test_check_as_a_separate_process(env: dict[str, str], tmp_path: Path) -> Non
     assert json.loads(r.stdout)["restricted"] is True
     r = sc_process(env, "check", "nonsense", "restrict_air_travel", cwd=tmp_path)
     assert r.returncode == 2 and "not a valid identifier" in r.stderr
+
+
+def test_every_command_documents_itself_with_an_example() -> None:
+    import typer.main
+
+    def walk(cmd: Any, path: str) -> list[tuple[str, Any]]:
+        if hasattr(cmd, "commands"):  # a group
+            return [x for name, sub in cmd.commands.items() for x in walk(sub, f"{path} {name}")]
+        return [(path, cmd)]
+
+    commands = walk(typer.main.get_command(app), "socialcredit")
+    assert len(commands) >= 15
+    for path, cmd in commands:
+        assert cmd.help and "Example:" in cmd.help and path in cmd.help, f"{path} has no example"
+        for param in cmd.params:
+            if param.param_type_name == "option" and param.name != "help":
+                assert getattr(param, "help", None), f"{path} {param.name} has no help"

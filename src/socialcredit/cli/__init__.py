@@ -311,14 +311,17 @@ def lists_show(
 
 @review_app.command("list")
 @clerk_errors
-def review_list(limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50) -> None:
+def review_list(
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    as_of: AsOf = None,
+) -> None:
     """Rows waiting for a person to resolve their subject.
 
     Example: socialcredit review list --limit 20
     """
     from ..services.views import review_items
 
-    reg = registry()
+    reg = registry(as_of)
     items = review_items(reg, limit)
     t = Table(title=f"review queue ({items['open']} open)")
     for col in ("source", "source_record_id", "record_type", "subject_name", "queued_at"):

@@ -79,13 +79,16 @@ def listings_at(
 
 
 def review_items(reg: Registry, limit: int = 50) -> dict[str, Any]:
+    """Open items of the review queue as they stood at the registry's moment."""
+    t = to_utc_naive(reg.now())
+    open_items = (review_queue.c.status == "open") & (review_queue.c.queued_at <= t)
     with reg.engine.connect() as conn:
         n = conn.execute(
-            select(func.count()).select_from(review_queue).where(review_queue.c.status == "open")
+            select(func.count()).select_from(review_queue).where(open_items)
         ).scalar_one()
         rows = conn.execute(
             select(review_queue)
-            .where(review_queue.c.status == "open")
+            .where(open_items)
             .order_by(review_queue.c.queued_at, review_queue.c.item_id)
             .limit(limit)
         ).all()
