@@ -293,3 +293,9 @@ def test_unknown_valid_code_creates_a_subject_known_from_its_source(reg: Registr
     s = subjects.lookup(reg, ORG)
     assert s["known_from"] == "court" and s["kind"] == "organisation"
     assert s["organisation_code"] == "60003734-1"
+
+
+def test_all_digit_uscc_is_an_organisation(reg: Registry) -> None:
+    code = "526102047106168623"  # a valid USCC (social organisation) that is all digits
+    assert subjects.resolve_code(reg, code).kind == "organisation"
+    assert checks.answer(reg, code, "restrict_air_travel")["restricted"] is False

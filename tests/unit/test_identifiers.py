@@ -82,7 +82,7 @@ def test_built_codes_round_trip_and_agree_with_stdnum_on_digits(
     assert parse_uscc(code).code == code
     if kind[0].isdigit():
         assert stdnum_uscc.is_valid(code)
-    assert uscc_check(code[:17]) == code[17]
+    assert uscc_check(code[:17]) == code[17] == stdnum_uscc.calc_check_digit(code[:17])
 
 
 @given(base8, st.integers(min_value=0, max_value=17), st.sampled_from(list(ALPHABET)))
@@ -168,3 +168,16 @@ def test_production_mode_without_keys_is_a_clear_error(tmp_path) -> None:  # typ
     assert not (tmp_path / "k.json").exists()
     dev = Settings.from_env({"SOCIALCREDIT_KEY_FILE": str(tmp_path / "k.json")})
     assert (tmp_path / "k.json").exists() and "development" in dev.key_source
+
+
+def test_province_without_county_is_an_invalid_birth_place_not_a_crash() -> None:
+    # python-stdnum raises KeyError inside validate() for this division (found by bench/core.py)
+    with pytest.raises(InvalidIdentifier, match="birth place"):
+        parse_resident_id("526102047106168623")
+
+
+def test_implausible_birth_year_is_refused() -> None:
+    first17 = "11010508470101002"
+    number = first17 + str(stdnum_ric.calc_check_digit(first17 + "0"))
+    with pytest.raises(InvalidIdentifier, match="not plausible"):
+        parse_resident_id(number)

@@ -15,6 +15,9 @@ from stdnum.cn import ric
 
 from ..errors import InvalidIdentifier
 
+#: python-stdnum accepts any valid calendar date; nobody alive was born before this year.
+EARLIEST_BIRTH_YEAR = 1890
+
 
 @dataclass(frozen=True, slots=True)
 class ResidentId:
@@ -64,4 +67,11 @@ def parse_resident_id(value: str) -> ResidentId:
         raise InvalidIdentifier(value, f"{raw[:6]} is not a known birth place division") from None
     except stdnum_exc.ValidationError as exc:
         raise InvalidIdentifier(value, str(exc)) from None
-    return ResidentId(number=number, birth_date=ric.get_birth_date(number), lifted_from_15=lifted)
+    except (KeyError, ValueError, IndexError):
+        # python-stdnum 2.2 raises KeyError for a division known as a province but not as a
+        # county; any such failure is an invalid birth place, not a crash.
+        raise InvalidIdentifier(value, f"{raw[:6]} is not a known birth place division") from None
+    born = ric.get_birth_date(number)
+    if born.year < EARLIEST_BIRTH_YEAR:
+        raise InvalidIdentifier(value, f"birth date {born.isoformat()} is not plausible")
+    return ResidentId(number=number, birth_date=born, lifted_from_15=lifted)

@@ -34,28 +34,25 @@ class SubjectRef:
 
 
 def resolve_code(reg: Registry, code: str) -> SubjectRef:
-    """Read a USCC or a resident ID number; raise InvalidIdentifier with the reason."""
+    """Read a USCC or a resident ID number; raise InvalidIdentifier with the reason.
+
+    A valid USCC is always an organisation: some USCCs are all digits and can pass a resident
+    ID's checks too, while a resident ID is practically never a valid USCC (its positions 3-8,
+    prefecture, county and century, would have to form a known division under a province code
+    and both check characters would have to agree).
+    """
     raw = (code or "").strip().upper()
     if not raw:
         raise InvalidIdentifier(code, "empty")
-    uscc_error: InvalidIdentifier | None = None
     try:
         u = parse_uscc(raw)
-        if not looks_like_resident_id(raw):
-            return SubjectRef(u.code, "organisation", u.code, uscc=u)
+        return SubjectRef(u.code, "organisation", u.code, uscc=u)
     except InvalidIdentifier as exc:
         uscc_error = exc
-        u = None
     if looks_like_resident_id(raw):
-        try:
-            rid = parse_resident_id(raw)
-        except InvalidIdentifier:
-            if u is not None:
-                return SubjectRef(u.code, "organisation", u.code, uscc=u)
-            raise
+        rid = parse_resident_id(raw)
         key = reg.protector.subject_key(rid.number)
         return SubjectRef(key, "person", rid.masked(), resident=rid)
-    assert uscc_error is not None
     raise uscc_error
 
 
