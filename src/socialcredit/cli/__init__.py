@@ -72,6 +72,25 @@ for sub, name in (
     app.add_typer(sub, name=name)
 
 out = Console(soft_wrap=True)
+
+
+@app.callback()
+def _options(
+    pack: Annotated[
+        Path | None,
+        typer.Option(
+            "--pack",
+            help="A policy pack directory (default: SOCIALCREDIT_PACK, or the "
+            "bundled cn-national pack).",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+) -> None:
+    if pack is not None:
+        os.environ["SOCIALCREDIT_PACK"] = str(pack)
+
+
 err = Console(stderr=True)
 
 AsOf = Annotated[
@@ -394,6 +413,7 @@ def audit_verify() -> None:
 def sources_token(
     source: Annotated[str, typer.Argument(help="court, samr, tax, ...")],
     label: Annotated[str, typer.Option(help="Who holds the token, e.g. the court's system.")] = "",
+    as_of: AsOf = None,
 ) -> None:
     """Issue an API token for a source; it is printed once and only its hash is kept.
 
@@ -401,7 +421,7 @@ def sources_token(
     """
     from ..services.sources import issue_token
 
-    token = issue_token(registry(), source, label or source, actor("cli:operator"))
+    token = issue_token(registry(as_of), source, label or source, actor("cli:operator"))
     sys.stdout.write(token + "\n")
 
 
@@ -440,7 +460,7 @@ def policy_validate(
     """
     from ..policy import load_pack
 
-    pack = load_pack(path)
+    pack = load_pack(path or os.environ.get("SOCIALCREDIT_PACK"))
     out.print(
         f"[green]pack {pack.meta.id} {pack.meta.version} is valid[/]: "
         f"{len(pack.record_types)} record types, {len(pack.lists)} lists, "
@@ -458,7 +478,7 @@ def policy_show() -> None:
     """
     from ..policy import load_pack
 
-    pack = load_pack(Settings.from_env().pack_path)
+    pack = load_pack(os.environ.get("SOCIALCREDIT_PACK"))
     for lid, ld in pack.lists.items():
         t = Table(
             title=f"{ld.name.zh} / {ld.name.en} ({lid}, {ld.kind} list)", title_justify="left"
