@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -30,7 +31,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 events = Table(
     "events",
@@ -90,6 +91,8 @@ records = Table(
     Column("first_seen_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("version", Integer, nullable=False),
+    Column("retracted_at", DateTime),
+    Column("retraction_reason", Text),
     UniqueConstraint("source", "source_record_id", name="uq_records_source_id"),
     Index("ix_records_subject", "subject_id"),
 )
@@ -171,6 +174,52 @@ source_tokens = Table(
     Column("revoked_at", DateTime),
 )
 
+objections = Table(
+    "objections",
+    metadata,
+    Column("objection_id", String(32), primary_key=True),
+    Column("subject_id", String(64), nullable=False),
+    Column("listing_id", String(32)),
+    Column("record_key", String(32)),
+    Column("grounds", Text, nullable=False),
+    Column("attachments", Text, nullable=False),
+    Column("filed_by", String(128), nullable=False),
+    Column("filed_at", DateTime, nullable=False),
+    Column("deadline", DateTime, nullable=False),
+    Column("calendar_announced", Boolean, nullable=False),
+    Column("suspends", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("escalated_at", DateTime),
+    Column("decided_at", DateTime),
+    Column("outcome", String(16)),
+    Column("reason", Text),
+    Column("decided_by", String(128)),
+    Index("ix_objections_subject", "subject_id"),
+    Index("ix_objections_listing", "listing_id"),
+    Index("ix_objections_status", "status"),
+)
+
+repairs = Table(
+    "repairs",
+    metadata,
+    Column("repair_id", String(32), primary_key=True),
+    Column("subject_id", String(64), nullable=False),
+    Column("listing_id", String(32), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("applied_by", String(128), nullable=False),
+    Column("applied_at", DateTime, nullable=False),
+    Column("eligible", Boolean, nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("decision_deadline", DateTime),
+    Column("decided_at", DateTime),
+    Column("reason", Text),
+    Column("decided_by", String(128)),
+    Column("reapply_from", DateTime),
+    Index("ix_repairs_subject", "subject_id"),
+    Index("ix_repairs_listing", "listing_id"),
+)
+
 #: Tables that are projections of the event log, in the order a rebuild clears them.
 PROJECTIONS: tuple[Table, ...] = (
     subjects,
@@ -180,6 +229,8 @@ PROJECTIONS: tuple[Table, ...] = (
     review_queue,
     ingest_batches,
     source_tokens,
+    objections,
+    repairs,
 )
 
 

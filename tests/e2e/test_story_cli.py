@@ -197,3 +197,82 @@ def test_every_command_documents_itself_with_an_example() -> None:
         for param in cmd.params:
             if param.param_type_name == "option" and param.name != "help":
                 assert getattr(param, "help", None), f"{path} {param.name} has no help"
+
+
+def test_objection_and_repair_through_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
+    from tests.fixtures.rows import penalty
+
+    samr = write_jsonl(tmp_path / "samr.jsonl", [penalty("P-1")])
+    assert (
+        sc(
+            env, "ingest", str(samr), "--source", "samr", "--as-of", "2026-02-01", cwd=tmp_path
+        ).returncode
+        == 0
+    )
+    file = json.loads(sc(env, "file", ORG, "--as-of", "2026-03-01", cwd=tmp_path).stdout)
+    (listing,) = file["listings"]
+    assert listing["list"] == "serious_illegal_dishonest" and listing["status"] == "active"
+    r = sc(
+        env,
+        "objection",
+        "file",
+        ORG,
+        "--listing",
+        listing["id"],
+        "--grounds",
+        "wrong firm",
+        "--as-of",
+        "2026-03-01",
+        cwd=tmp_path,
+    )
+    filed = json.loads(r.stdout)
+    assert filed["status"] == "open" and filed["deadline"]
+    r = sc(env, "objection", "list", "--as-of", "2026-03-30", "--json", cwd=tmp_path)
+    (waiting,) = json.loads(r.stdout)["objections"]
+    assert waiting["id"] == filed["id"] and waiting["overdue"] is True
+    r = sc(
+        env,
+        "objection",
+        "decide",
+        filed["id"],
+        "--outcome",
+        "rejected",
+        "--reason",
+        "same registration number",
+        "--as-of",
+        "2026-03-30",
+        cwd=tmp_path,
+    )
+    assert json.loads(r.stdout)["status"] == "rejected"
+    r = sc(
+        env,
+        "repair",
+        "apply",
+        ORG,
+        "--listing",
+        listing["id"],
+        "--evidence",
+        "fine paid",
+        "--as-of",
+        "2026-04-01",
+        cwd=tmp_path,
+    )
+    applied = json.loads(r.stdout)
+    assert applied["eligible"] is False and applied["reasons"]
+    r = sc(
+        env,
+        "repair",
+        "decide",
+        applied["id"],
+        "--approve",
+        "--reason",
+        "x",
+        "--as-of",
+        "2026-04-02",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 2 and "ineligible, not pending" in r.stderr
+    r = sc(
+        env, "check", ORG, "exclude_government_procurement", "--as-of", "2026-04-02", cwd=tmp_path
+    )
+    assert json.loads(r.stdout)["restricted"] is True

@@ -42,3 +42,13 @@ def test_schema_revision_constant_is_the_newest_migration() -> None:
     from socialcredit.bootstrap import alembic_config
 
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_REVISION
+
+
+def test_migrations_produce_exactly_the_schema_in_code(reg: Registry) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from socialcredit.db import metadata
+
+    with reg.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []

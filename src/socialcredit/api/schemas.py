@@ -44,6 +44,10 @@ class CheckAnswer(BaseModel):
     listings: list[ListingRef]
     how_to_resolve: Names | None
     notified_not_yet_active: list[Upcoming] | None = None
+    suspended: List[ListingRef] | None = Field(
+        default=None, description="Listings suspended while an objection is open."
+    )
+    note: str | None = None
 
 
 class BatchCheckIn(BaseModel):

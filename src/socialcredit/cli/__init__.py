@@ -59,6 +59,12 @@ review_app = typer.Typer(
 )
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="Keys that protect resident ID numbers.", no_args_is_help=True)
+objection_app = typer.Typer(
+    help="Objections: a subject disputes a listing or a record.", no_args_is_help=True
+)
+repair_app = typer.Typer(
+    help="Credit repair: early removal after corrected conduct.", no_args_is_help=True
+)
 for sub, name in (
     (sources_app, "sources"),
     (lists_app, "lists"),
@@ -68,6 +74,8 @@ for sub, name in (
     (review_app, "review"),
     (db_app, "db"),
     (keys_app, "keys"),
+    (objection_app, "objection"),
+    (repair_app, "repair"),
 ):
     app.add_typer(sub, name=name)
 
@@ -260,6 +268,172 @@ def subject_show(
 
     reg = registry(as_of)
     print_json(subject_file(reg, code))
+
+
+@app.command("file")
+@clerk_errors
+def file_cmd(
+    subject: Annotated[str, typer.Argument(help="USCC or resident ID number.")],
+    as_of: AsOf = None,
+) -> None:
+    """The subject's whole file as JSON: records, listings, notices, objections, repairs.
+
+    Replayed from the subject's events up to the moment, so an earlier --as-of shows the file
+    exactly as it stood then.
+
+    Example: socialcredit file 91110000600037341L --as-of 2026-06-01
+    """
+    from ..services.subjects import subject_file
+
+    reg = registry(as_of)
+    print_json(subject_file(reg, subject))
+
+
+@objection_app.command("file")
+@clerk_errors
+def objection_file(
+    subject: Annotated[str, typer.Argument(help="USCC or resident ID number of the objector.")],
+    grounds: Annotated[str, typer.Option("--grounds", help="Why the listing or record is wrong.")],
+    listing: Annotated[
+        str | None, typer.Option("--listing", help="The listing objected to.")
+    ] = None,
+    record: Annotated[
+        str | None,
+        typer.Option("--record", help="Or the record objected to, as SOURCE/SOURCE_RECORD_ID."),
+    ] = None,
+    attachment: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--attachment",
+            help="A supporting document (repeatable); its name, size and SHA-256 are recorded.",
+        ),
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """File an objection; prints its id, status and the deadline for the answer.
+
+    Example: socialcredit objection file 91110000600037341L --listing L0123 --grounds "paid on 1 May"
+    """
+    from ..services.objections import attachment_meta, file_objection
+
+    reg = registry(as_of)
+    print_json(
+        file_objection(
+            reg,
+            subject,
+            grounds=grounds,
+            listing_id=listing,
+            record=record,
+            attachments=attachment_meta(attachment or []),
+            actor=actor("cli:subject"),
+        )
+    )
+
+
+@objection_app.command("decide")
+@clerk_errors
+def objection_decide(
+    objection_id: Annotated[str, typer.Argument(help="The objection's id.")],
+    outcome: Annotated[str, typer.Option("--outcome", help="corrected, rejected or withdrawn.")],
+    reason: Annotated[str, typer.Option("--reason", help="The reasons, shown to the subject.")],
+    as_of: AsOf = None,
+) -> None:
+    """Decide an objection; corrected ends the listing (or retracts the record).
+
+    Example: socialcredit objection decide O0123 --outcome rejected --reason "no payment on file"
+    """
+    from ..services.objections import decide_objection
+
+    reg = registry(as_of)
+    print_json(
+        decide_objection(
+            reg, objection_id, outcome=outcome, reason=reason, actor=actor("cli:reviewer")
+        )
+    )
+
+
+@objection_app.command("list")
+@clerk_errors
+def objection_list(
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    as_of: AsOf = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Open and escalated objections, the nearest deadline first.
+
+    Example: socialcredit objection list
+    """
+    from ..services.views import objection_inbox
+
+    reg = registry(as_of)
+    data = objection_inbox(reg, limit)
+    if json_out:
+        print_json(data)
+        return
+    t = Table(title=f"objections awaiting an answer as of {data['as_of']}")
+    for col in ("id", "subject", "listing", "status", "deadline", "overdue"):
+        t.add_column(col)
+    for o in data["objections"]:
+        t.add_row(
+            o["id"],
+            o["subject"],
+            o["listing_id"] or "(record)",
+            o["status"],
+            o["deadline"],
+            "[red]yes[/]" if o["overdue"] else "no",
+        )
+    out.print(t)
+
+
+@repair_app.command("apply")
+@clerk_errors
+def repair_apply(
+    subject: Annotated[str, typer.Argument(help="USCC or resident ID number of the applicant.")],
+    listing: Annotated[str, typer.Option("--listing", help="The listing to end early.")],
+    evidence: Annotated[str, typer.Option("--evidence", help="How the conduct was corrected.")],
+    as_of: AsOf = None,
+) -> None:
+    """Apply for credit repair; prints id, status, eligible and, if not, the reasons.
+
+    Example: socialcredit repair apply 91110000600037341L --listing L0123 --evidence "fine paid"
+    """
+    from ..services.repairs import apply_for_repair
+
+    reg = registry(as_of)
+    print_json(
+        apply_for_repair(
+            reg, subject, listing_id=listing, evidence=evidence, actor=actor("cli:subject")
+        )
+    )
+
+
+@repair_app.command("decide")
+@clerk_errors
+def repair_decide(
+    repair_id: Annotated[str, typer.Argument(help="The application's id.")],
+    reason: Annotated[str, typer.Option("--reason", help="The reasons, shown to the subject.")],
+    approve: Annotated[
+        bool | None,
+        typer.Option(
+            "--approve/--reject",
+            help="Approve (the listing ends) or reject (with a date to reapply).",
+            show_default=False,
+        ),
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Approve or reject a pending repair application.
+
+    Example: socialcredit repair decide R0123 --approve --reason "penalty performed, harm remedied"
+    """
+    from ..services.repairs import decide_repair
+
+    if approve is None:
+        raise typer.BadParameter("say --approve or --reject")
+    reg = registry(as_of)
+    print_json(
+        decide_repair(reg, repair_id, approve=approve, reason=reason, actor=actor("cli:reviewer"))
+    )
 
 
 @lists_app.command("advance")

@@ -45,6 +45,25 @@ SOURCE_TOKEN_ISSUED = "source-token-issued"
 SOURCE_TOKEN_REVOKED = "source-token-revoked"
 """token_hash"""
 
+RECORD_RETRACTED = "record-retracted"
+"""record_key, reason, objection_id: an objection found the record wrong; it stops counting"""
+
+OBJECTION_FILED = "objection-filed"
+"""objection_id, subject_id, listing_id, record_key, grounds, attachments (name, sha256, size),
+filed_by, deadline, calendar_announced, suspends"""
+
+OBJECTION_ESCALATED = "objection-escalated"
+"""objection_id, deadline: the source did not answer in time; a reviewer takes it over"""
+
+OBJECTION_DECIDED = "objection-decided"
+"""objection_id, outcome (corrected, rejected, withdrawn), reason, decided_by, notice_id, body"""
+
+REPAIR_APPLIED = "repair-applied"
+"""repair_id, subject_id, listing_id, evidence, applied_by, eligible, reasons, decision_deadline"""
+
+REPAIR_DECIDED = "repair-decided"
+"""repair_id, approved, reason, decided_by, reapply_from, notice_id, body"""
+
 ALL_TYPES = (
     SUBJECT_REGISTERED,
     RECORD_ACCEPTED,
@@ -57,6 +76,12 @@ ALL_TYPES = (
     LISTING_ENDED,
     SOURCE_TOKEN_ISSUED,
     SOURCE_TOKEN_REVOKED,
+    RECORD_RETRACTED,
+    OBJECTION_FILED,
+    OBJECTION_ESCALATED,
+    OBJECTION_DECIDED,
+    REPAIR_APPLIED,
+    REPAIR_DECIDED,
 )
 
 

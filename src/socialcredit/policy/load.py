@@ -302,6 +302,25 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 "no expiry exit: a listing could last forever",
                 "add an exit rule with trigger: expiry (time limits, DESIGN.md section 2)",
             )
+        basis(f, e, ld.objection.legal_basis, "objection.legal_basis")
+        if ld.repair is not None:
+            basis(f, e, ld.repair.legal_basis, "repair.legal_basis")
+            rf = ld.repair.obligations_field
+            if rf is not None and rf not in ert.fields:
+                raise PolicyError(
+                    f,
+                    e,
+                    f"repair.obligations_field {rf!r} is not a field of {ert.id}",
+                    f"name a field of {ert.id}",
+                )
+            for s in ld.repair.obligations_status:
+                if s not in ert.statuses:
+                    raise PolicyError(
+                        f,
+                        e,
+                        f"repair.obligations_status {s!r} is not a status of {ert.id}",
+                        f"use one of {ert.statuses}",
+                    )
         for x in ld.exit:
             basis(f, e, x.legal_basis, f"exit ({x.trigger}) legal_basis")
             for s in x.status:

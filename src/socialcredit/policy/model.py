@@ -127,6 +127,35 @@ class ExitRule(Strict):
     _v = field_validator("deadline")(classmethod(lambda cls, v: _duration(v)))
 
 
+class ObjectionRule(Strict):
+    """How objections to a listing on this list are handled."""
+
+    deadline: str  # the source must answer within this, from the filing
+    suspends: bool  # whether an open objection suspends the listing
+    legal_basis: Basis
+    note: str | None = None
+
+    _v = field_validator("deadline")(classmethod(lambda cls, v: _duration(v)))
+
+
+class RepairRule(Strict):
+    """Credit repair: early removal from the list after the subject corrected its conduct."""
+
+    minimum_served: str  # since the listing became active
+    obligations_field: str | None = None  # a field of the grounding record that must be set
+    obligations_status: list[str] = Field(default_factory=list)  # or a status it must have
+    obligations_text: Text
+    no_repeat_within: str | None = None  # no other listing on this list began within this window
+    decision_deadline: str
+    reapply_after: str
+    legal_basis: Basis
+    note: str | None = None
+
+    _v = field_validator("minimum_served", "decision_deadline", "reapply_after")(
+        classmethod(lambda cls, v: _duration(v))
+    )
+
+
 class ListDef(Strict):
     id: str
     name: Text
@@ -141,6 +170,8 @@ class ListDef(Strict):
     notice_basis: Basis = Field(default_factory=list)
     duration: ListDuration
     exit: list[ExitRule]
+    objection: ObjectionRule
+    repair: RepairRule | None = None
     how_to_resolve: Text
     note: str | None = None
 

@@ -22,7 +22,9 @@ from ..db import (
     ingest_batches,
     listings,
     notices,
+    objections,
     records,
+    repairs,
     review_queue,
     source_tokens,
     subjects,
@@ -300,6 +302,149 @@ def _token_revoked(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     return [(REVOKE_TOKEN, {"k": p["token_hash"], "revoked_at": ev.at})]
 
 
+RETRACT_RECORD = (
+    update(records)
+    .where(records.c.record_key == bindparam("k"))
+    .values(retracted_at=bindparam("retracted_at"), retraction_reason=bindparam("reason"))
+)
+INSERT_OBJECTION = insert(objections)
+ESCALATE_OBJECTION = (
+    update(objections)
+    .where(objections.c.objection_id == bindparam("k"))
+    .values(status="escalated", escalated_at=bindparam("escalated_at"))
+)
+DECIDE_OBJECTION = (
+    update(objections)
+    .where(objections.c.objection_id == bindparam("k"))
+    .values(
+        status=bindparam("status"),
+        outcome=bindparam("outcome"),
+        reason=bindparam("reason"),
+        decided_at=bindparam("decided_at"),
+        decided_by=bindparam("decided_by"),
+    )
+)
+INSERT_REPAIR = insert(repairs)
+DECIDE_REPAIR = (
+    update(repairs)
+    .where(repairs.c.repair_id == bindparam("k"))
+    .values(
+        status=bindparam("status"),
+        reason=bindparam("reason"),
+        decided_at=bindparam("decided_at"),
+        decided_by=bindparam("decided_by"),
+        reapply_from=bindparam("reapply_from"),
+    )
+)
+
+
+def _notice(ev: StoredEvent, p: dict[str, Any], kind: str, listing_id: str | None) -> Op:
+    return (
+        INSERT_NOTICE,
+        dict(
+            notice_id=p["notice_id"],
+            subject_id=ev.subject_id,
+            listing_id=listing_id,
+            kind=kind,
+            issued_at=ev.at,
+            body=canonical(p["body"]),
+        ),
+    )
+
+
+def _record_retracted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [(RETRACT_RECORD, {"k": p["record_key"], "retracted_at": ev.at, "reason": p["reason"]})]
+
+
+def _objection_filed(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [
+        (
+            INSERT_OBJECTION,
+            dict(
+                objection_id=p["objection_id"],
+                subject_id=p["subject_id"],
+                listing_id=p.get("listing_id"),
+                record_key=p.get("record_key"),
+                grounds=p["grounds"],
+                attachments=canonical(p["attachments"]),
+                filed_by=p["filed_by"],
+                filed_at=ev.at,
+                deadline=_t(p["deadline"]),
+                calendar_announced=p["calendar_announced"],
+                suspends=p["suspends"],
+                status="open",
+                escalated_at=None,
+                decided_at=None,
+                outcome=None,
+                reason=None,
+                decided_by=None,
+            ),
+        )
+    ]
+
+
+def _objection_escalated(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [(ESCALATE_OBJECTION, {"k": p["objection_id"], "escalated_at": ev.at})]
+
+
+def _objection_decided(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [
+        (
+            DECIDE_OBJECTION,
+            {
+                "k": p["objection_id"],
+                "status": p["outcome"],
+                "outcome": p["outcome"],
+                "reason": p["reason"],
+                "decided_at": ev.at,
+                "decided_by": p["decided_by"],
+            },
+        ),
+        _notice(ev, p, "objection-decided", p.get("listing_id")),
+    ]
+
+
+def _repair_applied(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [
+        (
+            INSERT_REPAIR,
+            dict(
+                repair_id=p["repair_id"],
+                subject_id=p["subject_id"],
+                listing_id=p["listing_id"],
+                evidence=p["evidence"],
+                applied_by=p["applied_by"],
+                applied_at=ev.at,
+                eligible=p["eligible"],
+                reasons=canonical(p["reasons"]),
+                status="pending" if p["eligible"] else "ineligible",
+                decision_deadline=_t(p.get("decision_deadline")),
+                decided_at=None,
+                reason=None,
+                decided_by=None,
+                reapply_from=None,
+            ),
+        )
+    ]
+
+
+def _repair_decided(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [
+        (
+            DECIDE_REPAIR,
+            {
+                "k": p["repair_id"],
+                "status": "approved" if p["approved"] else "rejected",
+                "reason": p["reason"],
+                "decided_at": ev.at,
+                "decided_by": p["decided_by"],
+                "reapply_from": _t(p.get("reapply_from")),
+            },
+        ),
+        _notice(ev, p, "repair-decided", p.get("listing_id")),
+    ]
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     T.SUBJECT_REGISTERED: _subject_registered,
     T.RECORD_ACCEPTED: _record_accepted,
@@ -312,6 +457,12 @@ EVENT_HANDLERS: dict[str, Handler] = {
     T.LISTING_ENDED: _listing_ended,
     T.SOURCE_TOKEN_ISSUED: _token_issued,
     T.SOURCE_TOKEN_REVOKED: _token_revoked,
+    T.RECORD_RETRACTED: _record_retracted,
+    T.OBJECTION_FILED: _objection_filed,
+    T.OBJECTION_ESCALATED: _objection_escalated,
+    T.OBJECTION_DECIDED: _objection_decided,
+    T.REPAIR_APPLIED: _repair_applied,
+    T.REPAIR_DECIDED: _repair_decided,
 }
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ..clock import iso, to_utc_naive
-from ..db import listings
+from ..db import listings, objections
 from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
 from ..events.store import head_seq
 from ..policy.model import Measure
@@ -38,6 +38,10 @@ class Entry:
     until: datetime
     ended_at: datetime | None
     end_reason: str | None
+    suspensions: tuple[tuple[datetime, datetime | None], ...] = ()
+
+    def suspended(self, t: datetime) -> bool:
+        return any(s <= t and (e is None or t < e) for s, e in self.suspensions)
 
     @property
     def end(self) -> datetime:
@@ -92,6 +96,13 @@ class CheckIndex:
             self._checked = time.monotonic()
 
     def _load(self, conn: Any, version: int) -> None:
+        susp: dict[str, list[tuple[datetime, datetime | None]]] = {}
+        for o in conn.execute(
+            select(objections.c.listing_id, objections.c.filed_at, objections.c.decided_at).where(
+                objections.c.suspends.is_(True) & objections.c.listing_id.is_not(None)
+            )
+        ):
+            susp.setdefault(o.listing_id, []).append((o.filed_at, o.decided_at))
         by: dict[str, list[Entry]] = {}
         q = select(
             listings.c.subject_id,
@@ -115,6 +126,7 @@ class CheckIndex:
                     r.until,
                     r.ended_at,
                     r.end_reason,
+                    tuple(susp.get(r.listing_id, ())),
                 )
             )
         self.by_subject = {k: tuple(v) for k, v in by.items()}
@@ -131,12 +143,13 @@ class CheckIndex:
         m, lists, info = self.measure(measure_id)
         t = to_utc_naive(at)
         hits: list[Entry] = []
+        suspended: list[Entry] = []
         upcoming: list[Entry] = []
         for e in self.by_subject.get(ref.subject_id, ()):
             if e.list_id not in lists:
                 continue
             if e.activates_at <= t < e.end:
-                hits.append(e)
+                (suspended if e.suspensions and e.suspended(t) else hits).append(e)
             elif e.notified_at <= t < e.activates_at and (e.ended_at is None or t < e.ended_at):
                 upcoming.append(e)
         tz = self.reg.tz
@@ -157,6 +170,12 @@ class CheckIndex:
                 self._list_info[hits[0].list_id]["how_to_resolve"] if hits and sanction else None
             ),
         }
+        if suspended:
+            out["suspended"] = [self._listing(e, tz) for e in suspended]
+            out["note"] = (
+                "a listing that would apply is suspended while the subject's objection is open "
+                "(the list's policy suspends listings under objection)"
+            )
         if upcoming:
             out["notified_not_yet_active"] = [
                 {

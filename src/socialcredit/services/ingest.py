@@ -272,6 +272,7 @@ def _record_state(m: Any) -> dict[str, Any]:
         "decision_ref": m["decision_ref"],
         "subject_name": m["subject_name"],
         "authority": m["authority"],
+        "retracted": m["retracted_at"] is not None,
     }
 
 
@@ -384,6 +385,7 @@ def _record(st: _Batch, row: ValidRow, ref: SubjectRef) -> RowProblem | None:
         "decision_ref": row.decision_ref,
         "subject_name": row.subject_name,
         "authority": row.authority,
+        "retracted": bool(old and old.get("retracted")),
     }
     subj = st.subjects[ref.subject_id]
     facts = rules.RecordFacts(
@@ -398,6 +400,9 @@ def _record(st: _Batch, row: ValidRow, ref: SubjectRef) -> RowProblem | None:
         birth_date=subj["birth_date"],
     )
     name = row.subject_name if ref.kind == "organisation" else mask_person_name(row.subject_name)
+    if st.records[key]["retracted"]:
+        # an objection found this record wrong; a resubmission is kept but grounds no listing
+        return None
     _evaluate_lists(st, facts, is_new=old is None, subject_name=name, authority=row.authority)
     return None
 

@@ -133,6 +133,11 @@ def ended(
         if rule
         else None
     )
+    basis = rule.legal_basis if rule else []
+    if trigger == "objection":
+        basis = ld.objection.legal_basis
+    elif trigger == "repair" and ld.repair is not None:
+        basis = ld.repair.legal_basis
     return NewEvent(
         T.LISTING_ENDED,
         {
@@ -140,7 +145,7 @@ def ended(
             "reason": reason,
             "effective_at": eff.isoformat(),
             "exit_due_by": _naive(due.at).isoformat() if due else None,
-            "exit_basis": reg.pack.cite(rule.legal_basis) if rule else [],
+            "exit_basis": reg.pack.cite(basis),
             "record_key": record_key,
         },
         subject_id=subject_id,
@@ -151,13 +156,17 @@ def ended(
 class AdvanceSummary:
     activated: int = 0
     expired: int = 0
+    escalated: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"activated": self.activated, "expired": self.expired}
+        return {"activated": self.activated, "expired": self.expired, "escalated": self.escalated}
 
 
 def advance(reg: Registry, actor: str) -> AdvanceSummary:
-    """Record the activations and expiries that time has brought up to now."""
+    """Record what time alone has brought up to now: activations, expiries, and objections
+    escalated to a reviewer because the source let their deadline pass."""
+    from . import objections
+
     out = AdvanceSummary()
     with reg.uow(actor) as uow:
         now = uow.at
@@ -199,6 +208,18 @@ def advance(reg: Registry, actor: str) -> AdvanceSummary:
                 )
             )
             out.expired += 1
+        for obj in objections.overdue(uow):
+            evs.append(
+                NewEvent(
+                    T.OBJECTION_ESCALATED,
+                    {
+                        "objection_id": obj.objection_id,
+                        "deadline": obj.deadline.isoformat(),
+                    },
+                    subject_id=obj.subject_id,
+                )
+            )
+            out.escalated += 1
         if evs:
             uow.emit_many(evs)
         uow.commit()

@@ -56,6 +56,10 @@ def resolve_code(reg: Registry, code: str) -> SubjectRef:
     raise uscc_error
 
 
+def _dt(v: str | None) -> datetime | None:
+    return datetime.fromisoformat(v) if v else None
+
+
 def lookup(reg: Registry, code: str) -> dict[str, Any]:
     ref = resolve_code(reg, code)
     with reg.engine.connect() as conn:
@@ -77,6 +81,9 @@ def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[s
     subject: dict[str, Any] | None = None
     recs: dict[str, dict[str, Any]] = {}
     lst: dict[str, dict[str, Any]] = {}
+    objs: dict[str, dict[str, Any]] = {}
+    reps: dict[str, dict[str, Any]] = {}
+    notes: list[dict[str, Any]] = []
     with reg.engine.connect() as conn:
         for ev in read(conn, subject_id=ref.subject_id, until_at=until):
             p = json.loads(ev.payload)
@@ -92,7 +99,10 @@ def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[s
                     "registered_at": iso(ev.at, reg.tz),
                 }
             elif ev.type in (T.RECORD_ACCEPTED, T.RECORD_AMENDED):
+                retraction = recs.get(p["record_key"], {}).get("retracted")
                 recs[p["record_key"]] = {
+                    "record": f"{p['source']}/{p['source_record_id']}",
+                    "retracted": retraction,
                     "record_type": p["record_type"],
                     "source": p["source"],
                     "source_record_id": p["source_record_id"],
@@ -120,7 +130,85 @@ def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[s
                     "end_reason": None,
                     "decision_ref": None,
                 }
+            elif ev.type == T.RECORD_RETRACTED:
+                recs[p["record_key"]]["retracted"] = {
+                    "at": iso(ev.at, reg.tz),
+                    "reason": p["reason"],
+                    "objection_id": p["objection_id"],
+                }
+            elif ev.type == T.OBJECTION_FILED:
+                objs[p["objection_id"]] = {
+                    "id": p["objection_id"],
+                    "listing_id": p.get("listing_id"),
+                    "record_key": p.get("record_key"),
+                    "status": "open",
+                    "grounds": p["grounds"],
+                    "attachments": p["attachments"],
+                    "filed_by": p["filed_by"],
+                    "filed_at": iso(ev.at, reg.tz),
+                    "deadline": iso(datetime.fromisoformat(p["deadline"]), reg.tz),
+                    "suspends_listing": p["suspends"],
+                    "escalated_at": None,
+                    "decided_at": None,
+                    "outcome": None,
+                    "reason": None,
+                }
+            elif ev.type == T.OBJECTION_ESCALATED:
+                objs[p["objection_id"]].update(status="escalated", escalated_at=iso(ev.at, reg.tz))
+            elif ev.type == T.OBJECTION_DECIDED:
+                objs[p["objection_id"]].update(
+                    status=p["outcome"],
+                    outcome=p["outcome"],
+                    reason=p["reason"],
+                    decided_at=iso(ev.at, reg.tz),
+                )
+                notes.append(
+                    {
+                        "kind": "objection-decided",
+                        "issued_at": iso(ev.at, reg.tz),
+                        "listing_id": p.get("listing_id"),
+                        **p["body"],
+                    }
+                )
+            elif ev.type == T.REPAIR_APPLIED:
+                reps[p["repair_id"]] = {
+                    "id": p["repair_id"],
+                    "listing_id": p["listing_id"],
+                    "status": "pending" if p["eligible"] else "ineligible",
+                    "eligible": p["eligible"],
+                    "reasons": p["reasons"],
+                    "evidence": p["evidence"],
+                    "applied_at": iso(ev.at, reg.tz),
+                    "decision_deadline": iso(_dt(p.get("decision_deadline")), reg.tz),
+                    "decided_at": None,
+                    "reason": None,
+                    "reapply_from": None,
+                }
+            elif ev.type == T.REPAIR_DECIDED:
+                reps[p["repair_id"]].update(
+                    status="approved" if p["approved"] else "rejected",
+                    reason=p["reason"],
+                    decided_at=iso(ev.at, reg.tz),
+                    reapply_from=iso(_dt(p.get("reapply_from")), reg.tz),
+                )
+                notes.append(
+                    {
+                        "kind": "repair-decided",
+                        "issued_at": iso(ev.at, reg.tz),
+                        "listing_id": p.get("listing_id"),
+                        **p["body"],
+                    }
+                )
             elif ev.type == T.LISTING_NOTIFIED:
+                notes.append(
+                    {
+                        "kind": "listing-notified",
+                        "issued_at": iso(ev.at, reg.tz),
+                        "listing_id": p["listing_id"],
+                        "zh": p["body"]["zh"],
+                        "en": p["body"]["en"],
+                    }
+                )
                 lst[p["listing_id"]].update(
                     notified_at=ev.at,
                     decision_ref=p["decision_ref"],
@@ -147,6 +235,7 @@ def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[s
         ld = reg.pack.lists[item["list"]]
         listings_out.append(
             {
+                "id": item["listing_id"],
                 "listing_id": item["listing_id"],
                 "list": item["list"],
                 "list_name": ld.name.model_dump(),
@@ -169,4 +258,7 @@ def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[s
         "as_of": iso(moment, reg.tz),
         "records": sorted(recs.values(), key=lambda r: (r["decided_on"], r["source_record_id"])),
         "listings": listings_out,
+        "notices": notes,
+        "objections": list(objs.values()),
+        "repairs": list(reps.values()),
     }

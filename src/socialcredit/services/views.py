@@ -159,6 +159,8 @@ def public_profile(reg: Registry, code: str, at: datetime | None = None) -> dict
     for r in rrows:
         if r.first_seen_at > t or r.publicity_until < today:
             continue
+        if r.retracted_at is not None and r.retracted_at <= t:
+            continue
         if person and r.record_type != "court_judgment":
             continue
         recs.append(
@@ -229,4 +231,37 @@ def stats(reg: Registry) -> dict[str, Any]:
         "review_queue": n_review,
         "active_listings": active,
         "sample_listed": [{"subject": r.subject_id, "list": r.list_id} for r in sample],
+    }
+
+
+def objection_inbox(reg: Registry, limit: int = 50) -> dict[str, Any]:
+    """Open and escalated objections, the nearest deadline first."""
+    from ..db import objections
+    from .objections import describe
+
+    t = to_utc_naive(reg.now())
+    pending = objections.c.status.in_(("open", "escalated")) & (objections.c.filed_at <= t)
+    with reg.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                objections,
+                subjects.c.kind,
+                subjects.c.id_masked,
+                subjects.c.subject_id.label("sid"),
+            )
+            .join(subjects, subjects.c.subject_id == objections.c.subject_id)
+            .where(pending)
+            .order_by(objections.c.deadline, objections.c.objection_id)
+            .limit(limit)
+        ).all()
+    return {
+        "as_of": iso(reg.now(), reg.tz),
+        "objections": [
+            {
+                **describe(reg, r),
+                "subject": r.id_masked if r.kind == "person" else r.sid,
+                "overdue": r.deadline <= t,
+            }
+            for r in rows
+        ],
     }

@@ -1,0 +1,281 @@
+"""Objections: a subject disputes a listing or a record; the source answers by a deadline.
+
+Outcomes: ``corrected`` (the subject was right: the listing ends, and an objection to a record
+retracts it and ends the listings it grounds), ``rejected`` (it stands, with reasons) and
+``withdrawn`` (by the subject). An objection the source leaves unanswered past its deadline is
+escalated to a reviewer by the sweep (``listings.advance``). Where the list's policy says so, an
+open objection suspends the listing: checks answer ``allowed`` with a note.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, select
+
+from ..clock import iso
+from ..db import listings, objections, records
+from ..errors import InvalidInput, UnknownEntity
+from ..events import types as T
+from ..events.types import NewEvent
+from ..policy.durations import Duration, add_duration
+from ..policy.model import ObjectionRule
+from . import listings as listing_events
+from .subjects import resolve_code
+
+if TYPE_CHECKING:
+    from ..bootstrap import Registry
+
+OUTCOMES = ("corrected", "rejected", "withdrawn")
+OPEN = ("open", "escalated")
+
+
+def _aware(naive_utc: datetime) -> datetime:
+    return naive_utc.replace(tzinfo=UTC)
+
+
+def attachment_meta(paths: list[Path]) -> list[dict[str, Any]]:
+    """Name, size and SHA-256 of each attachment: what was submitted can later be proven."""
+    out = []
+    for p in paths:
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"attachment {p}: cannot be read ({exc.strerror})") from None
+        out.append({"name": p.name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    return out
+
+
+def _find_listing(conn: Any, subject_id: str, listing_id: str) -> Any:
+    row = conn.execute(
+        select(listings).where(
+            and_(listings.c.listing_id == listing_id, listings.c.subject_id == subject_id)
+        )
+    ).first()
+    if row is None:
+        raise UnknownEntity(f"no listing {listing_id} for this subject")
+    return row
+
+
+def _find_record(conn: Any, subject_id: str, record: str) -> Any:
+    source, _, sid = record.partition("/")
+    row = conn.execute(
+        select(records).where(
+            and_(
+                records.c.source == source,
+                records.c.source_record_id == sid,
+                records.c.subject_id == subject_id,
+            )
+        )
+    ).first()
+    if row is None:
+        raise UnknownEntity(f"no record {record} (SOURCE/SOURCE_RECORD_ID) for this subject")
+    return row
+
+
+def file_objection(
+    reg: Registry,
+    subject: str,
+    *,
+    grounds: str,
+    actor: str,
+    listing_id: str | None = None,
+    record: str | None = None,
+    attachments: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    if bool(listing_id) == bool(record):
+        raise InvalidInput(
+            "object to exactly one thing: a listing (--listing) or a record (--record)"
+        )
+    if not grounds.strip():
+        raise InvalidInput("the grounds of the objection are required")
+    ref = resolve_code(reg, subject)
+    rule: ObjectionRule | None
+    with reg.uow(actor) as uow:
+        if listing_id:
+            target = _find_listing(uow.conn, ref.subject_id, listing_id)
+            if target.status == "ended" or (
+                target.ended_at is not None and target.ended_at <= uow.at
+            ):
+                raise InvalidInput(f"listing {listing_id} has ended; there is nothing to object to")
+            rule = reg.pack.lists[target.list_id].objection
+            record_key = target.record_key
+            open_q = objections.c.listing_id == listing_id
+        else:
+            assert record is not None
+            target = _find_record(uow.conn, ref.subject_id, record)
+            if target.retracted_at is not None:
+                raise InvalidInput(f"record {record} was already retracted")
+            # a record's objection follows the strictest rule of the lists it grounds, if any
+            grounded = uow.execute(
+                select(listings.c.list_id).where(listings.c.record_key == target.record_key)
+            ).all()
+            rules = [reg.pack.lists[r.list_id].objection for r in grounded]
+            rule = min(rules, key=lambda r: 0 if r.suspends else 1) if rules else None
+            record_key = target.record_key
+            open_q = and_(objections.c.record_key == record_key, objections.c.listing_id.is_(None))
+        existing = uow.execute(
+            select(objections.c.objection_id).where(and_(open_q, objections.c.status.in_(OPEN)))
+        ).first()
+        if existing is not None:
+            raise InvalidInput(f"objection {existing.objection_id} on this is still open")
+        deadline_text = rule.deadline if rule else "15wd"
+        deadline = add_duration(_aware(uow.at), Duration.parse(deadline_text), reg.calendar, reg.tz)
+        objection_id = "O" + uuid.uuid4().hex[:31]
+        payload = {
+            "objection_id": objection_id,
+            "subject_id": ref.subject_id,
+            "listing_id": listing_id,
+            "record_key": record_key,
+            "grounds": grounds.strip(),
+            "attachments": attachments or [],
+            "filed_by": actor,
+            "deadline": deadline.at.astimezone(UTC).replace(tzinfo=None).isoformat(),
+            "calendar_announced": deadline.calendar_announced,
+            "suspends": bool(rule and rule.suspends and listing_id),
+        }
+        uow.emit(NewEvent(T.OBJECTION_FILED, payload, subject_id=ref.subject_id))
+        uow.commit()
+    return {
+        "id": objection_id,
+        "status": "open",
+        "deadline": iso(deadline.at, reg.tz),
+        "deadline_rule": deadline_text,
+        "calendar_announced": deadline.calendar_announced,
+        "suspends_listing": payload["suspends"],
+        "listing_id": listing_id,
+        "record": record,
+        "note": None
+        if deadline.calendar_announced
+        else (
+            "the deadline falls in a year whose official calendar (make-up working days) is "
+            "not yet announced; it may move when it is"
+        ),
+    }
+
+
+def decide_objection(
+    reg: Registry, objection_id: str, *, outcome: str, reason: str, actor: str
+) -> dict[str, Any]:
+    if outcome not in OUTCOMES:
+        raise InvalidInput(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+    if not reason.strip():
+        raise InvalidInput("a decision needs its reasons")
+    with reg.uow(actor) as uow:
+        row = uow.execute(
+            select(objections).where(objections.c.objection_id == objection_id)
+        ).first()
+        if row is None:
+            raise UnknownEntity(f"no objection {objection_id}")
+        if row.status not in OPEN:
+            raise InvalidInput(f"objection {objection_id} was already decided ({row.status})")
+        evs: list[NewEvent] = []
+        ended: list[str] = []
+        if outcome == "corrected":
+            if row.listing_id:
+                targets = uow.execute(
+                    select(listings).where(listings.c.listing_id == row.listing_id)
+                ).all()
+            else:
+                evs.append(
+                    NewEvent(
+                        T.RECORD_RETRACTED,
+                        {
+                            "record_key": row.record_key,
+                            "reason": reason.strip(),
+                            "objection_id": objection_id,
+                        },
+                        subject_id=row.subject_id,
+                    )
+                )
+                targets = uow.execute(
+                    select(listings).where(
+                        and_(listings.c.record_key == row.record_key, listings.c.status != "ended")
+                    )
+                ).all()
+            for lrow in targets:
+                if lrow.status == "ended":
+                    continue
+                evs.append(
+                    listing_events.ended(
+                        reg,
+                        reg.pack.lists[lrow.list_id],
+                        lrow.listing_id,
+                        lrow.subject_id,
+                        lrow.record_key,
+                        "corrected",
+                        "objection",
+                        uow.at,
+                    )
+                )
+                ended.append(lrow.listing_id)
+        what = f"listing {row.listing_id}" if row.listing_id else "record"
+        body = {
+            "zh": f"您对{what}提出的异议（{objection_id}）已处理：{_OUTCOME_ZH[outcome]}。理由：{reason.strip()}",
+            "en": f"Your objection {objection_id} to the {what} was decided: {outcome}. "
+            f"Reasons: {reason.strip()}",
+        }
+        evs.insert(
+            0,
+            NewEvent(
+                T.OBJECTION_DECIDED,
+                {
+                    "objection_id": objection_id,
+                    "outcome": outcome,
+                    "reason": reason.strip(),
+                    "decided_by": actor,
+                    "listing_id": row.listing_id,
+                    "notice_id": "N" + uuid.uuid4().hex[:31],
+                    "body": body,
+                    "listings_ended": ended,
+                },
+                subject_id=row.subject_id,
+            ),
+        )
+        uow.emit_many(evs)
+        uow.commit()
+    return {
+        "id": objection_id,
+        "status": outcome,
+        "reason": reason.strip(),
+        "listings_ended": ended,
+    }
+
+
+_OUTCOME_ZH = {
+    "corrected": "异议成立，已更正",
+    "rejected": "异议不成立，维持原记录",
+    "withdrawn": "已撤回",
+}
+
+
+def overdue(uow: Any) -> list[Any]:
+    return list(
+        uow.execute(
+            select(objections).where(
+                and_(objections.c.status == "open", objections.c.deadline <= uow.at)
+            )
+        ).all()
+    )
+
+
+def describe(reg: Registry, row: Any) -> dict[str, Any]:
+    return {
+        "id": row.objection_id,
+        "listing_id": row.listing_id,
+        "status": row.status,
+        "grounds": row.grounds,
+        "attachments": json.loads(row.attachments),
+        "filed_at": iso(row.filed_at, reg.tz),
+        "deadline": iso(row.deadline, reg.tz),
+        "suspends_listing": row.suspends,
+        "escalated_at": iso(row.escalated_at, reg.tz),
+        "decided_at": iso(row.decided_at, reg.tz),
+        "outcome": row.outcome,
+        "reason": row.reason,
+    }

@@ -1,0 +1,239 @@
+"""Credit repair: after correcting its conduct, a subject applies to end a listing early.
+
+Eligibility follows the list's policy: the minimum period served, the obligations met (read from
+the grounding record), no new listing within the window, no pending application, and no
+reapplication before the date a rejection set. Every application is recorded, eligible or not;
+an ineligible one carries its reasons and is closed at once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, select
+
+from ..clock import iso
+from ..db import listings, records, repairs
+from ..errors import InvalidInput, UnknownEntity
+from ..events import types as T
+from ..events.types import NewEvent
+from ..policy.durations import Duration, add_duration
+from ..rules.lists import status_at
+from . import listings as listing_events
+from .subjects import resolve_code
+
+if TYPE_CHECKING:
+    from ..bootstrap import Registry
+
+
+def _aware(naive_utc: datetime) -> datetime:
+    return naive_utc.replace(tzinfo=UTC)
+
+
+def _naive(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(tzinfo=None)
+
+
+def apply_for_repair(
+    reg: Registry, subject: str, *, listing_id: str, evidence: str, actor: str
+) -> dict[str, Any]:
+    if not evidence.strip():
+        raise InvalidInput("describe the evidence that the conduct was corrected (--evidence)")
+    ref = resolve_code(reg, subject)
+    with reg.uow(actor) as uow:
+        now = uow.at
+        lrow = uow.execute(
+            select(listings).where(
+                and_(listings.c.listing_id == listing_id, listings.c.subject_id == ref.subject_id)
+            )
+        ).first()
+        if lrow is None:
+            raise UnknownEntity(f"no listing {listing_id} for this subject")
+        ld = reg.pack.lists[lrow.list_id]
+        rule = ld.repair
+        if rule is None:
+            raise InvalidInput(
+                f"the {ld.name.en} has no credit repair; how to resolve it: {ld.how_to_resolve.en}"
+            )
+        pending = uow.execute(
+            select(repairs.c.repair_id).where(
+                and_(repairs.c.listing_id == listing_id, repairs.c.status == "pending")
+            )
+        ).first()
+        if pending is not None:
+            raise InvalidInput(f"application {pending.repair_id} for this listing is still pending")
+        reasons: list[str] = []
+        state = status_at(
+            now, lrow.proposed_at, lrow.notified_at, lrow.activates_at, lrow.until, lrow.ended_at
+        )
+        if state != "active":
+            reasons.append(f"the listing is {state}, not active")
+        else:
+            served_from = add_duration(
+                _aware(lrow.activates_at), Duration.parse(rule.minimum_served), reg.calendar, reg.tz
+            ).at
+            if _naive(served_from) > now:
+                reasons.append(
+                    f"the minimum period on the list ({rule.minimum_served}) is served "
+                    f"on {iso(served_from, reg.tz)}"
+                )
+        rec = uow.execute(select(records).where(records.c.record_key == lrow.record_key)).one()
+        fields = json.loads(rec.fields)
+        met = (rule.obligations_field is not None and bool(fields.get(rule.obligations_field))) or (
+            rec.status in rule.obligations_status
+        )
+        if not met:
+            reasons.append(f"obligations not met: {rule.obligations_text.en}")
+        if rule.no_repeat_within:
+            since = add_duration(
+                _aware(now), Duration.parse(rule.no_repeat_within), reg.calendar, reg.tz
+            )
+            window_start = _naive(now - (since.at - _aware(now)))
+            repeat = uow.execute(
+                select(listings.c.listing_id).where(
+                    and_(
+                        listings.c.subject_id == ref.subject_id,
+                        listings.c.list_id == lrow.list_id,
+                        listings.c.listing_id != listing_id,
+                        listings.c.proposed_at >= window_start,
+                    )
+                )
+            ).first()
+            if repeat is not None:
+                reasons.append(
+                    f"another listing on this list began within {rule.no_repeat_within} "
+                    f"({repeat.listing_id})"
+                )
+        last = uow.execute(
+            select(repairs)
+            .where(and_(repairs.c.listing_id == listing_id, repairs.c.status == "rejected"))
+            .order_by(repairs.c.decided_at.desc())
+        ).first()
+        if last is not None and last.reapply_from is not None and last.reapply_from > now:
+            reasons.append(
+                f"a rejected application may be renewed from {iso(last.reapply_from, reg.tz)}"
+            )
+        eligible = not reasons
+        deadline = (
+            add_duration(_aware(now), Duration.parse(rule.decision_deadline), reg.calendar, reg.tz)
+            if eligible
+            else None
+        )
+        repair_id = "R" + uuid.uuid4().hex[:31]
+        uow.emit(
+            NewEvent(
+                T.REPAIR_APPLIED,
+                {
+                    "repair_id": repair_id,
+                    "subject_id": ref.subject_id,
+                    "listing_id": listing_id,
+                    "evidence": evidence.strip(),
+                    "applied_by": actor,
+                    "eligible": eligible,
+                    "reasons": reasons,
+                    "decision_deadline": _naive(deadline.at).isoformat() if deadline else None,
+                },
+                subject_id=ref.subject_id,
+            )
+        )
+        uow.commit()
+    out: dict[str, Any] = {
+        "id": repair_id,
+        "status": "pending" if eligible else "ineligible",
+        "eligible": eligible,
+        "listing_id": listing_id,
+        "decision_deadline": iso(deadline.at, reg.tz) if deadline else None,
+        "legal_basis": reg.pack.cite(rule.legal_basis),
+    }
+    if not eligible:
+        out["reasons"] = reasons
+    return out
+
+
+def decide_repair(
+    reg: Registry, repair_id: str, *, approve: bool, reason: str, actor: str
+) -> dict[str, Any]:
+    if not reason.strip():
+        raise InvalidInput("a decision needs its reasons")
+    with reg.uow(actor) as uow:
+        row = uow.execute(select(repairs).where(repairs.c.repair_id == repair_id)).first()
+        if row is None:
+            raise UnknownEntity(f"no repair application {repair_id}")
+        if row.status != "pending":
+            raise InvalidInput(f"application {repair_id} is {row.status}, not pending")
+        lrow = uow.execute(select(listings).where(listings.c.listing_id == row.listing_id)).one()
+        ld = reg.pack.lists[lrow.list_id]
+        assert ld.repair is not None
+        reapply = None
+        if not approve:
+            reapply = add_duration(
+                _aware(uow.at), Duration.parse(ld.repair.reapply_after), reg.calendar, reg.tz
+            ).at
+        zh = "批准，名单提前移出" if approve else f"不予批准，可于{iso(reapply, reg.tz)}后重新申请"
+        en = (
+            "approved: the listing ends now"
+            if approve
+            else f"rejected; you may reapply from {iso(reapply, reg.tz)}"
+        )
+        evs = [
+            NewEvent(
+                T.REPAIR_DECIDED,
+                {
+                    "repair_id": repair_id,
+                    "approved": approve,
+                    "reason": reason.strip(),
+                    "decided_by": actor,
+                    "listing_id": row.listing_id,
+                    "reapply_from": _naive(reapply).isoformat() if reapply else None,
+                    "notice_id": "N" + uuid.uuid4().hex[:31],
+                    "body": {
+                        "zh": f"信用修复申请（{repair_id}）{zh}。理由：{reason.strip()}",
+                        "en": f"Credit repair application {repair_id} {en}. Reasons: {reason.strip()}",
+                    },
+                },
+                subject_id=row.subject_id,
+            )
+        ]
+        ended = False
+        if approve and lrow.status != "ended":
+            evs.append(
+                listing_events.ended(
+                    reg,
+                    ld,
+                    lrow.listing_id,
+                    lrow.subject_id,
+                    lrow.record_key,
+                    "repaired",
+                    "repair",
+                    uow.at,
+                )
+            )
+            ended = True
+        uow.emit_many(evs)
+        uow.commit()
+    return {
+        "id": repair_id,
+        "status": "approved" if approve else "rejected",
+        "reason": reason.strip(),
+        "listing_ended": ended,
+        "reapply_from": iso(reapply, reg.tz) if reapply else None,
+    }
+
+
+def describe(reg: Registry, row: Any) -> dict[str, Any]:
+    return {
+        "id": row.repair_id,
+        "listing_id": row.listing_id,
+        "status": row.status,
+        "eligible": row.eligible,
+        "reasons": json.loads(row.reasons),
+        "evidence": row.evidence,
+        "applied_at": iso(row.applied_at, reg.tz),
+        "decision_deadline": iso(row.decision_deadline, reg.tz),
+        "decided_at": iso(row.decided_at, reg.tz),
+        "reason": row.reason,
+        "reapply_from": iso(row.reapply_from, reg.tz),
+    }

@@ -1,0 +1,211 @@
+"""Objections and credit repair through the service layer, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from socialcredit.bootstrap import Registry
+from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.errors import InvalidInput, UnknownEntity
+from socialcredit.services import (
+    audit,
+    checks,
+    ingest,
+    listings,
+    objections,
+    repairs,
+    subjects,
+    views,
+)
+from tests.fixtures.rows import ORG, ORG2, abnormal, judgment, numbered, penalty
+
+
+def run(reg: Registry, rows: list[dict], source: str) -> ingest.IngestSummary:  # type: ignore[type-arg]
+    return ingest.ingest(reg, numbered(rows), source, actor=f"test:{source}")
+
+
+def at(text: str) -> datetime:
+    return parse_moment(text)
+
+
+def only_listing(reg: Registry, subject: str, list_id: str) -> dict:  # type: ignore[type-arg]
+    (item,) = [x for x in subjects.subject_file(reg, subject)["listings"] if x["list"] == list_id]
+    return item
+
+
+def test_corrected_objection_ends_the_listing(reg: Registry, clock: FixedClock) -> None:
+    run(reg, [judgment()], "court")
+    clock.set(at("2026-03-02"))
+    lid = only_listing(reg, ORG, "dishonest_judgment_debtors")["id"]
+    assert checks.answer(reg, ORG, "restrict_air_travel")["restricted"]
+    filed = objections.file_objection(
+        reg, ORG, listing_id=lid, grounds="paid in full on 20 Feb", actor="subject"
+    )
+    assert filed["status"] == "open" and not filed["suspends_listing"]
+    # SPC Art. 11-12: 15 days, and the listing stays while the court decides
+    assert filed["deadline"] == "2026-03-17T00:00:00+08:00"
+    assert checks.answer(reg, ORG, "restrict_air_travel")["restricted"]
+    with pytest.raises(InvalidInput, match="still open"):
+        objections.file_objection(reg, ORG, listing_id=lid, grounds="again", actor="subject")
+    clock.set(at("2026-03-10"))
+    decided = objections.decide_objection(
+        reg, filed["id"], outcome="corrected", reason="payment receipt verified", actor="court"
+    )
+    assert decided["listings_ended"] == [lid]
+    assert checks.answer(reg, ORG, "restrict_air_travel")["restricted"] is False
+    assert checks.answer(reg, ORG, "restrict_air_travel", at("2026-03-09"))["restricted"]
+    file = subjects.subject_file(reg, ORG)
+    assert file["objections"][0]["outcome"] == "corrected"
+    assert [n["kind"] for n in file["notices"]] == ["listing-notified", "objection-decided"]
+    assert only_listing(reg, ORG, "dishonest_judgment_debtors")["end_reason"] == "corrected"
+
+
+def test_rejected_objection_leaves_the_listing_with_its_reasons(
+    reg: Registry, clock: FixedClock
+) -> None:
+    run(reg, [judgment()], "court")
+    clock.set(at("2026-03-02"))
+    lid = only_listing(reg, ORG, "dishonest_judgment_debtors")["id"]
+    filed = objections.file_objection(
+        reg, ORG, listing_id=lid, grounds="not able to pay", actor="subject"
+    )
+    objections.decide_objection(
+        reg,
+        filed["id"],
+        outcome="rejected",
+        reason="assets found in the asset report",
+        actor="court",
+    )
+    assert checks.answer(reg, ORG, "restrict_air_travel")["restricted"]
+    (obj,) = subjects.subject_file(reg, ORG)["objections"]
+    assert obj["status"] == "rejected" and obj["reason"] == "assets found in the asset report"
+    with pytest.raises(InvalidInput, match="already decided"):
+        objections.decide_objection(reg, filed["id"], outcome="corrected", reason="x", actor="c")
+
+
+def test_overdue_objection_is_escalated(reg: Registry, clock: FixedClock) -> None:
+    run(reg, [judgment()], "court")
+    clock.set(at("2026-03-02"))
+    lid = only_listing(reg, ORG, "dishonest_judgment_debtors")["id"]
+    filed = objections.file_objection(reg, ORG, listing_id=lid, grounds="x", actor="subject")
+    clock.set(at("2026-03-16T23:00"))
+    assert listings.advance(reg, "sweep").escalated == 0
+    clock.set(at("2026-03-17T00:00"))
+    assert listings.advance(reg, "sweep").escalated == 1
+    inbox = views.objection_inbox(reg)["objections"]
+    assert (
+        inbox[0]["id"] == filed["id"] and inbox[0]["status"] == "escalated" and inbox[0]["overdue"]
+    )
+    assert listings.advance(reg, "sweep").escalated == 0  # once only
+
+
+def test_suspending_objection_answers_allowed_with_a_note(reg: Registry, clock: FixedClock) -> None:
+    run(reg, [abnormal("AB-1")], "samr")
+    clock.set(at("2026-02-02"))
+    assert checks.answer(reg, ORG, "increased_inspection")["restricted"]
+    lid = only_listing(reg, ORG, "abnormal_operations")["id"]
+    filed = objections.file_objection(
+        reg, ORG, listing_id=lid, grounds="we are at the address", actor="subject"
+    )
+    assert filed["suspends_listing"]
+    a = checks.answer(reg, ORG, "increased_inspection")
+    assert a["restricted"] is False and "objection" in a["note"] and a["suspended"]
+    clock.set(at("2026-02-10"))
+    objections.decide_objection(
+        reg, filed["id"], outcome="rejected", reason="site visit failed", actor="samr"
+    )
+    assert checks.answer(reg, ORG, "increased_inspection")["restricted"]
+    assert not checks.answer(reg, ORG, "increased_inspection", at("2026-02-05"))["restricted"]
+
+
+def test_corrected_objection_to_a_record_retracts_it(reg: Registry, clock: FixedClock) -> None:
+    run(reg, [penalty("P-1")], "samr")
+    clock.set(at("2026-03-01"))
+    assert checks.answer(reg, ORG, "exclude_government_procurement")["restricted"]
+    filed = objections.file_objection(
+        reg, ORG, record="samr/P-1", grounds="wrong company", actor="subject"
+    )
+    objections.decide_objection(
+        reg,
+        filed["id"],
+        outcome="corrected",
+        reason="the penalty concerned another firm",
+        actor="samr",
+    )
+    assert not checks.answer(reg, ORG, "exclude_government_procurement")["restricted"]
+    assert views.public_profile(reg, ORG)["records"] == []
+    (rec,) = subjects.subject_file(reg, ORG)["records"]
+    assert rec["retracted"]["reason"] == "the penalty concerned another firm"
+    # the source resubmitting the same row does not bring the listing back
+    clock.set(at("2026-03-02"))
+    again = run(reg, [penalty("P-1")], "samr")
+    assert again.unchanged == 1 and again.listings_proposed == 0
+
+
+def test_repair_eligibility_approval_and_rejection(reg: Registry, clock: FixedClock) -> None:
+    run(reg, [penalty("P-1"), penalty("P-2", ORG2)], "samr")
+    lid = only_listing(reg, ORG, "serious_illegal_dishonest")["id"]
+    lid2 = only_listing(reg, ORG2, "serious_illegal_dishonest")["id"]
+    clock.set(at("2026-08-01"))
+    early = repairs.apply_for_repair(reg, ORG, listing_id=lid, evidence="fine paid", actor="s")
+    assert early["eligible"] is False and early["status"] == "ineligible"
+    assert any("minimum period" in r for r in early["reasons"])
+    assert any("obligations not met" in r for r in early["reasons"])
+    # the penalty is recorded as performed; a year on the list has passed
+    clock.set(at("2027-03-01"))
+    run(
+        reg,
+        [
+            penalty("P-1", performed_on="2026-07-01"),
+            penalty("P-2", ORG2, performed_on="2026-07-01"),
+        ],
+        "samr",
+    )
+    ok = repairs.apply_for_repair(
+        reg, ORG, listing_id=lid, evidence="fine paid, harm remedied", actor="s"
+    )
+    assert ok["eligible"] and ok["status"] == "pending" and ok["decision_deadline"]
+    with pytest.raises(InvalidInput, match="still pending"):
+        repairs.apply_for_repair(reg, ORG, listing_id=lid, evidence="again", actor="s")
+    decided = repairs.decide_repair(reg, ok["id"], approve=True, reason="conditions met", actor="r")
+    assert decided["listing_ended"]
+    assert not checks.answer(reg, ORG, "exclude_government_procurement")["restricted"]
+    assert only_listing(reg, ORG, "serious_illegal_dishonest")["end_reason"] == "repaired"
+
+    refused = repairs.apply_for_repair(reg, ORG2, listing_id=lid2, evidence="paid", actor="s")
+    result = repairs.decide_repair(
+        reg, refused["id"], approve=False, reason="harm to consumers not remedied", actor="r"
+    )
+    assert result["reapply_from"] == "2027-06-01T00:00:00+08:00"
+    assert checks.answer(reg, ORG2, "exclude_government_procurement")["restricted"]
+    again = repairs.apply_for_repair(reg, ORG2, listing_id=lid2, evidence="paid", actor="s")
+    assert not again["eligible"] and "may be renewed from 2027-06-01" in again["reasons"][0]
+    (rep, rep2) = subjects.subject_file(reg, ORG2)["repairs"]
+    assert rep["status"] == "rejected" and rep["reason"] == "harm to consumers not remedied"
+    assert rep2["status"] == "ineligible"
+
+
+def test_lists_without_repair_say_how_to_resolve(reg: Registry, clock: FixedClock) -> None:
+    run(reg, [judgment()], "court")
+    clock.set(at("2026-04-01"))
+    lid = only_listing(reg, ORG, "dishonest_judgment_debtors")["id"]
+    with pytest.raises(InvalidInput, match=r"no credit repair.*Perform the obligation"):
+        repairs.apply_for_repair(reg, ORG, listing_id=lid, evidence="x", actor="s")
+    with pytest.raises(UnknownEntity):
+        repairs.apply_for_repair(reg, ORG2, listing_id=lid, evidence="x", actor="s")
+
+
+def test_due_process_events_rebuild_identically(reg: Registry, clock: FixedClock) -> None:
+    run(reg, [penalty("P-1"), abnormal("AB-1", ORG2)], "samr")
+    clock.set(at("2026-03-01"))
+    lid = only_listing(reg, ORG2, "abnormal_operations")["id"]
+    o = objections.file_objection(reg, ORG2, listing_id=lid, grounds="x", actor="s")
+    objections.decide_objection(reg, o["id"], outcome="withdrawn", reason="moved back", actor="s")
+    o2 = objections.file_objection(reg, ORG, record="samr/P-1", grounds="y", actor="s")
+    objections.decide_objection(reg, o2["id"], outcome="corrected", reason="z", actor="samr")
+    before = audit.fingerprint(reg)
+    audit.rebuild(reg)
+    assert audit.fingerprint(reg) == before
+    assert before["objections"]["rows"] == 2
