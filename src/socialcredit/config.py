@@ -6,6 +6,8 @@ SOCIALCREDIT_ID_HASH_KEY    key of the HMAC that keys natural persons (16+ chara
 SOCIALCREDIT_ID_ENCRYPTION_KEY  Fernet key of the encrypted ID copies
 SOCIALCREDIT_PACK           policy pack directory; default: the bundled cn-national pack
 SOCIALCREDIT_KEY_FILE       development only: where generated keys are kept (.socialcredit/keys.json)
+SOCIALCREDIT_SMTP_URL       smtp://host:port of the mail relay that delivers notices
+SOCIALCREDIT_MAIL_FROM      sender address of notices
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class Settings:
     id_encryption_key: bytes
     pack_path: Path | None
     key_source: str
+    smtp_url: str | None = None
+    mail_from: str | None = None
 
     @property
     def database_label(self) -> str:
@@ -82,6 +86,8 @@ class Settings:
             id_encryption_key=enc_key.encode("ascii"),
             pack_path=Path(pack) if pack else None,
             key_source=source,
+            smtp_url=e.get("SOCIALCREDIT_SMTP_URL") or None,
+            mail_from=e.get("SOCIALCREDIT_MAIL_FROM") or None,
         )
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 events = Table(
     "events",
@@ -220,6 +220,29 @@ repairs = Table(
     Index("ix_repairs_listing", "listing_id"),
 )
 
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("subject_id", String(64), primary_key=True),
+    Column("email", Text),
+    Column("webhook_url", Text),
+    Column("webhook_secret_cipher", Text),
+    Column("since", DateTime, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("notice_id", String(32), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("target", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime),
+    Column("last_error", Text),
+    Column("delivered_at", DateTime),
+)
+
 #: Tables that are projections of the event log, in the order a rebuild clears them.
 PROJECTIONS: tuple[Table, ...] = (
     subjects,
@@ -231,6 +254,8 @@ PROJECTIONS: tuple[Table, ...] = (
     source_tokens,
     objections,
     repairs,
+    contacts,
+    deliveries,
 )
 
 

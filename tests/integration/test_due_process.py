@@ -58,7 +58,12 @@ def test_corrected_objection_ends_the_listing(reg: Registry, clock: FixedClock) 
     assert checks.answer(reg, ORG, "restrict_air_travel", at("2026-03-09"))["restricted"]
     file = subjects.subject_file(reg, ORG)
     assert file["objections"][0]["outcome"] == "corrected"
-    assert [n["kind"] for n in file["notices"]] == ["listing-notified", "objection-decided"]
+    assert [n["kind"] for n in file["notices"]] == [
+        "record-filed",
+        "listing-proposed",
+        "listing-notified",
+        "objection-decided",
+    ]
     assert only_listing(reg, ORG, "dishonest_judgment_debtors")["end_reason"] == "corrected"
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from ..bootstrap import Registry
 from ..clock import parse_moment
 from ..errors import RegistryError
-from ..services import audit, checks, ingest, listings, sources, views
+from ..services import audit, checks, ingest, listings, notices, sources, views
 from . import schemas
 
 log = logging.getLogger(__name__)
@@ -45,12 +45,17 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
         if background_sweep:
             listings.advance(registry, "system:sweep")
 
+            channels = notices.Channels.from_url(
+                registry.settings.smtp_url, registry.settings.mail_from
+            )
+
             def sweep() -> None:
-                while not stop.wait(30):
+                while not stop.wait(15):
                     try:
                         listings.advance(registry, "system:sweep")
+                        notices.deliver_due(registry, channels)
                     except Exception:
-                        log.exception("listing sweep failed; retrying in 30 s")
+                        log.exception("sweep or notice delivery failed; retrying in 15 s")
 
             threading.Thread(target=sweep, daemon=True, name="listing-sweep").start()
         yield

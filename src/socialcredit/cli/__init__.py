@@ -62,6 +62,7 @@ keys_app = typer.Typer(help="Keys that protect resident ID numbers.", no_args_is
 objection_app = typer.Typer(
     help="Objections: a subject disputes a listing or a record.", no_args_is_help=True
 )
+notices_app = typer.Typer(help="Notices to subjects and their delivery.", no_args_is_help=True)
 repair_app = typer.Typer(
     help="Credit repair: early removal after corrected conduct.", no_args_is_help=True
 )
@@ -76,6 +77,7 @@ for sub, name in (
     (keys_app, "keys"),
     (objection_app, "objection"),
     (repair_app, "repair"),
+    (notices_app, "notices"),
 ):
     app.add_typer(sub, name=name)
 
@@ -433,6 +435,47 @@ def repair_decide(
     reg = registry(as_of)
     print_json(
         decide_repair(reg, repair_id, approve=approve, reason=reason, actor=actor("cli:reviewer"))
+    )
+
+
+@subject_app.command("contact")
+@clerk_errors
+def subject_contact(
+    code: Annotated[str, typer.Argument(help="USCC or resident ID number.")],
+    email: Annotated[str | None, typer.Option(help="E-mail address for notices.")] = None,
+    webhook: Annotated[str | None, typer.Option(help="URL that receives signed notices.")] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Set where the subject's notices are delivered; prints the webhook secret once.
+
+    Example: socialcredit subject contact 91110000600037341L --email legal@example.com
+    """
+    from ..services.notices import set_contact
+
+    print_json(
+        set_contact(
+            registry(as_of), code, email=email, webhook_url=webhook, actor=actor("cli:operator")
+        )
+    )
+
+
+@notices_app.command("deliver")
+@clerk_errors
+def notices_deliver(as_of: AsOf = None) -> None:
+    """Send the notices that are due by e-mail (SOCIALCREDIT_SMTP_URL) and webhook, once.
+
+    Failures are retried later with backoff; `socialcredit serve` does this continuously.
+
+    Example: SOCIALCREDIT_SMTP_URL=smtp://127.0.0.1:25 socialcredit notices deliver
+    """
+    from ..services.notices import Channels, deliver_due
+
+    reg = registry(as_of)
+    ch = Channels.from_url(reg.settings.smtp_url, reg.settings.mail_from)
+    result = deliver_due(reg, ch, actor=actor("cli:notices"))
+    out.print(
+        f"{result.delivered} delivered, {result.failed} failed (will retry), "
+        f"{result.given_up} given up"
     )
 
 

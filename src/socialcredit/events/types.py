@@ -64,6 +64,15 @@ REPAIR_APPLIED = "repair-applied"
 REPAIR_DECIDED = "repair-decided"
 """repair_id, approved, reason, decided_by, reapply_from, notice_id, body"""
 
+CONTACT_SET = "contact-set"
+"""subject_id, email, webhook_url, webhook_secret_cipher: where the subject's notices go"""
+
+NOTICE_DELIVERED = "notice-delivered"
+"""notice_id, channel (email, webhook), target, attempt: proof of service"""
+
+NOTICE_DELIVERY_FAILED = "notice-delivery-failed"
+"""notice_id, channel, target, attempt, error, next_attempt_at (None when given up)"""
+
 ALL_TYPES = (
     SUBJECT_REGISTERED,
     RECORD_ACCEPTED,
@@ -82,6 +91,9 @@ ALL_TYPES = (
     OBJECTION_DECIDED,
     REPAIR_APPLIED,
     REPAIR_DECIDED,
+    CONTACT_SET,
+    NOTICE_DELIVERED,
+    NOTICE_DELIVERY_FAILED,
 )
 
 

@@ -19,6 +19,8 @@ from sqlalchemy import Connection, Executable, bindparam, delete, insert, update
 
 from ..db import (
     PROJECTIONS,
+    contacts,
+    deliveries,
     ingest_batches,
     listings,
     notices,
@@ -32,6 +34,7 @@ from ..db import (
 from ..events import types as T
 from ..events.chain import canonical
 from ..events.store import StoredEvent
+from .notice_text import derived_notice_id, proposal_notice, record_notice
 
 Op = tuple[Executable, dict[str, Any]]
 Handler = Callable[[StoredEvent, dict[str, Any]], list[Op]]
@@ -152,6 +155,7 @@ def _record_values(p: dict[str, Any]) -> dict[str, Any]:
 
 def _record_accepted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     return [
+        _record_notice(ev, p, "record-filed"),
         (
             INSERT_RECORD,
             dict(
@@ -163,12 +167,15 @@ def _record_accepted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
                 version=1,
                 **_record_values(p),
             ),
-        )
+        ),
     ]
 
 
 def _record_amended(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
-    return [(UPDATE_RECORD, dict(k=p["record_key"], updated_at=ev.at, **_record_values(p)))]
+    return [
+        _record_notice(ev, p, "record-amended"),
+        (UPDATE_RECORD, dict(k=p["record_key"], updated_at=ev.at, **_record_values(p))),
+    ]
 
 
 def _row_queued(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
@@ -214,6 +221,17 @@ def _batch_ingested(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
 def _listing_proposed(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     return [
         (
+            INSERT_NOTICE,
+            dict(
+                notice_id=derived_notice_id(ev.event_id),
+                subject_id=ev.subject_id,
+                listing_id=p["listing_id"],
+                kind="listing-proposed",
+                issued_at=ev.at,
+                body=canonical(proposal_notice(p)),
+            ),
+        ),
+        (
             INSERT_LISTING,
             dict(
                 listing_id=p["listing_id"],
@@ -234,7 +252,7 @@ def _listing_proposed(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
                 end_reason=None,
                 exit_due_by=None,
             ),
-        )
+        ),
     ]
 
 
@@ -445,6 +463,65 @@ def _repair_decided(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     ]
 
 
+DELETE_CONTACT = delete(contacts).where(contacts.c.subject_id == bindparam("k"))
+INSERT_CONTACT = insert(contacts)
+DELETE_DELIVERY = delete(deliveries).where(
+    (deliveries.c.notice_id == bindparam("n")) & (deliveries.c.channel == bindparam("c"))
+)
+INSERT_DELIVERY = insert(deliveries)
+
+
+def _record_notice(ev: StoredEvent, p: dict[str, Any], kind: str) -> Op:
+    return (
+        INSERT_NOTICE,
+        dict(
+            notice_id=derived_notice_id(ev.event_id),
+            subject_id=ev.subject_id,
+            listing_id=None,
+            kind=kind,
+            issued_at=ev.at,
+            body=canonical(record_notice(kind, p)),
+        ),
+    )
+
+
+def _contact_set(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [
+        (DELETE_CONTACT, {"k": p["subject_id"]}),
+        (
+            INSERT_CONTACT,
+            dict(
+                subject_id=p["subject_id"],
+                email=p.get("email"),
+                webhook_url=p.get("webhook_url"),
+                webhook_secret_cipher=p.get("webhook_secret_cipher"),
+                since=ev.at,
+            ),
+        ),
+    ]
+
+
+def _delivery(ev: StoredEvent, p: dict[str, Any], delivered: bool) -> list[Op]:
+    return [
+        (DELETE_DELIVERY, {"n": p["notice_id"], "c": p["channel"]}),
+        (
+            INSERT_DELIVERY,
+            dict(
+                notice_id=p["notice_id"],
+                channel=p["channel"],
+                target=p["target"],
+                status="delivered"
+                if delivered
+                else ("retrying" if p.get("next_attempt_at") else "failed"),
+                attempts=p["attempt"],
+                next_attempt_at=_t(p.get("next_attempt_at")),
+                last_error=None if delivered else p.get("error"),
+                delivered_at=ev.at if delivered else None,
+            ),
+        ),
+    ]
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     T.SUBJECT_REGISTERED: _subject_registered,
     T.RECORD_ACCEPTED: _record_accepted,
@@ -463,6 +540,9 @@ EVENT_HANDLERS: dict[str, Handler] = {
     T.OBJECTION_DECIDED: _objection_decided,
     T.REPAIR_APPLIED: _repair_applied,
     T.REPAIR_DECIDED: _repair_decided,
+    T.CONTACT_SET: _contact_set,
+    T.NOTICE_DELIVERED: lambda ev, p: _delivery(ev, p, True),
+    T.NOTICE_DELIVERY_FAILED: lambda ev, p: _delivery(ev, p, False),
 }
 
 

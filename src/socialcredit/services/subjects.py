@@ -18,6 +18,7 @@ from ..identifiers import looks_like_resident_id, parse_resident_id, parse_uscc
 from ..identifiers.protect import mask_person_name
 from ..identifiers.resident_id import ResidentId
 from ..identifiers.uscc import Uscc
+from ..projections.notice_text import derived_notice_id, proposal_notice, record_notice
 from ..rules.lists import status_at
 
 if TYPE_CHECKING:
@@ -99,6 +100,16 @@ def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[s
                     "registered_at": iso(ev.at, reg.tz),
                 }
             elif ev.type in (T.RECORD_ACCEPTED, T.RECORD_AMENDED):
+                kind = "record-filed" if ev.type == T.RECORD_ACCEPTED else "record-amended"
+                notes.append(
+                    {
+                        "kind": kind,
+                        "notice_id": derived_notice_id(ev.event_id),
+                        "issued_at": iso(ev.at, reg.tz),
+                        "listing_id": None,
+                        **record_notice(kind, p),
+                    }
+                )
                 retraction = recs.get(p["record_key"], {}).get("retracted")
                 recs[p["record_key"]] = {
                     "record": f"{p['source']}/{p['source_record_id']}",
@@ -116,6 +127,15 @@ def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[s
                     "updated_at": iso(ev.at, reg.tz),
                 }
             elif ev.type == T.LISTING_PROPOSED:
+                notes.append(
+                    {
+                        "kind": "listing-proposed",
+                        "notice_id": derived_notice_id(ev.event_id),
+                        "issued_at": iso(ev.at, reg.tz),
+                        "listing_id": p["listing_id"],
+                        **proposal_notice(p),
+                    }
+                )
                 lst[p["listing_id"]] = {
                     "listing_id": p["listing_id"],
                     "list": p["list_id"],
@@ -165,6 +185,7 @@ def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[s
                 notes.append(
                     {
                         "kind": "objection-decided",
+                        "notice_id": p["notice_id"],
                         "issued_at": iso(ev.at, reg.tz),
                         "listing_id": p.get("listing_id"),
                         **p["body"],
@@ -194,6 +215,7 @@ def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[s
                 notes.append(
                     {
                         "kind": "repair-decided",
+                        "notice_id": p["notice_id"],
                         "issued_at": iso(ev.at, reg.tz),
                         "listing_id": p.get("listing_id"),
                         **p["body"],
@@ -203,6 +225,7 @@ def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[s
                 notes.append(
                     {
                         "kind": "listing-notified",
+                        "notice_id": p["notice_id"],
                         "issued_at": iso(ev.at, reg.tz),
                         "listing_id": p["listing_id"],
                         "zh": p["body"]["zh"],
