@@ -159,7 +159,9 @@ def test_command_line_errors_are_clear(env: dict[str, str], tmp_path: Path) -> N
     assert json.loads(r.stdout)["rejected"] == 2
 
 
-def test_help_reads_like_a_tool(env: dict[str, str], tmp_path: Path) -> None:
+def test_help_reads_like_a_tool(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")}
+    env["SOCIALCREDIT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'help.db'}"
     r = sc_process(env, "--help", cwd=tmp_path)
     assert r.returncode == 0
     for command in ("ingest", "check", "rebuild", "audit", "generate", "serve", "demo"):
@@ -276,3 +278,18 @@ def test_objection_and_repair_through_the_command_line(env: dict[str, str], tmp_
         env, "check", ORG, "exclude_government_procurement", "--as-of", "2026-04-02", cwd=tmp_path
     )
     assert json.loads(r.stdout)["restricted"] is True
+
+
+def test_audit_export_gives_the_subjects_trail(env: dict[str, str], tmp_path: Path) -> None:
+    court = write_jsonl(tmp_path / "court.jsonl", [judgment(), judgment("X-2", PERSON)])
+    sc(env, "ingest", str(court), "--source", "court", "--as-of", "2026-02-01", cwd=tmp_path)
+    r = sc(env, "audit", "export", "--subject", ORG, cwd=tmp_path)
+    trail = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [e["type"] for e in trail] == [
+        "subject-registered",
+        "record-accepted",
+        "listing-proposed",
+        "listing-notified",
+    ]
+    assert all(e["hash_verified"] for e in trail)
+    assert PERSON not in r.stdout and "P-" not in json.dumps([e["payload"] for e in trail])

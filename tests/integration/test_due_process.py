@@ -214,3 +214,14 @@ def test_due_process_events_rebuild_identically(reg: Registry, clock: FixedClock
     audit.rebuild(reg)
     assert audit.fingerprint(reg) == before
     assert before["objections"]["rows"] == 2
+
+
+def test_record_leaves_the_public_profile_the_day_its_publicity_ends(
+    reg: Registry, clock: FixedClock
+) -> None:
+    run(reg, [penalty("P-9", severity="minor", field="other", decided_on="2026-01-10")], "samr")
+    # minor penalties are shown three months from the decision: until 10 April, not on it
+    assert len(views.public_profile(reg, ORG, at("2026-04-09T23:59"))["records"]) == 1
+    assert views.public_profile(reg, ORG, at("2026-04-10T00:00"))["records"] == []
+    # the subject's own file keeps it
+    assert len(subjects.subject_file(reg, ORG, at("2026-05-01"))["records"]) == 1

@@ -625,6 +625,21 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+@audit_app.command("export")
+@clerk_errors
+def audit_export(
+    subject: Annotated[str, typer.Option("--subject", help="USCC or resident ID number.")],
+) -> None:
+    """Print the subject's trail as JSON Lines: every event about it with its chain hash.
+
+    Example: socialcredit audit export --subject 91110000600037341L > trail.jsonl
+    """
+    from ..services.audit import export_subject
+
+    for item in export_subject(registry(), subject):
+        sys.stdout.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
+
+
 @sources_app.command("token")
 @clerk_errors
 def sources_token(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from ..clock import iso
 from ..db import PROJECTIONS, events
 from ..events.chain import canonical
 from ..events.store import ChainReport, lock_head, read, verify
@@ -69,3 +71,41 @@ def fingerprint(reg: Registry) -> dict[str, Any]:
 
 def _plain(v: Any) -> Any:
     return v.isoformat() if hasattr(v, "isoformat") else v
+
+
+def export_subject(reg: Registry, code: str) -> list[dict[str, Any]]:
+    """The subject's trail: every event about it, each with the hash that ties it into the chain.
+
+    Each event's hash is recomputed from its content and its predecessor's hash, so the trail
+    can be checked on its own; ``audit verify`` checks the links of the whole chain.
+    """
+    from ..events.chain import event_hash
+    from .subjects import resolve_code
+
+    ref = resolve_code(reg, code)
+    out = []
+    with reg.engine.connect() as conn:
+        rows = conn.execute(
+            select(events).where(events.c.subject_id == ref.subject_id).order_by(events.c.seq)
+        ).all()
+    for r in rows:
+        ok = (
+            event_hash(
+                r.prev_hash, r.seq, r.event_id, r.type, r.at, r.actor, r.subject_id, r.payload
+            )
+            == r.hash
+        )
+        out.append(
+            {
+                "seq": r.seq,
+                "event_id": r.event_id,
+                "type": r.type,
+                "at": iso(r.at, reg.tz),
+                "actor": r.actor,
+                "payload": json.loads(r.payload),
+                "prev_hash": r.prev_hash,
+                "hash": r.hash,
+                "hash_verified": ok,
+            }
+        )
+    return out

@@ -157,7 +157,7 @@ def public_profile(reg: Registry, code: str, at: datetime | None = None) -> dict
         raise UnknownEntity(f"no public information on {ref.display}")
     recs = []
     for r in rrows:
-        if r.first_seen_at > t or r.publicity_until < today:
+        if r.first_seen_at > t or r.publicity_until <= today:
             continue
         if r.retracted_at is not None and r.retracted_at <= t:
             continue
