@@ -89,8 +89,13 @@ class Registry:
     def now(self) -> datetime:
         return self.clock.now()
 
-    def uow(self, actor: str) -> UnitOfWork:
-        return UnitOfWork(self.engine, to_utc_naive(self.now()), actor, self._committed)
+    def uow(self, actor: str, *, clamp: bool = False) -> UnitOfWork:
+        """A transaction acting at the clock's moment. ``clamp`` records at the log's latest
+        moment instead of refusing when the clock is behind it (for reads made while replaying
+        the past: the read happens now, the question is about then)."""
+        return UnitOfWork(
+            self.engine, to_utc_naive(self.now()), actor, self._committed, clamp=clamp
+        )
 
     def on_commit(self, listener: Any) -> None:
         self._listeners.append(listener)

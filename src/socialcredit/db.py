@@ -31,7 +31,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 events = Table(
     "events",
@@ -243,6 +243,41 @@ deliveries = Table(
     Column("delivered_at", DateTime),
 )
 
+principals = Table(
+    "principals",
+    metadata,
+    Column("principal_id", String(32), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("username", String(128), unique=True),
+    Column("scope", Text, nullable=False),
+    Column("token_hash", String(64), unique=True),
+    Column("password_hash", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("principal_id", String(32), nullable=False),
+    Column("opened_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+reads = Table(
+    "reads",
+    metadata,
+    Column("read_id", String(40), primary_key=True),
+    Column("subject_id", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("reader", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_reads_subject", "subject_id", "at"),
+)
+
 #: Tables that are projections of the event log, in the order a rebuild clears them.
 PROJECTIONS: tuple[Table, ...] = (
     subjects,
@@ -256,6 +291,9 @@ PROJECTIONS: tuple[Table, ...] = (
     repairs,
     contacts,
     deliveries,
+    principals,
+    sessions,
+    reads,
 )
 
 

@@ -28,7 +28,9 @@ class UnitOfWork:
         at: datetime,
         actor: str,
         on_commit: Callable[[list[StoredEvent]], None] | None = None,
+        clamp: bool = False,
     ) -> None:
+        self._clamp = clamp
         self.engine = engine
         self.at = at  # naive UTC: the moment every event of this unit is recorded at
         self.actor = actor
@@ -48,7 +50,9 @@ class UnitOfWork:
         if self._head[0]:
             last = self._conn.execute(select(events.c.at).where(events.c.seq == self._head[0]))
             last_at = last.scalar_one_or_none()
-            if last_at is not None and last_at > self.at:
+            if last_at is not None and last_at > self.at and self._clamp:
+                self.at = last_at
+            elif last_at is not None and last_at > self.at:
                 self._tx.rollback()
                 self._conn.close()
                 raise InvalidInput(

@@ -6,50 +6,27 @@ performance of the judgment as the command-line story does.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-
 import httpx
 import pytest
-import uvicorn
 
-from socialcredit.api.app import create_app
 from socialcredit.bootstrap import Registry
 from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.services.access import create_principal
 from socialcredit.services.sources import issue_token
 from tests.fixtures.rows import ORG, ORG2, PERSON, judgment, tax_rating
 
 pytestmark = pytest.mark.e2e
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def server(reg: Registry) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(reg), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
 def test_court_story_over_http(reg: Registry, clock: FixedClock, server: str) -> None:
     court_token = issue_token(reg, "court", "court gateway", "test:operator")
     auth = {"Authorization": f"Bearer {court_token}"}
-    with httpx.Client(base_url=server, timeout=30) as http:
+    caac = create_principal(
+        reg, "agency", "CAAC", actor="test:operator", measures=["restrict_air_travel"]
+    )["token"]
+    with httpx.Client(
+        base_url=server, timeout=30, headers={"Authorization": f"Bearer {caac}"}
+    ) as http:
         r = http.post(
             "/v1/records", json={"rows": [judgment(), judgment("BJ-2", ORG2)]}, headers=auth
         )
@@ -103,7 +80,12 @@ def test_court_story_over_http(reg: Registry, clock: FixedClock, server: str) ->
 
 def test_http_errors_are_4xx_with_a_message(reg: Registry, server: str) -> None:
     tax_token = issue_token(reg, "tax", "tax bureau", "test:operator")
-    with httpx.Client(base_url=server, timeout=30) as http:
+    caac = create_principal(
+        reg, "agency", "CAAC", actor="test:operator", measures=["restrict_air_travel"]
+    )["token"]
+    with httpx.Client(
+        base_url=server, timeout=30, headers={"Authorization": f"Bearer {caac}"}
+    ) as http:
         r = http.get("/v1/checks", params={"subject": ORG, "measure": "teleport"})
         assert r.status_code == 404 and "unknown measure" in r.json()["message"]
         r = http.get(
@@ -123,7 +105,17 @@ def test_http_errors_are_4xx_with_a_message(reg: Registry, server: str) -> None:
         )
         assert r.status_code == 422
         # no token, a wrong token, and a source outside its competence
-        r = http.post("/v1/records", json={"rows": [judgment()]})
+        r = http.post("/v1/records", json={"rows": [judgment()]}, headers={"Authorization": ""})
+        assert r.status_code == 401
+        r = http.post("/v1/records", json={"rows": [judgment()]})  # an agency is no source
+        assert r.status_code == 403
+        r = http.get("/v1/checks", params={"subject": ORG, "measure": "restrict_premium_rail"})
+        assert r.status_code == 403 and "restrict_air_travel" in r.json()["message"]
+        r = http.get(
+            "/v1/checks",
+            params={"subject": ORG, "measure": "restrict_air_travel"},
+            headers={"Authorization": ""},
+        )
         assert r.status_code == 401
         r = http.post(
             "/v1/records",

@@ -14,8 +14,20 @@ from fastapi.responses import JSONResponse
 
 from ..bootstrap import Registry
 from ..clock import parse_moment
-from ..errors import RegistryError
-from ..services import audit, checks, ingest, listings, notices, sources, views
+from ..errors import NotAuthenticated, RegistryError
+from ..services import (
+    access,
+    audit,
+    checks,
+    ingest,
+    listings,
+    notices,
+    objections,
+    repairs,
+    subjects,
+    views,
+)
+from ..services.access import Principal
 from . import schemas
 
 log = logging.getLogger(__name__)
@@ -27,6 +39,22 @@ def get_reg(request: Request) -> Registry:
 
 
 RegDep = Annotated[Registry, Depends(get_reg)]
+
+
+def get_principal(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
+) -> Principal:
+    token = None
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value:
+            raise NotAuthenticated("use Authorization: Bearer <token>")
+        token = value.strip()
+    return access.authenticate(request.app.state.registry, token)
+
+
+WhoDep = Annotated[Principal, Depends(get_principal)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": schemas.ErrorOut},
@@ -54,12 +82,15 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
                     try:
                         listings.advance(registry, "system:sweep")
                         notices.deliver_due(registry, channels)
+                        checks.index(registry).read_log.flush()
                     except Exception:
                         log.exception("sweep or notice delivery failed; retrying in 15 s")
 
             threading.Thread(target=sweep, daemon=True, name="listing-sweep").start()
         yield
         stop.set()
+        if registry._check_index is not None:
+            registry._check_index.read_log.flush()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -97,6 +128,7 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
     @app.get("/v1/checks", response_model=schemas.CheckAnswer, responses=ERRORS, tags=["checks"])
     def get_check(
         reg: RegDep,
+        who: WhoDep,
         subject: Annotated[str, Query(description="USCC or resident ID number", max_length=40)],
         measure: Annotated[
             str, Query(description="Measure id, e.g. restrict_air_travel", max_length=80)
@@ -105,25 +137,32 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
             str | None, Query(description="YYYY-MM-DD[THH:MM]; default now", max_length=40)
         ] = None,
     ) -> Any:
-        """Is the subject restricted from (or eligible for) the measure at the moment?"""
-        return checks.answer(reg, subject, measure, moment(reg, as_of))
+        """Is the subject restricted from (or eligible for) the measure at the moment?
+
+        For implementing agencies, each for the measures it implements; recorded in the
+        subject's file."""
+        checks.index(reg).measure(measure)  # an unknown measure is a 404 for everyone
+        access.require_measure(who, measure)
+        return checks.answer(reg, subject, measure, moment(reg, as_of), reader=who.label)
 
     @app.post("/v1/checks", response_model=schemas.BatchCheckOut, responses=ERRORS, tags=["checks"])
-    def post_checks(reg: RegDep, body: schemas.BatchCheckIn) -> Any:
+    def post_checks(reg: RegDep, who: WhoDep, body: schemas.BatchCheckIn) -> Any:
         """Many subjects, one measure. A malformed code fails the batch and is named."""
-        return checks.answer_many(reg, body.subjects, body.measure, moment(reg, body.as_of))
+        checks.index(reg).measure(body.measure)
+        access.require_measure(who, body.measure)
+        return checks.answer_many(
+            reg, body.subjects, body.measure, moment(reg, body.as_of), reader=who.label
+        )
 
     @app.post("/v1/records", response_model=schemas.IngestOut, responses=ERRORS, tags=["records"])
-    def post_records(
-        reg: RegDep,
-        body: schemas.RecordsIn,
-        authorization: Annotated[str | None, Header(description="Bearer <source token>")] = None,
-    ) -> Any:
+    def post_records(reg: RegDep, who: WhoDep, body: schemas.RecordsIn) -> Any:
         """Submit rows in the interchange format as the source the token belongs to."""
-        token = authorization.split(" ", 1)[1] if authorization and " " in authorization else None
-        source = sources.authenticate(reg, token)
+        access.require(who, "source")
+        assert who.source is not None
         rows = [(i, row) for i, row in enumerate(body.rows, start=1)]
-        summary = ingest.ingest(reg, rows, source, actor=f"api:{source}", file_name=body.file_name)
+        summary = ingest.ingest(
+            reg, rows, who.source, actor=f"api:{who.source}", file_name=body.file_name
+        )
         return summary.as_dict(max_rejects=1000)
 
     @app.get("/v1/subjects/{code}", responses=ERRORS, tags=["subjects"])
@@ -183,6 +222,87 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
             "first_bad_seq": r.first_bad_seq,
             "problem": r.problem,
         }
+
+    @app.post("/v1/sessions", response_model=schemas.SessionOut, responses=ERRORS, tags=["access"])
+    def post_session(reg: RegDep, body: schemas.SignIn) -> Any:
+        """Sign in with a username and password; returns a session token."""
+        return access.sign_in(reg, body.username, body.password)
+
+    @app.get("/v1/file/{code}", responses=ERRORS, tags=["due process"])
+    def get_file(
+        reg: RegDep,
+        who: WhoDep,
+        code: str,
+        as_of: Annotated[str | None, Query(max_length=40)] = None,
+        purpose: Annotated[str, Query(max_length=200)] = "view the file",
+    ) -> Any:
+        """The subject's whole file: records, listings, notices, objections, repairs, reads.
+
+        The subject's own account, reviewers and auditors; every read is recorded."""
+        access.require_own_subject(reg, who, code, "reviewer", "auditor")
+        return subjects.subject_file(
+            reg, code, moment(reg, as_of), reader=who.label, purpose=purpose
+        )
+
+    @app.get("/v1/audit/export", responses=ERRORS, tags=["audit"])
+    def get_export(reg: RegDep, who: WhoDep, subject: Annotated[str, Query(max_length=40)]) -> Any:
+        """The subject's audit trail, each event with its chain hash (auditors, the subject)."""
+        access.require_own_subject(reg, who, subject, "auditor")
+        return audit.export_subject(reg, subject, reader=who.label)
+
+    @app.post("/v1/objections", responses=ERRORS, tags=["due process"], status_code=201)
+    def post_objection(reg: RegDep, who: WhoDep, body: schemas.ObjectionIn) -> Any:
+        """A subject objects to one of its listings or records."""
+        access.require_own_subject(reg, who, body.subject)
+        return objections.file_objection(
+            reg,
+            body.subject,
+            grounds=body.grounds,
+            listing_id=body.listing_id,
+            record=body.record,
+            actor=who.label,
+        )
+
+    @app.get("/v1/objections", responses=ERRORS, tags=["due process"])
+    def get_objections(reg: RegDep, who: WhoDep) -> Any:
+        """Objections awaiting an answer, the nearest deadline first (reviewers)."""
+        access.require(who, "reviewer")
+        return views.objection_inbox(reg)
+
+    @app.post("/v1/objections/{objection_id}/decision", responses=ERRORS, tags=["due process"])
+    def post_objection_decision(
+        reg: RegDep, who: WhoDep, objection_id: str, body: schemas.DecisionIn
+    ) -> Any:
+        """The source of the record (or a reviewer) decides; the subject may only withdraw."""
+        access.require(who, "source", "reviewer", "subject")
+        objections.authorise_decision(reg, who, objection_id, body.outcome)
+        return objections.decide_objection(
+            reg, objection_id, outcome=body.outcome, reason=body.reason, actor=who.label
+        )
+
+    @app.post("/v1/repairs", responses=ERRORS, tags=["due process"], status_code=201)
+    def post_repair(reg: RegDep, who: WhoDep, body: schemas.RepairIn) -> Any:
+        """A subject applies for credit repair of one of its listings."""
+        access.require_own_subject(reg, who, body.subject)
+        return repairs.apply_for_repair(
+            reg, body.subject, listing_id=body.listing_id, evidence=body.evidence, actor=who.label
+        )
+
+    @app.post("/v1/repairs/{repair_id}/decision", responses=ERRORS, tags=["due process"])
+    def post_repair_decision(
+        reg: RegDep, who: WhoDep, repair_id: str, body: schemas.RepairDecisionIn
+    ) -> Any:
+        """A reviewer approves (the listing ends) or rejects (with a date to reapply)."""
+        access.require(who, "reviewer")
+        return repairs.decide_repair(
+            reg, repair_id, approve=body.approve, reason=body.reason, actor=who.label
+        )
+
+    @app.get("/v1/review-queue", responses=ERRORS, tags=["resolution"])
+    def get_review_queue(reg: RegDep, who: WhoDep) -> Any:
+        """Rows waiting for their subject to be resolved (reviewers)."""
+        access.require(who, "reviewer")
+        return views.review_items(reg)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(reg: RegDep) -> Any:

@@ -106,3 +106,41 @@ class ChainOut(BaseModel):
     head_seq: int
     first_bad_seq: int | None
     problem: str | None
+
+
+class SignIn(BaseModel):
+    username: str = Field(max_length=128)
+    password: str = Field(max_length=1024)
+
+
+class SessionOut(BaseModel):
+    token: str
+    expires_at: str
+    role: str
+
+
+class ObjectionIn(BaseModel):
+    subject: str = Field(max_length=40)
+    listing_id: str | None = Field(default=None, max_length=40)
+    record: str | None = Field(
+        default=None,
+        max_length=200,
+        description="SOURCE/SOURCE_RECORD_ID of the record objected to",
+    )
+    grounds: str = Field(min_length=1, max_length=10_000)
+
+
+class DecisionIn(BaseModel):
+    outcome: Literal["corrected", "rejected", "withdrawn"]
+    reason: str = Field(min_length=1, max_length=10_000)
+
+
+class RepairIn(BaseModel):
+    subject: str = Field(max_length=40)
+    listing_id: str = Field(max_length=40)
+    evidence: str = Field(min_length=1, max_length=10_000)
+
+
+class RepairDecisionIn(BaseModel):
+    approve: bool
+    reason: str = Field(min_length=1, max_length=10_000)

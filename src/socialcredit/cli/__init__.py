@@ -63,6 +63,9 @@ objection_app = typer.Typer(
     help="Objections: a subject disputes a listing or a record.", no_args_is_help=True
 )
 notices_app = typer.Typer(help="Notices to subjects and their delivery.", no_args_is_help=True)
+principals_app = typer.Typer(
+    help="Accounts and their roles (agency, reviewer, subject, auditor).", no_args_is_help=True
+)
 repair_app = typer.Typer(
     help="Credit repair: early removal after corrected conduct.", no_args_is_help=True
 )
@@ -78,6 +81,7 @@ for sub, name in (
     (objection_app, "objection"),
     (repair_app, "repair"),
     (notices_app, "notices"),
+    (principals_app, "principals"),
 ):
     app.add_typer(sub, name=name)
 
@@ -250,10 +254,11 @@ def check(
 
     Example: socialcredit check 91110000600037341L restrict_air_travel
     """
-    from ..services.checks import answer
+    from ..services.checks import answer, index
 
     reg = registry(as_of)
-    print_json(answer(reg, subject, measure))
+    print_json(answer(reg, subject, measure, reader=actor("cli:operator")))
+    index(reg).read_log.flush()
 
 
 @subject_app.command("show")
@@ -277,6 +282,9 @@ def subject_show(
 def file_cmd(
     subject: Annotated[str, typer.Argument(help="USCC or resident ID number.")],
     as_of: AsOf = None,
+    purpose: Annotated[
+        str, typer.Option(help="Why you read it (recorded in the subject's file).")
+    ] = "operator review",
 ) -> None:
     """The subject's whole file as JSON: records, listings, notices, objections, repairs.
 
@@ -288,7 +296,7 @@ def file_cmd(
     from ..services.subjects import subject_file
 
     reg = registry(as_of)
-    print_json(subject_file(reg, subject))
+    print_json(subject_file(reg, subject, reader=actor("cli:operator"), purpose=purpose))
 
 
 @objection_app.command("file")
@@ -479,6 +487,62 @@ def notices_deliver(as_of: AsOf = None) -> None:
     )
 
 
+@principals_app.command("add")
+@clerk_errors
+def principals_add(
+    role: Annotated[str, typer.Argument(help="agency, reviewer, subject or auditor.")],
+    name: Annotated[str, typer.Option(help="Who holds the account.")],
+    measures: Annotated[
+        str | None, typer.Option(help="Agency only: the measures it implements, comma-separated.")
+    ] = None,
+    subject: Annotated[
+        str | None, typer.Option(help="Subject accounts: the USCC or resident ID it speaks for.")
+    ] = None,
+    username: Annotated[
+        str | None,
+        typer.Option(help="For a person who signs in; the password is read from standard input."),
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Create an account; prints its token once (machines) or expects a password (people).
+
+    Example: socialcredit principals add agency --name CAAC --measures restrict_air_travel
+    """
+    from ..services.access import create_principal
+
+    password = None
+    if username:
+        password = sys.stdin.readline().rstrip("\n")
+    print_json(
+        create_principal(
+            registry(as_of),
+            role,
+            name,
+            actor=actor("cli:operator"),
+            measures=[m.strip() for m in measures.split(",")] if measures else None,
+            subject=subject,
+            username=username,
+            password=password,
+        )
+    )
+
+
+@principals_app.command("revoke")
+@clerk_errors
+def principals_revoke(
+    principal_id: Annotated[str, typer.Argument(help="The account's id.")],
+    as_of: AsOf = None,
+) -> None:
+    """Revoke an account: its tokens and sessions stop working at once.
+
+    Example: socialcredit principals revoke U0123
+    """
+    from ..services.access import revoke_principal
+
+    revoke_principal(registry(as_of), principal_id, actor=actor("cli:operator"))
+    out.print(f"revoked {principal_id}")
+
+
 @lists_app.command("advance")
 @clerk_errors
 def lists_advance(as_of: AsOf = None) -> None:
@@ -636,7 +700,7 @@ def audit_export(
     """
     from ..services.audit import export_subject
 
-    for item in export_subject(registry(), subject):
+    for item in export_subject(registry(), subject, reader=actor("cli:auditor")):
         sys.stdout.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
 
 

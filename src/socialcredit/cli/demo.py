@@ -86,17 +86,29 @@ def run_demo(
     st = views.stats(reg)
     out.print(f"active listings now: {st['active_listings']}")
     reg.close()
-
     live = Registry(settings, clock=SystemClock())
+
     base = f"http://127.0.0.1:{port}"
     out.print(f"\n[bold]database[/]: {db_file}")
+    from ..services.access import create_principal
+
+    caac = create_principal(
+        live,
+        "agency",
+        "CAAC (demo)",
+        actor="demo:operator",
+        measures=["restrict_air_travel", "restrict_premium_rail"],
+    )["token"]
     air = reg.pack.measures["restrict_air_travel"].lists
     examples = [s for s in st["sample_listed"] if s["list"] in air]
     if examples:
         sample = examples[0]["subject"]
         answer = checks.answer(live, sample, "restrict_air_travel")
         out.print(f"[bold]example check[/]: {sample} restrict_air_travel -> {answer['outcome']}")
-        out.print(f"  {base}/v1/checks?subject={sample}&measure=restrict_air_travel")
+        out.print(
+            f"  curl -H 'Authorization: Bearer {caac}' "
+            f"'{base}/v1/checks?subject={sample}&measure=restrict_air_travel'"
+        )
         out.print(f"  {base}/subjects?code={sample}")
         out.print(
             f"  socialcredit check {sample} restrict_air_travel   "

@@ -73,6 +73,20 @@ NOTICE_DELIVERED = "notice-delivered"
 NOTICE_DELIVERY_FAILED = "notice-delivery-failed"
 """notice_id, channel, target, attempt, error, next_attempt_at (None when given up)"""
 
+PRINCIPAL_CREATED = "principal-created"
+"""principal_id, role (agency, reviewer, subject, auditor), name, username, scope (measures an
+agency may check; the subject an account speaks for), token_hash, password_hash (argon2)"""
+
+PRINCIPAL_REVOKED = "principal-revoked"
+"""principal_id"""
+
+SESSION_OPENED = "session-opened"
+"""token_hash, principal_id, expires_at: a person signed in with a password"""
+
+READS_RECORDED = "reads-recorded"
+"""reads: [{read_id, subject_id, at, reader, kind (check, file, export), detail}]: who looked at
+a subject's data and why; checks are recorded in batches so that answering stays fast"""
+
 ALL_TYPES = (
     SUBJECT_REGISTERED,
     RECORD_ACCEPTED,
@@ -94,6 +108,10 @@ ALL_TYPES = (
     CONTACT_SET,
     NOTICE_DELIVERED,
     NOTICE_DELIVERY_FAILED,
+    PRINCIPAL_CREATED,
+    PRINCIPAL_REVOKED,
+    SESSION_OPENED,
+    READS_RECORDED,
 )
 
 

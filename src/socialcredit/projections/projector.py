@@ -25,9 +25,12 @@ from ..db import (
     listings,
     notices,
     objections,
+    principals,
+    reads,
     records,
     repairs,
     review_queue,
+    sessions,
     source_tokens,
     subjects,
 )
@@ -522,6 +525,52 @@ def _delivery(ev: StoredEvent, p: dict[str, Any], delivered: bool) -> list[Op]:
     ]
 
 
+INSERT_PRINCIPAL = insert(principals)
+REVOKE_PRINCIPAL = (
+    update(principals)
+    .where(principals.c.principal_id == bindparam("k"))
+    .values(revoked_at=bindparam("revoked_at"))
+)
+INSERT_SESSION = insert(sessions)
+INSERT_READ = insert(reads)
+
+
+def _principal_created(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [
+        (
+            INSERT_PRINCIPAL,
+            dict(
+                principal_id=p["principal_id"],
+                role=p["role"],
+                name=p["name"],
+                username=p.get("username"),
+                scope=canonical(p["scope"]),
+                token_hash=p.get("token_hash"),
+                password_hash=p.get("password_hash"),
+                created_at=ev.at,
+                revoked_at=None,
+            ),
+        )
+    ]
+
+
+def _reads_recorded(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [
+        (
+            INSERT_READ,
+            dict(
+                read_id=r["read_id"],
+                subject_id=r["subject_id"],
+                at=_t(r["at"]),
+                reader=r["reader"],
+                kind=r["kind"],
+                detail=canonical(r["detail"]),
+            ),
+        )
+        for r in p["reads"]
+    ]
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     T.SUBJECT_REGISTERED: _subject_registered,
     T.RECORD_ACCEPTED: _record_accepted,
@@ -543,6 +592,22 @@ EVENT_HANDLERS: dict[str, Handler] = {
     T.CONTACT_SET: _contact_set,
     T.NOTICE_DELIVERED: lambda ev, p: _delivery(ev, p, True),
     T.NOTICE_DELIVERY_FAILED: lambda ev, p: _delivery(ev, p, False),
+    T.PRINCIPAL_CREATED: _principal_created,
+    T.PRINCIPAL_REVOKED: lambda ev, p: [
+        (REVOKE_PRINCIPAL, {"k": p["principal_id"], "revoked_at": ev.at})
+    ],
+    T.SESSION_OPENED: lambda ev, p: [
+        (
+            INSERT_SESSION,
+            dict(
+                token_hash=p["token_hash"],
+                principal_id=p["principal_id"],
+                opened_at=ev.at,
+                expires_at=_t(p["expires_at"]),
+            ),
+        )
+    ],
+    T.READS_RECORDED: _reads_recorded,
 }
 
 

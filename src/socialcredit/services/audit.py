@@ -73,7 +73,7 @@ def _plain(v: Any) -> Any:
     return v.isoformat() if hasattr(v, "isoformat") else v
 
 
-def export_subject(reg: Registry, code: str) -> list[dict[str, Any]]:
+def export_subject(reg: Registry, code: str, reader: str | None = None) -> list[dict[str, Any]]:
     """The subject's trail: every event about it, each with the hash that ties it into the chain.
 
     Each event's hash is recomputed from its content and its predecessor's hash, so the trail
@@ -83,6 +83,22 @@ def export_subject(reg: Registry, code: str) -> list[dict[str, Any]]:
     from .subjects import resolve_code
 
     ref = resolve_code(reg, code)
+    if reader is not None:
+        from .reads import read_entry, record
+
+        record(
+            reg,
+            [
+                read_entry(
+                    ref.subject_id,
+                    reader,
+                    "export",
+                    reg.now(),
+                    {"purpose": "export the audit trail"},
+                )
+            ],
+            reader,
+        )
     out = []
     with reg.engine.connect() as conn:
         rows = conn.execute(

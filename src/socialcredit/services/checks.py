@@ -22,6 +22,7 @@ from ..db import listings, objections
 from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
 from ..events.store import head_seq
 from ..policy.model import Measure
+from .reads import CheckLog
 from .subjects import SubjectRef, resolve_code
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ class CheckIndex:
                 },
             )
         reg.on_commit(lambda _events: self.invalidate())
+        self.read_log = CheckLog(reg)
 
     def invalidate(self) -> None:
         self._checked = 0.0
@@ -208,17 +210,37 @@ def index(reg: Registry) -> CheckIndex:
     return idx
 
 
-def answer(reg: Registry, subject: str, measure: str, at: datetime | None = None) -> dict[str, Any]:
-    """One check. Raises InvalidIdentifier (422) or UnknownEntity (404) on bad input."""
+def answer(
+    reg: Registry,
+    subject: str,
+    measure: str,
+    at: datetime | None = None,
+    reader: str | None = None,
+) -> dict[str, Any]:
+    """One check. Raises InvalidIdentifier (422) or UnknownEntity (404) on bad input.
+
+    With a ``reader``, the check is recorded for the subject's self-view ("who looked")."""
     idx = index(reg)
     idx.measure(measure)
     ref = resolve_code(reg, subject)
     idx.ensure_fresh()
-    return idx.answer(ref, measure, at or reg.now())
+    result = idx.answer(ref, measure, at or reg.now())
+    if reader is not None:
+        idx.read_log.add(
+            ref.subject_id,
+            reader,
+            reg.now(),
+            {"measure": measure, "outcome": result["outcome"], "as_of": result["as_of"]},
+        )
+    return result
 
 
 def answer_many(
-    reg: Registry, subjects: list[str], measure: str, at: datetime | None = None
+    reg: Registry,
+    subjects: list[str],
+    measure: str,
+    at: datetime | None = None,
+    reader: str | None = None,
 ) -> dict[str, Any]:
     """A batch for one measure; every malformed code is named, and then nothing is answered."""
     idx = index(reg)
@@ -236,8 +258,19 @@ def answer_many(
         )
     idx.ensure_fresh()
     moment = at or reg.now()
-    return {
-        "measure": measure,
-        "as_of": iso(moment, reg.tz),
-        "results": [idx.answer(ref, measure, moment) for ref in refs],
-    }
+    results = [idx.answer(ref, measure, moment) for ref in refs]
+    if reader is not None:
+        now = reg.now()
+        for ref, res in zip(refs, results, strict=True):
+            idx.read_log.add(
+                ref.subject_id,
+                reader,
+                now,
+                {
+                    "measure": measure,
+                    "outcome": res["outcome"],
+                    "as_of": res["as_of"],
+                    "batch": True,
+                },
+            )
+    return {"measure": measure, "as_of": iso(moment, reg.tz), "results": results}

@@ -279,3 +279,29 @@ def describe(reg: Registry, row: Any) -> dict[str, Any]:
         "outcome": row.outcome,
         "reason": row.reason,
     }
+
+
+def authorise_decision(reg: Registry, who: Any, objection_id: str, outcome: str) -> None:
+    """The source of the record answers; a reviewer may decide any (escalated ones above all);
+    the subject may only withdraw its own objection. Others learn nothing about it."""
+    from ..errors import NotPermitted
+
+    with reg.engine.connect() as conn:
+        row = conn.execute(
+            select(objections.c.subject_id, records.c.source)
+            .join(records, records.c.record_key == objections.c.record_key)
+            .where(objections.c.objection_id == objection_id)
+        ).first()
+    if row is None:
+        raise UnknownEntity(f"no objection {objection_id}")
+    if who.role == "reviewer":
+        return
+    if who.role == "source" and who.source == row.source:
+        if outcome == "withdrawn":
+            raise NotPermitted("only the subject withdraws its objection")
+        return
+    if who.role == "subject" and who.subject_id == row.subject_id:
+        if outcome != "withdrawn":
+            raise NotPermitted("a subject may only withdraw its objection")
+        return
+    raise UnknownEntity(f"no objection {objection_id}")

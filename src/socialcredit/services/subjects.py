@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ..clock import iso, to_utc_naive
-from ..db import subjects
+from ..db import reads, subjects
 from ..errors import InvalidIdentifier, UnknownEntity
 from ..events import types as T
 from ..events.store import read
@@ -70,7 +70,14 @@ def lookup(reg: Registry, code: str) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[str, Any]:
+def subject_file(
+    reg: Registry,
+    code: str,
+    at: datetime | None = None,
+    *,
+    reader: str | None = None,
+    purpose: str = "view the file",
+) -> dict[str, Any]:
     """The subject's file as the registry held it at ``at``: replayed from its own events.
 
     This is how every "as of" question is answered for a file: the log up to that moment is
@@ -79,6 +86,24 @@ def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[s
     ref = resolve_code(reg, code)
     moment = at or reg.now()
     until = to_utc_naive(moment)
+    if reg._check_index is not None:
+        reg._check_index.read_log.flush()  # checks gathered in this process are on file first
+    if reader is not None:
+        from .reads import read_entry, record
+
+        record(
+            reg,
+            [
+                read_entry(
+                    ref.subject_id,
+                    reader,
+                    "file",
+                    reg.now(),
+                    {"purpose": purpose, "as_of": iso(moment, reg.tz)},
+                )
+            ],
+            reader,
+        )
     subject: dict[str, Any] | None = None
     recs: dict[str, dict[str, Any]] = {}
     lst: dict[str, dict[str, Any]] = {}
@@ -284,4 +309,19 @@ def subject_file(reg: Registry, code: str, at: datetime | None = None) -> dict[s
         "notices": notes,
         "objections": list(objs.values()),
         "repairs": list(reps.values()),
+        "reads": _reads(reg, ref.subject_id, until),
     }
+
+
+def _reads(reg: Registry, subject_id: str, until: datetime) -> list[dict[str, Any]]:
+    """Who looked at the subject's data, when and why: checks and reads of its file."""
+    with reg.engine.connect() as conn:
+        rows = conn.execute(
+            select(reads)
+            .where((reads.c.subject_id == subject_id) & (reads.c.at <= until))
+            .order_by(reads.c.at, reads.c.read_id)
+        ).all()
+    return [
+        {"at": iso(r.at, reg.tz), "who": r.reader, "kind": r.kind, "why": json.loads(r.detail)}
+        for r in rows
+    ]

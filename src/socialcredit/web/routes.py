@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from ..errors import RegistryError
 from ..services import checks, views
+from ..services.subjects import resolve_code
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -64,7 +65,15 @@ def check_page(
     result, error = None, None
     if subject:
         try:
-            result = checks.answer(reg, subject, measure)
+            if resolve_code(reg, subject).kind == "person":
+                # a person's status is personal data: implementing agencies check it through
+                # the API with their credentials, and each check is recorded in the person's file
+                error = (
+                    "checks on natural persons are for implementing agencies (API with a "
+                    "token); organisations' listings are public"
+                )
+            else:
+                result = checks.answer(reg, subject, measure, reader="public:web")
         except RegistryError as exc:
             error = exc.message
     return templates.TemplateResponse(

@@ -1,0 +1,213 @@
+"""Who may do what: principals with roles, their credentials, and the checks of their scope.
+
+Roles: ``source`` (submits records it is competent for; answers objections to its records),
+``agency`` (an implementing agency: checks only the measures it implements), ``reviewer``
+(review queue, objection inbox, repair decisions), ``subject`` (an account that speaks for one
+subject: its own file, objections, repair), ``auditor`` (reads trails), and ``public`` (no
+credentials: public profiles, lists, the chain's verification). Machines hold tokens; people
+sign in with a password (argon2) and get a session token. Only hashes are stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+from typing import TYPE_CHECKING, Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+
+from ..db import principals, sessions, source_tokens
+from ..errors import InvalidInput, NotAuthenticated, NotPermitted, UnknownEntity
+from ..events import types as T
+from ..events.types import NewEvent
+from .subjects import resolve_code
+
+if TYPE_CHECKING:
+    from ..bootstrap import Registry
+
+ROLES = ("agency", "reviewer", "subject", "auditor")
+SESSION_HOURS = 12
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    name: str
+    principal_id: str | None = None
+    source: str | None = None
+    measures: frozenset[str] = field(default_factory=frozenset)
+    subject_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.role}:{self.name}"
+
+
+PUBLIC = Principal("public", "anonymous")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_principal(
+    reg: Registry,
+    role: str,
+    name: str,
+    *,
+    actor: str,
+    measures: list[str] | None = None,
+    subject: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+) -> dict[str, Any]:
+    """Create an account; its token (if any) is returned once and only its hash is kept."""
+    if role not in ROLES:
+        raise InvalidInput(
+            f"role must be one of {', '.join(ROLES)} (sources get tokens with "
+            "`socialcredit sources token`)"
+        )
+    scope: dict[str, Any] = {}
+    if role == "agency":
+        unknown = [m for m in measures or [] if m not in reg.pack.measures]
+        if not measures or unknown:
+            raise InvalidInput(
+                "an agency account needs the measures it implements"
+                + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+            )
+        scope["measures"] = sorted(measures)
+    if role == "subject":
+        if not subject:
+            raise InvalidInput("a subject account names the subject it speaks for (--subject)")
+        scope["subject_id"] = resolve_code(reg, subject).subject_id
+    if username and not password:
+        raise InvalidInput("a username needs a password")
+    if password is not None and len(password) < 12:
+        raise InvalidInput("a password has at least 12 characters")
+    token = None if username else f"sc_{role}_{secrets.token_urlsafe(24)}"
+    principal_id = "U" + uuid.uuid4().hex[:31]
+    with reg.uow(actor) as uow:
+        if (
+            username
+            and uow.execute(
+                select(principals.c.principal_id).where(principals.c.username == username)
+            ).first()
+        ):
+            raise InvalidInput(f"username {username!r} is taken")
+        uow.emit(
+            NewEvent(
+                T.PRINCIPAL_CREATED,
+                {
+                    "principal_id": principal_id,
+                    "role": role,
+                    "name": name,
+                    "username": username,
+                    "scope": scope,
+                    "token_hash": _hash(token) if token else None,
+                    "password_hash": _hasher.hash(password) if password else None,
+                },
+                subject_id=scope.get("subject_id"),
+            )
+        )
+        uow.commit()
+    return {
+        "principal_id": principal_id,
+        "role": role,
+        "name": name,
+        "username": username,
+        "token": token,
+    }
+
+
+def revoke_principal(reg: Registry, principal_id: str, *, actor: str) -> None:
+    with reg.uow(actor) as uow:
+        uow.emit(NewEvent(T.PRINCIPAL_REVOKED, {"principal_id": principal_id}))
+        uow.commit()
+
+
+def sign_in(reg: Registry, username: str, password: str) -> dict[str, Any]:
+    with reg.engine.connect() as conn:
+        row = conn.execute(select(principals).where(principals.c.username == username)).first()
+    try:
+        if row is None or row.revoked_at is not None or not row.password_hash:
+            raise VerificationError
+        _hasher.verify(row.password_hash, password)
+    except VerificationError:
+        raise NotAuthenticated("unknown username or wrong password") from None
+    token = f"sc_session_{secrets.token_urlsafe(24)}"
+    expires = reg.now() + timedelta(hours=SESSION_HOURS)
+    with reg.uow(f"{row.role}:{row.name}") as uow:
+        uow.emit(
+            NewEvent(
+                T.SESSION_OPENED,
+                {
+                    "token_hash": _hash(token),
+                    "principal_id": row.principal_id,
+                    "expires_at": expires.astimezone(UTC).replace(tzinfo=None).isoformat(),
+                },
+            )
+        )
+        uow.commit()
+    return {"token": token, "expires_at": expires.isoformat(timespec="seconds"), "role": row.role}
+
+
+def authenticate(reg: Registry, token: str | None) -> Principal:
+    """The principal a bearer token belongs to; PUBLIC without one; 401 for a bad one."""
+    if not token:
+        return PUBLIC
+    h = _hash(token)
+    now = reg.now().astimezone(UTC).replace(tzinfo=None)
+    with reg.engine.connect() as conn:
+        src = conn.execute(select(source_tokens).where(source_tokens.c.token_hash == h)).first()
+        if src is not None and src.revoked_at is None:
+            return Principal("source", src.label, source=src.source)
+        row = conn.execute(select(principals).where(principals.c.token_hash == h)).first()
+        if row is None:
+            sess = conn.execute(select(sessions).where(sessions.c.token_hash == h)).first()
+            if sess is not None and sess.expires_at > now:
+                row = conn.execute(
+                    select(principals).where(principals.c.principal_id == sess.principal_id)
+                ).first()
+    if row is None or row.revoked_at is not None:
+        raise NotAuthenticated("unknown, expired or revoked token")
+    scope = json.loads(row.scope)
+    return Principal(
+        row.role,
+        row.name,
+        row.principal_id,
+        measures=frozenset(scope.get("measures", ())),
+        subject_id=scope.get("subject_id"),
+    )
+
+
+def require(p: Principal, *roles: str) -> None:
+    if p.role == "public":
+        raise NotAuthenticated("this needs credentials (Authorization: Bearer <token>)")
+    if p.role not in roles:
+        raise NotPermitted(f"a {p.role} may not do this")
+
+
+def require_measure(p: Principal, measure: str) -> None:
+    require(p, "agency")
+    if measure not in p.measures:
+        raise NotPermitted(
+            f"this agency does not implement {measure!r}; it may check only "
+            f"{', '.join(sorted(p.measures))}"
+        )
+
+
+def require_own_subject(reg: Registry, p: Principal, code: str, *also: str) -> None:
+    """A subject account speaks only for its own subject; the roles in ``also`` for any.
+
+    A subject asking about another subject gets the same 404 as for an unknown one: no hint
+    that the other exists."""
+    require(p, "subject", *also)
+    if p.role == "subject" and resolve_code(reg, code).subject_id != p.subject_id:
+        raise UnknownEntity("no such subject in your account")

@@ -1,0 +1,266 @@
+"""Due process over real HTTP, stepping through time; and every endpoint against every role."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from socialcredit.api.app import create_app
+from socialcredit.bootstrap import Registry
+from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.services import ingest, listings
+from socialcredit.services.access import create_principal
+from socialcredit.services.sources import issue_token
+from tests.fixtures.rows import ORG, ORG2, ORG_NAME, judgment, numbered, penalty
+
+pytestmark = pytest.mark.e2e
+
+
+def accounts(reg: Registry) -> dict[str, str | None]:
+    """One credential per role: the smallest set the matrix needs."""
+    op = "test:operator"
+    return {
+        "public": None,
+        "source": issue_token(reg, "court", "court gateway", op),
+        "samr": issue_token(reg, "samr", "samr gateway", op),
+        "agency": create_principal(
+            reg, "agency", "CAAC", actor=op, measures=["restrict_air_travel"]
+        )["token"],
+        "reviewer": create_principal(reg, "reviewer", "Reviewer Wang", actor=op)["token"],
+        "subject": create_principal(reg, "subject", "the company", actor=op, subject=ORG)["token"],
+        "other_subject": create_principal(reg, "subject", "another", actor=op, subject=ORG2)[
+            "token"
+        ],
+        "auditor": create_principal(reg, "auditor", "Audit office", actor=op)["token"],
+    }
+
+
+def client(server: str, token: str | None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=server, timeout=30, headers=headers)
+
+
+def test_due_process_scenarios_over_http(reg: Registry, clock: FixedClock, server: str) -> None:
+    tok = accounts(reg)
+    ingest.ingest(reg, numbered([judgment(), judgment("J-2", ORG2)]), "court", actor="court")
+    ingest.ingest(reg, numbered([penalty("P-1", ORG2)]), "samr", actor="samr")
+    clock.set(parse_moment("2026-03-02"))
+    listings.advance(reg, "sweep")
+    with (
+        client(server, tok["subject"]) as me,
+        client(server, tok["agency"]) as caac,
+        client(server, tok["reviewer"]) as rev,
+        client(server, tok["source"]) as court,
+        client(server, tok["other_subject"]) as other,
+    ):
+        file = me.get(f"/v1/file/{ORG}").json()
+        (listing,) = file["listings"]
+        assert caac.get(
+            "/v1/checks", params={"subject": ORG, "measure": "restrict_air_travel"}
+        ).json()["restricted"]
+        # an objection decided "corrected" ends the listing; the next check says allowed
+        r = me.post(
+            "/v1/objections",
+            json={
+                "subject": ORG,
+                "listing_id": listing["id"],
+                "grounds": "paid in full on 20 February",
+            },
+        )
+        assert r.status_code == 201, r.text
+        oid = r.json()["id"]
+        assert rev.get("/v1/objections").json()["objections"][0]["id"] == oid
+        clock.set(parse_moment("2026-03-05"))
+        r = court.post(
+            f"/v1/objections/{oid}/decision",
+            json={"outcome": "corrected", "reason": "payment verified"},
+        )
+        assert r.status_code == 200, r.text
+        assert (
+            caac.get(
+                "/v1/checks", params={"subject": ORG, "measure": "restrict_air_travel"}
+            ).json()["restricted"]
+            is False
+        )
+        # the other company's objection is rejected: the listing stays, with the reasons on file
+        lid2 = other.get(f"/v1/file/{ORG2}").json()["listings"]
+        court_listing = next(x for x in lid2 if x["list"] == "dishonest_judgment_debtors")
+        oid2 = other.post(
+            "/v1/objections",
+            json={"subject": ORG2, "listing_id": court_listing["id"], "grounds": "cannot pay"},
+        ).json()["id"]
+        r = court.post(
+            f"/v1/objections/{oid2}/decision",
+            json={"outcome": "rejected", "reason": "assets were found"},
+        )
+        assert r.json()["status"] == "rejected"
+        f2 = other.get(f"/v1/file/{ORG2}").json()
+        assert f2["objections"][0]["reason"] == "assets were found"
+        assert caac.get(
+            "/v1/checks", params={"subject": ORG2, "measure": "restrict_air_travel"}
+        ).json()["restricted"]
+        # an objection the source lets run past its deadline is escalated to a reviewer
+        samr_listing = next(x for x in lid2 if x["list"] == "serious_illegal_dishonest")
+        oid3 = other.post(
+            "/v1/objections",
+            json={"subject": ORG2, "listing_id": samr_listing["id"], "grounds": "wrong address"},
+        ).json()["id"]
+        clock.set(parse_moment("2026-04-10"))
+        assert listings.advance(reg, "sweep").escalated == 1
+        inbox = rev.get("/v1/objections").json()["objections"]
+        assert [o["status"] for o in inbox if o["id"] == oid3] == ["escalated"]
+        rev.post(
+            f"/v1/objections/{oid3}/decision",
+            json={"outcome": "rejected", "reason": "address verified on site"},
+        )
+        # repair refused with a reason, then approved: the next check says allowed
+        clock.set(parse_moment("2027-03-10"))
+        ingest.ingest(
+            reg, numbered([penalty("P-1", ORG2, performed_on="2026-06-01")]), "samr", actor="samr"
+        )
+        r = other.post(
+            "/v1/repairs",
+            json={"subject": ORG2, "listing_id": samr_listing["id"], "evidence": "fine paid"},
+        )
+        assert r.status_code == 201 and r.json()["eligible"], r.text
+        rid = r.json()["id"]
+        r = rev.post(
+            f"/v1/repairs/{rid}/decision", json={"approve": False, "reason": "harm not remedied"}
+        )
+        assert r.json()["reapply_from"]
+        clock.set(parse_moment("2027-06-11"))
+        rid2 = other.post(
+            "/v1/repairs",
+            json={
+                "subject": ORG2,
+                "listing_id": samr_listing["id"],
+                "evidence": "customers refunded",
+            },
+        ).json()["id"]
+        r = rev.post(f"/v1/repairs/{rid2}/decision", json={"approve": True, "reason": "remedied"})
+        assert r.json()["listing_ended"]
+        samr_agency = create_principal(
+            reg, "agency", "Honours office", actor="op", measures=["no_honours"]
+        )["token"]
+        with client(server, samr_agency) as mof:
+            assert (
+                mof.get(
+                    "/v1/checks",
+                    params={"subject": ORG2, "measure": "no_honours"},
+                ).json()["restricted"]
+                is False
+            )
+        # the self-view shows who looked: the agency's checks and the reads of the file
+        reads = other.get(f"/v1/file/{ORG2}").json()["reads"]
+        whos = {(r["who"], r["kind"]) for r in reads}
+        assert ("agency:CAAC", "check") in whos and ("agency:Honours office", "check") in whos
+        assert ("subject:another", "file") in whos
+
+
+ALLOWED = {
+    ("GET", "/v1/checks"): {"agency"},
+    ("POST", "/v1/checks"): {"agency"},
+    ("POST", "/v1/records"): {"source"},
+    ("GET", "/v1/subjects/{code}"): "everyone",
+    ("GET", "/v1/lists"): "everyone",
+    ("GET", "/v1/measures"): "everyone",
+    ("GET", "/v1/audit/chain"): "everyone",
+    ("GET", "/healthz"): "everyone",
+    ("POST", "/v1/sessions"): "everyone",
+    ("GET", "/v1/file/{code}"): {"subject", "reviewer", "auditor"},
+    ("GET", "/v1/audit/export"): {"subject", "auditor"},
+    ("POST", "/v1/objections"): {"subject"},
+    ("GET", "/v1/objections"): {"reviewer"},
+    ("POST", "/v1/objections/{objection_id}/decision"): {"source", "reviewer", "subject"},
+    ("POST", "/v1/repairs"): {"subject"},
+    ("POST", "/v1/repairs/{repair_id}/decision"): {"reviewer"},
+    ("GET", "/v1/review-queue"): {"reviewer"},
+}
+ROLES = ("public", "source", "agency", "reviewer", "subject", "auditor")
+
+
+def test_every_endpoint_against_every_role(reg: Registry, clock: FixedClock, server: str) -> None:
+    routes = {
+        (m, r.path)
+        for r in create_app(reg).routes
+        for m in getattr(r, "methods", ()) or ()
+        if r.path.startswith("/v1") or r.path == "/healthz"
+    }
+    assert routes == set(ALLOWED), "every endpoint needs its row in the role matrix"
+    tok = accounts(reg)
+    ingest.ingest(reg, numbered([judgment(), penalty("P-1")]), "court", actor="court")
+    ingest.ingest(reg, numbered([penalty("P-1")]), "samr", actor="samr")
+    clock.set(parse_moment("2026-03-02"))
+    with client(server, tok["reviewer"]) as rev:
+        lst = rev.get(f"/v1/file/{ORG}").json()["listings"]
+    court_lid = next(x["id"] for x in lst if x["list"] == "dishonest_judgment_debtors")
+    samr_lid = next(x["id"] for x in lst if x["list"] == "serious_illegal_dishonest")
+
+    def fresh_objection() -> str:
+        with client(server, tok["subject"]) as me:
+            r = me.post(
+                "/v1/objections", json={"subject": ORG, "listing_id": court_lid, "grounds": "x"}
+            )
+            if r.status_code == 400 or r.status_code == 422:
+                open_ = client(server, tok["reviewer"]).get("/v1/objections").json()
+                return str(open_["objections"][0]["id"])
+            return str(r.json()["id"])
+
+    def request(role: str, method: str, path: str) -> httpx.Response:
+        token = tok[role]
+        body: dict[str, Any] | None = None
+        params: dict[str, str] = {}
+        url = path
+        if path == "/v1/checks":
+            params = {"subject": ORG, "measure": "restrict_air_travel"}
+            body = {"measure": "restrict_air_travel", "subjects": [ORG]}
+        elif path == "/v1/records":
+            body = {"rows": [judgment("M-1")]}
+        elif "{code}" in path:
+            url = path.replace("{code}", ORG)
+        elif path == "/v1/audit/export":
+            params = {"subject": ORG}
+        elif path == "/v1/sessions":
+            body = {"username": "nobody", "password": "not-a-password"}
+        elif path == "/v1/objections" and method == "POST":
+            body = {"subject": ORG, "listing_id": samr_lid, "grounds": "matrix"}
+        elif "{objection_id}" in path:
+            url = path.replace("{objection_id}", fresh_objection())
+            body = {"outcome": "withdrawn" if role == "subject" else "rejected", "reason": "m"}
+        elif path == "/v1/repairs" and method == "POST":
+            body = {"subject": ORG, "listing_id": samr_lid, "evidence": "paid"}
+        elif "{repair_id}" in path:
+            with client(server, tok["subject"]) as me:
+                r = me.post(
+                    "/v1/repairs", json={"subject": ORG, "listing_id": samr_lid, "evidence": "x"}
+                )
+            url = path.replace("{repair_id}", r.json()["id"])
+            body = {"approve": False, "reason": "m"}
+        with client(server, token) as http:
+            if method == "GET":
+                return http.get(url, params=params)
+            return http.post(url, params=params, json=body)
+
+    for (method, path), allowed in ALLOWED.items():
+        for role in ROLES:
+            r = request(role, method, path)
+            may = allowed == "everyone" or role in allowed
+            if path == "/v1/sessions":
+                assert r.status_code == 401  # a wrong password, for everyone alike
+                continue
+            if may:
+                assert r.status_code not in (401, 403), (method, path, role, r.text)
+            else:
+                assert r.status_code in (401, 403, 404), (method, path, role, r.status_code)
+                assert ORG_NAME not in r.text and not re.search(r"listing_id|records", r.text)
+    # a subject speaks only for itself: another subject's file is "not found"
+    with client(server, tok["other_subject"]) as other:
+        r = other.get(f"/v1/file/{ORG}")
+        assert r.status_code == 404 and ORG_NAME not in r.text
+        r = other.post(
+            "/v1/objections", json={"subject": ORG, "listing_id": court_lid, "grounds": "x"}
+        )
+        assert r.status_code == 404
