@@ -31,7 +31,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 events = Table(
     "events",
@@ -43,6 +43,7 @@ events = Table(
     Column("actor", String(128), nullable=False),
     Column("subject_id", String(64), nullable=True),
     Column("payload", Text, nullable=False),
+    Column("payload_digest", String(64)),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index("ix_events_subject", "subject_id", "seq"),

@@ -244,7 +244,7 @@ def _drop_guard(conn, db_url: str) -> None:  # type: ignore[no-untyped-def]
         conn.execute(text("DROP TRIGGER events_no_update"))
         conn.execute(text("DROP TRIGGER events_no_delete"))
     else:
-        conn.execute(text("DROP TRIGGER events_append_only ON events"))
+        conn.execute(text("DROP TRIGGER events_append_only_row ON events"))
 
 
 def test_rebuild_reproduces_every_projection(reg: Registry, clock: FixedClock) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from ..services import (
     listings,
     notices,
     objections,
+    purge,
     repairs,
     subjects,
     views,
@@ -78,7 +80,14 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
             )
 
             def sweep() -> None:
+                last_purge = 0.0
                 while not stop.wait(15):
+                    if time.monotonic() - last_purge > 3600:
+                        try:
+                            purge.purge(registry, actor="system:purge")
+                        except Exception:
+                            log.exception("purge failed; retrying in an hour")
+                        last_purge = time.monotonic()
                     try:
                         listings.advance(registry, "system:sweep")
                         notices.deliver_due(registry, channels)

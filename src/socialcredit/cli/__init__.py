@@ -543,6 +543,34 @@ def principals_revoke(
     out.print(f"revoked {principal_id}")
 
 
+@app.command()
+@clerk_errors
+def purge(
+    as_of: AsOf = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say who is due.")] = False,
+) -> None:
+    """Redact natural persons' data whose retention has passed (the chain still verifies).
+
+    Example: socialcredit purge --dry-run
+    """
+    from ..services import purge as purging
+
+    reg = registry(as_of)
+    due = purging.due(reg)
+    if dry_run:
+        out.print(f"{len(due)} persons are past retention as of {iso(reg.now(), reg.tz)}")
+        return
+    result = purging.purge(reg, actor=actor("cli:purge"), subject_ids=due)
+    out.print(
+        f"purged {result.subjects} persons: {result.events_redacted} events redacted"
+        + (
+            f", {result.legacy_events_kept} events from before digests kept as written"
+            if result.legacy_events_kept
+            else ""
+        )
+    )
+
+
 @lists_app.command("advance")
 @clerk_errors
 def lists_advance(as_of: AsOf = None) -> None:

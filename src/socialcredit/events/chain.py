@@ -30,6 +30,24 @@ def at_text(at: datetime) -> str:
     return at.isoformat(timespec="microseconds")
 
 
+def payload_digest(payload: str) -> str:
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def chained_content(payload: str, digest: str | None) -> str:
+    """What the chain hash covers: the payload's digest (so that a purge may later redact
+    personal data in the payload without breaking the chain), or, for events written before
+    digests were kept, the payload itself."""
+    return "sha256:" + digest if digest else payload
+
+
+REDACTED_KEY = "_redacted"
+
+
+def is_redacted(payload: str) -> bool:
+    return f'"{REDACTED_KEY}":' in payload
+
+
 def event_hash(
     prev_hash: str,
     seq: int,

@@ -6,6 +6,7 @@ its head and the projections commit or roll back together.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from ..db import chain_head, events
-from .chain import GENESIS, event_hash
+from .chain import GENESIS, chained_content, event_hash, is_redacted, payload_digest
+from .types import PERSONAL_DATA_PURGED as PURGE_TYPE
 from .types import NewEvent
 
 
@@ -54,7 +56,10 @@ def append(
     for ev, payload in batch:
         seq += 1
         event_id = str(uuid.uuid4())
-        h = event_hash(prev, seq, event_id, ev.type, at, actor, ev.subject_id, payload)
+        digest = payload_digest(payload)
+        h = event_hash(
+            prev, seq, event_id, ev.type, at, actor, ev.subject_id, chained_content(payload, digest)
+        )
         rows.append(
             {
                 "seq": seq,
@@ -64,6 +69,7 @@ def append(
                 "actor": actor,
                 "subject_id": ev.subject_id,
                 "payload": payload,
+                "payload_digest": digest,
                 "prev_hash": prev,
                 "hash": h,
             }
@@ -116,6 +122,8 @@ def verify(conn: Connection) -> ChainReport:
     ).first()
     head_seq, head_hash = (int(head.seq), str(head.hash)) if head else (0, GENESIS)
     prev, expected_seq, count = GENESIS, 1, 0
+    redacted: dict[int, str] = {}
+    purged: set[int] = set()
     for ev_row in _raw(conn):
         if ev_row.seq != expected_seq:
             return ChainReport(
@@ -142,7 +150,7 @@ def verify(conn: Connection) -> ChainReport:
             ev_row.at,
             ev_row.actor,
             ev_row.subject_id,
-            ev_row.payload,
+            chained_content(ev_row.payload, ev_row.payload_digest),
         )
         if h != ev_row.hash:
             return ChainReport(
@@ -153,7 +161,31 @@ def verify(conn: Connection) -> ChainReport:
                 f"event {ev_row.seq} ({ev_row.type}) was altered: its content no "
                 "longer matches its hash",
             )
+        if ev_row.payload_digest:
+            if is_redacted(ev_row.payload):
+                redacted.setdefault(ev_row.seq, ev_row.type)
+            elif payload_digest(ev_row.payload) != ev_row.payload_digest:
+                return ChainReport(
+                    False,
+                    count,
+                    head_seq,
+                    ev_row.seq,
+                    f"event {ev_row.seq} ({ev_row.type}) was altered: its payload no longer "
+                    "matches the digest its hash covers",
+                )
+        if ev_row.type == PURGE_TYPE:
+            purged.update(json.loads(ev_row.payload).get("seqs", []))
         prev, expected_seq, count = h, expected_seq + 1, count + 1
+    unaccounted = sorted(set(redacted) - purged)
+    if unaccounted:
+        return ChainReport(
+            False,
+            count,
+            head_seq,
+            unaccounted[0],
+            f"event {unaccounted[0]} ({redacted[unaccounted[0]]}) was redacted without a purge "
+            "event that names it",
+        )
     if expected_seq - 1 != head_seq or prev != head_hash:
         return ChainReport(
             False,

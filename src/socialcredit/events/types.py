@@ -87,6 +87,11 @@ READS_RECORDED = "reads-recorded"
 """reads: [{read_id, subject_id, at, reader, kind (check, file, export), detail}]: who looked at
 a subject's data and why; checks are recorded in batches so that answering stays fast"""
 
+PERSONAL_DATA_PURGED = "personal-data-purged"
+"""subject_id, seqs (the events whose personal fields were redacted), fields, reason: the
+retention the policy sets has passed. The redacted events keep the digest their hash covers, so
+the chain still verifies; ``audit verify`` checks that every redacted event is named here."""
+
 ALL_TYPES = (
     SUBJECT_REGISTERED,
     RECORD_ACCEPTED,
@@ -112,6 +117,7 @@ ALL_TYPES = (
     PRINCIPAL_REVOKED,
     SESSION_OPENED,
     READS_RECORDED,
+    PERSONAL_DATA_PURGED,
 )
 
 

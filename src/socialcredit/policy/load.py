@@ -177,6 +177,7 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
     for rid, rt in pack.record_types.items():
         f, e = files[f"record_types/{rid}"], f"record type '{rid}'"
         basis(f, e, rt.legal_basis)
+        basis(f, e, rt.retention.legal_basis, "retention.legal_basis")
         for name, spec in rt.fields.items():
             category = prohibited_category(name)
             if category:

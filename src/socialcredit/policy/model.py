@@ -75,6 +75,17 @@ class Publicity(Strict):
     _v_default = field_validator("default")(classmethod(lambda cls, v: _duration(v)))
 
 
+class Retention(Strict):
+    """How long a natural person's data in a record is kept after its publicity ends; then the
+    purge redacts it from the log (the chain stays verifiable) and from every table."""
+
+    after_publicity: str
+    legal_basis: Basis
+    note: str | None = None
+
+    _v = field_validator("after_publicity")(classmethod(lambda cls, v: _duration(v)))
+
+
 class RecordType(Strict):
     id: str
     name: Text
@@ -83,6 +94,7 @@ class RecordType(Strict):
     statuses: list[str]
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
     publicity: Publicity
+    retention: Retention
     note: str | None = None
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Executable, bindparam, delete, insert, update
+from sqlalchemy import Connection, Executable, bindparam, delete, insert, select, update
 
 from ..db import (
     PROJECTIONS,
@@ -571,6 +571,70 @@ def _reads_recorded(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     ]
 
 
+PURGED = "(purged)"
+PURGE_SUBJECT = (
+    update(subjects)
+    .where(subjects.c.subject_id == bindparam("k"))
+    .values(name=PURGED, id_cipher=None, id_masked=None, birth_date=None, division=None)
+)
+PURGE_RECORDS = (
+    update(records).where(records.c.subject_id == bindparam("k")).values(subject_name=PURGED)
+)
+PURGE_NOTICES = (
+    update(notices)
+    .where(
+        (notices.c.subject_id == bindparam("k"))
+        & notices.c.kind.in_(("listing-notified", "objection-decided", "repair-decided"))
+    )
+    .values(body=canonical(PURGED))
+)
+PURGE_OBJECTIONS = (
+    update(objections)
+    .where(objections.c.subject_id == bindparam("k"))
+    .values(grounds=PURGED, attachments=canonical([]))
+)
+PURGE_REPAIRS = (
+    update(repairs).where(repairs.c.subject_id == bindparam("k")).values(evidence=PURGED)
+)
+PURGE_CONTACTS = (
+    update(contacts)
+    .where(contacts.c.subject_id == bindparam("k"))
+    .values(email=None, webhook_url=None, webhook_secret_cipher=None)
+)
+PURGE_DELIVERIES = (
+    update(deliveries)
+    .where(
+        deliveries.c.notice_id.in_(
+            select(notices.c.notice_id)
+            .where(notices.c.subject_id == bindparam("k"))
+            .scalar_subquery()
+        )
+    )
+    .values(target=PURGED)
+)
+PURGE_PRINCIPAL = (
+    update(principals).where(principals.c.principal_id == bindparam("pk")).values(name=PURGED)
+)
+
+
+def _purged(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    k = {"k": p["subject_id"]}
+    ops: list[Op] = [
+        (stmt, dict(k))
+        for stmt in (
+            PURGE_SUBJECT,
+            PURGE_RECORDS,
+            PURGE_DELIVERIES,
+            PURGE_NOTICES,
+            PURGE_OBJECTIONS,
+            PURGE_REPAIRS,
+            PURGE_CONTACTS,
+        )
+    ]
+    ops += [(PURGE_PRINCIPAL, {"pk": pid}) for pid in p.get("principal_ids", [])]
+    return ops
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     T.SUBJECT_REGISTERED: _subject_registered,
     T.RECORD_ACCEPTED: _record_accepted,
@@ -608,7 +672,12 @@ EVENT_HANDLERS: dict[str, Handler] = {
         )
     ],
     T.READS_RECORDED: _reads_recorded,
+    T.PERSONAL_DATA_PURGED: _purged,
 }
+
+
+#: Events whose statements read other projections (a purge finds a subject's notices).
+BARRIERS = frozenset({T.PERSONAL_DATA_PURGED})
 
 
 def apply(conn: Connection, evs: Iterable[StoredEvent]) -> None:
@@ -617,11 +686,21 @@ def apply(conn: Connection, evs: Iterable[StoredEvent]) -> None:
     Operations on the same table keep the order of their events; operations on different
     tables are independent (no projection reads another while being written), so a run on one
     table may be held while other tables are written, and is flushed before the next different
-    statement on its own table.
+    statement on its own table. The few events that read across tables are barriers.
     """
     pending: dict[str, tuple[Executable, list[dict[str, Any]]]] = {}
     for ev in evs:
-        for stmt, params in EVENT_HANDLERS[ev.type](ev, json.loads(ev.payload)):
+        ops = EVENT_HANDLERS[ev.type](ev, json.loads(ev.payload))
+        if ev.type in BARRIERS:
+            # it reads across tables: what came before is written first, and it is written
+            # at once, in its own order
+            for stmt, rows in pending.values():
+                conn.execute(stmt, rows)
+            pending = {}
+            for stmt, params in ops:
+                conn.execute(stmt, params)
+            continue
+        for stmt, params in ops:
             table = stmt.table.name  # type: ignore[attr-defined]
             held = pending.get(table)
             if held is not None and held[0] is not stmt:

@@ -79,7 +79,7 @@ def export_subject(reg: Registry, code: str, reader: str | None = None) -> list[
     Each event's hash is recomputed from its content and its predecessor's hash, so the trail
     can be checked on its own; ``audit verify`` checks the links of the whole chain.
     """
-    from ..events.chain import event_hash
+    from ..events.chain import chained_content, event_hash, is_redacted, payload_digest
     from .subjects import resolve_code
 
     ref = resolve_code(reg, code)
@@ -105,12 +105,13 @@ def export_subject(reg: Registry, code: str, reader: str | None = None) -> list[
             select(events).where(events.c.subject_id == ref.subject_id).order_by(events.c.seq)
         ).all()
     for r in rows:
+        content = chained_content(r.payload, r.payload_digest)
         ok = (
-            event_hash(
-                r.prev_hash, r.seq, r.event_id, r.type, r.at, r.actor, r.subject_id, r.payload
-            )
+            event_hash(r.prev_hash, r.seq, r.event_id, r.type, r.at, r.actor, r.subject_id, content)
             == r.hash
         )
+        if ok and r.payload_digest and not is_redacted(r.payload):
+            ok = payload_digest(r.payload) == r.payload_digest
         out.append(
             {
                 "seq": r.seq,

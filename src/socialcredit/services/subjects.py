@@ -57,6 +57,14 @@ def resolve_code(reg: Registry, code: str) -> SubjectRef:
     raise uscc_error
 
 
+def _body(p: dict[str, Any]) -> dict[str, str]:
+    """A notice's text, or the mark a purge left in its place."""
+    body = p.get("body")
+    if isinstance(body, dict):
+        return {"zh": body.get("zh", ""), "en": body.get("en", "")}
+    return {"zh": str(body), "en": str(body)}
+
+
 def _dt(v: str | None) -> datetime | None:
     return datetime.fromisoformat(v) if v else None
 
@@ -118,7 +126,7 @@ def subject_file(
                     "subject": ref.display,
                     "kind": p["kind"],
                     "name": p["name"]
-                    if p["kind"] == "organisation"
+                    if p["kind"] == "organisation" or p["name"] == "(purged)"
                     else mask_person_name(p["name"]),
                     "division": p.get("division"),
                     "known_from": p["known_from"],
@@ -213,7 +221,7 @@ def subject_file(
                         "notice_id": p["notice_id"],
                         "issued_at": iso(ev.at, reg.tz),
                         "listing_id": p.get("listing_id"),
-                        **p["body"],
+                        **_body(p),
                     }
                 )
             elif ev.type == T.REPAIR_APPLIED:
@@ -243,7 +251,7 @@ def subject_file(
                         "notice_id": p["notice_id"],
                         "issued_at": iso(ev.at, reg.tz),
                         "listing_id": p.get("listing_id"),
-                        **p["body"],
+                        **_body(p),
                     }
                 )
             elif ev.type == T.LISTING_NOTIFIED:
@@ -253,8 +261,7 @@ def subject_file(
                         "notice_id": p["notice_id"],
                         "issued_at": iso(ev.at, reg.tz),
                         "listing_id": p["listing_id"],
-                        "zh": p["body"]["zh"],
-                        "en": p["body"]["en"],
+                        **_body(p),
                     }
                 )
                 lst[p["listing_id"]].update(

@@ -1,0 +1,186 @@
+"""Purge: when the retention the policy sets has passed, a natural person's personal data is
+redacted from the event log and from every table.
+
+Events carry the SHA-256 of their payload in the chain, so a payload can be rewritten as a
+redaction (the personal fields replaced, the list of them kept under ``_redacted``) while the
+chain still verifies; the purge itself is an event naming every redacted event, and
+``audit verify`` refuses a redaction that no purge event names. What remains: the subject's
+keyed hash (irreversible without the registry's key), the records' facts (type, authority,
+decision, dates), and the trail of what happened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, select, update
+
+from ..db import events, listings, objections, principals, records, repairs, subjects
+from ..events import types as T
+from ..events.chain import REDACTED_KEY, canonical, is_redacted
+from ..events.types import NewEvent
+from ..policy.durations import Duration, add_duration
+
+if TYPE_CHECKING:
+    from ..bootstrap import Registry
+
+PURGED = "(purged)"
+
+#: Personal fields and what they become. Facts about the obligation (record type, authority,
+#: decision reference, dates, amounts) are not personal data of this kind and stay.
+PERSONAL_FIELDS: dict[str, Any] = {
+    "name": PURGED,
+    "subject_name": PURGED,
+    "id_cipher": None,
+    "id_masked": None,
+    "birth_date": None,
+    "division": None,
+    "body": PURGED,
+    "grounds": PURGED,
+    "attachments": [],
+    "evidence": PURGED,
+    "email": None,
+    "webhook_url": None,
+    "webhook_secret_cipher": None,
+    "target": PURGED,
+}
+
+
+@dataclass
+class PurgeSummary:
+    subjects: int = 0
+    events_redacted: int = 0
+    legacy_events_kept: int = 0
+    purged: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "subjects": self.subjects,
+            "events_redacted": self.events_redacted,
+            "legacy_events_kept": self.legacy_events_kept,
+        }
+
+
+def _ends(reg: Registry, publicity_until: Any, record_type: str) -> datetime:
+    start = datetime.combine(publicity_until, time(0, 0), tzinfo=reg.tz)
+    rt = reg.pack.record_types[record_type]
+    return add_duration(
+        start, Duration.parse(rt.retention.after_publicity), reg.calendar, reg.tz
+    ).at
+
+
+def due(reg: Registry) -> list[str]:
+    """Persons whose every record is past retention, with nothing open about them."""
+    now = reg.now()
+    naive = now.astimezone(UTC).replace(tzinfo=None)
+    with reg.engine.connect() as conn:
+        persons = [
+            r.subject_id
+            for r in conn.execute(
+                select(subjects.c.subject_id).where(
+                    and_(subjects.c.kind == "person", subjects.c.name != PURGED)
+                )
+            )
+        ]
+        out = []
+        for sid in persons:
+            recs = conn.execute(
+                select(records.c.publicity_until, records.c.record_type).where(
+                    records.c.subject_id == sid
+                )
+            ).all()
+            if not recs or any(_ends(reg, r.publicity_until, r.record_type) > now for r in recs):
+                continue
+            live = conn.execute(
+                select(listings.c.listing_id).where(
+                    and_(
+                        listings.c.subject_id == sid,
+                        (listings.c.status != "ended")
+                        & ((listings.c.until.is_(None)) | (listings.c.until > naive)),
+                    )
+                )
+            ).first()
+            pending = conn.execute(
+                select(objections.c.objection_id).where(
+                    and_(
+                        objections.c.subject_id == sid,
+                        objections.c.status.in_(("open", "escalated")),
+                    )
+                )
+            ).first()
+            waiting = conn.execute(
+                select(repairs.c.repair_id).where(
+                    and_(repairs.c.subject_id == sid, repairs.c.status == "pending")
+                )
+            ).first()
+            if live is None and pending is None and waiting is None:
+                out.append(sid)
+    return out
+
+
+def redact(payload: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    changed = [k for k, v in PERSONAL_FIELDS.items() if k in payload and payload[k] != v]
+    if not changed:
+        return payload, []
+    return {**payload, **{k: PERSONAL_FIELDS[k] for k in changed}, REDACTED_KEY: changed}, changed
+
+
+def purge(reg: Registry, *, actor: str, subject_ids: Iterable[str] | None = None) -> PurgeSummary:
+    summary = PurgeSummary()
+    targets = list(subject_ids) if subject_ids is not None else due(reg)
+    for sid in targets:
+        with reg.uow(actor) as uow:
+            rows = uow.execute(
+                select(events.c.seq, events.c.payload, events.c.payload_digest)
+                .where(events.c.subject_id == sid)
+                .order_by(events.c.seq)
+            ).all()
+            seqs: list[int] = []
+            fields: set[str] = set()
+            updates = []
+            for r in rows:
+                if r.payload_digest is None:
+                    summary.legacy_events_kept += 1
+                    continue
+                if is_redacted(r.payload):
+                    continue
+                new, changed = redact(json.loads(r.payload))
+                if changed:
+                    updates.append({"s": r.seq, "p": canonical(new)})
+                    seqs.append(r.seq)
+                    fields.update(changed)
+            if updates:
+                uow.execute(
+                    update(events)
+                    .where(events.c.seq == bindparam("s"))
+                    .values(payload=bindparam("p")),
+                    updates,
+                )
+            owners = [
+                r.principal_id
+                for r in uow.execute(
+                    select(principals.c.principal_id).where(principals.c.scope.like(f'%"{sid}"%'))
+                )
+            ]
+            uow.emit(
+                NewEvent(
+                    T.PERSONAL_DATA_PURGED,
+                    {
+                        "subject_id": sid,
+                        "seqs": seqs,
+                        "fields": sorted(fields),
+                        "principal_ids": owners,
+                        "reason": "retention after the end of publicity has passed",
+                    },
+                    subject_id=sid,
+                )
+            )
+            uow.commit()
+        summary.subjects += 1
+        summary.events_redacted += len(seqs)
+        summary.purged.append(sid)
+    return summary

@@ -1,0 +1,96 @@
+"""A natural person's data is purged after its retention; the chain still verifies."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from socialcredit.bootstrap import Registry
+from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.events.chain import canonical
+from socialcredit.services import audit, ingest, notices, objections, purge, subjects
+from tests.fixtures.rows import ORG, PERSON, judgment, numbered
+
+
+def everything(reg: Registry) -> str:
+    with reg.engine.connect() as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+                    if reg.engine.dialect.name == "postgresql"
+                    else "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+            )
+        ]
+        return " ".join(str(row) for n in names for row in conn.execute(text(f"SELECT * FROM {n}")))
+
+
+def test_purge_after_retention_keeps_the_chain_verifiable(reg: Registry, clock: FixedClock) -> None:
+    notices.set_contact(reg, PERSON, email="zhang.san@example.com", webhook_url=None, actor="op")
+    clock.set(parse_moment("2026-02-01T10:00"))
+    person_row = judgment("BJ-7", PERSON, conduct="evades_enforcement", listing_term_years="2")
+    ingest.ingest(reg, numbered([person_row, judgment()]), "court", actor="court")
+    clock.set(parse_moment("2026-03-05"))
+    file = subjects.subject_file(reg, PERSON)
+    o = objections.file_objection(
+        reg, PERSON, listing_id=file["listings"][0]["id"], grounds="张三 has paid", actor="subject"
+    )
+    objections.decide_objection(reg, o["id"], outcome="rejected", reason="not yet", actor="court")
+    clock.set(parse_moment("2026-06-01"))
+    ingest.ingest(
+        reg,
+        numbered([{**person_row, "status": "performed", "performed_on": "2026-05-30"}]),
+        "court",
+        actor="court",
+    )
+    assert "张三" in everything(reg) and "zhang.san@example.com" in everything(reg)
+
+    # publicity 5 years from the decision (2031-01-15), then retention 5 years (2036-01-15)
+    clock.set(parse_moment("2036-01-14"))
+    assert purge.due(reg) == []
+    clock.set(parse_moment("2036-01-16"))
+    due = purge.due(reg)
+    assert len(due) == 1  # the person; the organisation's data is not personal and stays
+    result = purge.purge(reg, actor="system:purge")
+    assert result.subjects == 1 and result.events_redacted >= 5
+
+    dump = everything(reg)
+    assert "张三" not in dump and "zhang.san@example.com" not in dump
+    assert audit.verify_chain(reg).ok
+    before = audit.fingerprint(reg)
+    audit.rebuild(reg)
+    assert audit.fingerprint(reg) == before
+    file = subjects.subject_file(reg, PERSON)
+    assert file["name"] == "(purged)" and file["records"][0]["record_type"] == "court_judgment"
+    assert [e["type"] for e in audit.export_subject(reg, PERSON)][-1] == "personal-data-purged"
+    assert all(e["hash_verified"] for e in audit.export_subject(reg, PERSON))
+    assert purge.due(reg) == []  # once only
+    assert subjects.subject_file(reg, ORG)["name"]  # the organisation is untouched
+
+
+def test_redaction_without_a_purge_event_is_found(reg: Registry) -> None:
+    ingest.ingest(reg, numbered([judgment("BJ-7", PERSON)]), "court", actor="court")
+    assert audit.verify_chain(reg).ok
+    with reg.engine.begin() as conn:
+        seq, _payload = conn.execute(
+            text("SELECT seq, payload FROM events WHERE type = 'subject-registered'")
+        ).one()
+        forged = canonical({"_redacted": ["name"], "name": "(purged)"})
+        conn.execute(text("UPDATE events SET payload = :p WHERE seq = :s"), {"p": forged, "s": seq})
+    report = audit.verify_chain(reg)
+    assert not report.ok and report.first_bad_seq == seq
+    assert "without a purge event" in (report.problem or "")
+
+
+def test_any_other_update_of_the_log_is_refused(reg: Registry) -> None:
+    ingest.ingest(reg, numbered([judgment()]), "court", actor="court")
+    import pytest
+
+    for stmt in (
+        "UPDATE events SET payload = '{}' WHERE seq = 1",
+        "UPDATE events SET hash = 'x', payload = '{\"_redacted\":[]}' WHERE seq = 1",
+        "DELETE FROM events WHERE seq = 1",
+    ):
+        with pytest.raises(Exception, match="append-only"), reg.engine.begin() as conn:
+            conn.execute(text(stmt))
