@@ -19,6 +19,7 @@ from sqlalchemy import (
     Engine,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -31,7 +32,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 
 events = Table(
     "events",
@@ -205,7 +206,8 @@ repairs = Table(
     metadata,
     Column("repair_id", String(32), primary_key=True),
     Column("subject_id", String(64), nullable=False),
-    Column("listing_id", String(32), nullable=False),
+    Column("listing_id", String(32)),
+    Column("record_key", String(32)),
     Column("evidence", Text, nullable=False),
     Column("applied_by", String(128), nullable=False),
     Column("applied_at", DateTime, nullable=False),
@@ -277,6 +279,17 @@ reads = Table(
     Column("kind", String(16), nullable=False),
     Column("detail", Text, nullable=False),
     Index("ix_reads_subject", "subject_id", "at"),
+)
+
+#: Attachments, content-addressed: an event names a file by its SHA-256, the bytes live here
+#: (not a projection: a rebuild leaves them; a purge deletes a person's).
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("stored_at", DateTime, nullable=False),
 )
 
 #: Tables that are projections of the event log, in the order a rebuild clears them.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -68,11 +69,29 @@ def test_due_process_scenarios_over_http(reg: Registry, clock: FixedClock, serve
                 "subject": ORG,
                 "listing_id": listing["id"],
                 "grounds": "paid in full on 20 February",
+                "attachments": [
+                    {
+                        "name": "receipt.pdf",
+                        "content_base64": base64.b64encode(b"%PDF-1.4 receipt").decode(),
+                    }
+                ],
             },
         )
         assert r.status_code == 201, r.text
         oid = r.json()["id"]
         assert rev.get("/v1/objections").json()["objections"][0]["id"] == oid
+        (att,) = rev.get("/v1/objections").json()["objections"][0]["attachments"]
+        assert att["name"] == "receipt.pdf" and att["size"] == 16
+        r = me.post(
+            "/v1/objections",
+            json={
+                "subject": ORG,
+                "record": "court/BJ-2026-0001",
+                "grounds": "x",
+                "attachments": [{"name": "a", "content_base64": "!!"}],
+            },
+        )
+        assert r.status_code == 422 and "base64" in r.json()["message"]
         clock.set(parse_moment("2026-03-05"))
         r = court.post(
             f"/v1/objections/{oid}/decision",
@@ -264,3 +283,26 @@ def test_every_endpoint_against_every_role(reg: Registry, clock: FixedClock, ser
             "/v1/objections", json={"subject": ORG, "listing_id": court_lid, "grounds": "x"}
         )
         assert r.status_code == 404
+
+
+def test_publicity_and_purge_over_http(reg: Registry, clock: FixedClock, server: str) -> None:
+    from socialcredit.services import purge
+    from tests.fixtures.rows import PERSON
+
+    ingest.ingest(
+        reg, numbered([penalty("P-9", severity="minor", field="other")]), "samr", actor="samr"
+    )
+    person = judgment("BJ-7", PERSON, conduct=None, listing_ref=None)
+    ingest.ingest(reg, numbered([person]), "court", actor="court")
+    with client(server, None) as public:
+        # minor penalty decided 2026-01-10: public until 2026-04-10, not on that day
+        r = public.get(f"/v1/subjects/{ORG}", params={"as_of": "2026-04-09T23:59"})
+        assert len(r.json()["records"]) == 1
+        r = public.get(f"/v1/subjects/{ORG}", params={"as_of": "2026-04-10"})
+        assert r.json()["records"] == []
+        # a person who is on no list does not appear publicly at all
+        assert public.get(f"/v1/subjects/{PERSON}").status_code == 404
+        clock.set(parse_moment("2036-02-01"))
+        assert purge.purge(reg, actor="system:purge").subjects == 1
+        chain = public.get("/v1/audit/chain").json()
+        assert chain["ok"] is True and chain["events_checked"] > 5

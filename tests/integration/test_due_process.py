@@ -225,3 +225,53 @@ def test_record_leaves_the_public_profile_the_day_its_publicity_ends(
     assert views.public_profile(reg, ORG, at("2026-04-10T00:00"))["records"] == []
     # the subject's own file keeps it
     assert len(subjects.subject_file(reg, ORG, at("2026-05-01"))["records"]) == 1
+
+
+def test_repair_of_a_record_ends_its_publicity(reg: Registry, clock: FixedClock) -> None:
+    run(reg, [penalty("P-5", severity="general", field="other", decided_on="2026-01-10")], "samr")
+    clock.set(at("2026-03-01"))
+    early = repairs.apply_for_repair(reg, ORG, record="samr/P-5", evidence="paid", actor="s")
+    assert not early["eligible"]
+    assert any("minimum period shown (3m) ends on 2026-04-10" in r for r in early["reasons"])
+    clock.set(at("2026-05-01"))
+    run(
+        reg,
+        [
+            penalty(
+                "P-5",
+                severity="general",
+                field="other",
+                decided_on="2026-01-10",
+                performed_on="2026-02-01",
+            )
+        ],
+        "samr",
+    )
+    ok = repairs.apply_for_repair(reg, ORG, record="samr/P-5", evidence="paid", actor="s")
+    assert ok["eligible"], ok
+    assert len(views.public_profile(reg, ORG)["records"]) == 1
+    result = repairs.decide_repair(reg, ok["id"], approve=True, reason="performed", actor="r")
+    assert result["publicity_ended"]
+    assert views.public_profile(reg, ORG)["records"] == []
+    assert len(subjects.subject_file(reg, ORG)["records"]) == 1  # still in its own file
+    # the regulator resubmitting the record with a correction does not put it back on show
+    clock.set(at("2026-05-02"))
+    s = run(
+        reg,
+        [
+            penalty(
+                "P-5",
+                severity="general",
+                field="other",
+                decided_on="2026-01-10",
+                performed_on="2026-02-01",
+                fine_yuan="450000",
+            )
+        ],
+        "samr",
+    )
+    assert s.amended == 1
+    assert views.public_profile(reg, ORG)["records"] == []
+    before = audit.fingerprint(reg)
+    audit.rebuild(reg)
+    assert audit.fingerprint(reg) == before

@@ -34,7 +34,12 @@ def test_purge_after_retention_keeps_the_chain_verifiable(reg: Registry, clock: 
     clock.set(parse_moment("2026-03-05"))
     file = subjects.subject_file(reg, PERSON)
     o = objections.file_objection(
-        reg, PERSON, listing_id=file["listings"][0]["id"], grounds="张三 has paid", actor="subject"
+        reg,
+        PERSON,
+        listing_id=file["listings"][0]["id"],
+        grounds="张三 has paid",
+        actor="subject",
+        files=[("letter.txt", "张三 的说明".encode())],
     )
     objections.decide_objection(reg, o["id"], outcome="rejected", reason="not yet", actor="court")
     clock.set(parse_moment("2026-06-01"))
@@ -57,6 +62,8 @@ def test_purge_after_retention_keeps_the_chain_verifiable(reg: Registry, clock: 
 
     dump = everything(reg)
     assert "张三" not in dump and "zhang.san@example.com" not in dump
+    with reg.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM blobs")).scalar() == 0
     assert audit.verify_chain(reg).ok
     before = audit.fingerprint(reg)
     audit.rebuild(reg)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import threading
 import time
@@ -15,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from ..bootstrap import Registry
 from ..clock import parse_moment
-from ..errors import NotAuthenticated, RegistryError
+from ..errors import InvalidInput, NotAuthenticated, RegistryError
 from ..services import (
     access,
     audit,
@@ -261,14 +263,21 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
 
     @app.post("/v1/objections", responses=ERRORS, tags=["due process"], status_code=201)
     def post_objection(reg: RegDep, who: WhoDep, body: schemas.ObjectionIn) -> Any:
-        """A subject objects to one of its listings or records."""
+        """A subject objects to one of its listings or records, with up to 5 attachments."""
         access.require_own_subject(reg, who, body.subject)
+        files = []
+        for a in body.attachments:
+            try:
+                files.append((a.name, base64.b64decode(a.content_base64, validate=True)))
+            except (binascii.Error, ValueError):
+                raise InvalidInput(f"attachment {a.name!r} is not valid base64") from None
         return objections.file_objection(
             reg,
             body.subject,
             grounds=body.grounds,
             listing_id=body.listing_id,
             record=body.record,
+            files=files,
             actor=who.label,
         )
 
@@ -291,10 +300,15 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
 
     @app.post("/v1/repairs", responses=ERRORS, tags=["due process"], status_code=201)
     def post_repair(reg: RegDep, who: WhoDep, body: schemas.RepairIn) -> Any:
-        """A subject applies for credit repair of one of its listings."""
+        """A subject applies for credit repair of one of its listings or records."""
         access.require_own_subject(reg, who, body.subject)
         return repairs.apply_for_repair(
-            reg, body.subject, listing_id=body.listing_id, evidence=body.evidence, actor=who.label
+            reg,
+            body.subject,
+            listing_id=body.listing_id,
+            record=body.record,
+            evidence=body.evidence,
+            actor=who.label,
         )
 
     @app.post("/v1/repairs/{repair_id}/decision", responses=ERRORS, tags=["due process"])

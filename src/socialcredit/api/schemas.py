@@ -119,6 +119,11 @@ class SessionOut(BaseModel):
     role: str
 
 
+class AttachmentIn(BaseModel):
+    name: str = Field(max_length=200)
+    content_base64: str = Field(max_length=7_000_000, description="at most 5 MB once decoded")
+
+
 class ObjectionIn(BaseModel):
     subject: str = Field(max_length=40)
     listing_id: str | None = Field(default=None, max_length=40)
@@ -128,6 +133,7 @@ class ObjectionIn(BaseModel):
         description="SOURCE/SOURCE_RECORD_ID of the record objected to",
     )
     grounds: str = Field(min_length=1, max_length=10_000)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=5)
 
 
 class DecisionIn(BaseModel):
@@ -137,7 +143,12 @@ class DecisionIn(BaseModel):
 
 class RepairIn(BaseModel):
     subject: str = Field(max_length=40)
-    listing_id: str = Field(max_length=40)
+    listing_id: str | None = Field(default=None, max_length=40)
+    record: str | None = Field(
+        default=None,
+        max_length=200,
+        description="SOURCE/SOURCE_RECORD_ID whose publicity should end",
+    )
     evidence: str = Field(min_length=1, max_length=10_000)
 
 

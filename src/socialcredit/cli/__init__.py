@@ -324,7 +324,7 @@ def objection_file(
 
     Example: socialcredit objection file 91110000600037341L --listing L0123 --grounds "paid on 1 May"
     """
-    from ..services.objections import attachment_meta, file_objection
+    from ..services.objections import file_objection, read_attachments
 
     reg = registry(as_of)
     print_json(
@@ -334,7 +334,7 @@ def objection_file(
             grounds=grounds,
             listing_id=listing,
             record=record,
-            attachments=attachment_meta(attachment or []),
+            files=read_attachments(attachment or []),
             actor=actor("cli:subject"),
         )
     )
@@ -399,8 +399,16 @@ def objection_list(
 @clerk_errors
 def repair_apply(
     subject: Annotated[str, typer.Argument(help="USCC or resident ID number of the applicant.")],
-    listing: Annotated[str, typer.Option("--listing", help="The listing to end early.")],
     evidence: Annotated[str, typer.Option("--evidence", help="How the conduct was corrected.")],
+    listing: Annotated[
+        str | None, typer.Option("--listing", help="The listing to end early.")
+    ] = None,
+    record: Annotated[
+        str | None,
+        typer.Option(
+            "--record", help="Or the record (SOURCE/SOURCE_RECORD_ID) whose publicity should end."
+        ),
+    ] = None,
     as_of: AsOf = None,
 ) -> None:
     """Apply for credit repair; prints id, status, eligible and, if not, the reasons.
@@ -412,7 +420,12 @@ def repair_apply(
     reg = registry(as_of)
     print_json(
         apply_for_repair(
-            reg, subject, listing_id=listing, evidence=evidence, actor=actor("cli:subject")
+            reg,
+            subject,
+            listing_id=listing,
+            record=record,
+            evidence=evidence,
+            actor=actor("cli:subject"),
         )
     )
 

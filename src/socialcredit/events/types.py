@@ -92,6 +92,9 @@ PERSONAL_DATA_PURGED = "personal-data-purged"
 retention the policy sets has passed. The redacted events keep the digest their hash covers, so
 the chain still verifies; ``audit verify`` checks that every redacted event is named here."""
 
+RECORD_PUBLICITY_ENDED = "record-publicity-ended"
+"""record_key, repair_id, ended_on: an approved repair ends the record's publicity early"""
+
 ALL_TYPES = (
     SUBJECT_REGISTERED,
     RECORD_ACCEPTED,
@@ -118,6 +121,7 @@ ALL_TYPES = (
     SESSION_OPENED,
     READS_RECORDED,
     PERSONAL_DATA_PURGED,
+    RECORD_PUBLICITY_ENDED,
 )
 
 

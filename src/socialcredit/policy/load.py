@@ -178,6 +178,16 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
         f, e = files[f"record_types/{rid}"], f"record type '{rid}'"
         basis(f, e, rt.legal_basis)
         basis(f, e, rt.retention.legal_basis, "retention.legal_basis")
+        if rt.repair is not None:
+            basis(f, e, rt.repair.legal_basis, "repair.legal_basis")
+            of = rt.repair.obligations_field
+            if of is not None and of not in rt.fields:
+                raise PolicyError(
+                    f,
+                    e,
+                    f"repair.obligations_field {of!r} is unknown",
+                    "name a field of this record type",
+                )
         for name, spec in rt.fields.items():
             category = prohibited_category(name)
             if category:

@@ -86,6 +86,24 @@ class Retention(Strict):
     _v = field_validator("after_publicity")(classmethod(lambda cls, v: _duration(v)))
 
 
+class RecordRepair(Strict):
+    """Credit repair of a record: its publicity ends early once the minimum has been shown and
+    the obligations are met (the record itself remains in the file)."""
+
+    minimum_shown: Publicity  # reuses the shape: a default and values by field
+    obligations_field: str | None = None
+    obligations_status: list[str] = Field(default_factory=list)
+    obligations_text: Text
+    decision_deadline: str
+    reapply_after: str
+    legal_basis: Basis
+    note: str | None = None
+
+    _v = field_validator("decision_deadline", "reapply_after")(
+        classmethod(lambda cls, v: _duration(v))
+    )
+
+
 class RecordType(Strict):
     id: str
     name: Text
@@ -95,6 +113,7 @@ class RecordType(Strict):
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
     publicity: Publicity
     retention: Retention
+    repair: RecordRepair | None = None
     note: str | None = None
 
 

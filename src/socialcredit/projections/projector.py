@@ -432,7 +432,8 @@ def _repair_applied(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
             dict(
                 repair_id=p["repair_id"],
                 subject_id=p["subject_id"],
-                listing_id=p["listing_id"],
+                listing_id=p.get("listing_id"),
+                record_key=p.get("record_key"),
                 evidence=p["evidence"],
                 applied_by=p["applied_by"],
                 applied_at=ev.at,
@@ -635,6 +636,13 @@ def _purged(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     return ops
 
 
+END_PUBLICITY = (
+    update(records)
+    .where(records.c.record_key == bindparam("k"))
+    .values(publicity_until=bindparam("until"))
+)
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     T.SUBJECT_REGISTERED: _subject_registered,
     T.RECORD_ACCEPTED: _record_accepted,
@@ -673,6 +681,9 @@ EVENT_HANDLERS: dict[str, Handler] = {
     ],
     T.READS_RECORDED: _reads_recorded,
     T.PERSONAL_DATA_PURGED: _purged,
+    T.RECORD_PUBLICITY_ENDED: lambda ev, p: [
+        (END_PUBLICITY, {"k": p["record_key"], "until": _d(p["ended_on"])})
+    ],
 }
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
-from ..db import listings, records, subjects
+from ..db import listings, records, repairs, subjects
 from ..errors import InvalidIdentifier, UnknownEntity
 from ..events import types as T
 from ..events.chain import canonical
@@ -228,6 +228,13 @@ def _prefetch(conn: Any, st: _Batch, valid: list[tuple[ValidRow, SubjectRef | No
     for chunk in _chunks(keys):
         for row in conn.execute(select(records).where(records.c.record_key.in_(chunk))):
             st.records[row.record_key] = _record_state(row._mapping)
+        for row in conn.execute(
+            select(repairs.c.record_key).where(
+                repairs.c.record_key.in_(chunk) & (repairs.c.status == "approved")
+            )
+        ):
+            # an approved repair ended the record's publicity: a resubmission keeps that end
+            st.records[row.record_key]["repaired"] = True
     for chunk in _chunks(sids):
         for row in conn.execute(
             select(subjects.c.subject_id, subjects.c.kind, subjects.c.birth_date).where(
@@ -273,6 +280,8 @@ def _record_state(m: Any) -> dict[str, Any]:
         "subject_name": m["subject_name"],
         "authority": m["authority"],
         "retracted": m["retracted_at"] is not None,
+        "publicity_until": m["publicity_until"],
+        "repaired": False,
     }
 
 
@@ -308,6 +317,13 @@ def _publicity_until(st: _Batch, row: ValidRow) -> date:
             text = table[v]
     start = datetime.combine(row.decided_on, time(0, 0), tzinfo=st.reg.tz)
     return add_duration(start, Duration.parse(text), st.reg.calendar, st.reg.tz).at.date()
+
+
+def _publicity(st: _Batch, row: ValidRow, old: dict[str, Any] | None) -> date:
+    until = _publicity_until(st, row)
+    if old is not None and old.get("repaired") and old["publicity_until"] < until:
+        return old["publicity_until"]  # type: ignore[no-any-return]
+    return until
 
 
 def _register_subject(st: _Batch, row: ValidRow, ref: SubjectRef) -> None:
@@ -365,7 +381,7 @@ def _record(st: _Batch, row: ValidRow, ref: SubjectRef) -> RowProblem | None:
         "record_key": key,
         "source": st.source,
         "source_record_id": row.source_record_id,
-        "publicity_until": _publicity_until(st, row).isoformat(),
+        "publicity_until": _publicity(st, row, old).isoformat(),
         "content_hash": content_hash,
     }
     if old is None:
@@ -386,6 +402,8 @@ def _record(st: _Batch, row: ValidRow, ref: SubjectRef) -> RowProblem | None:
         "subject_name": row.subject_name,
         "authority": row.authority,
         "retracted": bool(old and old.get("retracted")),
+        "repaired": bool(old and old.get("repaired")),
+        "publicity_until": date.fromisoformat(payload["publicity_until"]),
     }
     subj = st.subjects[ref.subject_id]
     facts = rules.RecordFacts(

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, insert, select
 
 from ..clock import iso
-from ..db import listings, objections, records
+from ..db import blobs, listings, objections, records
 from ..errors import InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.types import NewEvent
@@ -39,16 +39,40 @@ def _aware(naive_utc: datetime) -> datetime:
     return naive_utc.replace(tzinfo=UTC)
 
 
-def attachment_meta(paths: list[Path]) -> list[dict[str, Any]]:
-    """Name, size and SHA-256 of each attachment: what was submitted can later be proven."""
-    out = []
+MAX_ATTACHMENTS = 5
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+
+
+def read_attachments(paths: list[Path]) -> list[tuple[str, bytes]]:
+    files = []
     for p in paths:
         try:
-            data = p.read_bytes()
+            files.append((p.name, p.read_bytes()))
         except OSError as exc:
             raise InvalidInput(f"attachment {p}: cannot be read ({exc.strerror})") from None
-        out.append({"name": p.name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
-    return out
+    return files
+
+
+def _store_attachments(
+    conn: Any, subject_id: str, files: list[tuple[str, bytes]], at: datetime
+) -> list[dict[str, Any]]:
+    """Keep each file by its SHA-256; the event names the digest, so what was submitted can
+    always be proven (and a purge can delete the bytes without touching the chain)."""
+    if len(files) > MAX_ATTACHMENTS:
+        raise InvalidInput(f"at most {MAX_ATTACHMENTS} attachments")
+    meta = []
+    for name, data in files:
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise InvalidInput(f"attachment {name!r} is larger than 5 MB")
+        digest = hashlib.sha256(data).hexdigest()
+        if conn.execute(select(blobs.c.sha256).where(blobs.c.sha256 == digest)).first() is None:
+            conn.execute(
+                insert(blobs).values(
+                    sha256=digest, content=data, subject_id=subject_id, stored_at=at
+                )
+            )
+        meta.append({"name": name[:200], "size": len(data), "sha256": digest})
+    return meta
 
 
 def _find_listing(conn: Any, subject_id: str, listing_id: str) -> Any:
@@ -86,7 +110,7 @@ def file_objection(
     actor: str,
     listing_id: str | None = None,
     record: str | None = None,
-    attachments: list[dict[str, Any]] | None = None,
+    files: list[tuple[str, bytes]] | None = None,
 ) -> dict[str, Any]:
     if bool(listing_id) == bool(record):
         raise InvalidInput(
@@ -127,13 +151,14 @@ def file_objection(
         deadline_text = rule.deadline if rule else "15wd"
         deadline = add_duration(_aware(uow.at), Duration.parse(deadline_text), reg.calendar, reg.tz)
         objection_id = "O" + uuid.uuid4().hex[:31]
+        attachments = _store_attachments(uow.conn, ref.subject_id, files or [], uow.at)
         payload = {
             "objection_id": objection_id,
             "subject_id": ref.subject_id,
             "listing_id": listing_id,
             "record_key": record_key,
             "grounds": grounds.strip(),
-            "attachments": attachments or [],
+            "attachments": attachments,
             "filed_by": actor,
             "deadline": deadline.at.astimezone(UTC).replace(tzinfo=None).isoformat(),
             "calendar_announced": deadline.calendar_announced,

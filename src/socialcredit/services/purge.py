@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 
-from ..db import events, listings, objections, principals, records, repairs, subjects
+from ..db import blobs, events, listings, objections, principals, records, repairs, subjects
 from ..events import types as T
 from ..events.chain import REDACTED_KEY, canonical, is_redacted
 from ..events.types import NewEvent
@@ -166,6 +166,7 @@ def purge(reg: Registry, *, actor: str, subject_ids: Iterable[str] | None = None
                     select(principals.c.principal_id).where(principals.c.scope.like(f'%"{sid}"%'))
                 )
             ]
+            uow.execute(delete(blobs).where(blobs.c.subject_id == sid))
             uow.emit(
                 NewEvent(
                     T.PERSONAL_DATA_PURGED,

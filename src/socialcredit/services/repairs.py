@@ -1,16 +1,18 @@
-"""Credit repair: after correcting its conduct, a subject applies to end a listing early.
+"""Credit repair: after correcting its conduct, a subject applies to end a listing early, or to
+end a record's publicity early (the record itself stays in its file).
 
-Eligibility follows the list's policy: the minimum period served, the obligations met (read from
-the grounding record), no new listing within the window, no pending application, and no
-reapplication before the date a rejection set. Every application is recorded, eligible or not;
-an ineligible one carries its reasons and is closed at once.
+Eligibility follows the pack: for a listing, the list's repair rule (minimum period served,
+obligations met on the grounding record, no new listing within the window); for a record, its
+record type's repair rule (minimum period shown, by severity, and obligations met). Always: no
+application already pending, and no reapplication before the date a rejection set. Every
+application is recorded, eligible or not; an ineligible one carries its reasons and is closed.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
@@ -21,12 +23,15 @@ from ..errors import InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.types import NewEvent
 from ..policy.durations import Duration, add_duration
+from ..policy.model import RecordRepair, RepairRule
 from ..rules.lists import status_at
 from . import listings as listing_events
+from .objections import _find_record
 from .subjects import resolve_code
 
 if TYPE_CHECKING:
     from ..bootstrap import Registry
+    from ..uow import UnitOfWork
 
 
 def _aware(naive_utc: datetime) -> datetime:
@@ -37,88 +42,141 @@ def _naive(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None)
 
 
+def _obligations_met(rule: Any, rec: Any) -> bool:
+    fields = json.loads(rec.fields)
+    return (rule.obligations_field is not None and bool(fields.get(rule.obligations_field))) or (
+        rec.status in rule.obligations_status
+    )
+
+
+def _listing_reasons(
+    reg: Registry, uow: UnitOfWork, lrow: Any, subject_id: str
+) -> tuple[Any, list[str]]:
+    now = uow.at
+    ld = reg.pack.lists[lrow.list_id]
+    rule = ld.repair
+    if rule is None:
+        raise InvalidInput(
+            f"the {ld.name.en} has no credit repair; how to resolve it: {ld.how_to_resolve.en}"
+        )
+    reasons: list[str] = []
+    state = status_at(
+        now, lrow.proposed_at, lrow.notified_at, lrow.activates_at, lrow.until, lrow.ended_at
+    )
+    if state != "active":
+        reasons.append(f"the listing is {state}, not active")
+    else:
+        served = add_duration(
+            _aware(lrow.activates_at), Duration.parse(rule.minimum_served), reg.calendar, reg.tz
+        ).at
+        if _naive(served) > now:
+            reasons.append(
+                f"the minimum period on the list ({rule.minimum_served}) is served on "
+                f"{iso(served, reg.tz)}"
+            )
+    rec = uow.execute(select(records).where(records.c.record_key == lrow.record_key)).one()
+    if not _obligations_met(rule, rec):
+        reasons.append(f"obligations not met: {rule.obligations_text.en}")
+    if rule.no_repeat_within:
+        window = add_duration(
+            _aware(now), Duration.parse(rule.no_repeat_within), reg.calendar, reg.tz
+        ).at - _aware(now)
+        repeat = uow.execute(
+            select(listings.c.listing_id).where(
+                and_(
+                    listings.c.subject_id == subject_id,
+                    listings.c.list_id == lrow.list_id,
+                    listings.c.listing_id != lrow.listing_id,
+                    listings.c.proposed_at >= now - window,
+                )
+            )
+        ).first()
+        if repeat is not None:
+            reasons.append(
+                f"another listing on this list began within {rule.no_repeat_within} "
+                f"({repeat.listing_id})"
+            )
+    return rule, reasons
+
+
+def _record_reasons(reg: Registry, uow: UnitOfWork, rec: Any) -> tuple[Any, list[str]]:
+    rt = reg.pack.record_types[rec.record_type]
+    rule = rt.repair
+    if rule is None:
+        raise InvalidInput(f"a {rt.name.en} record has no credit repair of its publicity")
+    reasons: list[str] = []
+    today = _aware(uow.at).astimezone(reg.tz).date()
+    if rec.publicity_until <= today:
+        reasons.append("the record is no longer shown to the public")
+    text = rule.minimum_shown.default
+    fields = json.loads(rec.fields)
+    for fname, table in rule.minimum_shown.by_field.items():
+        if fields.get(fname) in table:
+            text = table[fields[fname]]
+    start = datetime.combine(rec.decided_on, time(0, 0), tzinfo=reg.tz)
+    shown = add_duration(start, Duration.parse(text), reg.calendar, reg.tz).at
+    if _naive(shown) > uow.at:
+        reasons.append(f"the minimum period shown ({text}) ends on {iso(shown, reg.tz)}")
+    if not _obligations_met(rule, rec):
+        reasons.append(f"obligations not met: {rule.obligations_text.en}")
+    return rule, reasons
+
+
 def apply_for_repair(
-    reg: Registry, subject: str, *, listing_id: str, evidence: str, actor: str
+    reg: Registry,
+    subject: str,
+    *,
+    evidence: str,
+    actor: str,
+    listing_id: str | None = None,
+    record: str | None = None,
 ) -> dict[str, Any]:
+    if bool(listing_id) == bool(record):
+        raise InvalidInput(
+            "apply for exactly one thing: a listing (--listing) or a record (--record)"
+        )
     if not evidence.strip():
         raise InvalidInput("describe the evidence that the conduct was corrected (--evidence)")
     ref = resolve_code(reg, subject)
     with reg.uow(actor) as uow:
-        now = uow.at
-        lrow = uow.execute(
-            select(listings).where(
-                and_(listings.c.listing_id == listing_id, listings.c.subject_id == ref.subject_id)
-            )
-        ).first()
-        if lrow is None:
-            raise UnknownEntity(f"no listing {listing_id} for this subject")
-        ld = reg.pack.lists[lrow.list_id]
-        rule = ld.repair
-        if rule is None:
-            raise InvalidInput(
-                f"the {ld.name.en} has no credit repair; how to resolve it: {ld.how_to_resolve.en}"
-            )
-        pending = uow.execute(
-            select(repairs.c.repair_id).where(
-                and_(repairs.c.listing_id == listing_id, repairs.c.status == "pending")
-            )
-        ).first()
-        if pending is not None:
-            raise InvalidInput(f"application {pending.repair_id} for this listing is still pending")
-        reasons: list[str] = []
-        state = status_at(
-            now, lrow.proposed_at, lrow.notified_at, lrow.activates_at, lrow.until, lrow.ended_at
-        )
-        if state != "active":
-            reasons.append(f"the listing is {state}, not active")
-        else:
-            served_from = add_duration(
-                _aware(lrow.activates_at), Duration.parse(rule.minimum_served), reg.calendar, reg.tz
-            ).at
-            if _naive(served_from) > now:
-                reasons.append(
-                    f"the minimum period on the list ({rule.minimum_served}) is served "
-                    f"on {iso(served_from, reg.tz)}"
-                )
-        rec = uow.execute(select(records).where(records.c.record_key == lrow.record_key)).one()
-        fields = json.loads(rec.fields)
-        met = (rule.obligations_field is not None and bool(fields.get(rule.obligations_field))) or (
-            rec.status in rule.obligations_status
-        )
-        if not met:
-            reasons.append(f"obligations not met: {rule.obligations_text.en}")
-        if rule.no_repeat_within:
-            since = add_duration(
-                _aware(now), Duration.parse(rule.no_repeat_within), reg.calendar, reg.tz
-            )
-            window_start = _naive(now - (since.at - _aware(now)))
-            repeat = uow.execute(
-                select(listings.c.listing_id).where(
+        if listing_id:
+            lrow = uow.execute(
+                select(listings).where(
                     and_(
-                        listings.c.subject_id == ref.subject_id,
-                        listings.c.list_id == lrow.list_id,
-                        listings.c.listing_id != listing_id,
-                        listings.c.proposed_at >= window_start,
+                        listings.c.listing_id == listing_id, listings.c.subject_id == ref.subject_id
                     )
                 )
             ).first()
-            if repeat is not None:
-                reasons.append(
-                    f"another listing on this list began within {rule.no_repeat_within} "
-                    f"({repeat.listing_id})"
-                )
+            if lrow is None:
+                raise UnknownEntity(f"no listing {listing_id} for this subject")
+            rule, reasons = _listing_reasons(reg, uow, lrow, ref.subject_id)
+            same = repairs.c.listing_id == listing_id
+            record_key = None
+        else:
+            assert record is not None
+            rec = _find_record(uow.conn, ref.subject_id, record)
+            rule, reasons = _record_reasons(reg, uow, rec)
+            record_key = rec.record_key
+            same = and_(repairs.c.record_key == record_key, repairs.c.listing_id.is_(None))
+        pending = uow.execute(
+            select(repairs.c.repair_id).where(and_(same, repairs.c.status == "pending"))
+        ).first()
+        if pending is not None:
+            raise InvalidInput(f"application {pending.repair_id} for this is still pending")
         last = uow.execute(
             select(repairs)
-            .where(and_(repairs.c.listing_id == listing_id, repairs.c.status == "rejected"))
+            .where(and_(same, repairs.c.status == "rejected"))
             .order_by(repairs.c.decided_at.desc())
         ).first()
-        if last is not None and last.reapply_from is not None and last.reapply_from > now:
+        if last is not None and last.reapply_from is not None and last.reapply_from > uow.at:
             reasons.append(
                 f"a rejected application may be renewed from {iso(last.reapply_from, reg.tz)}"
             )
         eligible = not reasons
         deadline = (
-            add_duration(_aware(now), Duration.parse(rule.decision_deadline), reg.calendar, reg.tz)
+            add_duration(
+                _aware(uow.at), Duration.parse(rule.decision_deadline), reg.calendar, reg.tz
+            )
             if eligible
             else None
         )
@@ -130,6 +188,8 @@ def apply_for_repair(
                     "repair_id": repair_id,
                     "subject_id": ref.subject_id,
                     "listing_id": listing_id,
+                    "record_key": record_key,
+                    "record": record,
                     "evidence": evidence.strip(),
                     "applied_by": actor,
                     "eligible": eligible,
@@ -145,6 +205,7 @@ def apply_for_repair(
         "status": "pending" if eligible else "ineligible",
         "eligible": eligible,
         "listing_id": listing_id,
+        "record": record,
         "decision_deadline": iso(deadline.at, reg.tz) if deadline else None,
         "legal_basis": reg.pack.cite(rule.legal_basis),
     }
@@ -164,17 +225,27 @@ def decide_repair(
             raise UnknownEntity(f"no repair application {repair_id}")
         if row.status != "pending":
             raise InvalidInput(f"application {repair_id} is {row.status}, not pending")
-        lrow = uow.execute(select(listings).where(listings.c.listing_id == row.listing_id)).one()
-        ld = reg.pack.lists[lrow.list_id]
-        assert ld.repair is not None
+        lrow = None
+        rule: RepairRule | RecordRepair | None
+        if row.listing_id:
+            lrow = uow.execute(
+                select(listings).where(listings.c.listing_id == row.listing_id)
+            ).one()
+            rule = reg.pack.lists[lrow.list_id].repair
+            effect_zh, effect_en = "名单提前移出", "the listing ends now"
+        else:
+            rec = uow.execute(select(records).where(records.c.record_key == row.record_key)).one()
+            rule = reg.pack.record_types[rec.record_type].repair
+            effect_zh, effect_en = "记录停止公示", "the record is no longer shown to the public"
+        assert rule is not None
         reapply = None
         if not approve:
             reapply = add_duration(
-                _aware(uow.at), Duration.parse(ld.repair.reapply_after), reg.calendar, reg.tz
+                _aware(uow.at), Duration.parse(rule.reapply_after), reg.calendar, reg.tz
             ).at
-        zh = "批准，名单提前移出" if approve else f"不予批准，可于{iso(reapply, reg.tz)}后重新申请"
+        zh = f"批准，{effect_zh}" if approve else f"不予批准，可于{iso(reapply, reg.tz)}后重新申请"
         en = (
-            "approved: the listing ends now"
+            f"approved: {effect_en}"
             if approve
             else f"rejected; you may reapply from {iso(reapply, reg.tz)}"
         )
@@ -198,7 +269,8 @@ def decide_repair(
             )
         ]
         ended = False
-        if approve and lrow.status != "ended":
+        if approve and lrow is not None and lrow.status != "ended":
+            ld = reg.pack.lists[lrow.list_id]
             evs.append(
                 listing_events.ended(
                     reg,
@@ -212,6 +284,19 @@ def decide_repair(
                 )
             )
             ended = True
+        if approve and lrow is None:
+            today = _aware(uow.at).astimezone(reg.tz).date()
+            evs.append(
+                NewEvent(
+                    T.RECORD_PUBLICITY_ENDED,
+                    {
+                        "record_key": row.record_key,
+                        "repair_id": repair_id,
+                        "ended_on": today.isoformat(),
+                    },
+                    subject_id=row.subject_id,
+                )
+            )
         uow.emit_many(evs)
         uow.commit()
     return {
@@ -219,6 +304,7 @@ def decide_repair(
         "status": "approved" if approve else "rejected",
         "reason": reason.strip(),
         "listing_ended": ended,
+        "publicity_ended": bool(approve and lrow is None),
         "reapply_from": iso(reapply, reg.tz) if reapply else None,
     }
 
