@@ -60,6 +60,13 @@ def get_principal(
 
 WhoDep = Annotated[Principal, Depends(get_principal)]
 
+
+def may_check(reg: Registry, who: Principal, measure: str) -> None:
+    """An unknown measure is a 404 for everyone; a known one only for the agency implementing it."""
+    checks.index(reg).measure(measure)
+    access.require_measure(who, measure)
+
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": schemas.ErrorOut},
     403: {"model": schemas.ErrorOut},
@@ -152,15 +159,13 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
 
         For implementing agencies, each for the measures it implements; recorded in the
         subject's file."""
-        checks.index(reg).measure(measure)  # an unknown measure is a 404 for everyone
-        access.require_measure(who, measure)
+        may_check(reg, who, measure)
         return checks.answer(reg, subject, measure, moment(reg, as_of), reader=who.label)
 
     @app.post("/v1/checks", response_model=schemas.BatchCheckOut, responses=ERRORS, tags=["checks"])
     def post_checks(reg: RegDep, who: WhoDep, body: schemas.BatchCheckIn) -> Any:
         """Many subjects, one measure. A malformed code fails the batch and is named."""
-        checks.index(reg).measure(body.measure)
-        access.require_measure(who, body.measure)
+        may_check(reg, who, body.measure)
         return checks.answer_many(
             reg, body.subjects, body.measure, moment(reg, body.as_of), reader=who.label
         )

@@ -84,21 +84,9 @@ def export_subject(reg: Registry, code: str, reader: str | None = None) -> list[
 
     ref = resolve_code(reg, code)
     if reader is not None:
-        from .reads import read_entry, record
+        from .reads import record_read
 
-        record(
-            reg,
-            [
-                read_entry(
-                    ref.subject_id,
-                    reader,
-                    "export",
-                    reg.now(),
-                    {"purpose": "export the audit trail"},
-                )
-            ],
-            reader,
-        )
+        record_read(reg, ref.subject_id, reader, "export", {"purpose": "export the audit trail"})
     out = []
     with reg.engine.connect() as conn:
         rows = conn.execute(

@@ -69,3 +69,10 @@ class CheckLog:
         with self._lock:
             batch, self._buf = self._buf, []
         record(self.reg, batch, "system:reads")
+
+
+def record_read(
+    reg: Registry, subject_id: str, reader: str, kind: str, detail: dict[str, Any]
+) -> None:
+    """Record one read of a subject's data at once (a file, an export)."""
+    record(reg, [read_entry(subject_id, reader, kind, reg.now(), detail)], reader)

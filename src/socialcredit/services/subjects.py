@@ -97,20 +97,10 @@ def subject_file(
     if reg._check_index is not None:
         reg._check_index.read_log.flush()  # checks gathered in this process are on file first
     if reader is not None:
-        from .reads import read_entry, record
+        from .reads import record_read
 
-        record(
-            reg,
-            [
-                read_entry(
-                    ref.subject_id,
-                    reader,
-                    "file",
-                    reg.now(),
-                    {"purpose": purpose, "as_of": iso(moment, reg.tz)},
-                )
-            ],
-            reader,
+        record_read(
+            reg, ref.subject_id, reader, "file", {"purpose": purpose, "as_of": iso(moment, reg.tz)}
         )
     subject: dict[str, Any] | None = None
     recs: dict[str, dict[str, Any]] = {}
