@@ -306,3 +306,55 @@ def test_publicity_and_purge_over_http(reg: Registry, clock: FixedClock, server:
         assert purge.purge(reg, actor="system:purge").subjects == 1
         chain = public.get("/v1/audit/chain").json()
         assert chain["ok"] is True and chain["events_checked"] > 5
+
+
+def test_a_person_signs_in_and_reads_only_their_own_file(
+    reg: Registry, clock: FixedClock, server: str
+) -> None:
+    from tests.fixtures.rows import PERSON
+
+    ingest.ingest(
+        reg,
+        numbered([judgment("BJ-7", PERSON, conduct="evades_enforcement")]),
+        "court",
+        actor="court",
+    )
+    create_principal(
+        reg,
+        "subject",
+        "Zhang San",
+        actor="op",
+        subject=PERSON,
+        username="zhangsan",
+        password="a long pass phrase",
+    )
+    with client(server, None) as anon:
+        assert (
+            anon.post(
+                "/v1/sessions", json={"username": "zhangsan", "password": "wrong pass phrase"}
+            ).status_code
+            == 401
+        )
+        r = anon.post(
+            "/v1/sessions", json={"username": "zhangsan", "password": "a long pass phrase"}
+        )
+        assert r.status_code == 200 and r.json()["role"] == "subject"
+        session = r.json()["token"]
+    with client(server, session) as me:
+        file = me.get(f"/v1/file/{PERSON}").json()
+        assert file["subject"] == "1101**********002X" and file["listings"]
+        assert me.get(f"/v1/file/{ORG}").status_code == 404
+    # the public reads a listed person's profile (active from 1 March); the person sees it
+    clock.set(parse_moment("2026-03-05"))
+    with client(server, None) as anon:
+        assert anon.get(f"/v1/subjects/{PERSON}").status_code == 200
+        session = anon.post(
+            "/v1/sessions", json={"username": "zhangsan", "password": "a long pass phrase"}
+        ).json()["token"]
+    with client(server, session) as me:
+        reads = me.get(f"/v1/file/{PERSON}").json()["reads"]
+        assert ("public", "profile") in {(x["who"], x["kind"]) for x in reads}
+    # a session lasts twelve hours
+    clock.set(parse_moment("2026-03-05T12:01"))
+    with client(server, session) as me:
+        assert me.get(f"/v1/file/{PERSON}").status_code == 401

@@ -155,6 +155,11 @@ def public_profile(reg: Registry, code: str, at: datetime | None = None) -> dict
     person = subj.kind == "person"
     if person and not any(a["kind"] == "black" and a["state"] == "active" for a in active):
         raise UnknownEntity(f"no public information on {ref.display}")
+    if person:
+        from .reads import record_read
+
+        # a person's listing is public by law, yet reading it is still a read of personal data
+        record_read(reg, ref.subject_id, "public", "profile", {"purpose": "public profile"})
     recs = []
     for r in rrows:
         if r.first_seen_at > t or r.publicity_until <= today:
