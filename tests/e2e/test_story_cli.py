@@ -293,3 +293,21 @@ def test_audit_export_gives_the_subjects_trail(env: dict[str, str], tmp_path: Pa
     ]
     assert all(e["hash_verified"] for e in trail)
     assert PERSON not in r.stdout and "P-" not in json.dumps([e["payload"] for e in trail])
+
+
+def test_grade_command_explains_the_level(env: dict[str, str], tmp_path: Path) -> None:
+    from tests.fixtures.rows import penalty
+
+    samr = write_jsonl(tmp_path / "samr.jsonl", [penalty("P-1", field="environment")])
+    sc(env, "ingest", str(samr), "--source", "samr", "--as-of", "2026-02-01", cwd=tmp_path)
+    r = sc(env, "grade", ORG, "--method", "samr_risk", "--as-of", "2026-02-01", cwd=tmp_path)
+    g = json.loads(r.stdout)
+    assert g["method"] == "samr_risk" and g["level"] == "C" and g["points"] < 85
+    (factor,) = g["factors"]
+    assert factor["record"] == "samr/P-1" and factor["rule"] == "serious_penalty"
+    assert factor["points"] < 0 and factor["legal_basis"]
+    assert g["to_improve"]["level"] == "B" and g["to_improve"]["on"]
+    r = sc(env, "grade", ORG, "--method", "social_score", cwd=tmp_path)
+    assert r.returncode == 2 and "unknown grading method" in r.stderr
+    file = json.loads(sc(env, "file", ORG, "--as-of", "2026-02-01", cwd=tmp_path).stdout)
+    assert {x["method"] for x in file["grades"]} == {"samr_risk", "tax_credit"}

@@ -43,7 +43,8 @@ def test_default_pack_loads_with_required_identifiers() -> None:
     } <= set(pack.measures)
     assert any(m.kind == "incentive" for m in pack.measures.values())
     assert pack.sources["court"].competent_for == ["court_judgment"]
-    assert pack.sources["tax"].competent_for == ["tax_credit_rating"]
+    assert pack.sources["tax"].competent_for == ["tax_credit_rating", "tax_compliance"]
+    assert set(pack.grading) == {"tax_credit", "samr_risk"}
     for m in pack.measures.values():
         assert m.targets == ["listed_subject"]
         assert m.legal_basis

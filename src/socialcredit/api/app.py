@@ -22,6 +22,7 @@ from ..services import (
     access,
     audit,
     checks,
+    grading,
     ingest,
     listings,
     notices,
@@ -256,9 +257,9 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
 
         The subject's own account, reviewers and auditors; every read is recorded."""
         access.require_own_subject(reg, who, code, "reviewer", "auditor")
-        return subjects.subject_file(
-            reg, code, moment(reg, as_of), reader=who.label, purpose=purpose
-        )
+        at = moment(reg, as_of)
+        file = subjects.subject_file(reg, code, at, reader=who.label, purpose=purpose)
+        return grading.with_grades(reg, file, at)
 
     @app.get("/v1/audit/export", responses=ERRORS, tags=["audit"])
     def get_export(reg: RegDep, who: WhoDep, subject: Annotated[str, Query(max_length=40)]) -> Any:

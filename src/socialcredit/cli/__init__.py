@@ -277,6 +277,25 @@ def subject_show(
     print_json(subject_file(reg, code))
 
 
+@app.command("grade")
+@clerk_errors
+def grade_cmd(
+    subject: Annotated[str, typer.Argument(help="USCC of the organisation.")],
+    method: Annotated[
+        str, typer.Option("--method", help="A grading method: tax_credit, samr_risk.")
+    ],
+    as_of: AsOf = None,
+) -> None:
+    """The subject's level under a grading method, with every factor and how to improve.
+
+    Example: socialcredit grade 91110000600037341L --method samr_risk --as-of 2026-05-01
+    """
+    from ..services.grading import grade
+
+    reg = registry(as_of)
+    print_json(grade(reg, subject, method))
+
+
 @app.command("file")
 @clerk_errors
 def file_cmd(
@@ -286,17 +305,21 @@ def file_cmd(
         str, typer.Option(help="Why you read it (recorded in the subject's file).")
     ] = "operator review",
 ) -> None:
-    """The subject's whole file as JSON: records, listings, notices, objections, repairs.
+    """The subject's whole file as JSON: records, listings, grades, notices, objections, repairs
+    and reads.
 
     Replayed from the subject's events up to the moment, so an earlier --as-of shows the file
     exactly as it stood then.
 
     Example: socialcredit file 91110000600037341L --as-of 2026-06-01
     """
+    from ..services.grading import with_grades
     from ..services.subjects import subject_file
 
     reg = registry(as_of)
-    print_json(subject_file(reg, subject, reader=actor("cli:operator"), purpose=purpose))
+    print_json(
+        with_grades(reg, subject_file(reg, subject, reader=actor("cli:operator"), purpose=purpose))
+    )
 
 
 @objection_app.command("file")

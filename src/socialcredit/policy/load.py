@@ -21,8 +21,11 @@ from .durations import Duration
 from .model import (
     Basis,
     Citation,
+    GradingMethod,
+    Indicator,
     ListDef,
     Measure,
+    Override,
     Pack,
     PackMeta,
     RecordType,
@@ -137,6 +140,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
     lists = collect("lists", ListDef)
     measures = collect("measures", Measure)
     sources = collect("sources", Source)
+    grading = collect("grading", GradingMethod) if (root / "grading").is_dir() else {}
     pack = Pack(
         meta=meta,
         citations=citations,
@@ -144,6 +148,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
         lists=lists,
         measures=measures,
         sources=sources,
+        grading=grading,
         digest=_digest(root),
     )
     _check(pack, files, root)
@@ -379,6 +384,72 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     e,
                     f"a {m.kind} linked to {linked.kind} list {lid!r}",
                     f"a {linked.kind} list carries {expected}s",
+                )
+
+    for gid, gm in pack.grading.items():
+        f, e = files[f"grading/{gid}"], f"grading method '{gid}'"
+        basis(f, e, gm.legal_basis)
+        levels = [lv.level for lv in gm.levels] + gm.special_levels
+        if not levels or gm.levels[-1].min is not None:
+            raise PolicyError(
+                f,
+                e,
+                "the last level must have no minimum",
+                "end levels with the lowest level and no min",
+            )
+        mins = [lv.min for lv in gm.levels[:-1]]
+        if any(m is None for m in mins) or mins != sorted(mins, reverse=True):  # type: ignore[type-var]
+            raise PolicyError(
+                f,
+                e,
+                "level minimums must fall from the best level down",
+                "order levels from the highest min to the lowest",
+            )
+        items: list[Indicator | Override] = [*gm.indicators, *gm.overrides]
+        for item in items:
+            where = f"{e}, {type(item).__name__.lower()} '{item.id}'"
+            basis(f, where, item.legal_basis)
+            if (item.record is None) == (item.listing is None):
+                raise PolicyError(
+                    f,
+                    where,
+                    "needs exactly one of record or listing",
+                    "say which records or which list it counts",
+                )
+            if item.record is not None:
+                grt = pack.record_types.get(item.record.type)
+                if grt is None:
+                    raise PolicyError(
+                        f,
+                        where,
+                        f"record type {item.record.type!r} is unknown",
+                        "name a record type of this pack",
+                    )
+                for fname, values in item.record.where.items():
+                    gspec = grt.fields.get(fname)
+                    if gspec is None or (
+                        gspec.values and any(v not in gspec.values for v in values)
+                    ):
+                        raise PolicyError(
+                            f,
+                            where,
+                            f"where.{fname} does not match {grt.id}",
+                            f"use fields and values of {grt.id}",
+                        )
+            if item.listing is not None and item.listing.list not in pack.lists:
+                raise PolicyError(
+                    f, where, f"list {item.listing.list!r} is unknown", "name a list of this pack"
+                )
+            if item.window:
+                _dur(f, where, item.window)
+        for o in gm.overrides:
+            target = o.level or o.at_most
+            if (o.level is None) == (o.at_most is None) or target not in levels:
+                raise PolicyError(
+                    f,
+                    f"{e}, override '{o.id}'",
+                    "needs exactly one of level or at_most, naming a level",
+                    f"use one of {levels}",
                 )
 
     for sid, src in pack.sources.items():

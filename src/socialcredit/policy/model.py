@@ -221,6 +221,68 @@ class Measure(Strict):
     note: str | None = None
 
 
+class RecordMatch(Strict):
+    """Which records an indicator counts: type, status, and field values."""
+
+    type: str
+    status: list[str] = Field(default_factory=list)
+    where: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class ListingMatch(Strict):
+    list: str
+
+
+class Indicator(Strict):
+    """One factor of a grade: points per matching record (or active listing), within a window
+    counted from the record's decision date, optionally fading linearly to nothing over it."""
+
+    id: str
+    name: Text
+    record: RecordMatch | None = None
+    listing: ListingMatch | None = None
+    points: float
+    window: str | None = None
+    decay: Literal["none", "linear"] = "none"
+    cap: float | None = None  # the most this indicator may add or deduct in total
+    legal_basis: Basis
+    note: str | None = None
+
+
+class Override(Strict):
+    """A condition that sets the level directly (``level``) or caps it (``at_most``)."""
+
+    id: str
+    name: Text
+    record: RecordMatch | None = None
+    listing: ListingMatch | None = None
+    window: str | None = None
+    level: str | None = None
+    at_most: str | None = None
+    min_points: float | None = None
+    unless: list[str] = Field(default_factory=list)  # ids of level overrides that take precedence
+    legal_basis: Basis
+    note: str | None = None
+
+
+class LevelThreshold(Strict):
+    level: str
+    min: float | None = None  # None: the lowest level, whatever the points
+
+
+class GradingMethod(Strict):
+    id: str
+    name: Text
+    legal_basis: Basis
+    subject_kinds: list[Literal["organisation", "person"]]
+    start: float
+    indicators: list[Indicator]
+    levels: list[LevelThreshold]  # from the best level down
+    special_levels: list[str] = Field(default_factory=list)  # reached only by an override
+    overrides: list[Override] = Field(default_factory=list)
+    note: str | None = None
+
+
 class Source(Strict):
     id: str
     name: Text
@@ -251,6 +313,7 @@ class Pack(Strict):
     lists: dict[str, ListDef]
     measures: dict[str, Measure]
     sources: dict[str, Source]
+    grading: dict[str, GradingMethod] = Field(default_factory=dict)
     digest: str  # sha256 of the pack's files, recorded with every event batch
 
     def cite(self, basis: Basis) -> list[str]:

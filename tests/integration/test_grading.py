@@ -1,0 +1,125 @@
+"""Grading methods as data: the tax credit arithmetic, the SAMR risk classes, explanations."""
+
+from __future__ import annotations
+
+import pytest
+
+from socialcredit.bootstrap import Registry
+from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.errors import UnknownEntity
+from socialcredit.services import grading, ingest
+from tests.fixtures.rows import ORG, abnormal, numbered, penalty, tax_indicator, tax_rating
+
+
+def tax(reg: Registry, *indicators: str, decided_on: str = "2026-03-01") -> None:
+    rows = [tax_indicator(f"T{i}", ind, decided_on=decided_on) for i, ind in enumerate(indicators)]
+    # last year's published rating registers the company; the method does not count it
+    ingest.ingest(
+        reg,
+        numbered([tax_rating("R-2024", year=2024, decided_on="2025-04-20"), *rows]),
+        "tax",
+        actor="tax",
+    )
+
+
+@pytest.fixture
+def later(clock: FixedClock) -> FixedClock:
+    clock.set(parse_moment("2026-04-01"))
+    return clock
+
+
+@pytest.mark.parametrize(
+    ("indicators", "points", "level"),
+    [
+        ((), 100, "A"),
+        (("late_filing", "late_filing"), 90, "A"),  # 90 is A: the boundary is inclusive
+        (("late_filing", "late_filing", "invoice_irregularity"), 87, "B"),
+        (("missing_records",) * 2 + ("late_filing",) * 2, 68, "C"),
+        (("missing_records",) * 5 + ("late_filing",) * 1, 40, "C"),
+        (("missing_records",) * 5 + ("late_filing",) * 1 + ("invoice_irregularity",), 37, "D"),
+        (("tax_evasion",), 100, "D"),  # Art. 20: directly D whatever the points
+        (("newly_established",), 100, "M"),
+        (("newly_established", "false_vat_invoices"), 100, "D"),  # D takes precedence over M
+        (("no_revenue", "late_filing"), 95, "M"),
+        (("no_revenue",) + ("missing_records",) * 3, 67, "C"),  # M needs at least 70 points
+    ],
+)
+def test_tax_credit_arithmetic(
+    reg: Registry, later: FixedClock, indicators: tuple[str, ...], points: int, level: str
+) -> None:
+    tax(reg, *indicators)
+    g = grading.grade(reg, ORG, "tax_credit")
+    assert (g["points"], g["level"]) == (points, level)
+    assert sum(f["points"] for f in g["factors"]) == points - 100
+    for f in g["factors"]:
+        assert f["record"].startswith("tax/") and f["rule"] and f["legal_basis"]
+
+
+def test_indicators_leave_their_window_and_the_explanation_says_when(
+    reg: Registry, later: FixedClock
+) -> None:
+    tax(reg, "late_filing", "late_filing", "late_payment")
+    g = grading.grade(reg, ORG, "tax_credit")
+    assert (g["points"], g["level"]) == (85, "B")
+    assert g["to_improve"]["level"] == "A"
+    assert g["to_improve"]["on"] == "2027-03-01T00:00:00+08:00"
+    assert "leaves its window" in g["to_improve"]["because"]
+    assert grading.grade(reg, ORG, "tax_credit", parse_moment("2027-02-28T23:59"))["level"] == "B"
+    assert grading.grade(reg, ORG, "tax_credit", parse_moment("2027-03-01"))["level"] == "A"
+    # before the indicators were recorded the registry knew the company without them
+    with pytest.raises(UnknownEntity, match="as of 2026-03-31"):
+        grading.grade(reg, ORG, "tax_credit", parse_moment("2026-03-31"))
+
+
+def test_samr_risk_decay_listings_caps_and_overrides(reg: Registry, clock: FixedClock) -> None:
+    clock.set(parse_moment("2026-01-10"))
+    ingest.ingest(reg, numbered([penalty("P-1", field="environment")]), "samr", actor="samr")
+    g = grading.grade(reg, ORG, "samr_risk", parse_moment("2026-01-10"))
+    assert (g["points"], g["level"]) == (70, "C")  # -30 on the day of the decision
+    # a serious penalty fades linearly over three years: back to B at -15 points
+    up = g["to_improve"]
+    assert up["level"] == "B"
+    day = parse_moment(up["on"][:10])
+    assert grading.grade(reg, ORG, "samr_risk", day)["level"] == "B"
+    from datetime import timedelta
+
+    assert grading.grade(reg, ORG, "samr_risk", day - timedelta(days=1))["level"] == "C"
+    assert "2027-07-0" in up["on"] or "2027-07-1" in up["on"]
+    # the serious list (food penalty) sets D directly; the explanation names it
+    clock.set(parse_moment("2026-02-01T09:00"))
+    ingest.ingest(
+        reg, numbered([penalty("P-2", field="food", decided_on="2026-01-20")]), "samr", actor="samr"
+    )
+    g = grading.grade(reg, ORG, "samr_risk", parse_moment("2026-03-01"))
+    assert g["level"] == "D" and g["overrides"][0]["rule"] == "serious_list"
+    assert g["to_improve"]["level"] is not None
+
+
+def test_samr_risk_licence_cap_and_abnormal_listing(reg: Registry, clock: FixedClock) -> None:
+    rows = [
+        {
+            **penalty(f"L-{i}"),
+            "record_type": "administrative_licence",
+            "status": "valid",
+            "licence_kind": "食品经营许可证",
+            "licence_no": f"JY{i}",
+        }
+        for i in range(3)
+    ]
+    for r in rows:
+        for k in ("severity", "penalty_kind", "fine_yuan", "field_of_law"):
+            r.pop(k)
+    ingest.ingest(reg, numbered([*rows, abnormal("AB-1")]), "samr", actor="samr")
+    g = grading.grade(reg, ORG, "samr_risk", parse_moment("2026-02-02"))
+    licence = [f for f in g["factors"] if f["rule"] == "valid_licence"]
+    assert len(licence) == 3 and round(sum(f["points"] for f in licence), 2) == 4
+    assert all("capped" in f.get("note", "") for f in licence)
+    abnormal_f = [f for f in g["factors"] if f["rule"] == "abnormal_operation"]
+    assert abnormal_f and abnormal_f[0]["points"] == -20
+    assert (g["points"], g["level"]) == (84, "C")
+
+
+def test_unknown_method_is_a_clear_error(reg: Registry) -> None:
+    ingest.ingest(reg, numbered([abnormal("AB-1")]), "samr", actor="samr")
+    with pytest.raises(UnknownEntity, match="known: samr_risk, tax_credit"):
+        grading.grade(reg, ORG, "social_score")
