@@ -66,6 +66,9 @@ notices_app = typer.Typer(help="Notices to subjects and their delivery.", no_arg
 principals_app = typer.Typer(
     help="Accounts and their roles (agency, reviewer, subject, auditor).", no_args_is_help=True
 )
+inspect_app = typer.Typer(
+    help="Random inspection plans (double random, one public).", no_args_is_help=True
+)
 repair_app = typer.Typer(
     help="Credit repair: early removal after corrected conduct.", no_args_is_help=True
 )
@@ -82,6 +85,7 @@ for sub, name in (
     (repair_app, "repair"),
     (notices_app, "notices"),
     (principals_app, "principals"),
+    (inspect_app, "inspect"),
 ):
     app.add_typer(sub, name=name)
 
@@ -294,6 +298,32 @@ def grade_cmd(
 
     reg = registry(as_of)
     print_json(grade(reg, subject, method))
+
+
+@inspect_app.command("draw")
+@clerk_errors
+def inspect_draw(
+    plan: Annotated[Path, typer.Option("--plan", help="The plan: method, population, inspectors.")],
+    seed: Annotated[
+        int, typer.Option("--seed", help="The recorded seed; publish it with the plan.")
+    ],
+    as_of: AsOf = None,
+) -> None:
+    """Draw organisations by level and assign inspectors; same registry, plan and seed, same plan.
+
+    Example: socialcredit inspect draw --plan plan.yaml --seed 20261201 --as-of 2026-12-01
+    """
+    from ..services.inspection import draw, load_plan
+
+    sys.stdout.write(
+        json.dumps(
+            draw(registry(as_of), load_plan(plan), seed),
+            ensure_ascii=False,
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    )
 
 
 @app.command("file")

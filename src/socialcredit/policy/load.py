@@ -405,6 +405,16 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 "level minimums must fall from the best level down",
                 "order levels from the highest min to the lowest",
             )
+        if gm.inspection is not None:
+            basis(f, e, gm.inspection.legal_basis, "inspection.legal_basis")
+            for lv, share in gm.inspection.shares.items():
+                if lv not in levels or not 0 <= share <= 1:
+                    raise PolicyError(
+                        f,
+                        e,
+                        f"inspection share {lv}: {share}",
+                        f"give each of {levels} a share between 0 and 1",
+                    )
         items: list[Indicator | Override] = [*gm.indicators, *gm.overrides]
         for item in items:
             where = f"{e}, {type(item).__name__.lower()} '{item.id}'"

@@ -270,6 +270,15 @@ class LevelThreshold(Strict):
     min: float | None = None  # None: the lowest level, whatever the points
 
 
+class InspectionShares(Strict):
+    """ "Double random, one public": the share of each level drawn for random inspection."""
+
+    shares: dict[str, float]
+    inspectors_per_subject: int = 2
+    legal_basis: Basis
+    note: str | None = None
+
+
 class GradingMethod(Strict):
     id: str
     name: Text
@@ -280,6 +289,7 @@ class GradingMethod(Strict):
     levels: list[LevelThreshold]  # from the best level down
     special_levels: list[str] = Field(default_factory=list)  # reached only by an override
     overrides: list[Override] = Field(default_factory=list)
+    inspection: InspectionShares | None = None
     note: str | None = None
 
 

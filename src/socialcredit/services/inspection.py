@@ -1,0 +1,141 @@
+"""Inspection plans, "double random, one public": draw organisations by level and assign
+inspectors at random from a recorded seed, so that anyone can re-run the draw and get the same
+plan, byte for byte.
+
+The population and its levels come from the registry as of the moment given; the share of each
+level comes from the grading method in the pack; inspectors come from the plan, with the regions
+they cover and the organisations they must not inspect (conflicts of interest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+
+from ..clock import iso
+from ..db import subjects
+from ..errors import InvalidInput, UnknownEntity
+from ..events.chain import canonical
+from .grading import grade_file
+from .subjects import subject_file
+
+if TYPE_CHECKING:
+    from ..bootstrap import Registry
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Inspector(_Strict):
+    id: str
+    name: str
+    regions: list[str] = Field(
+        min_length=1
+    )  # division prefixes, e.g. "1101" for Beijing's districts
+    conflicts: list[str] = Field(default_factory=list)  # USCCs this inspector must not inspect
+
+
+class Population(_Strict):
+    division_prefix: str = ""
+    entity_types: list[str] = Field(default_factory=list)  # USCC positions 1-2, e.g. "91"
+
+
+class Plan(_Strict):
+    id: str
+    name: str
+    method: str
+    population: Population = Population()
+    inspectors: list[Inspector]
+
+
+def load_plan(path: Path) -> Plan:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Plan.model_validate(data)
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot be read ({exc.strerror})") from None
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise InvalidInput(f"{path}: not a valid inspection plan: {exc}") from None
+
+
+def draw(reg: Registry, plan: Plan, seed: int) -> dict[str, Any]:
+    gm = reg.pack.grading.get(plan.method)
+    if gm is None or gm.inspection is None:
+        raise UnknownEntity(f"grading method {plan.method!r} has no inspection shares in the pack")
+    moment = reg.now()
+    with reg.engine.connect() as conn:
+        codes = [
+            r.subject_id
+            for r in conn.execute(
+                select(subjects.c.subject_id)
+                .where(subjects.c.kind == "organisation")
+                .order_by(subjects.c.subject_id)
+            )
+        ]
+    codes = [
+        c
+        for c in codes
+        if c[2:8].startswith(plan.population.division_prefix)
+        and (not plan.population.entity_types or c[:2] in plan.population.entity_types)
+    ]
+    by_level: dict[str, list[str]] = {}
+    for code in codes:
+        file = subject_file(reg, code, moment)
+        level = grade_file(reg, file, plan.method, moment)["level"]
+        by_level.setdefault(level, []).append(code)
+    rng = random.Random(f"{plan.id}|{seed}")
+    order = [lv.level for lv in gm.levels] + gm.special_levels
+    drawn: list[dict[str, Any]] = []
+    unassigned: list[dict[str, Any]] = []
+    per = gm.inspection.inspectors_per_subject
+    inspectors = sorted(plan.inspectors, key=lambda i: i.id)
+    for level in order:
+        members = by_level.get(level, [])
+        share = gm.inspection.shares.get(level, 0.0)
+        k = min(len(members), math.floor(share * len(members) + 0.5))
+        for code in sorted(rng.sample(members, k)):
+            eligible = [
+                i
+                for i in inspectors
+                if any(code[2:8].startswith(r) for r in i.regions) and code not in i.conflicts
+            ]
+            if len(eligible) < per:
+                unassigned.append(
+                    {
+                        "subject": code,
+                        "level": level,
+                        "reason": f"{len(eligible)} eligible inspectors, {per} needed",
+                    }
+                )
+                continue
+            picked = sorted(rng.sample(eligible, per), key=lambda i: i.id)
+            drawn.append(
+                {
+                    "subject": code,
+                    "level": level,
+                    "inspectors": [{"id": i.id, "name": i.name} for i in picked],
+                }
+            )
+    result: dict[str, Any] = {
+        "plan": plan.id,
+        "name": plan.name,
+        "method": plan.method,
+        "seed": seed,
+        "as_of": iso(moment, reg.tz),
+        "pack_digest": reg.pack.digest,
+        "shares": gm.inspection.shares,
+        "legal_basis": reg.pack.cite(gm.inspection.legal_basis),
+        "population": {lv: len(by_level.get(lv, [])) for lv in order},
+        "drawn": drawn,
+        "unassigned": unassigned,
+    }
+    result["digest"] = hashlib.sha256(canonical(result).encode()).hexdigest()
+    return result
