@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Engine,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -32,7 +33,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 
 events = Table(
     "events",
@@ -281,6 +282,17 @@ reads = Table(
     Index("ix_reads_subject", "subject_id", "at"),
 )
 
+grades = Table(
+    "grades",
+    metadata,
+    Column("subject_id", String(64), primary_key=True),
+    Column("method", String(64), primary_key=True),
+    Column("level", String(8), nullable=False),
+    Column("points", Float, nullable=False),
+    Column("assigned_at", DateTime, nullable=False),
+    Index("ix_grades_method_level", "method", "level"),
+)
+
 #: Attachments, content-addressed: an event names a file by its SHA-256, the bytes live here
 #: (not a projection: a rebuild leaves them; a purge deletes a person's).
 blobs = Table(
@@ -308,6 +320,7 @@ PROJECTIONS: tuple[Table, ...] = (
     principals,
     sessions,
     reads,
+    grades,
 )
 
 

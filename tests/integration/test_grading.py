@@ -123,3 +123,32 @@ def test_unknown_method_is_a_clear_error(reg: Registry) -> None:
     ingest.ingest(reg, numbered([abnormal("AB-1")]), "samr", actor="samr")
     with pytest.raises(UnknownEntity, match="known: samr_risk, tax_credit"):
         grading.grade(reg, ORG, "social_score")
+
+
+def test_grades_follow_records_at_once_and_rebuild(reg: Registry, clock: FixedClock) -> None:
+    from sqlalchemy import select
+
+    from socialcredit.db import grades
+    from socialcredit.services import audit, objections
+
+    clock.set(parse_moment("2026-01-10"))
+    ingest.ingest(reg, numbered([penalty("P-1", field="environment")]), "samr", actor="samr")
+    with reg.engine.connect() as conn:
+        rows = {r.method: (r.level, r.points) for r in conn.execute(select(grades))}
+    assert rows == {"samr_risk": ("C", 70.0), "tax_credit": ("A", 100.0)}
+    # an objection found the penalty wrong: the grade follows in the same transaction
+    clock.set(parse_moment("2026-01-20"))
+    o = objections.file_objection(reg, ORG, record="samr/P-1", grounds="not us", actor="s")
+    objections.decide_objection(reg, o["id"], outcome="corrected", reason="wrong firm", actor="r")
+    with reg.engine.connect() as conn:
+        level = conn.execute(select(grades.c.level).where(grades.c.method == "samr_risk")).scalar()
+    assert level == "A"
+    before = audit.fingerprint(reg)
+    audit.rebuild(reg)
+    assert audit.fingerprint(reg) == before
+    trail = [e for e in audit.export_subject(reg, ORG) if e["type"] == "grade-assigned"]
+    assert [(e["payload"]["method"], e["payload"]["level"]) for e in trail] == [
+        ("samr_risk", "C"),
+        ("tax_credit", "A"),
+        ("samr_risk", "A"),
+    ]

@@ -95,6 +95,10 @@ the chain still verifies; ``audit verify`` checks that every redacted event is n
 RECORD_PUBLICITY_ENDED = "record-publicity-ended"
 """record_key, repair_id, ended_on: an approved repair ends the record's publicity early"""
 
+GRADE_ASSIGNED = "grade-assigned"
+"""subject_id, method, level, points, previous_level: a new record, listing or decision changed
+the subject's grade (the explanation is computed on demand from the file as of any moment)"""
+
 ALL_TYPES = (
     SUBJECT_REGISTERED,
     RECORD_ACCEPTED,
@@ -122,6 +126,7 @@ ALL_TYPES = (
     READS_RECORDED,
     PERSONAL_DATA_PURGED,
     RECORD_PUBLICITY_ENDED,
+    GRADE_ASSIGNED,
 )
 
 

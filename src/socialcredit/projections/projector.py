@@ -21,6 +21,7 @@ from ..db import (
     PROJECTIONS,
     contacts,
     deliveries,
+    grades,
     ingest_batches,
     listings,
     notices,
@@ -643,6 +644,28 @@ END_PUBLICITY = (
 )
 
 
+DELETE_GRADE = delete(grades).where(
+    (grades.c.subject_id == bindparam("k")) & (grades.c.method == bindparam("m"))
+)
+INSERT_GRADE = insert(grades)
+
+
+def _grade_assigned(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [
+        (DELETE_GRADE, {"k": p["subject_id"], "m": p["method"]}),
+        (
+            INSERT_GRADE,
+            dict(
+                subject_id=p["subject_id"],
+                method=p["method"],
+                level=p["level"],
+                points=p["points"],
+                assigned_at=ev.at,
+            ),
+        ),
+    ]
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     T.SUBJECT_REGISTERED: _subject_registered,
     T.RECORD_ACCEPTED: _record_accepted,
@@ -681,6 +704,7 @@ EVENT_HANDLERS: dict[str, Handler] = {
     ],
     T.READS_RECORDED: _reads_recorded,
     T.PERSONAL_DATA_PURGED: _purged,
+    T.GRADE_ASSIGNED: _grade_assigned,
     T.RECORD_PUBLICITY_ENDED: lambda ev, p: [
         (END_PUBLICITY, {"k": p["record_key"], "until": _d(p["ended_on"])})
     ],

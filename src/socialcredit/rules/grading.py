@@ -128,7 +128,7 @@ class Grader:
                 return lv.level
         return self.method.levels[-1].level
 
-    def _evaluate(
+    def evaluate(
         self, records: list[GradeRecord], listings: list[GradeListing], at: datetime
     ) -> tuple[float, list[dict[str, Any]], str, list[dict[str, Any]], dict[str, datetime | None]]:
         """Points, factors, level, the overrides that applied, and when each stops applying."""
@@ -171,7 +171,7 @@ class Grader:
     def grade(
         self, records: list[GradeRecord], listings: list[GradeListing], at: datetime
     ) -> dict[str, Any]:
-        points, factors, level, applied, ends_of = self._evaluate(records, listings, at)
+        points, factors, level, applied, ends_of = self.evaluate(records, listings, at)
         return {
             "method": self.method.id,
             "method_name": self.method.name.model_dump(),
@@ -208,7 +208,7 @@ class Grader:
         candidates = [c for c in candidates if c > at]
 
         def better(d: datetime) -> str | None:
-            g = self._evaluate(records, listings, d)[2]
+            g = self.evaluate(records, listings, d)[2]
             if g in order and (level not in order or order.index(g) < order.index(level)):
                 return g
             return None

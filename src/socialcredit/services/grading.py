@@ -6,11 +6,20 @@ replayed up to then), so "what was this company's class on 2026-05-01" has one a
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import json
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from ..db import grades, listings, records
 from ..errors import InvalidInput, UnknownEntity
+from ..events import types as T
+from ..events.types import NewEvent
+from ..identifiers.protect import PERSON_PREFIX
 from ..rules.grading import GradeListing, Grader, GradeRecord
+from ..rules.lists import status_at
 from .subjects import subject_file
 
 if TYPE_CHECKING:
@@ -66,3 +75,71 @@ def with_grades(
         if file["kind"] in gm.subject_kinds
     ]
     return file
+
+
+def regrade(
+    reg: Registry, conn: Any, subject_ids: Iterable[str], at_naive: datetime
+) -> list[NewEvent]:
+    """Grade events for subjects whose grade changed, read from the projections inside the
+    caller's transaction (so the batch's own records count). Event-driven: called wherever
+    records, listings or decisions change."""
+    methods = [gm for gm in reg.pack.grading.values() if "organisation" in gm.subject_kinds]
+    ids = sorted({s for s in subject_ids if not s.startswith(PERSON_PREFIX)})
+    if not ids or not methods:
+        return []
+    at = at_naive.replace(tzinfo=UTC).astimezone(reg.tz)
+    recs: dict[str, list[GradeRecord]] = {s: [] for s in ids}
+    lsts: dict[str, list[GradeListing]] = {s: [] for s in ids}
+    current: dict[tuple[str, str], tuple[str, float]] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for r in conn.execute(
+            select(records)
+            .where(records.c.subject_id.in_(chunk))
+            .where(records.c.retracted_at.is_(None))
+        ):
+            recs[r.subject_id].append(
+                GradeRecord(
+                    f"{r.source}/{r.source_record_id}",
+                    r.record_type,
+                    r.status,
+                    r.decided_on,
+                    json.loads(r.fields),
+                )
+            )
+        for x in conn.execute(select(listings).where(listings.c.subject_id.in_(chunk))):
+            if (
+                status_at(
+                    at_naive, x.proposed_at, x.notified_at, x.activates_at, x.until, x.ended_at
+                )
+                == "active"
+            ):
+                lsts[x.subject_id].append(
+                    GradeListing(
+                        x.listing_id, x.list_id, x.until.replace(tzinfo=UTC) if x.until else None
+                    )
+                )
+        for g in conn.execute(select(grades).where(grades.c.subject_id.in_(chunk))):
+            current[(g.subject_id, g.method)] = (g.level, g.points)
+    out: list[NewEvent] = []
+    for gm in methods:
+        grader = Grader(reg.pack, gm, reg.calendar, reg.tz)
+        for sid in ids:
+            points, _factors, level, _applied, _ends = grader.evaluate(recs[sid], lsts[sid], at)
+            before = current.get((sid, gm.id))
+            if before is not None and before == (level, points):
+                continue
+            out.append(
+                NewEvent(
+                    T.GRADE_ASSIGNED,
+                    {
+                        "subject_id": sid,
+                        "method": gm.id,
+                        "level": level,
+                        "points": points,
+                        "previous_level": before[0] if before else None,
+                    },
+                    subject_id=sid,
+                )
+            )
+    return out

@@ -27,6 +27,7 @@ from ..ingest.readers import Row, RowProblem
 from ..ingest.validate import ValidRow, validate_row
 from ..policy.durations import Duration, add_duration
 from ..rules import lists as rules
+from . import grading
 from . import listings as listing_events
 from .subjects import SubjectRef, resolve_code
 
@@ -204,6 +205,9 @@ def _batch(
             )
         )
         uow.emit_many(st.events)
+        # grades follow at once from the records and listings this batch changed
+        touched = {ev.subject_id for ev in st.events if ev.subject_id}
+        uow.emit_many(grading.regrade(reg, uow.conn, touched, uow.at))
         uow.commit()
 
 

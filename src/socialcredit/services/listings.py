@@ -165,7 +165,7 @@ class AdvanceSummary:
 def advance(reg: Registry, actor: str) -> AdvanceSummary:
     """Record what time alone has brought up to now: activations, expiries, and objections
     escalated to a reviewer because the source let their deadline pass."""
-    from . import objections
+    from . import grading, objections
 
     out = AdvanceSummary()
     with reg.uow(actor) as uow:
@@ -222,5 +222,9 @@ def advance(reg: Registry, actor: str) -> AdvanceSummary:
             out.escalated += 1
         if evs:
             uow.emit_many(evs)
+            changed = {
+                ev.subject_id for ev in evs if ev.subject_id and ev.type != T.OBJECTION_ESCALATED
+            }
+            uow.emit_many(grading.regrade(reg, uow.conn, changed, uow.at))
         uow.commit()
     return out

@@ -25,6 +25,7 @@ from ..events import types as T
 from ..events.types import NewEvent
 from ..policy.durations import Duration, add_duration
 from ..policy.model import ObjectionRule
+from . import grading
 from . import listings as listing_events
 from .subjects import resolve_code
 
@@ -263,6 +264,7 @@ def decide_objection(
             ),
         )
         uow.emit_many(evs)
+        uow.emit_many(grading.regrade(reg, uow.conn, {row.subject_id}, uow.at))
         uow.commit()
     return {
         "id": objection_id,

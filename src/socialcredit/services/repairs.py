@@ -25,6 +25,7 @@ from ..events.types import NewEvent
 from ..policy.durations import Duration, add_duration
 from ..policy.model import RecordRepair, RepairRule
 from ..rules.lists import status_at
+from . import grading
 from . import listings as listing_events
 from .objections import _find_record
 from .subjects import resolve_code
@@ -298,6 +299,7 @@ def decide_repair(
                 )
             )
         uow.emit_many(evs)
+        uow.emit_many(grading.regrade(reg, uow.conn, {row.subject_id}, uow.at))
         uow.commit()
     return {
         "id": repair_id,
