@@ -69,6 +69,7 @@ principals_app = typer.Typer(
 inspect_app = typer.Typer(
     help="Random inspection plans (double random, one public).", no_args_is_help=True
 )
+grades_app = typer.Typer(help="Grades of all organisations in batch.", no_args_is_help=True)
 repair_app = typer.Typer(
     help="Credit repair: early removal after corrected conduct.", no_args_is_help=True
 )
@@ -86,6 +87,7 @@ for sub, name in (
     (notices_app, "notices"),
     (principals_app, "principals"),
     (inspect_app, "inspect"),
+    (grades_app, "grades"),
 ):
     app.add_typer(sub, name=name)
 
@@ -279,6 +281,22 @@ def subject_show(
 
     reg = registry(as_of)
     print_json(subject_file(reg, code))
+
+
+@grades_app.command("recompute")
+@clerk_errors
+def grades_recompute(
+    as_of: AsOf = None,
+    engine: Annotated[str, typer.Option(help="duckdb (embedded SQL over a snapshot).")] = "duckdb",
+) -> None:
+    """Recompute every organisation's grades in one batch and record those that changed.
+
+    Example: socialcredit grades recompute --as-of 2026-12-01
+    """
+    from ..services.grading import recompute
+
+    counts = recompute(registry(as_of), actor=actor("cli:grades"), engine=engine)
+    print_json(counts)
 
 
 @app.command("grade")

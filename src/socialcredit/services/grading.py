@@ -143,3 +143,46 @@ def regrade(
                 )
             )
     return out
+
+
+def recompute(reg: Registry, *, actor: str, engine: str = "duckdb") -> dict[str, dict[str, int]]:
+    """Recompute every organisation's grades as SQL over a snapshot of the store, and record a
+    grade event for each that changed (e.g. a penalty that left its window overnight)."""
+    if engine != "duckdb":
+        raise InvalidInput(f"engine {engine!r} is not available yet (duckdb)")
+    from ..analytics.grades import compute
+
+    methods = [gm for gm in reg.pack.grading.values() if "organisation" in gm.subject_kinds]
+    now = reg.now()
+    t_local = now.astimezone(reg.tz).replace(tzinfo=None)
+    t_utc = now.astimezone(UTC).replace(tzinfo=None)
+    with reg.uow(actor) as uow:
+        results = compute(uow.conn, methods, t_local, t_utc)
+        current = {
+            (g.subject_id, g.method): (g.level, g.points) for g in uow.execute(select(grades))
+        }
+        evs = []
+        counts: dict[str, dict[str, int]] = {}
+        for method, rows in results.items():
+            per = counts.setdefault(method, {})
+            for sid, points, level in rows:
+                per[level] = per.get(level, 0) + 1
+                before = current.get((sid, method))
+                if before == (level, points):
+                    continue
+                evs.append(
+                    NewEvent(
+                        T.GRADE_ASSIGNED,
+                        {
+                            "subject_id": sid,
+                            "method": method,
+                            "level": level,
+                            "points": points,
+                            "previous_level": before[0] if before else None,
+                        },
+                        subject_id=sid,
+                    )
+                )
+        uow.emit_many(evs)
+        uow.commit()
+    return counts
