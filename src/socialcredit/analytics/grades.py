@@ -23,6 +23,41 @@ from ..policy.model import GradingMethod, Indicator, ListingMatch, Override, Rec
 _UNITS = {"d": "DAY", "m": "MONTH", "y": "YEAR"}
 
 
+class Dialect:
+    """SQL that differs between engines lives here and nowhere else (as in Splink)."""
+
+    name = "duckdb"
+
+    def param(self, name: str) -> str:
+        return f"${name}"
+
+    def json_field(self, column: str, field: str) -> str:
+        return f"json_extract_string({column}, '$.{field}')"
+
+    def timestamp(self, expr: str) -> str:
+        return f"CAST({expr} AS TIMESTAMP)"
+
+    def micros_between(self, start: str, end: str) -> str:
+        return f"CAST(date_diff('microsecond', {start}, {end}) AS DOUBLE)"
+
+
+class SparkDialect(Dialect):
+    name = "spark"
+
+    def param(self, name: str) -> str:
+        return f":{name}"
+
+    def json_field(self, column: str, field: str) -> str:
+        return f"get_json_object({column}, '$.{field}')"
+
+    def micros_between(self, start: str, end: str) -> str:
+        return f"CAST(unix_micros({end}) - unix_micros({start}) AS DOUBLE)"
+
+
+DUCKDB = Dialect()
+SPARK = SparkDialect()
+
+
 def _q(v: str) -> str:
     return "'" + v.replace("'", "''") + "'"
 
@@ -34,36 +69,37 @@ def _interval(text: str) -> str:
     return f"INTERVAL {d.amount} {_UNITS[d.unit]}"
 
 
-def _record_where(m: RecordMatch) -> str:
+def _record_where(m: RecordMatch, d: Dialect) -> str:
     parts = [f"record_type = {_q(m.type)}"]
     if m.status:
         parts.append(f"status IN ({', '.join(map(_q, m.status))})")
     for f, values in m.where.items():
-        parts.append(f"json_extract_string(fields, '$.{f}') IN ({', '.join(map(_q, values))})")
+        parts.append(f"{d.json_field('fields', f)} IN ({', '.join(map(_q, values))})")
     return " AND ".join(parts)
 
 
-def _window(window: str | None) -> tuple[str, str]:
+def _window(window: str | None, d: Dialect) -> tuple[str, str]:
     """(condition, window end) for records counted from their decision date."""
     if window is None:
         return "TRUE", "NULL"
-    end = f"(decided_on::TIMESTAMP + {_interval(window)})"
-    return f"decided_on::TIMESTAMP <= $t_local AND $t_local < {end}", end
+    start, t = d.timestamp("decided_on"), d.param("t_local")
+    end = f"({start} + {_interval(window)})"
+    return f"{start} <= {t} AND {t} < {end}", end
 
 
-def _hits(name: str, item: Indicator | Override, points: float | None) -> str:
+def _hits(name: str, item: Indicator | Override, points: float | None, d: Dialect) -> str:
     if item.record is not None:
-        cond, end = _window(item.window)
+        cond, end = _window(item.window, d)
         weight = "1.0"
         if isinstance(item, Indicator) and item.decay == "linear" and item.window:
             weight = (
-                f"date_diff('microsecond', $t_local, {end})::DOUBLE / "
-                f"date_diff('microsecond', decided_on::TIMESTAMP, {end})"
+                f"{d.micros_between(d.param('t_local'), end)} / "
+                f"{d.micros_between(d.timestamp('decided_on'), end)}"
             )
         value = f"SUM({points!r} * {weight})" if points is not None else "COUNT(*)"
         return (
             f"{name} AS (SELECT subject_id, {value} AS v FROM recs "
-            f"WHERE {_record_where(item.record)} AND {cond} GROUP BY subject_id)"
+            f"WHERE {_record_where(item.record, d)} AND {cond} GROUP BY subject_id)"
         )
     lm: ListingMatch | None = item.listing
     assert lm is not None
@@ -74,23 +110,24 @@ def _hits(name: str, item: Indicator | Override, points: float | None) -> str:
     )
 
 
-def method_sql(gm: GradingMethod) -> str:
+def method_sql(gm: GradingMethod, d: Dialect = DUCKDB) -> str:
+    u = d.param("t_utc")
     ctes = [
-        """active AS (SELECT subject_id, listing_id, list_id FROM lst
-        WHERE proposed_at <= $t_utc AND activates_at IS NOT NULL AND activates_at <= $t_utc
-          AND NOT (ended_at IS NOT NULL AND ended_at <= $t_utc)
-          AND NOT (until IS NOT NULL AND until <= $t_utc))"""
+        f"""active AS (SELECT subject_id, listing_id, list_id FROM lst
+        WHERE proposed_at <= {u} AND activates_at IS NOT NULL AND activates_at <= {u}
+          AND NOT (ended_at IS NOT NULL AND ended_at <= {u})
+          AND NOT (until IS NOT NULL AND until <= {u}))"""
     ]
     terms, joins = [], []
     for n, ind in enumerate(gm.indicators):
-        ctes.append(_hits(f"i{n}", ind, ind.points))
+        ctes.append(_hits(f"i{n}", ind, ind.points, d))
         raw = f"COALESCE(i{n}.v, 0)"  # before the cap: DuckDB's LEAST/GREATEST skip NULLs
         if ind.cap is not None:
             raw = f"GREATEST({raw}, {ind.cap!r})" if ind.cap < 0 else f"LEAST({raw}, {ind.cap!r})"
         terms.append(raw)
         joins.append(f"LEFT JOIN i{n} ON i{n}.subject_id = s.subject_id")
     for n, o in enumerate(gm.overrides):
-        ctes.append(_hits(f"o{n}", o, None))
+        ctes.append(_hits(f"o{n}", o, None, d))
         joins.append(f"LEFT JOIN o{n} ON o{n}.subject_id = s.subject_id")
     points = f"ROUND({gm.start!r} + " + " + ".join(terms or ["0"]) + ", 2)"
     ctes.append(
@@ -215,14 +252,26 @@ _SCHEMA = {
 
 
 def compute(
-    conn: Connection, methods: list[GradingMethod], t_local: datetime, t_utc: datetime
+    conn: Connection,
+    methods: list[GradingMethod],
+    t_local: datetime,
+    t_utc: datetime,
+    engine: str = "duckdb",
 ) -> dict[str, list[tuple[str, float, str]]]:
     """Grades of every organisation under each method at a moment (naive local and UTC)."""
-    import duckdb
-
     with tempfile.TemporaryDirectory() as tmp:
         files = snapshot(conn, Path(tmp))
-        db = duckdb.connect()
+        run = _on_spark if engine == "spark" else _on_duckdb
+        return run(files, methods, {"t_local": t_local, "t_utc": t_utc})
+
+
+def _on_duckdb(
+    files: dict[str, Path], methods: list[GradingMethod], params: dict[str, datetime]
+) -> dict[str, list[tuple[str, float, str]]]:
+    import duckdb
+
+    db = duckdb.connect()
+    try:
         for name, path in files.items():
             cols = ", ".join(
                 f"'{c.split()[0]}': '{c.split()[1]}'" for c in _SCHEMA[name].split(", ")
@@ -231,11 +280,59 @@ def compute(
                 f"CREATE TABLE {name} AS SELECT * FROM read_csv({_q(str(path))}, "
                 f"header = true, columns = {{{cols}}}, nullstr = '')"
             )
-        out = {}
-        for gm in methods:
-            out[gm.id] = [
+        return {
+            gm.id: [
                 (r[0], float(r[1]), r[2])
-                for r in db.execute(method_sql(gm), {"t_local": t_local, "t_utc": t_utc}).fetchall()
+                for r in db.execute(method_sql(gm, DUCKDB), params).fetchall()
             ]
+            for gm in methods
+        }
+    finally:
         db.close()
-    return out
+
+
+_spark: Any = None
+
+
+def spark_session() -> Any:
+    """A local Spark session (pyspark imported only here); at scale, point it at a cluster."""
+    global _spark
+    if _spark is None:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise RuntimeError(
+                "the Spark engine needs pyspark: pip install 'socialcredit[spark]'"
+            ) from None
+        _spark = (
+            SparkSession.builder.master("local[2]")
+            .appName("socialcredit")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
+        _spark.sparkContext.setLogLevel("ERROR")
+    return _spark
+
+
+def _on_spark(
+    files: dict[str, Path], methods: list[GradingMethod], params: dict[str, datetime]
+) -> dict[str, list[tuple[str, float, str]]]:
+    spark = spark_session()
+    for name, path in files.items():
+        spark.read.csv(
+            str(path),
+            header=True,
+            schema=_SCHEMA[name].replace(" VARCHAR", " STRING"),
+            escape='"',
+            timestampFormat="yyyy-MM-dd HH:mm:ss[.SSSSSS]",
+            encoding="UTF-8",
+        ).createOrReplaceTempView(name)
+    return {
+        gm.id: [
+            (r[0], float(r[1]), r[2])
+            for r in spark.sql(method_sql(gm, SPARK), args=params).collect()
+        ]
+        for gm in methods
+    }

@@ -287,7 +287,12 @@ def subject_show(
 @clerk_errors
 def grades_recompute(
     as_of: AsOf = None,
-    engine: Annotated[str, typer.Option(help="duckdb (embedded SQL over a snapshot).")] = "duckdb",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="duckdb (embedded SQL over a snapshot) or spark (the same SQL on Spark)."
+        ),
+    ] = "duckdb",
 ) -> None:
     """Recompute every organisation's grades in one batch and record those that changed.
 
