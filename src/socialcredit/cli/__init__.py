@@ -283,6 +283,33 @@ def subject_show(
     print_json(subject_file(reg, code))
 
 
+@app.command()
+@clerk_errors
+def simulate(
+    policy: Annotated[Path, typer.Option("--policy", help="The changed policy pack directory.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where the HTML report and charts go.")
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Evaluate a changed policy pack against the registry without changing it; prints who
+    would enter or leave each list and change class (JSON) and writes an HTML report.
+
+    Example: socialcredit simulate --policy ./pack-draft --out report/
+    """
+    from ..services.simulation import simulate as run_simulation
+
+    result = run_simulation(registry(as_of), policy, out_dir)
+    print_json(
+        {
+            k: result[k]
+            for k in ("as_of", "entered", "left", "changed_class", "subjects")
+            if k in result
+        }
+        | ({"report": result["report"]} if "report" in result else {})
+    )
+
+
 @grades_app.command("recompute")
 @clerk_errors
 def grades_recompute(
