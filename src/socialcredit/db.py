@@ -33,7 +33,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 
 events = Table(
     "events",
@@ -293,6 +293,16 @@ grades = Table(
     Index("ix_grades_method_level", "method", "level"),
 )
 
+inspection_plans = Table(
+    "inspection_plans",
+    metadata,
+    Column("plan_id", String(128), primary_key=True),
+    Column("seed", BigInteger, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("published_at", DateTime, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
 #: Attachments, content-addressed: an event names a file by its SHA-256, the bytes live here
 #: (not a projection: a rebuild leaves them; a purge deletes a person's).
 blobs = Table(
@@ -321,6 +331,7 @@ PROJECTIONS: tuple[Table, ...] = (
     sessions,
     reads,
     grades,
+    inspection_plans,
 )
 
 

@@ -197,6 +197,8 @@ ALLOWED = {
     ("POST", "/v1/repairs"): {"subject"},
     ("POST", "/v1/repairs/{repair_id}/decision"): {"reviewer"},
     ("GET", "/v1/review-queue"): {"reviewer"},
+    ("GET", "/v1/inspection-plans"): "everyone",
+    ("GET", "/v1/inspection-plans/{plan_id}"): "everyone",
 }
 ROLES = ("public", "source", "agency", "reviewer", "subject", "auditor")
 
@@ -251,6 +253,8 @@ def test_every_endpoint_against_every_role(reg: Registry, clock: FixedClock, ser
             body = {"outcome": "withdrawn" if role == "subject" else "rejected", "reason": "m"}
         elif path == "/v1/repairs" and method == "POST":
             body = {"subject": ORG, "listing_id": samr_lid, "evidence": "paid"}
+        elif "{plan_id}" in path or "{plan_id}" in path:
+            url = path.replace("{plan_id}", "2026-Q4")  # none published: 404 for everyone alike
         elif "{repair_id}" in path:
             with client(server, tok["subject"]) as me:
                 r = me.post(

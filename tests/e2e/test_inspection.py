@@ -76,6 +76,78 @@ def test_draw_is_reproducible_and_follows_policy(env: dict[str, str], tmp_path: 
     assert result["drawn"] and not result["unassigned"]
     for d in result["drawn"]:
         assert [i["id"] for i in d["inspectors"]] == ["I2", "I3"]
+    # publish: the published plan is the printed one, and a plan id is published once
+    r = sc(
+        env,
+        "inspect",
+        "draw",
+        "--plan",
+        str(plan_file),
+        "--seed",
+        "7",
+        "--as-of",
+        "2026-12-01",
+        "--publish",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0 and r.stdout == first
+    r = sc(
+        env,
+        "inspect",
+        "draw",
+        "--plan",
+        str(plan_file),
+        "--seed",
+        "7",
+        "--as-of",
+        "2026-12-02",
+        "--publish",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 2 and "already published" in r.stderr
+    from socialcredit.bootstrap import Registry
+    from socialcredit.config import Settings
+    from socialcredit.services.inspection import published
+
+    reg = Registry(Settings.from_env(env))
+    assert published(reg, "2026-Q4-all")["digest"] == result["digest"]
+    assert published(reg)[0]["seed"] == 7
+    reg.close()
+    # results come back as records of the regulator, public within their publicity
+    drawn = result["drawn"][0]["subject"]
+    rows = tmp_path / "results.jsonl"
+    rows.write_text(
+        json.dumps(
+            {
+                "source_record_id": "INS-1",
+                "record_type": "inspection_result",
+                "subject_id": drawn,
+                "subject_name": "x",
+                "authority": "市场监督管理局",
+                "decision_ref": "京市监查〔2026〕1号",
+                "decided_on": "2026-12-10",
+                "legal_basis": "《企业信息公示暂行条例》第十四条",
+                "status": "published",
+                "plan_id": "2026-Q4-all",
+                "outcome": "compliant",
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    r = sc(
+        env,
+        "ingest",
+        str(rows),
+        "--source",
+        "samr",
+        "--as-of",
+        "2026-12-10",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert json.loads(r.stdout)["accepted"] == 1
     r = sc(
         env,
         "inspect",

@@ -44,6 +44,7 @@ def test_default_pack_loads_with_required_identifiers() -> None:
     assert any(m.kind == "incentive" for m in pack.measures.values())
     assert pack.sources["court"].competent_for == ["court_judgment"]
     assert pack.sources["tax"].competent_for == ["tax_credit_rating", "tax_compliance"]
+    assert "inspection_result" in pack.sources["samr"].competent_for
     assert set(pack.grading) == {"tax_credit", "samr_risk"}
     for m in pack.measures.values():
         assert m.targets == ["listed_subject"]

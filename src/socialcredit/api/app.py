@@ -24,6 +24,7 @@ from ..services import (
     checks,
     grading,
     ingest,
+    inspection,
     listings,
     notices,
     objections,
@@ -332,6 +333,16 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
         """Rows waiting for their subject to be resolved (reviewers)."""
         access.require(who, "reviewer")
         return views.review_items(reg)
+
+    @app.get("/v1/inspection-plans", tags=["supervision"])
+    def get_plans(reg: RegDep) -> Any:
+        """Published inspection plans ("double random, one public")."""
+        return inspection.published(reg)
+
+    @app.get("/v1/inspection-plans/{plan_id}", responses=ERRORS, tags=["supervision"])
+    def get_plan(reg: RegDep, plan_id: str) -> Any:
+        """One published plan, with its seed and digest: re-run the draw and compare."""
+        return inspection.published(reg, plan_id)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(reg: RegDep) -> Any:

@@ -358,22 +358,24 @@ def inspect_draw(
         int, typer.Option("--seed", help="The recorded seed; publish it with the plan.")
     ],
     as_of: AsOf = None,
+    publish_plan: Annotated[
+        bool,
+        typer.Option(
+            "--publish", help="Publish the drawn plan (anyone can then re-run it and compare)."
+        ),
+    ] = False,
 ) -> None:
     """Draw organisations by level and assign inspectors; same registry, plan and seed, same plan.
 
     Example: socialcredit inspect draw --plan plan.yaml --seed 20261201 --as-of 2026-12-01
     """
-    from ..services.inspection import draw, load_plan
+    from ..services.inspection import draw, load_plan, publish
 
-    sys.stdout.write(
-        json.dumps(
-            draw(registry(as_of), load_plan(plan), seed),
-            ensure_ascii=False,
-            indent=2,
-            sort_keys=True,
-        )
-        + "\n"
-    )
+    reg = registry(as_of)
+    result = draw(reg, load_plan(plan), seed)
+    if publish_plan:
+        publish(reg, result, actor("cli:samr"))
+    sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
 
 
 @app.command("file")

@@ -99,6 +99,10 @@ GRADE_ASSIGNED = "grade-assigned"
 """subject_id, method, level, points, previous_level: a new record, listing or decision changed
 the subject's grade (the explanation is computed on demand from the file as of any moment)"""
 
+INSPECTION_PLAN_PUBLISHED = "inspection-plan-published"
+"""plan_id, seed, digest, plan: the drawn plan as printed, so that anyone can re-run the draw
+from the same registry, plan and seed and compare digests ("one public")"""
+
 ALL_TYPES = (
     SUBJECT_REGISTERED,
     RECORD_ACCEPTED,
@@ -127,6 +131,7 @@ ALL_TYPES = (
     PERSONAL_DATA_PURGED,
     RECORD_PUBLICITY_ENDED,
     GRADE_ASSIGNED,
+    INSPECTION_PLAN_PUBLISHED,
 )
 
 

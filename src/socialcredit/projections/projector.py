@@ -23,6 +23,7 @@ from ..db import (
     deliveries,
     grades,
     ingest_batches,
+    inspection_plans,
     listings,
     notices,
     objections,
@@ -666,6 +667,9 @@ def _grade_assigned(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     ]
 
 
+INSERT_PLAN = insert(inspection_plans)
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     T.SUBJECT_REGISTERED: _subject_registered,
     T.RECORD_ACCEPTED: _record_accepted,
@@ -705,6 +709,18 @@ EVENT_HANDLERS: dict[str, Handler] = {
     T.READS_RECORDED: _reads_recorded,
     T.PERSONAL_DATA_PURGED: _purged,
     T.GRADE_ASSIGNED: _grade_assigned,
+    T.INSPECTION_PLAN_PUBLISHED: lambda ev, p: [
+        (
+            INSERT_PLAN,
+            dict(
+                plan_id=p["plan_id"],
+                seed=p["seed"],
+                digest=p["digest"],
+                published_at=ev.at,
+                body=canonical(p["plan"]),
+            ),
+        )
+    ],
     T.RECORD_PUBLICITY_ENDED: lambda ev, p: [
         (END_PUBLICITY, {"k": p["record_key"], "until": _d(p["ended_on"])})
     ],

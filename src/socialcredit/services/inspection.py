@@ -139,3 +139,52 @@ def draw(reg: Registry, plan: Plan, seed: int) -> dict[str, Any]:
     }
     result["digest"] = hashlib.sha256(canonical(result).encode()).hexdigest()
     return result
+
+
+def publish(reg: Registry, result: dict[str, Any], actor: str) -> None:
+    """Publish a drawn plan; a plan id is published once."""
+    from ..db import inspection_plans
+    from ..events import types as T
+    from ..events.types import NewEvent
+
+    with reg.uow(actor) as uow:
+        exists = uow.execute(
+            select(inspection_plans.c.plan_id).where(inspection_plans.c.plan_id == result["plan"])
+        ).first()
+        if exists is not None:
+            raise InvalidInput(f"plan {result['plan']!r} was already published")
+        uow.emit(
+            NewEvent(
+                T.INSPECTION_PLAN_PUBLISHED,
+                {
+                    "plan_id": result["plan"],
+                    "seed": result["seed"],
+                    "digest": result["digest"],
+                    "plan": result,
+                },
+            )
+        )
+        uow.commit()
+
+
+def published(reg: Registry, plan_id: str | None = None) -> Any:
+    import json
+
+    from ..db import inspection_plans
+
+    with reg.engine.connect() as conn:
+        q = select(inspection_plans).order_by(inspection_plans.c.published_at.desc())
+        if plan_id is not None:
+            row = conn.execute(q.where(inspection_plans.c.plan_id == plan_id)).first()
+            if row is None:
+                raise UnknownEntity(f"no published plan {plan_id!r}")
+            return json.loads(row.body)
+        return [
+            {
+                "plan": r.plan_id,
+                "seed": r.seed,
+                "digest": r.digest,
+                "published_at": iso(r.published_at, reg.tz),
+            }
+            for r in conn.execute(q)
+        ]
