@@ -33,7 +33,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0009"
 
 events = Table(
     "events",
@@ -123,6 +123,8 @@ listings = Table(
     Index("ix_listings_subject", "subject_id"),
     Index("ix_listings_record", "record_key"),
     Index("ix_listings_status", "status"),
+    Index("ix_listings_status_activates", "status", "activates_at"),
+    Index("ix_listings_status_until", "status", "until"),
 )
 
 notices = Table(
