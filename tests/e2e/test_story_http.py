@@ -74,8 +74,9 @@ def test_court_story_over_http(reg: Registry, clock: FixedClock, server: str) ->
 
         r = http.get("/")
         assert r.status_code == 200 and "信用信息登记" in r.text
-        r = http.get("/subjects", params={"code": ORG2})
+        r = http.get("/subjects", params={"code": ORG2}, follow_redirects=True)
         assert r.status_code == 200 and "失信被执行人名单" in r.text
+        assert str(r.url).endswith(f"/org/{ORG2}")
 
 
 def test_http_errors_are_4xx_with_a_message(reg: Registry, server: str) -> None:

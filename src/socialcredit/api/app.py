@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..bootstrap import Registry
 from ..clock import parse_moment
@@ -128,6 +129,19 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
         return JSONResponse(
             status_code=exc.status,
             content={"error": exc.code, "message": exc.message, "detail": exc.detail},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        api = request.url.path.startswith(("/v1/", "/static/", "/healthz", "/openapi"))
+        if exc.status_code == 404 and not api:
+            from ..web.render import not_found
+
+            return not_found(request)  # a page in the reader's language, never a bare error
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"error": "http_error", "message": str(exc.detail), "detail": None},
+            headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(RequestValidationError)

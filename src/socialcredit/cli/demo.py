@@ -109,7 +109,7 @@ def run_demo(
             f"  curl -H 'Authorization: Bearer {caac}' "
             f"'{base}/v1/checks?subject={sample}&measure=restrict_air_travel'"
         )
-        out.print(f"  {base}/subjects?code={sample}")
+        out.print(f"  {base}/org/{sample}")
         out.print(
             f"  socialcredit check {sample} restrict_air_travel   "
             f"(with SOCIALCREDIT_DATABASE_URL=sqlite:///{db_file})"

@@ -7,6 +7,7 @@ without the key), and an authorised view decrypts a Fernet (AES-128 + HMAC) copy
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 
@@ -33,6 +34,12 @@ class IdProtector:
     def subject_key(self, canonical_number: str) -> str:
         digest = hmac.new(self._hash_key, canonical_number.encode("ascii"), hashlib.sha256)
         return PERSON_PREFIX + digest.hexdigest()[:32]
+
+    def seal(self, purpose: str, message: str, length: int = 10) -> str:
+        """A short MAC of ``message`` under a key derived for ``purpose`` (base32, no padding)."""
+        key = hmac.new(self._hash_key, b"purpose:" + purpose.encode(), hashlib.sha256).digest()
+        mac = hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+        return base64.b32encode(mac).decode("ascii")[:length]
 
     def encrypt(self, canonical_number: str) -> str:
         return self._fernet.encrypt(canonical_number.encode("ascii")).decode("ascii")

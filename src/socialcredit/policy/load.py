@@ -415,6 +415,16 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                         f"inspection share {lv}: {share}",
                         f"give each of {levels} a share between 0 and 1",
                     )
+        if gm.publication is not None:
+            basis(f, e, gm.publication.legal_basis, "publication.legal_basis")
+            unknown = [lv for lv in gm.publication.levels if lv not in levels]
+            if unknown:
+                raise PolicyError(
+                    f,
+                    e,
+                    f"publication names unknown levels {unknown}",
+                    f"publish only levels of the method: {levels}",
+                )
         items: list[Indicator | Override] = [*gm.indicators, *gm.overrides]
         for item in items:
             where = f"{e}, {type(item).__name__.lower()} '{item.id}'"

@@ -279,6 +279,13 @@ class InspectionShares(Strict):
     note: str | None = None
 
 
+class Publication(Strict):
+    """Which levels of a grading method are published on the public profile, and on what basis."""
+
+    levels: list[str]
+    legal_basis: Basis
+
+
 class GradingMethod(Strict):
     id: str
     name: Text
@@ -290,6 +297,7 @@ class GradingMethod(Strict):
     special_levels: list[str] = Field(default_factory=list)  # reached only by an override
     overrides: list[Override] = Field(default_factory=list)
     inspection: InspectionShares | None = None
+    publication: Publication | None = None  # absent: grades are for supervision, never public
     note: str | None = None
 
 

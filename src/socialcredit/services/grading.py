@@ -77,6 +77,47 @@ def with_grades(
     return file
 
 
+def public_grades(reg: Registry, code: str, at: datetime | None = None) -> list[dict[str, Any]]:
+    """The grades the law publishes (e.g. A and D taxpayers): level, rules and basis only.
+
+    A method without a ``publication`` rule is a supervision tool and never appears; a level the
+    rule does not name (B, C, M for tax credit) does not either. The records behind a factor are
+    not named, since they need not be public themselves.
+    """
+    moment = at or reg.now()
+    methods = [(mid, gm) for mid, gm in reg.pack.grading.items() if gm.publication is not None]
+    if not methods:
+        return []
+    file = subject_file(reg, code, moment)
+    shown = []
+    for mid, gm in methods:
+        assert gm.publication is not None
+        if file["kind"] not in gm.subject_kinds:
+            continue
+        g = grade_file(reg, file, mid, moment)
+        if g["level"] not in gm.publication.levels:
+            continue
+        shown.append(
+            {
+                "method": mid,
+                "method_name": g["method_name"],
+                "level": g["level"],
+                "as_of": g["as_of"],
+                "factors": [
+                    {k: f[k] for k in ("rule", "rule_name", "points", "legal_basis")}
+                    for f in g["factors"]
+                ],
+                "overrides": [
+                    {k: o[k] for k in ("rule", "rule_name", "level", "legal_basis")}
+                    for o in g["overrides"]
+                ],
+                "legal_basis": g["legal_basis"],
+                "published_under": reg.pack.cite(gm.publication.legal_basis),
+            }
+        )
+    return shown
+
+
 def regrade(
     reg: Registry, conn: Any, subject_ids: Iterable[str], at_naive: datetime
 ) -> list[NewEvent]:

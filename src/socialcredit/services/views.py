@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ..clock import iso, to_utc_naive
 from ..db import events, listings, records, review_queue, subjects
-from ..errors import UnknownEntity
+from ..errors import InvalidInput, UnknownEntity
 from ..identifiers.protect import mask_person_name
 from ..rules.lists import status_at
 from .subjects import resolve_code
@@ -269,4 +269,58 @@ def objection_inbox(reg: Registry, limit: int = 50) -> dict[str, Any]:
             }
             for r in rows
         ],
+    }
+
+
+def search(reg: Registry, query: str, limit: int = 20) -> dict[str, Any]:
+    """Organisations by USCC, by legacy organisation code, or by (part of) their name.
+
+    Natural persons are not searchable by name: a listed person is found only by the ID number
+    (see ``public_profile``), so the search box cannot be used to trawl for people.
+    """
+    q = " ".join((query or "").split())
+    if not q:
+        return {"query": q, "results": [], "more": False}
+    if len(q) > 100:
+        raise InvalidInput("a search is at most 100 characters")
+    t = to_utc_naive(reg.now())
+    org = (subjects.c.kind == "organisation") & (subjects.c.registered_at <= t)
+    compact = q.replace(" ", "").upper()
+    cond = subjects.c.name.contains(q, autoescape=True)
+    if len(compact) == 18:
+        cond = cond | (subjects.c.subject_id == compact)
+    elif len(compact) in (9, 10):  # GB 11714 code, with or without its hyphen
+        cond = cond | (subjects.c.organisation_code == compact.replace("-", ""))
+    with reg.engine.connect() as conn:
+        rows = conn.execute(
+            select(subjects.c.subject_id, subjects.c.name, subjects.c.division)
+            .where(org & cond)
+            .order_by(func.length(subjects.c.name), subjects.c.name, subjects.c.subject_id)
+            .limit(limit + 1)
+        ).all()
+        ids = [r.subject_id for r in rows[:limit]]
+        listed: dict[str, set[str]] = {}
+        if ids:
+            for r in conn.execute(select(listings).where(listings.c.subject_id.in_(ids))):
+                if _state(r, t) == "active":
+                    listed.setdefault(r.subject_id, set()).add(r.list_id)
+    return {
+        "query": q,
+        "results": [
+            {
+                "subject": r.subject_id,
+                "name": r.name,
+                "division": r.division,
+                "lists": [
+                    {
+                        "list": lid,
+                        "kind": reg.pack.lists[lid].kind,
+                        "name": reg.pack.lists[lid].name.model_dump(),
+                    }
+                    for lid in sorted(listed.get(r.subject_id, ()))
+                ],
+            }
+            for r in rows[:limit]
+        ],
+        "more": len(rows) > limit,
     }

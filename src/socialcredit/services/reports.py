@@ -1,0 +1,68 @@
+"""Credit reports: the public profile of an organisation at a moment, dated and verifiable.
+
+A report carries a verification code ``<USCC>-<YYYYMMDDHHMM>-<seal>``. The seal is a MAC under
+the registry's key, so nobody can make up a code; and because the registry can be read as it
+stood at any past moment, checking a code shows the report exactly as it was issued, without
+storing any copy.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput, UnknownEntity
+from .grading import public_grades
+from .subjects import resolve_code
+from .views import public_profile
+
+if TYPE_CHECKING:
+    from ..bootstrap import Registry
+
+PURPOSE = "credit-report"
+CODE = re.compile(r"^([0-9A-Z]{18})-(\d{12})-([A-Z2-7]{10})$")
+
+
+def _moment(reg: Registry, at: datetime | None) -> datetime:
+    # reports are dated to the minute: the code names the minute, and checking re-reads it
+    return (at or reg.now()).astimezone(reg.tz).replace(second=0, microsecond=0)
+
+
+def verification_code(reg: Registry, uscc: str, at: datetime) -> str:
+    stamp = at.astimezone(reg.tz).strftime("%Y%m%d%H%M")
+    return f"{uscc}-{stamp}-{reg.protector.seal(PURPOSE, f'{uscc}|{stamp}')}"
+
+
+def credit_report(reg: Registry, code: str, at: datetime | None = None) -> dict[str, Any]:
+    """The report on an organisation: identity, public records, listings, published grades."""
+    ref = resolve_code(reg, code)
+    if ref.kind != "organisation":
+        raise UnknownEntity(f"credit reports are for organisations; {ref.display} is not one")
+    moment = _moment(reg, at)
+    profile = public_profile(reg, ref.subject_id, moment)
+    return {
+        **profile,
+        "grades": public_grades(reg, ref.subject_id, moment),
+        "issued_at": moment.isoformat(),
+        "verification_code": verification_code(reg, ref.subject_id, moment),
+        "pack": {"id": reg.pack.meta.id, "version": reg.pack.meta.version},
+    }
+
+
+def verify(reg: Registry, code: str) -> dict[str, Any]:
+    """The report a verification code was issued for, read again at its moment."""
+    m = CODE.match(code.strip().upper())
+    if not m:
+        raise InvalidInput(
+            "a verification code looks like 91440300708461136T-202611231530-ABCDEFGHJK"
+        )
+    uscc, stamp, seal = m.groups()
+    expected = reg.protector.seal(PURPOSE, f"{uscc}|{stamp}")
+    if not hmac.compare_digest(seal, expected):
+        raise UnknownEntity("no report was issued with this verification code")
+    moment = datetime.strptime(stamp, "%Y%m%d%H%M").replace(tzinfo=reg.tz)
+    if moment > reg.now():
+        raise UnknownEntity("no report was issued with this verification code")
+    return credit_report(reg, uscc, moment)

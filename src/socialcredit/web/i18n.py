@@ -1,0 +1,142 @@
+"""Languages of the pages: Simplified Chinese and English, from gettext catalogues.
+
+Messages are written in English in the templates and the code (``_("...")``); the Chinese
+catalogue is ``locales/zh/LC_MESSAGES/messages.po``, kept with Babel
+(``pybabel extract -F babel.cfg`` then ``pybabel update``). The catalogue is compiled in memory
+when the pages start, so running the registry needs no build step.
+
+The reader's language is, in order: ``?lang=`` on the address, the ``lang`` cookie that a
+switch sets, the browser's ``Accept-Language``, and Chinese.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import cache
+from gettext import GNUTranslations, NullTranslations
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, negotiate_locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+LANGS = ("zh", "en")
+DEFAULT = "zh"
+LOCALES = {"zh": Locale.parse("zh_Hans_CN"), "en": Locale.parse("en_GB")}
+HTML_LANG = {"zh": "zh-Hans", "en": "en"}
+LOCALE_DIR = Path(__file__).resolve().parent / "locales"
+
+_current: ContextVar[str] = ContextVar("lang", default=DEFAULT)
+
+
+@cache
+def translations(lang: str) -> NullTranslations:
+    """The compiled catalogue of a language (English is the source language)."""
+    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if lang == "en" or not po.exists():
+        return NullTranslations()
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return GNUTranslations(buf)
+
+
+def pick(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
+    for cand in (query_lang, cookie_lang):
+        if cand in LANGS:
+            return cand
+    if accept_language:
+        wanted = []
+        for part in accept_language.split(","):
+            tag, _, q = part.strip().partition(";q=")
+            try:
+                weight = float(q) if q else 1.0
+            except ValueError:
+                weight = 0.0
+            if tag:
+                wanted.append((weight, tag.strip().replace("-", "_")))
+        wanted.sort(key=lambda w: -w[0])
+        found = negotiate_locale([t for _w, t in wanted], list(LANGS), sep="_")
+        if found:
+            return found
+        for _w, tag in wanted:  # "zh_TW", "en_US": the language part is enough
+            if tag.split("_")[0].lower() in LANGS:
+                return tag.split("_")[0].lower()
+    return DEFAULT
+
+
+def use(lang: str) -> None:
+    """Make ``lang`` the language of what is rendered next in this context."""
+    _current.set(lang if lang in LANGS else DEFAULT)
+
+
+def current() -> str:
+    return _current.get()
+
+
+def gettext(message: str) -> str:
+    return translations(current()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current()).ngettext(singular, plural, n)
+
+
+_ = gettext
+
+
+def text(value: Any) -> str:
+    """A pack text ({zh, en} or a model with zh and en) in the reader's language."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return str(value.get(current()) or value.get("zh") or value.get("en") or "")
+    if hasattr(value, "zh"):
+        return str(getattr(value, current()))
+    return str(value)
+
+
+def fdate(value: date | datetime | str | None) -> str:
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return format_datetime(value, "medium", locale=LOCALES[current()])
+    return format_date(value, "long", locale=LOCALES[current()])
+
+
+def fday(value: date | datetime | str | None) -> str:
+    """The date alone, also for a moment."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, "long", locale=LOCALES[current()])
+
+
+def fnum(value: float | int | None) -> str:
+    return "" if value is None else format_decimal(value, locale=LOCALES[current()])
+
+
+def template_globals() -> dict[str, Callable[..., Any]]:
+    return {
+        "_": gettext,
+        "gettext": gettext,
+        "ngettext": ngettext,
+        "t": text,
+        "fdate": fdate,
+        "fday": fday,
+        "fnum": fnum,
+        "current_lang": current,
+    }

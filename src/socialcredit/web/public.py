@@ -1,0 +1,198 @@
+"""The public portal: search, organisation profiles, credit reports, checks of organisations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..errors import InvalidIdentifier, RegistryError
+from ..services import checks, grading, reports, views
+from ..services.subjects import resolve_code
+from .i18n import _
+from .render import HERE, is_partial, not_found, page, render_string
+
+router = APIRouter(include_in_schema=False)
+
+
+def _reg(request: Request) -> Any:
+    return request.app.state.registry
+
+
+def explain(exc: RegistryError) -> str:
+    """An error in the reader's language, with the registry's own words for the detail."""
+    if isinstance(exc, InvalidIdentifier):
+        return (
+            _("This is not a valid Unified Social Credit Code or ID number.") + f" ({exc.message})"
+        )
+    if exc.status == 404:
+        return _("The registry holds no public information on this code.")
+    return exc.message
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Any:
+    reg = _reg(request)
+    return page(request, "home.html", {"stats": views.stats(reg), "pack": reg.pack})
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search(request: Request, q: Annotated[str, Query(max_length=200)] = "") -> Any:
+    reg = _reg(request)
+    result, error = None, None
+    try:
+        result = views.search(reg, q)
+    except RegistryError as exc:
+        error = explain(exc)
+    ctx = {"query": q, "result": result, "error": error}
+    if is_partial(request):
+        return page(request, "parts/results.html", ctx)
+    return page(request, "search.html", ctx, status_code=422 if error else 200)
+
+
+def _organisation(request: Request, uscc: str) -> tuple[str | None, HTMLResponse | None]:
+    """The canonical USCC, or the 404 page for a malformed code, a person's, or an unknown one."""
+    try:
+        ref = resolve_code(_reg(request), uscc)
+    except RegistryError as exc:
+        return None, not_found(request, explain(exc))
+    if ref.kind != "organisation":
+        return None, not_found(request, _("The registry holds no public information on this code."))
+    return ref.subject_id, None
+
+
+@router.get("/org/{uscc}", response_class=HTMLResponse)
+def organisation(request: Request, uscc: str) -> Any:
+    reg = _reg(request)
+    code, missing = _organisation(request, uscc)
+    if missing:
+        return missing
+    if code != uscc:
+        return RedirectResponse(f"/org/{code}", status_code=301)
+    try:
+        profile = views.public_profile(reg, code)
+        grades = grading.public_grades(reg, code)
+    except RegistryError as exc:
+        return not_found(request, explain(exc))
+    return page(request, "org.html", {"profile": profile, "grades": grades})
+
+
+def _report(request: Request, uscc: str) -> tuple[dict[str, Any] | None, HTMLResponse | None]:
+    code, missing = _organisation(request, uscc)
+    if missing:
+        return None, missing
+    try:
+        return reports.credit_report(_reg(request), code or uscc), None
+    except RegistryError as exc:
+        return None, not_found(request, explain(exc))
+
+
+def _verify_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/report/verify"
+
+
+@router.get("/org/{uscc}/report.html", response_class=HTMLResponse)
+def report_html(request: Request, uscc: str) -> Any:
+    report, missing = _report(request, uscc)
+    if missing:
+        return missing
+    return page(request, "report.html", {"report": report, "verify_url": _verify_url(request)})
+
+
+@router.get("/org/{uscc}/report.pdf")
+def report_pdf(request: Request, uscc: str) -> Any:
+    report, missing = _report(request, uscc)
+    if missing or report is None:
+        return missing
+    from weasyprint import HTML  # imported on first use: it takes a second to load
+
+    html = render_string(
+        request,
+        "report.html",
+        {
+            "report": report,
+            "pdf": True,
+            "css": (HERE / "static" / "site.css").read_text(encoding="utf-8"),
+            "verify_url": _verify_url(request),
+        },
+    )
+    pdf = HTML(string=html).write_pdf()
+    stamp = report["verification_code"].split("-")[1]
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="credit-report-{report["subject"]}-{stamp}.pdf"'
+        },
+    )
+
+
+@router.get("/report/verify", response_class=HTMLResponse)
+def verify(request: Request, code: Annotated[str, Query(max_length=80)] = "") -> Any:
+    report, error = None, None
+    if code:
+        try:
+            report = reports.verify(_reg(request), code)
+        except RegistryError as exc:
+            error = (
+                _("No report was issued with this verification code.")
+                if exc.status == 404
+                else _("A verification code looks like 91440300708461136T-202611231530-ABCDEFGHJK.")
+            )
+    return page(
+        request,
+        "verify.html",
+        {"code": code, "report": report, "error": error},
+        status_code=404 if error and code else 200,
+    )
+
+
+@router.get("/subjects", response_class=HTMLResponse)
+def subject_page(request: Request, code: Annotated[str, Query(max_length=40)] = "") -> Any:
+    """A listed person's public entry by ID number; an organisation's code goes to its profile."""
+    reg = _reg(request)
+    if not code:
+        return RedirectResponse("/search", status_code=303)
+    try:
+        ref = resolve_code(reg, code)
+        if ref.kind == "organisation":
+            return RedirectResponse(f"/org/{ref.subject_id}", status_code=303)
+        profile = views.public_profile(reg, code)
+    except RegistryError as exc:
+        return not_found(request, explain(exc))
+    return page(request, "subject.html", {"profile": profile, "grades": []})
+
+
+@router.get("/check", response_class=HTMLResponse)
+def check_page(
+    request: Request,
+    subject: Annotated[str, Query(max_length=40)] = "",
+    measure: Annotated[str, Query(max_length=80)] = "restrict_air_travel",
+) -> Any:
+    reg = _reg(request)
+    result, error = None, None
+    if subject:
+        try:
+            if resolve_code(reg, subject).kind == "person":
+                # a person's status is personal data: implementing agencies check it signed in,
+                # and each check is recorded in the person's file
+                error = _(
+                    "Checks on natural persons are for implementing agencies, signed in; "
+                    "organisations' listings are public."
+                )
+            else:
+                result = checks.answer(reg, subject, measure, reader="public:web")
+        except RegistryError as exc:
+            error = explain(exc)
+    return page(
+        request,
+        "check.html",
+        {
+            "subject": subject,
+            "measure": measure,
+            "measures": reg.pack.measures,
+            "result": result,
+            "error": error,
+        },
+    )

@@ -1,0 +1,79 @@
+"""Rendering a page: the reader's language, the layout's context, the language cookie."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from . import i18n
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(i18n.template_globals())
+COOKIE_LANG = "lang"
+
+
+def language(request: Request) -> str:
+    return i18n.pick(
+        request.query_params.get("lang"),
+        request.cookies.get(COOKIE_LANG),
+        request.headers.get("accept-language"),
+    )
+
+
+def switch_url(request: Request, lang: str) -> str:
+    """The same address in another language."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    params.append(("lang", lang))
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+def is_partial(request: Request) -> bool:
+    """An htmx request wants only the fragment it will swap in, not the whole layout."""
+    return request.headers.get("hx-request") == "true" and not request.headers.get(
+        "hx-history-restore-request"
+    )
+
+
+def page(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    lang = language(request)
+    i18n.use(lang)
+    ctx = {
+        "lang": lang,
+        "html_lang": i18n.HTML_LANG[lang],
+        "other_langs": [(code, switch_url(request, code)) for code in i18n.LANGS if code != lang],
+        "principal": getattr(request.state, "principal", None),
+        "csrf": getattr(request.state, "csrf", ""),
+        **(context or {}),
+    }
+    resp = templates.TemplateResponse(
+        request, template, ctx, status_code=status_code, headers=headers
+    )
+    if request.query_params.get("lang") in i18n.LANGS:
+        resp.set_cookie(COOKIE_LANG, lang, max_age=365 * 86400, samesite="lax")
+    resp.headers["Content-Language"] = i18n.HTML_LANG[lang]
+    resp.headers.setdefault("Vary", "Accept-Language, Cookie")
+    return resp
+
+
+def render_string(request: Request, template: str, context: dict[str, Any]) -> str:
+    """A template as text in the reader's language (for PDFs)."""
+    lang = language(request)
+    i18n.use(lang)
+    ctx = {"lang": lang, "html_lang": i18n.HTML_LANG[lang], "request": request, **context}
+    return templates.get_template(template).render(ctx)
+
+
+def not_found(request: Request, message: str | None = None) -> HTMLResponse:
+    return page(request, "not_found.html", {"message": message}, status_code=404)

@@ -1,0 +1,101 @@
+"""The public portal in a real browser: Debian's Chromium driven by Playwright, against a real
+uvicorn server over the test's registry. Accessibility is checked with axe-core on each page."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pypdf
+import pytest
+
+from socialcredit.bootstrap import Registry
+from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.services import ingest
+from tests.e2e.conftest import axe_violations
+from tests.fixtures.rows import ORG, ORG2, ORG_NAME, judgment, numbered, tax_rating
+
+pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+
+
+@pytest.fixture
+def listed(reg: Registry, clock: FixedClock) -> None:
+    """ORG on the dishonest-debtor list (past its notice period) and an A-level taxpayer."""
+    ingest.ingest(reg, numbered([judgment(), judgment("BJ-2", ORG2)]), "court", actor="court")
+    ingest.ingest(reg, numbered([tax_rating("TAX-1")]), "tax", actor="tax")
+    clock.set(parse_moment("2026-03-02T10:00"))
+
+
+def test_search_profile_and_pdf_report(page: Any, listed: None, reg: Registry) -> None:
+    page.goto("/")
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    assert axe_violations(page) == []
+
+    page.get_by_role("searchbox").fill("某某科技")  # part of the name: results come while typing
+    result = page.locator("#results a", has_text=ORG_NAME)
+    result.wait_for()
+    assert "/search?q=" in page.url  # the address follows the search, so it can be shared
+    assert page.locator("#results .tag.black").count() == 1
+    result.click()
+
+    page.wait_for_url(f"**/org/{ORG}")
+    assert page.locator("h1").inner_text() == ORG_NAME
+    black = page.locator("article.listing.black")
+    assert "失信被执行人" in black.inner_text()
+    assert "（2026）京0105执1234号之一" in black.inner_text()
+    assert "如何移出" in black.inner_text()
+    assert axe_violations(page) == []
+
+    with page.expect_download() as dl:
+        page.get_by_role("link", name="下载信用报告（PDF）").click()
+    download = dl.value
+    assert download.suggested_filename.startswith(f"credit-report-{ORG}-")
+    pdf = pypdf.PdfReader(io.BytesIO(download.path().read_bytes()))
+    text = "".join(p.extract_text() for p in pdf.pages).replace(" ", "")
+    assert ORG in text and "信用报告" in text and "（2026）京0105执1234号之一" in text
+
+    # the verification code printed in the report shows the same report again
+    page.goto(f"/org/{ORG}/report.html")
+    code = page.locator(".verify strong").inner_text()
+    assert code in text
+    page.goto("/report/verify")
+    page.get_by_label("验证码").fill(code)
+    page.get_by_role("button", name="核验").click()
+    assert "真实" in page.locator(".outcome").inner_text()
+    assert page.locator("h2", has_text=ORG_NAME).count() == 1
+    forged = code[:-1] + ("A" if code[-1] != "A" else "B")
+    page.goto(f"/report/verify?code={forged}")
+    assert "没有以此验证码出具的报告" in page.locator(".error").inner_text()
+
+
+def test_language_switch_and_not_found(page: Any, listed: None) -> None:
+    page.goto(f"/org/{ORG}")
+    assert page.get_by_role("heading", name="公示期内的记录").count() == 1
+    page.get_by_role("link", name="English").click()
+    page.wait_for_url("**lang=en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", name="Records within their publicity period").count() == 1
+    assert "dishonest judgment debtors" in page.locator("article.listing.black h3").inner_text()
+    # the choice is remembered on the next page, although the browser prefers Chinese
+    page.goto("/check")
+    assert page.get_by_role("heading", name="Point-of-service check").count() == 1
+    assert axe_violations(page) == []
+
+    # an unknown or malformed code is a 404 page in the reader's language, never a 500
+    r = page.goto("/org/91110000600037341X")
+    assert r is not None and r.status == 404
+    assert page.locator("h1").inner_text() == "Not found"
+    r = page.goto("/org/not-a-code?lang=zh")
+    assert r is not None and r.status == 404
+    assert page.locator("h1").inner_text() == "未找到"
+    assert "统一社会信用代码" in page.locator(".error").inner_text()
+    assert axe_violations(page) == []
+    r = page.goto("/no/such/page")
+    assert r is not None and r.status == 404 and page.locator("h1").inner_text() == "未找到"
+
+
+def test_check_page_answers_for_organisations(page: Any, listed: None) -> None:
+    page.goto(f"/check?subject={ORG}&measure=restrict_air_travel&lang=zh")
+    assert "受限" in page.locator(".outcome").inner_text()
+    page.goto(f"/check?subject={ORG2}&measure=restrict_air_travel")
+    assert "受限" in page.locator(".outcome").inner_text()
