@@ -36,6 +36,13 @@ class UnknownEntity(RegistryError):
     code = "unknown"
 
 
+class Conflict(RegistryError):
+    """The thing exists but its state forbids the request (e.g. it was already decided)."""
+
+    status = 409
+    code = "conflict"
+
+
 class NotPermitted(RegistryError):
     status = 403
     code = "not_permitted"

@@ -760,8 +760,9 @@ def lists_show(
 def review_list(
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
     as_of: AsOf = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Rows waiting for a person to resolve their subject.
+    """Rows waiting for a person to resolve their subject; resolve or reject them by item_id.
 
     Example: socialcredit review list --limit 20
     """
@@ -769,11 +770,16 @@ def review_list(
 
     reg = registry(as_of)
     items = review_items(reg, limit)
+    if json_out:
+        print_json(items)
+        return
     t = Table(title=f"review queue ({items['open']} open)")
+    t.add_column("item_id", no_wrap=True)  # whole, to be copied into review resolve / reject
     for col in ("source", "source_record_id", "record_type", "subject_name", "queued_at"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")
     for it in items["items"]:
         t.add_row(
+            it["item_id"],
             it["source"],
             it["source_record_id"],
             it["record_type"],
@@ -781,6 +787,45 @@ def review_list(
             it["queued_at"],
         )
     out.print(t)
+
+
+@review_app.command("resolve")
+@clerk_errors
+def review_resolve(
+    item_id: Annotated[str, typer.Argument(help="The item's id (see review list).")],
+    subject: Annotated[
+        str, typer.Option("--subject", help="USCC or resident ID number the row is about.")
+    ],
+    as_of: AsOf = None,
+) -> None:
+    """Record the queued row for the subject with this code, as if its source had sent it so.
+
+    The row is validated and the list rules applied as at ingest; if it cannot be recorded,
+    nothing changes and every problem is named. Prints the outcome as JSON.
+
+    Example: socialcredit review resolve Q0123 --subject 91110000600037341L
+    """
+    from ..services.review import resolve_item
+
+    reg = registry(as_of)
+    print_json(resolve_item(reg, item_id, subject, actor=actor("cli:reviewer")))
+
+
+@review_app.command("reject")
+@clerk_errors
+def review_reject(
+    item_id: Annotated[str, typer.Argument(help="The item's id (see review list).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the row cannot be resolved.")],
+    as_of: AsOf = None,
+) -> None:
+    """Close a queued row as not resolvable; no record is made.
+
+    Example: socialcredit review reject Q0123 --reason "no such company in the business register"
+    """
+    from ..services.review import reject_item
+
+    reg = registry(as_of)
+    print_json(reject_item(reg, item_id, reason=reason, actor=actor("cli:reviewer")))
 
 
 @app.command()

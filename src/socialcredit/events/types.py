@@ -22,6 +22,13 @@ RECORD_AMENDED = "record-amended"
 ROW_QUEUED = "row-queued-for-review"
 """item_id, source, source_record_id, record_type, subject_name, reason, row"""
 
+REVIEW_ITEM_RESOLVED = "review-item-resolved"
+"""item_id, subject_id (the key, never a resident ID in clear), record_key, decided_by: a reviewer
+named the queued row's subject; the row was ingested for it in the same transaction"""
+
+REVIEW_ITEM_REJECTED = "review-item-rejected"
+"""item_id, reason, decided_by: a reviewer closed the queued row as not resolvable"""
+
 BATCH_INGESTED = "batch-ingested"
 """batch_id, source, file_name, accepted, amended, unchanged, rejected, queued, rejects (row, field,
 reason; never the rejected values), pack_digest"""
@@ -108,6 +115,8 @@ ALL_TYPES = (
     RECORD_ACCEPTED,
     RECORD_AMENDED,
     ROW_QUEUED,
+    REVIEW_ITEM_RESOLVED,
+    REVIEW_ITEM_REJECTED,
     BATCH_INGESTED,
     LISTING_PROPOSED,
     LISTING_NOTIFIED,

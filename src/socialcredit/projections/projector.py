@@ -83,6 +83,11 @@ DELETE_REVIEW = delete(review_queue).where(
     (review_queue.c.source == bindparam("s")) & (review_queue.c.source_record_id == bindparam("r"))
 )
 INSERT_REVIEW = insert(review_queue)
+CLOSE_REVIEW = (
+    update(review_queue)
+    .where(review_queue.c.item_id == bindparam("k"))
+    .values(status=bindparam("status"))
+)
 INSERT_BATCH = insert(ingest_batches)
 INSERT_LISTING = insert(listings)
 NOTIFY_LISTING = (
@@ -675,6 +680,12 @@ EVENT_HANDLERS: dict[str, Handler] = {
     T.RECORD_ACCEPTED: _record_accepted,
     T.RECORD_AMENDED: _record_amended,
     T.ROW_QUEUED: _row_queued,
+    T.REVIEW_ITEM_RESOLVED: lambda ev, p: [
+        (CLOSE_REVIEW, {"k": p["item_id"], "status": "resolved"})
+    ],
+    T.REVIEW_ITEM_REJECTED: lambda ev, p: [
+        (CLOSE_REVIEW, {"k": p["item_id"], "status": "rejected"})
+    ],
     T.BATCH_INGESTED: _batch_ingested,
     T.LISTING_PROPOSED: _listing_proposed,
     T.LISTING_NOTIFIED: _listing_notified,

@@ -171,7 +171,6 @@ def simulate(reg: Registry, policy: Path, out: Path | None = None) -> dict[str, 
 
 def _chart(title: str, data: list[dict[str, Any]]) -> str:
     import altair as alt
-    import vl_convert as vlc
 
     if not data:
         return f"<p>{html.escape(title)}: no change.</p>"
@@ -189,7 +188,25 @@ def _chart(title: str, data: list[dict[str, Any]]) -> str:
         )
         .properties(title=title, width=420)
     )
-    return str(vlc.vegalite_to_svg(chart.to_json()))
+    return render_svg(chart, title=title)
+
+
+def render_svg(chart: Any, *, title: str, description: str = "") -> str:
+    """An Altair chart as inline SVG (rendered by vl-convert, no browser) that names itself to
+    screen readers: ``role="img"`` with an ``aria-label``, and ``<title>``/``<desc>`` children."""
+    import vl_convert as vlc
+
+    svg = str(vlc.vegalite_to_svg(chart.to_json()))
+    start = svg.find("<svg")
+    if start < 0:
+        return svg
+    end = svg.index(">", start)
+    label = html.escape(title, quote=True)
+    attrs = f' role="img" aria-label="{label}"'
+    children = f"<title>{label}</title>"
+    if description:
+        children += f"<desc>{html.escape(description, quote=True)}</desc>"
+    return svg[:end] + attrs + ">" + children + svg[end + 1 :]
 
 
 def write_report(result: dict[str, Any], out: Path) -> None:
