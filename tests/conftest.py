@@ -62,6 +62,7 @@ def env(db_url: str, tmp_path: Path) -> dict[str, str]:
     e.update(TEST_KEYS)
     e["SOCIALCREDIT_DATABASE_URL"] = db_url
     e["SOCIALCREDIT_KEY_FILE"] = str(tmp_path / "keys.json")
+    e["SOCIALCREDIT_OPEN_DATA_DIR"] = str(tmp_path / "open-data")
     return e
 
 

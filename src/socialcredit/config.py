@@ -8,6 +8,7 @@ SOCIALCREDIT_PACK           policy pack directory; default: the bundled cn-natio
 SOCIALCREDIT_KEY_FILE       development only: where generated keys are kept (.socialcredit/keys.json)
 SOCIALCREDIT_SMTP_URL       smtp://host:port of the mail relay that delivers notices
 SOCIALCREDIT_MAIL_FROM      sender address of notices
+SOCIALCREDIT_OPEN_DATA_DIR  where the daily open-data files are written (default: next to the SQLite file)
 """
 
 from __future__ import annotations
@@ -35,6 +36,18 @@ class Settings:
     key_source: str
     smtp_url: str | None = None
     mail_from: str | None = None
+    open_data_path: Path | None = None
+
+    @property
+    def open_data_dir(self) -> Path:
+        """Where the daily open-data files go: SOCIALCREDIT_OPEN_DATA_DIR, or next to an SQLite
+        file, or .socialcredit/open-data."""
+        if self.open_data_path is not None:
+            return self.open_data_path
+        if self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
+            db = Path(self.database_url.removeprefix("sqlite:///"))
+            return db.with_name(db.name + ".open-data")
+        return Path(".socialcredit/open-data")
 
     @property
     def database_label(self) -> str:
@@ -88,6 +101,9 @@ class Settings:
             key_source=source,
             smtp_url=e.get("SOCIALCREDIT_SMTP_URL") or None,
             mail_from=e.get("SOCIALCREDIT_MAIL_FROM") or None,
+            open_data_path=Path(e["SOCIALCREDIT_OPEN_DATA_DIR"])
+            if e.get("SOCIALCREDIT_OPEN_DATA_DIR")
+            else None,
         )
 
 

@@ -99,3 +99,42 @@ def test_check_page_answers_for_organisations(page: Any, listed: None) -> None:
     assert "受限" in page.locator(".outcome").inner_text()
     page.goto(f"/check?subject={ORG2}&measure=restrict_air_travel")
     assert "受限" in page.locator(".outcome").inner_text()
+
+
+def test_open_data_downloads(listed: None, server: str, clock: FixedClock) -> None:
+    import csv
+    import json
+
+    import httpx
+
+    with httpx.Client(base_url=server, timeout=60) as http:
+        r = http.get("/open-data/", headers={"Accept-Language": "en"})
+        assert r.status_code == 200 and "listings.csv" in r.text
+        manifest = http.get("/open-data/manifest.json").json()
+        assert manifest["day"] == "2026-03-02"
+        rows = {f["name"]: f["rows"] for f in manifest["files"]}
+        assert rows["listings.csv"] == 3  # two judgment debtors and one A-level taxpayer
+
+        r = http.get("/open-data/listings.csv")
+        assert r.headers["content-type"].startswith("text/csv")
+        assert r.content.startswith("\ufeff".encode())
+        table = list(csv.DictReader(r.content.decode("utf-8-sig").splitlines()))
+        assert {(x["subject"], x["list"]) for x in table} == {
+            (ORG, "dishonest_judgment_debtors"),
+            (ORG2, "dishonest_judgment_debtors"),
+            (ORG, "a_level_taxpayers"),
+        }
+        entities = [
+            json.loads(line) for line in http.get("/open-data/entities.ftm.json").text.splitlines()
+        ]
+        sanctions = [e for e in entities if e["schema"] == "Sanction"]
+        ids = {e["id"] for e in entities}
+        assert len(sanctions) == 2 and all(s["properties"]["entity"][0] in ids for s in sanctions)
+        assert http.get("/open-data/../../etc/passwd").status_code == 404
+        assert http.get("/open-data/nothing.csv").status_code == 404
+
+        # the export is made once a day: a listing ended later today shows tomorrow
+        again = http.get("/open-data/manifest.json").json()
+        assert again == manifest
+        clock.set(parse_moment("2026-03-03T10:00"))
+        assert http.get("/open-data/manifest.json").json()["day"] == "2026-03-03"

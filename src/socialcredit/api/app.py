@@ -125,7 +125,11 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
     app.state.registry = registry
 
     @app.exception_handler(RegistryError)
-    async def _registry_error(_request: Request, exc: RegistryError) -> JSONResponse:
+    async def _registry_error(request: Request, exc: RegistryError) -> Response:
+        if not request.url.path.startswith("/v1/"):
+            from ..web.render import page
+
+            return page(request, "error.html", {"message": exc.message}, status_code=exc.status)
         return JSONResponse(
             status_code=exc.status,
             content={"error": exc.code, "message": exc.message, "detail": exc.detail},

@@ -61,6 +61,15 @@ def read_rows(path: Path | str, fmt: str | None = None) -> Iterator[Row]:
     return read_text(text, kind)
 
 
+def read_upload(data: bytes, file_name: str) -> Iterator[Row]:
+    """Rows of a file sent over the web, its format from its name as for a file on disk."""
+    p = Path(file_name or "upload")
+    kind = FORMATS.get(p.suffix.lower())
+    if kind is None:
+        raise FileUnreadable(f"{p.name}: unknown file type {p.suffix!r}; use .csv or .jsonl")
+    return read_text(_decode(data, p), kind)
+
+
 def read_text(text: str, kind: str) -> Iterator[Row]:
     if kind == "csv":
         return _csv_rows(text)

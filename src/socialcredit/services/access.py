@@ -31,7 +31,7 @@ from .subjects import resolve_code
 if TYPE_CHECKING:
     from ..bootstrap import Registry
 
-ROLES = ("agency", "reviewer", "subject", "auditor")
+ROLES = ("agency", "reviewer", "subject", "auditor", "source")
 SESSION_HOURS = 12
 _hasher = PasswordHasher()
 
@@ -65,13 +65,14 @@ def create_principal(
     actor: str,
     measures: list[str] | None = None,
     subject: str | None = None,
+    source: str | None = None,
     username: str | None = None,
     password: str | None = None,
 ) -> dict[str, Any]:
     """Create an account; its token (if any) is returned once and only its hash is kept."""
     if role not in ROLES:
         raise InvalidInput(
-            f"role must be one of {', '.join(ROLES)} (sources get tokens with "
+            f"role must be one of {', '.join(ROLES)} (systems of a source get tokens with "
             "`socialcredit sources token`)"
         )
     scope: dict[str, Any] = {}
@@ -83,6 +84,12 @@ def create_principal(
                 + (f"; unknown: {', '.join(unknown)}" if unknown else "")
             )
         scope["measures"] = sorted(measures)
+    if role == "source":  # a person at a competent authority who submits its files, signed in
+        if source not in reg.pack.sources:
+            raise InvalidInput(
+                f"a source account names its source (--source), one of {', '.join(reg.pack.sources)}"
+            )
+        scope["source"] = source
     if role == "subject":
         if not subject:
             raise InvalidInput("a subject account names the subject it speaks for (--subject)")
@@ -182,6 +189,7 @@ def authenticate(reg: Registry, token: str | None) -> Principal:
         row.role,
         row.name,
         row.principal_id,
+        source=scope.get("source"),
         measures=frozenset(scope.get("measures", ())),
         subject_id=scope.get("subject_id"),
     )

@@ -27,10 +27,13 @@ them.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from itertools import groupby
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from followthemoney import model
@@ -471,3 +474,62 @@ def ftm_entities(
                     yield _sanction_entity(reg, r, entity_id, source_url)
     finally:
         log.flush()
+
+
+# The files of a day's export: name -> (what, writer). Built once a day, at the first request,
+# so that a national audience downloading them does not read the registry (and record a read of
+# each listed person's data) once per download.
+FILES: dict[str, tuple[str, str]] = {
+    "records.csv": ("records", "csv"),
+    "records.jsonl": ("records", "jsonl"),
+    "listings.csv": ("listings", "csv"),
+    "listings.jsonl": ("listings", "jsonl"),
+    "entities.ftm.json": ("ftm", "jsonl"),
+}
+
+
+def snapshot(reg: Registry, directory: Path, *, source_url: str | None = None) -> dict[str, Any]:
+    """Today's export (in the registry's time zone): written once, then served as files.
+
+    Returns the manifest: the moment of the export and, for each file, its rows, size and
+    SHA-256. Files are written under a temporary name and renamed, so a reader never sees a
+    half-written one.
+    """
+    with _SNAPSHOT_LOCK:  # one export at a time in this process
+        return _snapshot(reg, directory, source_url)
+
+
+_SNAPSHOT_LOCK = threading.Lock()
+
+
+def _snapshot(reg: Registry, directory: Path, source_url: str | None) -> dict[str, Any]:
+    moment = reg.now()
+    day = moment.astimezone(reg.tz).date().isoformat()
+    folder = directory / day
+    manifest_path = folder / "manifest.json"
+    if manifest_path.exists():
+        loaded: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+        return loaded
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for name, (what, fmt) in FILES.items():
+        rows: Iterable[dict[str, Any]]
+        if what == "records":
+            rows = public_records(reg, moment)
+        elif what == "listings":
+            rows = public_listings(reg, moment)
+        else:
+            rows = ftm_entities(reg, moment, source_url=source_url)
+        tmp = folder / f".{name}.tmp"
+        with tmp.open("w", encoding="utf-8", newline="") as out:
+            n = write_csv(rows, out) if fmt == "csv" else write_jsonl(rows, out)
+        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+        tmp.replace(folder / name)
+        files.append(
+            {"name": name, "rows": n, "bytes": (folder / name).stat().st_size, "sha256": digest}
+        )
+    manifest = {"day": day, "as_of": iso(moment, reg.tz), "files": files}
+    tmp = folder / ".manifest.tmp"
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(manifest_path)
+    return manifest

@@ -15,7 +15,7 @@ from ..errors import InvalidIdentifier, UnknownEntity
 from ..events import types as T
 from ..events.store import read
 from ..identifiers import looks_like_resident_id, parse_resident_id, parse_uscc
-from ..identifiers.protect import mask_person_name
+from ..identifiers.protect import PERSON_PREFIX, mask_person_name
 from ..identifiers.resident_id import ResidentId
 from ..identifiers.uscc import Uscc
 from ..projections.notice_text import derived_notice_id, proposal_notice, record_notice
@@ -55,6 +55,19 @@ def resolve_code(reg: Registry, code: str) -> SubjectRef:
         key = reg.protector.subject_key(rid.number)
         return SubjectRef(key, "person", rid.masked(), resident=rid)
     raise uscc_error
+
+
+def code_of(reg: Registry, subject_id: str) -> str:
+    """The code a subject is known by: its USCC, or (decrypted) a person's ID number."""
+    if not subject_id.startswith(PERSON_PREFIX):
+        return subject_id
+    with reg.engine.connect() as conn:
+        cipher = conn.execute(
+            select(subjects.c.id_cipher).where(subjects.c.subject_id == subject_id)
+        ).scalar_one_or_none()
+    if cipher is None:
+        raise UnknownEntity("no such subject")
+    return reg.protector.decrypt(cipher)
 
 
 def _body(p: dict[str, Any]) -> dict[str, str]:

@@ -129,6 +129,18 @@ def fnum(value: float | int | None) -> str:
     return "" if value is None else format_decimal(value, locale=LOCALES[current()])
 
 
+def state_name(state: str | None) -> str:
+    """A listing's state in the reader's language."""
+    names = {
+        "proposed": _("proposed"),
+        "notified": _("notified (notice period)"),
+        "active": _("in force"),
+        "suspended": _("suspended"),
+        "ended": _("ended"),
+    }
+    return names.get(state or "", state or "")
+
+
 def template_globals() -> dict[str, Callable[..., Any]]:
     return {
         "_": gettext,
@@ -139,4 +151,5 @@ def template_globals() -> dict[str, Callable[..., Any]]:
         "fday": fday,
         "fnum": fnum,
         "current_lang": current,
+        "state_name": state_name,
     }

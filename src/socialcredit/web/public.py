@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..errors import InvalidIdentifier, RegistryError
-from ..services import checks, grading, reports, views
+from ..services import checks, grading, opendata, reports, views
 from ..services.subjects import resolve_code
 from .i18n import _
 from .render import HERE, is_partial, not_found, page, render_string
@@ -145,6 +145,43 @@ def verify(request: Request, code: Annotated[str, Query(max_length=80)] = "") ->
         "verify.html",
         {"code": code, "report": report, "error": error},
         status_code=404 if error and code else 200,
+    )
+
+
+def _open_data(request: Request) -> dict[str, Any]:
+    reg = _reg(request)
+    return opendata.snapshot(
+        reg, reg.settings.open_data_dir, source_url=str(request.base_url).rstrip("/")
+    )
+
+
+@router.get("/open-data/", response_class=HTMLResponse)
+def open_data(request: Request) -> Any:
+    manifest = _open_data(request)
+    descriptions = {
+        "records.csv": _("Public records"),
+        "records.jsonl": _("Public records"),
+        "listings.csv": _("Listings in force"),
+        "listings.jsonl": _("Listings in force"),
+        "entities.ftm.json": _("FollowTheMoney entities"),
+    }
+    return page(request, "open_data.html", {"manifest": manifest, "descriptions": descriptions})
+
+
+@router.get("/open-data/{name}")
+def open_data_file(request: Request, name: str) -> Any:
+    manifest = _open_data(request)
+    if name == "manifest.json":
+        return JSONResponse(manifest)
+    if name not in opendata.FILES:
+        return not_found(request)
+    path = _reg(request).settings.open_data_dir / manifest["day"] / name
+    media = "text/csv; charset=utf-8" if name.endswith(".csv") else "application/x-ndjson"
+    return FileResponse(
+        path,
+        media_type=media,
+        filename=f"socialcredit-{manifest['day']}-{name}",
+        headers={"Cache-Control": "public, max-age=3600"},
     )
 
 

@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from . import i18n
+from . import i18n, session
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -53,7 +53,7 @@ def page(
         "lang": lang,
         "html_lang": i18n.HTML_LANG[lang],
         "other_langs": [(code, switch_url(request, code)) for code in i18n.LANGS if code != lang],
-        "principal": getattr(request.state, "principal", None),
+        "principal": session.principal(request),
         "csrf": getattr(request.state, "csrf", ""),
         **(context or {}),
     }

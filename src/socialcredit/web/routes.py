@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import public
+from . import account, console, public
 from .render import HERE
 
 __all__ = ["HERE", "router"]
 
 router = APIRouter(include_in_schema=False)
 router.include_router(public.router)
+router.include_router(account.router)
+router.include_router(console.router)

@@ -1,0 +1,155 @@
+"""Signed-in pages: signing in and out, the subject's portal (its own file, notices, who
+looked, objections and repair applications)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from ..errors import RegistryError
+from ..services import access, grading, objections, repairs
+from ..services.subjects import code_of, subject_file
+from . import session
+from .i18n import _
+from .render import page
+
+router = APIRouter(include_in_schema=False)
+MAX_ATTACHMENT = 5 * 1024 * 1024
+
+
+def _reg(request: Request) -> Any:
+    return request.app.state.registry
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site: never a redirect elsewhere."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+def home_of(role: str) -> str:
+    return "/me" if role == "subject" else "/console"
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request, next: str = "") -> Any:
+    return page(request, "signin.html", {"next": _safe_next(next) if next else "", "error": None})
+
+
+@router.post("/signin", response_class=HTMLResponse)
+def signin(
+    request: Request,
+    username: Annotated[str, Form(max_length=128)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form(max_length=500)] = "",
+) -> Any:
+    try:
+        opened = access.sign_in(_reg(request), username, password)
+    except RegistryError:
+        return page(
+            request,
+            "signin.html",
+            {"next": next, "error": _("Unknown username or wrong password.")},
+            status_code=401,
+        )
+    resp = RedirectResponse(_safe_next(next) if next else home_of(opened["role"]), 303)
+    session.open_session(resp, opened, secure=request.url.scheme == "https")
+    return resp
+
+
+@router.post("/signout")
+def signout(request: Request, csrf: Annotated[str, Form()] = "") -> Any:
+    session.check_csrf(request, csrf)
+    resp = RedirectResponse("/", 303)
+    resp.delete_cookie(session.COOKIE)
+    return resp
+
+
+def _own_file(request: Request, who: access.Principal) -> dict[str, Any]:
+    reg = _reg(request)
+    assert who.subject_id is not None
+    file = subject_file(
+        reg, code_of(reg, who.subject_id), reader=who.label, purpose="the subject reads its file"
+    )
+    return grading.with_grades(reg, file)
+
+
+@router.get("/me", response_class=HTMLResponse)
+def my_file(request: Request, done: str = "") -> Any:
+    who = session.require(request, "subject")
+    if isinstance(who, RedirectResponse):
+        return who
+    file = _own_file(request, who)
+    return page(request, "me.html", {"file": file, "done": done, "error": None})
+
+
+def _back_with_error(request: Request, who: access.Principal, exc: RegistryError) -> Any:
+    file = _own_file(request, who)
+    return page(
+        request, "me.html", {"file": file, "done": "", "error": exc.message}, status_code=exc.status
+    )
+
+
+@router.post("/me/objections", response_class=HTMLResponse)
+async def file_objection(
+    request: Request,
+    target: Annotated[str, Form(max_length=300)],
+    grounds: Annotated[str, Form(max_length=5000)],
+    csrf: Annotated[str, Form()] = "",
+    attachments: Annotated[list[UploadFile] | None, File()] = None,
+) -> Any:
+    who = session.require(request, "subject")
+    if isinstance(who, RedirectResponse):
+        return who
+    session.check_csrf(request, csrf)
+    files = []
+    for up in attachments or []:
+        if not up.filename:
+            continue
+        data = await up.read(MAX_ATTACHMENT + 1)
+        files.append((up.filename, data))
+    reg = _reg(request)
+    kind, _sep, ident = target.partition(":")
+    try:
+        assert who.subject_id is not None
+        objections.file_objection(
+            reg,
+            code_of(reg, who.subject_id),
+            grounds=grounds,
+            listing_id=ident if kind == "listing" else None,
+            record=ident if kind == "record" else None,
+            files=files,
+            actor=who.label,
+        )
+    except RegistryError as exc:
+        return _back_with_error(request, who, exc)
+    return RedirectResponse("/me?done=objection#objections", 303)
+
+
+@router.post("/me/repairs", response_class=HTMLResponse)
+def apply_for_repair(
+    request: Request,
+    target: Annotated[str, Form(max_length=300)],
+    evidence: Annotated[str, Form(max_length=5000)],
+    csrf: Annotated[str, Form()] = "",
+) -> Any:
+    who = session.require(request, "subject")
+    if isinstance(who, RedirectResponse):
+        return who
+    session.check_csrf(request, csrf)
+    reg = _reg(request)
+    kind, _sep, ident = target.partition(":")
+    try:
+        assert who.subject_id is not None
+        repairs.apply_for_repair(
+            reg,
+            code_of(reg, who.subject_id),
+            evidence=evidence,
+            listing_id=ident if kind == "listing" else None,
+            record=ident if kind == "record" else None,
+            actor=who.label,
+        )
+    except RegistryError as exc:
+        return _back_with_error(request, who, exc)
+    return RedirectResponse("/me?done=repair#repairs", 303)

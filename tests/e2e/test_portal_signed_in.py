@@ -1,0 +1,125 @@
+"""The signed-in pages in a real browser: a court clerk uploads a file with errors and sees
+them row by row, a reviewer links a queued row to its subject, and the subject files an
+objection (with an attachment) and sees the deadline for the answer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from socialcredit.bootstrap import Registry
+from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.services import views
+from socialcredit.services.access import create_principal
+from socialcredit.services.subjects import subject_file
+from tests.e2e.conftest import axe_violations
+from tests.fixtures.rows import ORG, ORG_NAME, judgment
+
+pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+PASSWORD = "correct horse battery"
+
+
+def sign_in(page: Any, username: str) -> None:
+    page.goto("/signin")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+@pytest.fixture
+def accounts(reg: Registry) -> None:
+    create_principal(
+        reg,
+        "source",
+        "朝阳法院录入员",
+        actor="test:admin",
+        source="court",
+        username="clerk",
+        password=PASSWORD,
+    )
+    create_principal(
+        reg, "reviewer", "复核员", actor="test:admin", username="reviewer", password=PASSWORD
+    )
+
+
+def test_upload_errors_then_reviewer_resolves(
+    page: Any, reg: Registry, accounts: None, tmp_path: Path
+) -> None:
+    bad_code = judgment("R2", "91110000600037341M")  # wrong check character
+    no_authority = {k: v for k, v in judgment("R3").items() if k != "authority"}
+    no_code = {**judgment("R4"), "subject_id": ""}  # goes to the review queue
+    upload = tmp_path / "court-2026-02.jsonl"
+    upload.write_text(
+        "\n".join(
+            json.dumps(r, ensure_ascii=False)
+            for r in [judgment("R1"), bad_code, no_authority, no_code]
+        ),
+        encoding="utf-8",
+    )
+
+    page.goto("/console")  # signed out: sent to sign in, then back
+    page.wait_for_url("**/signin?next=/console")
+    sign_in(page, "clerk")
+    page.wait_for_url("**/console")
+    page.get_by_label("文件").set_input_files(str(upload))
+    page.get_by_role("button", name="提交").click()
+    report = page.locator("#report")
+    report.wait_for()
+    assert "court-2026-02.jsonl" in report.inner_text()
+    rejects = page.locator("table.rejects tbody tr")
+    assert rejects.count() == 2
+    first, second = rejects.nth(0).inner_text(), rejects.nth(1).inner_text()
+    assert first.startswith("2") and "subject_id" in first and "check character" in first
+    assert second.startswith("3") and "authority" in second
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="退出 (朝阳法院录入员)").click()
+
+    sign_in(page, "reviewer")
+    page.wait_for_url("**/console")
+    item = page.locator("article.queue-item", has_text="R4")
+    assert ORG_NAME in item.inner_text()
+    assert axe_violations(page) == []
+    item.get_by_label("主体代码（统一社会信用代码或身份证号码）").fill(ORG)
+    item.get_by_role("button", name="关联到该主体").click()
+    page.wait_for_url("**/console?done=resolved#queue")
+    assert page.locator("article.queue-item", has_text="R4").count() == 0
+    assert views.review_items(reg)["open"] == 0
+    records = {r["source_record_id"] for r in subject_file(reg, ORG)["records"]}
+    assert {"R1", "R4"} <= records
+
+
+def test_subject_objects_and_sees_deadline(
+    page: Any, reg: Registry, clock: FixedClock, tmp_path: Path
+) -> None:
+    from socialcredit.services import ingest
+    from tests.fixtures.rows import numbered
+
+    ingest.ingest(reg, numbered([judgment()]), "court", actor="court")
+    create_principal(
+        reg, "subject", ORG_NAME, actor="test:admin", subject=ORG, username="org", password=PASSWORD
+    )
+    clock.set(parse_moment("2026-02-03T10:00"))
+    sign_in(page, "org")
+    page.wait_for_url("**/me")
+    assert ORG_NAME in page.locator("h1").inner_text()
+    assert "失信被执行人名单" in page.locator("#listings ~ article").first.inner_text()
+    assert axe_violations(page) == []
+
+    evidence = tmp_path / "receipt.txt"
+    evidence.write_text("已全额履行", encoding="utf-8")
+    page.get_by_label("您的理由").fill("判决已于2026年1月30日全部履行。")
+    page.get_by_label("附件（最多 5 个文件）").set_input_files(str(evidence))
+    page.get_by_role("button", name="提交异议").click()
+    page.wait_for_url("**/me?done=objection#objections")
+    assert "异议已提交" in page.locator(".notice").inner_text()
+    row = page.locator("tr.objection")
+    assert row.count() == 1
+    (objection,) = subject_file(reg, ORG)["objections"]
+    deadline = row.locator(".deadline").inner_text()
+    assert deadline.startswith(objection["deadline"][:4] + "年")  # shown, in the reader's language
+    assert objection["attachments"] and objection["attachments"][0]["name"] == "receipt.txt"
+    # the read of the file by its own subject is in "who looked at my file"
+    assert "subject:" in page.locator("#reads ~ table").first.inner_text()
