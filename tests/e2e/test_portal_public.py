@@ -138,3 +138,17 @@ def test_open_data_downloads(listed: None, server: str, clock: FixedClock) -> No
         assert again == manifest
         clock.set(parse_moment("2026-03-03T10:00"))
         assert http.get("/open-data/manifest.json").json()["day"] == "2026-03-03"
+
+
+def test_transparency_page(page: Any, listed: None) -> None:
+    page.goto("/transparency")
+    assert page.locator("h1").inner_text() == "透明度"
+    charts = page.locator("section.chart figure svg")
+    assert charts.count() == 4
+    assert charts.first.get_attribute("role") == "img" and charts.first.get_attribute("aria-label")
+    # three listings in force: two judgment debtors (past their notice period) and a red list
+    assert "3" in page.locator(".cards b").first.inner_text()
+    assert axe_violations(page) == []
+    page.goto("/transparency?lang=en")
+    assert page.locator("h1").inner_text() == "Transparency"
+    assert "Beijing" in (page.locator("#active_by_province table").text_content() or "")

@@ -608,13 +608,17 @@ def notices_deliver(as_of: AsOf = None) -> None:
 @principals_app.command("add")
 @clerk_errors
 def principals_add(
-    role: Annotated[str, typer.Argument(help="agency, reviewer, subject or auditor.")],
+    role: Annotated[str, typer.Argument(help="agency, reviewer, subject, auditor or source.")],
     name: Annotated[str, typer.Option(help="Who holds the account.")],
     measures: Annotated[
         str | None, typer.Option(help="Agency only: the measures it implements, comma-separated.")
     ] = None,
     subject: Annotated[
         str | None, typer.Option(help="Subject accounts: the USCC or resident ID it speaks for.")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="Source accounts (staff who upload files in the console): the source."),
     ] = None,
     username: Annotated[
         str | None,
@@ -639,6 +643,7 @@ def principals_add(
             actor=actor("cli:operator"),
             measures=[m.strip() for m in measures.split(",")] if measures else None,
             subject=subject,
+            source=source,
             username=username,
             password=password,
         )

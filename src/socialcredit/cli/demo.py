@@ -114,6 +114,29 @@ def run_demo(
             f"  socialcredit check {sample} restrict_air_travel   "
             f"(with SOCIALCREDIT_DATABASE_URL=sqlite:///{db_file})"
         )
+    # people who sign in to the pages; a fresh password each run, shown once here
+    import secrets
+
+    accounts = [
+        ("reviewer", "复核员 (demo)", {}, "reviewer"),
+        ("source", "法院录入员 (demo)", {"source": "court"}, "court-clerk"),
+        ("agency", "民航核查员 (demo)", {"measures": ["restrict_air_travel"]}, "caac-desk"),
+    ]
+    if examples:
+        accounts.append(("subject", "listed organisation (demo)", {"subject": sample}, "org"))
+    out.print(f"[bold]sign in[/] at {base}/signin:")
+    for role, name, scope, username in accounts:
+        password = secrets.token_urlsafe(9)
+        create_principal(
+            live,
+            role,
+            name,
+            actor="demo:operator",
+            username=username,
+            password=password,
+            **scope,  # type: ignore[arg-type]
+        )
+        out.print(f"  {role:9} {username:12} {password}")
     out.print(
         f"[bold]pages[/]: {base}/   [bold]API docs[/]: {base}/docs   "
         f"[bold]OpenAPI[/]: {base}/openapi.json"

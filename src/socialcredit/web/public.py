@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..errors import InvalidIdentifier, RegistryError
-from ..services import checks, grading, opendata, reports, views
+from ..services import checks, grading, opendata, reports, transparency, views
 from ..services.subjects import resolve_code
 from .i18n import _
-from .render import HERE, is_partial, not_found, page, render_string
+from .render import HERE, is_partial, language, not_found, page, render_string
 
 router = APIRouter(include_in_schema=False)
 
@@ -182,6 +182,20 @@ def open_data_file(request: Request, name: str) -> Any:
         media_type=media,
         filename=f"socialcredit-{manifest['day']}-{name}",
         headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+@router.get("/transparency", response_class=HTMLResponse)
+def transparency_page(request: Request) -> Any:
+    stats = transparency.statistics(_reg(request))
+    return page(
+        request,
+        "transparency.html",
+        {
+            "stats": stats,
+            "charts": transparency.charts(stats, language(request)),
+            "chart_keys": transparency.CHART_KEYS,
+        },
     )
 
 
