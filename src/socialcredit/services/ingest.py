@@ -33,6 +33,7 @@ from .subjects import SubjectRef, resolve_code
 
 if TYPE_CHECKING:
     from ..bootstrap import Registry
+    from ..uow import UnitOfWork
 
 Progress = Callable[[int], None]
 
@@ -144,71 +145,79 @@ def _batch(
     reg: Registry, batch: list[Row], source: str, actor: str, summary: IngestSummary
 ) -> None:
     with reg.uow(actor) as uow:
-        st = _Batch(reg, source, uow.at, summary)
-        today = uow.at.replace(tzinfo=UTC).astimezone(reg.tz).date()
-        counts_before = _counts(summary)
-        rejects: list[RowProblem] = []
-        valid: list[tuple[ValidRow, SubjectRef | None]] = []
-        for n, item in batch:
-            summary.rows += 1
-            if isinstance(item, RowProblem):
-                rejects.append(item)
-                continue
-            result = validate_row(reg.pack, source, n, item, today)
-            if isinstance(result, list):
-                rejects.extend(result[:5])
-                continue
-            ref: SubjectRef | None = None
-            if result.subject_id:
-                try:
-                    ref = resolve_code(reg, result.subject_id)
-                except InvalidIdentifier as exc:
-                    rejects.append(RowProblem(n, "subject_id", exc.reason))
-                    continue
-                rt = reg.pack.record_types[result.record_type]
-                if ref.kind not in rt.subject_kinds:
-                    rejects.append(
-                        RowProblem(
-                            n,
-                            "subject_id",
-                            f"a {result.record_type} record cannot be about a {ref.kind}",
-                        )
-                    )
-                    continue
-            valid.append((result, ref))
-        _prefetch(uow.conn, st, valid)
-        for row, ref in valid:
-            if ref is None:
-                _queue(st, row)
-            else:
-                problem = _record(st, row, ref)
-                if problem:
-                    rejects.append(problem)
-        rejected_rows = len({r.row for r in rejects})
-        summary.rejected += rejected_rows
-        summary.rejects.extend(rejects)
-        summary.batches += 1
-        delta = {k: v - counts_before[k] for k, v in _counts(summary).items()}
-        st.emit(
-            NewEvent(
-                T.BATCH_INGESTED,
-                {
-                    "batch_id": uuid.uuid4().hex,
-                    "source": source,
-                    "file_name": summary.file_name,
-                    **delta,
-                    "rejects": [
-                        {"row": r.row, "field": r.field, "reason": r.reason} for r in rejects
-                    ],
-                    "pack_digest": reg.pack.digest,
-                },
-            )
-        )
-        uow.emit_many(st.events)
-        # grades follow at once from the records and listings this batch changed
-        touched = {ev.subject_id for ev in st.events if ev.subject_id}
-        uow.emit_many(grading.regrade(reg, uow.conn, touched, uow.at))
+        ingest_within(reg, uow, batch, source, summary)
         uow.commit()
+
+
+def ingest_within(
+    reg: Registry, uow: UnitOfWork, batch: list[Row], source: str, summary: IngestSummary
+) -> None:
+    """One batch of rows as events of the caller's unit of work, which the caller commits.
+
+    ``ingest`` opens a unit of work per batch; a caller that must record more in the same
+    transaction (a reviewer resolving a queued row) calls this directly."""
+    st = _Batch(reg, source, uow.at, summary)
+    today = uow.at.replace(tzinfo=UTC).astimezone(reg.tz).date()
+    counts_before = _counts(summary)
+    rejects: list[RowProblem] = []
+    valid: list[tuple[ValidRow, SubjectRef | None]] = []
+    for n, item in batch:
+        summary.rows += 1
+        if isinstance(item, RowProblem):
+            rejects.append(item)
+            continue
+        result = validate_row(reg.pack, source, n, item, today)
+        if isinstance(result, list):
+            rejects.extend(result[:5])
+            continue
+        ref: SubjectRef | None = None
+        if result.subject_id:
+            try:
+                ref = resolve_code(reg, result.subject_id)
+            except InvalidIdentifier as exc:
+                rejects.append(RowProblem(n, "subject_id", exc.reason))
+                continue
+            rt = reg.pack.record_types[result.record_type]
+            if ref.kind not in rt.subject_kinds:
+                rejects.append(
+                    RowProblem(
+                        n,
+                        "subject_id",
+                        f"a {result.record_type} record cannot be about a {ref.kind}",
+                    )
+                )
+                continue
+        valid.append((result, ref))
+    _prefetch(uow.conn, st, valid)
+    for row, ref in valid:
+        if ref is None:
+            _queue(st, row)
+        else:
+            problem = _record(st, row, ref)
+            if problem:
+                rejects.append(problem)
+    rejected_rows = len({r.row for r in rejects})
+    summary.rejected += rejected_rows
+    summary.rejects.extend(rejects)
+    summary.batches += 1
+    delta = {k: v - counts_before[k] for k, v in _counts(summary).items()}
+    st.emit(
+        NewEvent(
+            T.BATCH_INGESTED,
+            {
+                "batch_id": uuid.uuid4().hex,
+                "source": source,
+                "file_name": summary.file_name,
+                **delta,
+                "rejects": [{"row": r.row, "field": r.field, "reason": r.reason} for r in rejects],
+                "pack_digest": reg.pack.digest,
+            },
+        )
+    )
+    uow.emit_many(st.events)
+    # grades follow at once from the records and listings this batch changed
+    touched = {ev.subject_id for ev in st.events if ev.subject_id}
+    uow.emit_many(grading.regrade(reg, uow.conn, touched, uow.at))
 
 
 def _counts(s: IngestSummary) -> dict[str, int]:

@@ -3,15 +3,15 @@ without a code, or closes the item as not resolvable.
 
 A resolved row goes through ingest exactly as if its source had sent it with that code: the
 same validation, subject registration and list rules, and a batch report of its own (file
-``review:ITEM_ID``). The sweep ingest runs first, the row's events and the event that closes
-the item share one transaction: a row that fails validation changes nothing, and the error
+``review:ITEM_ID``). The row's events and the event that closes the item share one
+transaction: a row that fails validation changes nothing, and the error
 names each problem. Every decision is an event naming who made it.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -20,7 +20,7 @@ from ..db import records, review_queue
 from ..errors import Conflict, InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.types import NewEvent
-from . import ingest
+from . import ingest, listings
 from .subjects import resolve_code
 
 if TYPE_CHECKING:
@@ -37,16 +37,18 @@ def resolve_item(reg: Registry, item_id: str, subject_code: str, *, actor: str) 
     cannot be recorded for this subject.
     """
     ref = resolve_code(reg, subject_code)
+    listings.advance(reg, actor)  # what time alone has brought, as before any ingest
     with reg.uow(actor) as uow:
         item = _open_item(uow, item_id)
         key = ingest.record_key(item.source, item.source_record_id)
         _refuse_if_stale(reg, uow, item, key)
-        summary = ingest.ingest(
-            cast("Registry", _Joined(reg, uow)),
+        summary = ingest.IngestSummary(source=item.source, file_name=f"review:{item_id}")
+        ingest.ingest_within(
+            reg,
+            uow,
             [(_row_number(item), _as_submitted(item, subject_code))],
             item.source,
-            actor=actor,
-            file_name=f"review:{item_id}",
+            summary,
         )
         if summary.rejects:
             problems = [f"{p.field}: {p.reason}" for p in summary.rejects]
@@ -152,45 +154,3 @@ def _outcome(summary: ingest.IngestSummary) -> str:
     if summary.amended:
         return "amended"
     return "unchanged"  # the source resent, without its code, a row already resolved
-
-
-class _Joined:
-    """The registry as ingest sees it inside ``resolve_item``: every unit of work it opens is
-    the caller's, so its events join the caller's transaction and the caller alone commits.
-
-    ``engine`` is refused: a read on another connection would not see this transaction's writes
-    (and on SQLite would wait for its lock).
-    """
-
-    def __init__(self, reg: Registry, uow: UnitOfWork) -> None:
-        self._reg = reg
-        self._uow = uow
-
-    def uow(self, actor: str, *, clamp: bool = False) -> _JoinedUnit:
-        return _JoinedUnit(self._uow)
-
-    @property
-    def engine(self) -> Any:
-        raise RuntimeError("inside a joined unit of work, read through uow.conn")
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._reg, name)
-
-
-class _JoinedUnit:
-    """The caller's unit of work, without its ending: ``with`` and ``commit()`` do nothing."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
-    def __enter__(self) -> _JoinedUnit:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-    def commit(self) -> None:
-        return None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._uow, name)
