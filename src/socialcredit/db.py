@@ -33,7 +33,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"
 
 events = Table(
     "events",
@@ -72,6 +72,16 @@ subjects = Table(
     Column("birth_date", Date),
     Column("known_from", String(32), nullable=False),
     Column("registered_at", DateTime, nullable=False),
+    Index("ix_subjects_organisation_code", "organisation_code"),
+)
+
+#: Organisation names by pairs of characters (see ``projections/name_index.py``).
+name_grams = Table(
+    "name_grams",
+    metadata,
+    Column("gram", String(8), primary_key=True),
+    Column("name_len", Integer, primary_key=True, autoincrement=False),
+    Column("subject_id", String(64), primary_key=True),
 )
 
 records = Table(
@@ -319,6 +329,7 @@ blobs = Table(
 #: Tables that are projections of the event log, in the order a rebuild clears them.
 PROJECTIONS: tuple[Table, ...] = (
     subjects,
+    name_grams,
     records,
     listings,
     notices,

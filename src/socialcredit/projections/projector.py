@@ -25,6 +25,7 @@ from ..db import (
     ingest_batches,
     inspection_plans,
     listings,
+    name_grams,
     notices,
     objections,
     principals,
@@ -39,6 +40,7 @@ from ..db import (
 from ..events import types as T
 from ..events.chain import canonical
 from ..events.store import StoredEvent
+from .name_index import grams, normalise
 from .notice_text import derived_notice_id, proposal_notice, record_notice
 
 Op = tuple[Executable, dict[str, Any]]
@@ -54,6 +56,7 @@ def _t(v: str | None) -> datetime | None:
 
 
 INSERT_SUBJECT = insert(subjects)
+INSERT_NAME_GRAM = insert(name_grams)
 INSERT_RECORD = insert(records)
 UPDATE_RECORD = (
     update(records)
@@ -143,7 +146,18 @@ def _subject_registered(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
                 known_from=p["known_from"],
                 registered_at=ev.at,
             ),
-        )
+        ),
+        *_name_grams(p),
+    ]
+
+
+def _name_grams(p: dict[str, Any]) -> list[Op]:
+    if p["kind"] != "organisation":  # a person is never found by name
+        return []
+    n = len(normalise(p["name"]))
+    return [
+        (INSERT_NAME_GRAM, {"gram": g, "name_len": n, "subject_id": p["subject_id"]})
+        for g in grams(p["name"])
     ]
 
 

@@ -6,12 +6,13 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from ..clock import iso, to_utc_naive
-from ..db import events, listings, records, review_queue, subjects
+from ..db import events, listings, name_grams, records, review_queue, subjects
 from ..errors import InvalidInput, UnknownEntity
 from ..identifiers.protect import mask_person_name
+from ..projections.name_index import grams, normalise
 from ..rules.lists import status_at
 from .subjects import resolve_code
 
@@ -272,32 +273,46 @@ def objection_inbox(reg: Registry, limit: int = 50) -> dict[str, Any]:
     }
 
 
+#: Postings counted per pair before a search picks the rarest one to read (a bound, not a limit).
+GRAM_COUNT_CAP = 5000
+
+
 def search(reg: Registry, query: str, limit: int = 20) -> dict[str, Any]:
     """Organisations by USCC, by legacy organisation code, or by (part of) their name.
 
-    Natural persons are not searchable by name: a listed person is found only by the ID number
-    (see ``public_profile``), so the search box cannot be used to trawl for people.
+    Codes are looked up by key; names through the name index (``projections/name_index.py``):
+    the postings of the query's rarest pair of characters are read shortest name first, and
+    each candidate's whole name is checked, so a search costs about what it returns. A name
+    search needs two characters. Natural persons are not searchable by name: a listed person is
+    found only by the ID number (see ``public_profile``), so the box cannot trawl for people.
     """
     q = " ".join((query or "").split())
     if not q:
-        return {"query": q, "results": [], "more": False}
+        return {"query": q, "results": [], "more": False, "too_short": False}
     if len(q) > 100:
         raise InvalidInput("a search is at most 100 characters")
     t = to_utc_naive(reg.now())
+    key = normalise(q)
+    code = q.replace(" ", "").replace("-", "").upper()
+    cols = (subjects.c.subject_id, subjects.c.name, subjects.c.division)
     org = (subjects.c.kind == "organisation") & (subjects.c.registered_at <= t)
-    compact = q.replace(" ", "").upper()
-    cond = subjects.c.name.contains(q, autoescape=True)
-    if len(compact) == 18:
-        cond = cond | (subjects.c.subject_id == compact)
-    elif len(compact) in (9, 10):  # GB 11714 code, with or without its hyphen
-        cond = cond | (subjects.c.organisation_code == compact.replace("-", ""))
     with reg.engine.connect() as conn:
-        rows = conn.execute(
-            select(subjects.c.subject_id, subjects.c.name, subjects.c.division)
-            .where(org & cond)
-            .order_by(func.length(subjects.c.name), subjects.c.name, subjects.c.subject_id)
-            .limit(limit + 1)
-        ).all()
+        rows: list[Any] = []
+        if len(code) == 18:
+            rows = list(conn.execute(select(*cols).where(org, subjects.c.subject_id == code)))
+        elif len(code) == 9:  # GB 11714 code, kept as XXXXXXXX-X; typed with or without "-"
+            rows = list(
+                conn.execute(
+                    select(*cols)
+                    .where(org, subjects.c.organisation_code == f"{code[:8]}-{code[8]}")
+                    .order_by(subjects.c.subject_id)
+                    .limit(limit + 1)
+                )
+            )
+        if len(key) >= 2 and len(rows) <= limit:
+            seen = {r.subject_id for r in rows}
+            named = _names_containing(conn, key, t, limit + 1)
+            rows = (rows + [r for r in named if r.subject_id not in seen])[: limit + 1]
         ids = [r.subject_id for r in rows[:limit]]
         listed: dict[str, set[str]] = {}
         if ids:
@@ -323,4 +338,46 @@ def search(reg: Registry, query: str, limit: int = 20) -> dict[str, Any]:
             for r in rows[:limit]
         ],
         "more": len(rows) > limit,
+        "too_short": not rows and len(key) < 2,
     }
+
+
+def _names_containing(conn: Connection, key: str, t: datetime, want: int) -> list[Any]:
+    """Up to ``want`` organisations registered by ``t`` whose normalised name contains ``key``,
+    shortest name first (then by code)."""
+    pairs = grams(key)
+    postings = {
+        g: conn.execute(
+            select(func.count()).select_from(
+                select(name_grams.c.subject_id)
+                .where(name_grams.c.gram == g)
+                .limit(GRAM_COUNT_CAP)
+                .subquery()
+            )
+        ).scalar_one()
+        for g in pairs
+    }
+    rarest = min(pairs, key=lambda g: (postings[g], g))
+    if postings[rarest] == 0:
+        return []
+    stmt = (
+        select(subjects.c.subject_id, subjects.c.name, subjects.c.division)
+        .join(subjects, subjects.c.subject_id == name_grams.c.subject_id)
+        .where(
+            name_grams.c.gram == rarest,
+            name_grams.c.name_len >= len(key),
+            subjects.c.registered_at <= t,
+        )
+        .order_by(name_grams.c.name_len, name_grams.c.subject_id)
+    )
+    found: list[Any] = []
+    result = conn.execution_options(yield_per=256).execute(stmt)
+    try:
+        for r in result:
+            if key in normalise(r.name):
+                found.append(r)
+                if len(found) >= want:
+                    break
+    finally:
+        result.close()
+    return found
