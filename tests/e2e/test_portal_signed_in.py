@@ -123,3 +123,69 @@ def test_subject_objects_and_sees_deadline(
     assert objection["attachments"] and objection["attachments"][0]["name"] == "receipt.txt"
     # the read of the file by its own subject is in "who looked at my file"
     assert "subject:" in page.locator("#reads ~ table").first.inner_text()
+
+
+def test_clerk_issues_a_listing_by_form_then_ends_it(
+    page: Any, reg: Registry, accounts: None, clock: FixedClock
+) -> None:
+    """The clerk records a judgment by hand (a wrong code first: the error is shown by its field
+    and nothing typed is lost), the listing it proposes shows in the console, the subject's
+    objection reaches the clerk's inbox, and the clerk ends the listing by recording the
+    judgment performed with the reference of that decision."""
+    from socialcredit.services import objections
+
+    sign_in(page, "clerk")
+    page.wait_for_url("**/console")
+    form = page.locator("#record-form")
+    form.get_by_label("本机关记录编号").fill("F-1")
+    form.get_by_label("主体代码（统一社会信用代码或身份证号码）").fill("91110000600037341M")
+    form.get_by_label("主体名称").fill(ORG_NAME)
+    form.get_by_label("决定机关").fill("北京市朝阳区人民法院")
+    form.get_by_label("决定文号").fill("（2026）京0105执77号")
+    form.get_by_label("决定日期").fill("2026-01-15")
+    form.get_by_label("法律依据").fill(
+        "《最高人民法院关于公布失信被执行人名单信息的若干规定》第一条"
+    )
+    form.get_by_label("dishonest_conduct").select_option("able_but_refuses")
+    form.get_by_label("listing_decision_ref").fill("（2026）京0105执77号之一")
+    form.get_by_role("button", name="记录", exact=True).click()
+
+    error = page.locator("#e-subject_id")
+    error.wait_for()
+    assert "check character" in error.inner_text()
+    code = form.get_by_label("主体代码（统一社会信用代码或身份证号码）")
+    assert code.get_attribute("aria-invalid") == "true"
+    assert form.get_by_label("决定文号").input_value() == "（2026）京0105执77号"  # kept
+    assert axe_violations(page) == []
+    code.fill(ORG)
+    form.get_by_role("button", name="记录", exact=True).click()
+    page.locator("#recorded").wait_for()
+    assert "已记录" in page.locator("#recorded").inner_text()
+
+    listing = page.locator("#listings article.listing")
+    assert listing.count() == 1
+    assert "失信被执行人名单" in listing.inner_text() and "F-1" in listing.inner_text()
+
+    (entry,) = subject_file(reg, ORG)["listings"]
+    objections.file_objection(
+        reg, ORG, grounds="已履行完毕。", actor="subject:test", listing_id=entry["listing_id"]
+    )
+    page.goto("/console")
+    assert "已履行完毕。" in page.locator("#inbox").inner_text()
+    assert axe_violations(page) == []
+
+    clock.set(parse_moment("2026-04-01T10:00"))  # the listing is active by now
+    page.goto("/console")  # and the session of two months ago has lapsed
+    page.wait_for_url("**/signin?next=/console")
+    sign_in(page, "clerk")
+    page.wait_for_url("**/console")
+    end = page.locator("#listings article.listing form")
+    end.get_by_label("记录的新状态").select_option("performed")
+    end.get_by_label("performed_on").fill("2026-03-30")
+    end.get_by_label("移出名单决定的文号").fill("（2026）京0105执77号之二")
+    end.get_by_role("button", name="移出名单").click()
+    page.wait_for_url("**/console?done=ended#listings")
+    assert page.locator("#listings article.listing").count() == 0
+    (ended,) = subject_file(reg, ORG)["listings"]
+    assert ended["status"] == "ended" and ended["end_reason"] == "performed"
+    assert ended["end_decision_ref"] == "（2026）京0105执77号之二"

@@ -299,3 +299,33 @@ def test_all_digit_uscc_is_an_organisation(reg: Registry) -> None:
     code = "526102047106168623"  # a valid USCC (social organisation) that is all digits
     assert subjects.resolve_code(reg, code).kind == "organisation"
     assert checks.answer(reg, code, "restrict_air_travel")["restricted"] is False
+
+
+def test_a_source_ends_a_listing_by_amending_its_record_with_the_exit_decision(
+    reg: Registry, clock: FixedClock
+) -> None:
+    """``ingest.amend`` keeps the record as it stands and changes what the source decided; the
+    ended listing cites the decision that ended it. Another source cannot amend the record."""
+    ingest.ingest(reg, numbered([judgment()]), "court", actor="court")
+    clock.set(parse_moment("2026-04-01T10:00"))
+    with pytest.raises(UnknownEntity):
+        ingest.amend(reg, "samr", "BJ-2026-0001", {"status": "performed"}, actor="samr")
+    summary = ingest.amend(
+        reg,
+        "court",
+        "BJ-2026-0001",
+        {
+            "status": "performed",
+            "performed_on": "2026-03-30",
+            "exit_decision_ref": "（2026）京0105执1234号之二",
+        },
+        actor="court",
+    )
+    assert (summary.amended, summary.listings_ended) == (1, 1)
+    file = subjects.subject_file(reg, ORG)
+    (record,) = file["records"]
+    assert record["decision_ref"] == "（2026）京0105执1234号"  # the judgment's own, unchanged
+    assert record["status"] == "performed" and record["fields"]["amount_yuan"] == "250000"
+    (listing,) = file["listings"]
+    assert listing["end_reason"] == "performed"
+    assert listing["end_decision_ref"] == "（2026）京0105执1234号之二"

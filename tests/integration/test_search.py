@@ -31,7 +31,9 @@ def build(reg: Registry) -> None:
     ingest.ingest(reg, numbered(rows), "samr", actor="test:samr")
     ingest.ingest(
         reg,
-        numbered([judgment("BJ-7", PERSON, conduct=None, listing_ref=None, subject_name="张三华为")]),
+        numbered(
+            [judgment("BJ-7", PERSON, conduct=None, listing_ref=None, subject_name="张三华为")]
+        ),
         "court",
         actor="test:court",
     )

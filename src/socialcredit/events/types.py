@@ -44,7 +44,8 @@ LISTING_ACTIVATED = "listing-activated"
 
 LISTING_ENDED = "listing-ended"
 """listing_id, reason (performed, expired, superseded, revoked, removed, barred), effective_at,
-exit_due_by, record_key"""
+exit_due_by, record_key, and decision_ref when a source's decision (a record amended to an exit
+status) ended it"""
 
 SOURCE_TOKEN_ISSUED = "source-token-issued"
 """token_hash (sha256 of the token; the token itself is shown once and never stored), source, label"""

@@ -37,7 +37,10 @@ HINTS = (
     "subject_legal_representative",
     "subject_kind",
 )
-COMMON = frozenset(REQUIRED + IDENTITY + HINTS)
+#: Optional: the reference of the source's decision that ends the listings resting on this record
+#: (a row whose new status is an exit status); carried on the listing-ended event.
+EXIT = ("exit_decision_ref",)
+COMMON = frozenset(REQUIRED + IDENTITY + HINTS + EXIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class ValidRow:
     status: str
     fields: dict[str, str]
     hints: dict[str, str] = field(default_factory=dict)
+    exit_decision_ref: str | None = None
 
     def content(self) -> dict[str, Any]:
         """What the source says about the subject, in the form events carry it."""
@@ -181,6 +185,7 @@ def validate_row(
         status=status,
         fields=fields,
         hints={k: values[k] for k in HINTS if values.get(k)},
+        exit_decision_ref=values.get("exit_decision_ref") or None,
     )
 
 

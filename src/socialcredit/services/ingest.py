@@ -9,6 +9,7 @@ without a code go to the review queue; bad rows are reported by row number, fiel
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from ..policy.durations import Duration, add_duration
 from ..rules import lists as rules
 from . import grading
 from . import listings as listing_events
-from .subjects import SubjectRef, resolve_code
+from .subjects import SubjectRef, code_of, resolve_code
 
 if TYPE_CHECKING:
     from ..bootstrap import Registry
@@ -111,6 +112,40 @@ def ingest(
         if progress:
             progress(len(batch))
     return summary
+
+
+def amend(
+    reg: Registry,
+    source: str,
+    source_record_id: str,
+    changes: dict[str, Any],
+    *,
+    actor: str,
+) -> IngestSummary:
+    """A source's new decision on one of its records (a judgment performed, a penalty revoked):
+    the record as it stands with ``changes`` applied (a new ``status``, the fields that status
+    requires, ``exit_decision_ref`` for the decision that ends its listings), sent through
+    ingest like any row. The lists follow: an exit status ends the listings resting on the
+    record, and each ended listing cites that decision."""
+    key = record_key(source, source_record_id)
+    with reg.engine.connect() as conn:
+        r = conn.execute(select(records).where(records.c.record_key == key)).first()
+    if r is None:
+        raise UnknownEntity(f"source {source} has no record {source_record_id!r}")
+    row: dict[str, Any] = {
+        "source_record_id": r.source_record_id,
+        "record_type": r.record_type,
+        "subject_id": code_of(reg, r.subject_id),
+        "subject_name": r.subject_name,
+        "authority": r.authority,
+        "decision_ref": r.decision_ref,
+        "decided_on": r.decided_on.isoformat(),
+        "legal_basis": r.legal_basis,
+        "status": r.status,
+        **json.loads(r.fields),
+        **{k: v for k, v in changes.items() if v not in (None, "")},
+    }
+    return ingest(reg, [(1, row)], source, actor=actor)
 
 
 @dataclass
@@ -434,12 +469,25 @@ def _record(st: _Batch, row: ValidRow, ref: SubjectRef) -> RowProblem | None:
     if st.records[key]["retracted"]:
         # an objection found this record wrong; a resubmission is kept but grounds no listing
         return None
-    _evaluate_lists(st, facts, is_new=old is None, subject_name=name, authority=row.authority)
+    _evaluate_lists(
+        st,
+        facts,
+        is_new=old is None,
+        subject_name=name,
+        authority=row.authority,
+        exit_ref=row.exit_decision_ref,
+    )
     return None
 
 
 def _evaluate_lists(
-    st: _Batch, facts: rules.RecordFacts, *, is_new: bool, subject_name: str, authority: str
+    st: _Batch,
+    facts: rules.RecordFacts,
+    *,
+    is_new: bool,
+    subject_name: str,
+    authority: str,
+    exit_ref: str | None = None,
 ) -> None:
     reg, at = st.reg, st.at
     # 1. listings grounded on this record: exit, or a decision that has now arrived
@@ -447,7 +495,7 @@ def _evaluate_lists(
         ld = st.pack.lists[op.list_id]
         ex = rules.status_exit(ld, facts.status)
         if ex is not None:
-            _end(st, op, facts.status, "record_status")
+            _end(st, op, facts.status, "record_status", exit_ref)
             continue
         if not rules.entry_matches(ld, facts):
             _end(st, op, "criteria_no_longer_met", "record_status")
@@ -507,11 +555,19 @@ def _evaluate_lists(
         )
 
 
-def _end(st: _Batch, op: _Open, reason: str, trigger: str) -> None:
+def _end(st: _Batch, op: _Open, reason: str, trigger: str, decision_ref: str | None = None) -> None:
     ld = st.pack.lists[op.list_id]
     st.emit(
         listing_events.ended(
-            st.reg, ld, op.listing_id, op.subject_id, op.record_key, reason, trigger, st.at
+            st.reg,
+            ld,
+            op.listing_id,
+            op.subject_id,
+            op.record_key,
+            reason,
+            trigger,
+            st.at,
+            decision_ref=decision_ref,
         )
     )
     st.summary.listings_ended += 1

@@ -125,7 +125,10 @@ def ended(
     trigger: str,
     at: datetime,
     effective_at: datetime | None = None,
+    decision_ref: str | None = None,
 ) -> NewEvent:
+    """A listing ends; ``decision_ref`` is the source's decision that ended it, where one did
+    (a record amended to an exit status), so the subject's file can cite it."""
     rule = exit_rule(ld, trigger)
     eff = effective_at or at
     due = (
@@ -147,7 +150,8 @@ def ended(
             "exit_due_by": _naive(due.at).isoformat() if due else None,
             "exit_basis": reg.pack.cite(basis),
             "record_key": record_key,
-        },
+        }
+        | ({"decision_ref": decision_ref} if decision_ref else {}),
         subject_id=subject_id,
     )
 

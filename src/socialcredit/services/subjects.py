@@ -184,6 +184,7 @@ def subject_file(
                     "until": None,
                     "ended_at": None,
                     "end_reason": None,
+                    "end_decision_ref": None,
                     "decision_ref": None,
                 }
             elif ev.type == T.RECORD_RETRACTED:
@@ -276,7 +277,9 @@ def subject_file(
                 )
             elif ev.type == T.LISTING_ENDED:
                 lst[p["listing_id"]].update(
-                    ended_at=datetime.fromisoformat(p["effective_at"]), end_reason=p["reason"]
+                    ended_at=datetime.fromisoformat(p["effective_at"]),
+                    end_reason=p["reason"],
+                    end_decision_ref=p.get("decision_ref"),
                 )
     if subject is None:
         raise UnknownEntity(f"no subject {ref.display} in the register as of {iso(moment, reg.tz)}")
@@ -308,6 +311,7 @@ def subject_file(
                 "until": iso(item["until"], reg.tz),
                 "ended_at": iso(item["ended_at"], reg.tz) if state == "ended" else None,
                 "end_reason": (item["end_reason"] or "expired") if state == "ended" else None,
+                "end_decision_ref": item["end_decision_ref"] if state == "ended" else None,
                 "how_to_resolve": ld.how_to_resolve.model_dump(),
             }
         )

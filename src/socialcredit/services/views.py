@@ -240,13 +240,18 @@ def stats(reg: Registry) -> dict[str, Any]:
     }
 
 
-def objection_inbox(reg: Registry, limit: int = 50) -> dict[str, Any]:
-    """Open and escalated objections, the nearest deadline first."""
+def objection_inbox(reg: Registry, limit: int = 50, *, source: str | None = None) -> dict[str, Any]:
+    """Open and escalated objections, the nearest deadline first; with ``source``, only those
+    about that source's records (the ones its staff answer)."""
     from ..db import objections
     from .objections import describe
 
     t = to_utc_naive(reg.now())
     pending = objections.c.status.in_(("open", "escalated")) & (objections.c.filed_at <= t)
+    if source is not None:
+        pending = pending & objections.c.record_key.in_(
+            select(records.c.record_key).where(records.c.source == source)
+        )
     with reg.engine.connect() as conn:
         rows = conn.execute(
             select(
@@ -271,6 +276,72 @@ def objection_inbox(reg: Registry, limit: int = 50) -> dict[str, Any]:
             for r in rows
         ],
     }
+
+
+def source_listings(reg: Registry, source: str, limit: int = 200) -> dict[str, Any]:
+    """Listings not yet ended that rest on a source's records, for its staff to follow and end:
+    each with the record it rests on and the statuses of that record that end it (with the
+    fields each status requires)."""
+    t = to_utc_naive(reg.now())
+    with reg.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                listings,
+                records.c.source_record_id,
+                records.c.record_type,
+                records.c.status.label("record_status"),
+                records.c.decision_ref.label("record_decision_ref"),
+                subjects.c.kind,
+                subjects.c.id_masked,
+                subjects.c.name,
+            )
+            .join(records, records.c.record_key == listings.c.record_key)
+            .join(subjects, subjects.c.subject_id == listings.c.subject_id)
+            .where(
+                records.c.source == source,
+                listings.c.status != "ended",
+                listings.c.proposed_at <= t,
+            )
+            .order_by(listings.c.proposed_at, listings.c.listing_id)
+            .limit(limit)
+        ).all()
+    out = []
+    for r in rows:
+        state = _state(r, t)
+        if state in (None, "ended"):
+            continue
+        ld = reg.pack.lists[r.list_id]
+        rt = reg.pack.record_types[r.record_type]
+        exits = [
+            {
+                "status": st,
+                "requires": sorted(
+                    name for name, f in rt.fields.items() if st in f.required_when_status
+                ),
+            }
+            for ex in ld.exit
+            if ex.trigger == "record_status"
+            for st in ex.status
+        ]
+        out.append(
+            {
+                "listing_id": r.listing_id,
+                "list": r.list_id,
+                "list_name": ld.name.model_dump(),
+                "kind": ld.kind,
+                "state": state,
+                "subject": _display(r),
+                "subject_name": mask_person_name(r.name) if r.kind == "person" else r.name,
+                "source_record_id": r.source_record_id,
+                "record_type": r.record_type,
+                "record_status": r.record_status,
+                "decision_ref": r.decision_ref or r.record_decision_ref,
+                "since": iso(r.activates_at, reg.tz),
+                "until": iso(r.until, reg.tz),
+                "exits": exits,
+            }
+        )
+    return {"as_of": iso(reg.now(), reg.tz), "source": source, "listings": out}
 
 
 #: Postings counted per pair before a search picks the rarest one to read (a bound, not a limit).

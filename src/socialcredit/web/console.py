@@ -1,6 +1,8 @@
-"""The agency console, signed in and by role: a source uploads files and sees each row's fate;
-a reviewer works the review queue and the objection inbox (nearest deadline first); an
-implementing agency checks subjects for the measures it implements."""
+"""The agency console, signed in and by role: a source uploads files and sees each row's fate,
+records one decision through a form (which may issue a listing, with its decision reference),
+ends the listings resting on its records by recording the decision that ends them, and answers
+the objections to its records; a reviewer works the review queue and every objection (nearest
+deadline first); an implementing agency checks subjects for the measures it implements."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from ..ingest.readers import read_upload
 from ..services import checks, ingest, objections, review, views
 from ..services.access import Principal
 from . import session
+from .i18n import gettext as _
 from .render import page
 
 router = APIRouter(include_in_schema=False)
@@ -32,7 +35,34 @@ def _console(request: Request, who: Principal, **extra: Any) -> HTMLResponse:
     if who.role == "reviewer":
         ctx["queue"] = views.review_items(reg)
         ctx["inbox"] = views.objection_inbox(reg)
+    if who.role == "source" and who.source is not None:
+        ctx["inbox"] = views.objection_inbox(reg, source=who.source)
+        ctx["listings"] = views.source_listings(reg, who.source)
+        types = reg.pack.sources[who.source].competent_for
+        ctx["record_types"] = [reg.pack.record_types[t] for t in types]
+        chosen = ctx.get("form_type") or request.query_params.get("type") or types[0]
+        ctx["form_type"] = reg.pack.record_types.get(chosen) or reg.pack.record_types[types[0]]
+        ctx["form_lists"] = [
+            ld
+            for ld in reg.pack.lists.values()
+            if ld.entry.record_type == ctx["form_type"].id and ld.decision_ref is not None
+        ]
+        ctx.setdefault("values", {})
+        ctx.setdefault("field_errors", {})
     return page(request, "console.html", ctx, status_code=status)
+
+
+#: The columns every record has, in the order of the form (the interchange format's own).
+RECORD_COLUMNS = (
+    "source_record_id",
+    "subject_id",
+    "subject_name",
+    "authority",
+    "decision_ref",
+    "decided_on",
+    "legal_basis",
+    "status",
+)
 
 
 @router.get("/console", response_class=HTMLResponse)
@@ -63,6 +93,77 @@ async def upload(
     except RegistryError as exc:
         return _console(request, who, error=exc.message, status_code=exc.status)
     return _console(request, who, report=summary.as_dict(max_rejects=2000))
+
+
+@router.post("/console/record", response_class=HTMLResponse)
+async def record(request: Request) -> Any:
+    """One decision entered by hand: the same row, checks and lists as a file's."""
+    who = session.require(request, "source")
+    if isinstance(who, RedirectResponse):
+        return who
+    form = await request.form()
+    session.check_csrf(request, str(form.get("csrf", "")))
+    reg = _reg(request)
+    assert who.source is not None
+    rtype = str(form.get("record_type", ""))
+    if rtype not in reg.pack.sources[who.source].competent_for:
+        return _console(request, who, error=f"your source does not record {rtype!r}")
+    spec = reg.pack.record_types[rtype]
+    values = {
+        name: str(form.get(name, "")).strip()
+        for name in (*RECORD_COLUMNS, *spec.fields)
+        if len(str(form.get(name, ""))) <= 2000
+    }
+    row = {"record_type": rtype, **{k: v for k, v in values.items() if v}}
+    try:
+        summary = ingest.ingest(reg, [(1, row)], who.source, actor=who.label, file_name="form")
+    except RegistryError as exc:
+        return _console(request, who, error=exc.message, status_code=exc.status, values=values)
+    if summary.rejected:
+        errors = {p.field or "": p.reason for p in summary.rejects}
+        return _console(
+            request,
+            who,
+            form_type=rtype,
+            values=values,
+            field_errors=errors,
+            error=_("The decision was not recorded; correct the fields marked below."),
+            status_code=422,
+        )
+    return _console(request, who, recorded=summary.as_dict(), form_type=rtype)
+
+
+@router.post("/console/amend", response_class=HTMLResponse)
+async def amend(request: Request) -> Any:
+    """A source's decision that changes one of its records, e.g. ends a listing resting on it."""
+    who = session.require(request, "source")
+    if isinstance(who, RedirectResponse):
+        return who
+    form = await request.form()
+    session.check_csrf(request, str(form.get("csrf", "")))
+    reg = _reg(request)
+    assert who.source is not None
+    srid = str(form.get("source_record_id", ""))
+    reserved = {"csrf", "source_record_id"}
+    changes = {
+        k: str(v).strip() for k, v in form.items() if k not in reserved and len(str(v)) <= 2000
+    }
+    if not changes.get("exit_decision_ref"):
+        return _console(
+            request,
+            who,
+            error=_("Give the reference of the decision that ends the listing."),
+            status_code=422,
+        )
+    try:
+        summary = ingest.amend(reg, who.source, srid, changes, actor=who.label)
+    except RegistryError as exc:
+        return _console(request, who, error=exc.message, status_code=exc.status)
+    if summary.rejected:
+        reasons = "; ".join(f"{p.field}: {p.reason}" for p in summary.rejects)
+        return _console(request, who, error=reasons, status_code=422)
+    done = "ended" if summary.listings_ended else "amended"
+    return RedirectResponse(f"/console?done={done}#listings", 303)
 
 
 @router.post("/console/review/{item_id}", response_class=HTMLResponse)
