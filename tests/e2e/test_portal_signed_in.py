@@ -179,11 +179,13 @@ def test_clerk_issues_a_listing_by_form_then_ends_it(
     page.wait_for_url("**/signin?next=/console")
     sign_in(page, "clerk")
     page.wait_for_url("**/console")
+    page.locator("#listings article.listing summary").click()
     end = page.locator("#listings article.listing form")
+    assert axe_violations(page) == []  # with the form open
     end.get_by_label("记录的新状态").select_option("performed")
     end.get_by_label("performed_on").fill("2026-03-30")
     end.get_by_label("移出名单决定的文号").fill("（2026）京0105执77号之二")
-    end.get_by_role("button", name="移出名单").click()
+    end.get_by_role("button", name="移出名单", exact=True).click()
     page.wait_for_url("**/console?done=ended#listings")
     assert page.locator("#listings article.listing").count() == 0
     (ended,) = subject_file(reg, ORG)["listings"]
