@@ -101,28 +101,39 @@ def compile_file(conn: Connection, pack: Pack, path: Path, version: int) -> dict
             )
         }
     )
+    columns = {
+        mid: (
+            np.frombuffer(k, dtype=np.uint64) if k else np.zeros(0, np.uint64),
+            np.frombuffer(f, dtype=np.uint32) if f else np.zeros(0, np.uint32),
+            np.frombuffer(u, dtype=np.uint32) if u else np.zeros(0, np.uint32),
+        )
+        for mid, (k, f, u) in cols.items()
+    }
+    return write_file(path, columns, np.array(refer, dtype=np.uint64), version)
+
+
+def write_file(
+    path: Path,
+    columns: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    refer: np.ndarray,
+    version: int,
+) -> dict[str, Any]:
+    """Write per-measure (keys, from, until) columns, in any order, as a check file."""
     blocks: list[tuple[str, np.ndarray]] = []
     header: dict[str, Any] = {
         "version": version,
         "compiled_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "measures": {},
     }
-    for mid, (kcol, fcol, ucol) in cols.items():
-        keys = np.frombuffer(kcol, dtype=np.uint64) if kcol else np.zeros(0, np.uint64)
+    for mid, (keys, froms, untils) in columns.items():
         order = np.argsort(keys, kind="stable")
         blocks += [
-            (f"{mid}.keys", keys[order]),
-            (
-                f"{mid}.from",
-                (np.frombuffer(fcol, dtype=np.uint32) if fcol else np.zeros(0, np.uint32))[order],
-            ),
-            (
-                f"{mid}.until",
-                (np.frombuffer(ucol, dtype=np.uint32) if ucol else np.zeros(0, np.uint32))[order],
-            ),
+            (f"{mid}.keys", keys[order].astype(np.uint64)),
+            (f"{mid}.from", froms[order].astype(np.uint32)),
+            (f"{mid}.until", untils[order].astype(np.uint32)),
         ]
         header["measures"][mid] = {"count": len(keys)}
-    blocks.append(("refer", np.array(refer, dtype=np.uint64)))
+    blocks.append(("refer", np.sort(refer.astype(np.uint64))))
     # offsets are relative to the start of the data, which follows the padded header
     offset = 0
     header["arrays"] = {}
