@@ -12,7 +12,13 @@ import numpy as np
 from socialcredit.bootstrap import Registry
 from socialcredit.clock import FixedClock, parse_moment
 from socialcredit.events.store import head_seq
-from socialcredit.projections.check_file import CheckFile, compile_file, subject_keys
+from socialcredit.projections.check_file import (
+    CheckFile,
+    compile_file,
+    seconds,
+    subject_key,
+    subject_keys,
+)
 from socialcredit.services import checks, ingest, listings
 from socialcredit.services.subjects import resolve_code
 from tests.fixtures.rows import ORG, ORG2, PERSON, abnormal, judgment, numbered, penalty
@@ -44,10 +50,16 @@ def compile_now(reg: Registry, path: Path) -> CheckFile:
 
 
 def exact(reg: Registry, measure: str, at: str) -> list[bool]:
-    return [
-        checks.answer(reg, s, measure, at=parse_moment(at))["applies"] if _known(reg, s) else False
-        for s in SUBJECTS
-    ]
+    """Whether the exact path's answer has anything beyond a plain "no": a listing that
+    applies, one suspended by an objection, or one notified and not yet active."""
+    out = []
+    for s in SUBJECTS:
+        if not _known(reg, s):
+            out.append(False)
+            continue
+        a = checks.answer(reg, s, measure, at=parse_moment(at))
+        out.append(bool(a["applies"] or a.get("suspended") or a.get("notified_not_yet_active")))
+    return out
 
 
 def _known(reg: Registry, code: str) -> bool:
@@ -77,18 +89,20 @@ def test_answers_as_the_exact_path_for_every_measure_and_moment(
     seen_true = 0
     for measure in reg.pack.measures:
         for at in MOMENTS:
-            got = f.applies_to(ids(reg), measure, parse_moment(at))
+            got = f.hits_for(ids(reg), measure, parse_moment(at))
             assert got == exact(reg, measure, at), (measure, at)
+            one = [f.hit(subject_key(i), measure, seconds(parse_moment(at))) for i in ids(reg)]
+            assert one == got
             seen_true += sum(got)
     assert seen_true > 10  # the comparison covers restricted answers, not only empty ones
     # the file on disk is the whole index: a second mapping answers the same
     again = CheckFile(tmp_path / "checks.bin")
     assert again.header == f.header
     assert again.nbytes() == f.nbytes()
-    per_pair = f.nbytes("restrict_air_travel") / max(
-        f.header["measures"]["restrict_air_travel"]["count"], 1
-    )
-    assert per_pair == 16
+    # 12 bytes a pair (32-bit key residue, from, until) and a u32 directory of 2^bits + 1
+    info = f.header["measures"]["restrict_air_travel"]
+    assert info["count"] > 0
+    assert f.nbytes("restrict_air_travel") == 12 * info["count"] + 4 * (2 ** info["bits"] + 1)
 
 
 def test_a_listing_ended_shows_after_refresh(
@@ -100,7 +114,7 @@ def test_a_listing_ended_shows_after_refresh(
     f = compile_now(reg, path)
     org = ids(reg)[:1]
     at = parse_moment("2026-03-03T12:00")
-    assert f.applies_to(org, "restrict_air_travel", at) == [True]
+    assert f.hits_for(org, "restrict_air_travel", at) == [True]
     ingest.amend(
         reg,
         "court",
@@ -112,11 +126,11 @@ def test_a_listing_ended_shows_after_refresh(
         },
         actor="court",
     )
-    assert f.applies_to(org, "restrict_air_travel", at) == [True]  # not yet refreshed
+    assert f.hits_for(org, "restrict_air_travel", at) == [True]  # not yet refreshed
     with reg.engine.connect() as conn:
         compile_file(conn, reg.pack, path, head_seq(conn))
     assert f.refresh() is True and f.refresh() is False
-    assert f.applies_to(org, "restrict_air_travel", at) == [False]
+    assert f.hits_for(org, "restrict_air_travel", at) == [False]
 
 
 def test_swapping_the_file_under_concurrent_checks(
@@ -146,7 +160,7 @@ def test_swapping_the_file_under_concurrent_checks(
     )
     at = parse_moment("2026-03-03T12:00")
     answers = {
-        name: CheckFile(p).applies(queries, "restrict_air_travel", at).tobytes()
+        name: CheckFile(p).hits(queries, "restrict_air_travel", at).tobytes()
         for name, p in (("a", a_path), ("b", b_path))
     }
     assert answers["a"] != answers["b"]
@@ -160,7 +174,7 @@ def test_swapping_the_file_under_concurrent_checks(
         try:
             while not stop.is_set():
                 f.refresh()
-                seen.add(f.applies(queries, "restrict_air_travel", at).tobytes())
+                seen.add(f.hits(queries, "restrict_air_travel", at).tobytes())
         except BaseException as exc:
             errors.append(exc)
 

@@ -1,31 +1,35 @@
-"""The check file: when each listing makes each measure apply, packed for checks at volume.
+"""The check file: when each listing concerns each measure, packed for checks at volume.
 
-A projection of the listings table compiled into one file that server processes memory-map:
-for every measure, three arrays of equal length sorted by subject key: the key (u64), and the
-second the listing becomes active and the second it stops (u32 seconds since 2000-01-01 UTC,
-enough until 2136). That is 16 bytes per (subject, measure, listing) and no Python object per
-subject, so tens of millions of restrictions fit in a few hundred MiB shared by every process.
+A projection of the listings table compiled into one file that server processes memory-map. For
+every measure it holds, sorted by subject key, the second each listing was notified and the
+second it stops (u32 seconds since 2000-01-01 UTC, enough until 2136), so one file answers for
+any moment. A check whose subject has no such interval around the moment is certainly a plain
+"allowed" (or "not eligible"): no listing applies, none is suspended, none is upcoming. Only
+the others, a small share, need the exact path (``services/checks.py``), which reads the
+subject's listings and builds the explained answer.
 
-A key is the first 8 bytes of BLAKE2b of the subject id. A subject whose key is absent is
-certainly not listed; a key found means "listed", and the one-in-2^64-per-pair chance that two
-subjects share a key can only send a check to the exact path (``services/checks.py``), never
-hide a restriction. Subjects with a listing that an objection may suspend are in ``refer``:
-their answers must take the exact path too.
+Keys: a subject key is a 64-bit mix of the subject id's bytes (``subject_key``; the same
+function vectorised over a batch in ``subject_keys``). A measure's keys are bucketed by their
+top ``bits`` bits (a directory of u32 offsets, one bucket per 2-4 keys) and each stores only
+the next 32 bits (``resid``). That is 12 bytes per (subject, measure, listing) plus 1-2 for
+the directory, and no Python object per subject. Two subjects sharing 32 + ``bits`` key bits
+(about n / 2^(32+bits) per check, 1e-9 at a million listings) can only send a check to the
+exact path, never hide a restriction.
 
-Layout (little-endian): ``SCCHECK1``, a u32 header length, a JSON header (version, compiled
-moment, per measure its count and offsets), zero padding to 8 bytes, the arrays. The file is
-written beside its final name and moved over it (``os.replace``): a process that has the old
-file mapped keeps reading a whole file, and ``CheckFile.refresh`` maps the new one.
+Layout (little-endian): ``SCCHECK2``, a u32 header length, a JSON header (version, compiled
+moment, per measure its count, bits and array offsets), zero padding to 8 bytes, the arrays.
+The file is written beside its final name and moved over it (``os.replace``): a process that
+has the old file mapped keeps reading a whole file, and ``CheckFile.refresh`` maps the new one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mmap
 import os
 import struct
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,22 +39,52 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import Connection, select
 
-from ..db import listings, objections
+from ..db import listings
 
 if TYPE_CHECKING:
     from ..policy.model import Pack
 
-MAGIC = b"SCCHECK1"
+MAGIC = b"SCCHECK2"
 EPOCH = datetime(2000, 1, 1)
 U32_MAX = 2**32 - 1
+ID_BYTES = 40  # subject ids are a USCC (18) or "P-" and 32 hex characters (34)
+
+_M64 = 2**64 - 1
+_C1, _C2, _C3 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+_WORDS = struct.Struct("<5Q")
 
 
 def subject_key(subject_id: str) -> int:
-    return int.from_bytes(hashlib.blake2b(subject_id.encode(), digest_size=8).digest(), "little")
+    """The 64-bit key of one subject id (the same value ``subject_keys`` computes)."""
+    raw = subject_id.encode()
+    if len(raw) > ID_BYTES:
+        raise ValueError(f"a subject id has at most {ID_BYTES} bytes")
+    a, b, c, d, e = _WORDS.unpack(raw.ljust(ID_BYTES, b"\0"))
+    h = (a ^ _C1) * _C2 & _M64
+    h = ((h ^ (h >> 31)) ^ b) * _C3 & _M64
+    h = ((h ^ (h >> 29)) ^ c) * _C2 & _M64
+    h = ((h ^ (h >> 31)) ^ d) * _C3 & _M64
+    h = ((h ^ (h >> 29)) ^ e) * _C2 & _M64
+    return h ^ (h >> 32)
 
 
-def subject_keys(subject_ids: Iterable[str]) -> np.ndarray:
-    return np.fromiter((subject_key(s) for s in subject_ids), dtype=np.uint64)
+def subject_keys(subject_ids: Iterable[str] | np.ndarray) -> np.ndarray:
+    """Keys of many subject ids at once, vectorised: ids are laid out as fixed-width rows of
+    bytes (zero-padded, as ``subject_key`` pads) and mixed a 64-bit word at a time."""
+    ids = subject_ids if isinstance(subject_ids, np.ndarray) else np.array(list(subject_ids))
+    if ids.size == 0:
+        return np.zeros(0, np.uint64)
+    rows = ids.astype(f"S{ID_BYTES}") if ids.dtype.kind == "U" else ids
+    if rows.dtype.itemsize > ID_BYTES:
+        raise ValueError(f"a subject id has at most {ID_BYTES} bytes")
+    if rows.dtype.itemsize < ID_BYTES:
+        rows = rows.astype(f"S{ID_BYTES}")
+    w = np.ascontiguousarray(rows).view("<u8").reshape(-1, ID_BYTES // 8)
+    with np.errstate(over="ignore"):
+        h = (w[:, 0] ^ np.uint64(_C1)) * np.uint64(_C2)
+        for i, (shift, mult) in enumerate(((31, _C3), (29, _C2), (31, _C3), (29, _C2)), 1):
+            h = ((h ^ (h >> np.uint64(shift))) ^ w[:, i]) * np.uint64(mult)
+        return np.asarray(h ^ (h >> np.uint64(32)), dtype=np.uint64)
 
 
 def seconds(at: datetime) -> int:
@@ -64,58 +98,50 @@ def seconds(at: datetime) -> int:
 
 
 def compile_file(conn: Connection, pack: Pack, path: Path, version: int) -> dict[str, Any]:
-    """Write the check file for the listings as they stand; returns its header."""
+    """Write the check file for the notified listings as they stand; returns its header."""
     measures_of: dict[str, list[str]] = {}
     for mid, m in pack.measures.items():
         for lid in m.lists:
             measures_of.setdefault(lid, []).append(mid)
-    cols: dict[str, tuple[array[int], array[int], array[int]]] = {
-        mid: (array("Q"), array("I"), array("I")) for mid in pack.measures
+    ids: dict[str, list[str]] = {mid: [] for mid in pack.measures}
+    spans: dict[str, tuple[array[int], array[int]]] = {
+        mid: (array("I"), array("I")) for mid in pack.measures
     }
     q = select(
         listings.c.subject_id,
         listings.c.list_id,
-        listings.c.activates_at,
+        listings.c.notified_at,
         listings.c.until,
         listings.c.ended_at,
     ).where(listings.c.notified_at.is_not(None))
-    for r in conn.execute(q):
+    for r in conn.execution_options(yield_per=10_000).execute(q):
         end = min(r.until, r.ended_at) if r.ended_at else r.until
-        start_s, end_s = seconds(r.activates_at), seconds(end)
+        start_s, end_s = seconds(r.notified_at), seconds(end)
         if end_s <= start_s:
-            continue  # ended before it began: it never applies
-        k = subject_key(r.subject_id)
+            continue  # ended as soon as notified: it never concerns a check
         for mid in measures_of.get(r.list_id, ()):
-            kcol, fcol, ucol = cols[mid]
-            kcol.append(k)
-            fcol.append(start_s)
-            ucol.append(end_s)
-    suspending = {lid for lid, ld in pack.lists.items() if ld.objection.suspends}
-    refer = sorted(
-        {
-            subject_key(sid)
-            for (sid,) in conn.execute(
-                select(listings.c.subject_id)
-                .join(objections, objections.c.listing_id == listings.c.listing_id)
-                .where(listings.c.list_id.in_(suspending))
-            )
-        }
-    )
+            ids[mid].append(r.subject_id)
+            spans[mid][0].append(start_s)
+            spans[mid][1].append(end_s)
     columns = {
         mid: (
-            np.frombuffer(k, dtype=np.uint64) if k else np.zeros(0, np.uint64),
+            subject_keys(ids[mid]),
             np.frombuffer(f, dtype=np.uint32) if f else np.zeros(0, np.uint32),
             np.frombuffer(u, dtype=np.uint32) if u else np.zeros(0, np.uint32),
         )
-        for mid, (k, f, u) in cols.items()
+        for mid, (f, u) in spans.items()
     }
-    return write_file(path, columns, np.array(refer, dtype=np.uint64), version)
+    return write_file(path, columns, version)
+
+
+def bucket_bits(n: int) -> int:
+    """Directory bits for n keys: 2-4 keys per bucket on average, at least two buckets."""
+    return max(1, n.bit_length() - 2)
 
 
 def write_file(
     path: Path,
     columns: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-    refer: np.ndarray,
     version: int,
 ) -> dict[str, Any]:
     """Write per-measure (keys, from, until) columns, in any order, as a check file."""
@@ -126,14 +152,24 @@ def write_file(
         "measures": {},
     }
     for mid, (keys, froms, untils) in columns.items():
+        keys = np.asarray(keys, dtype=np.uint64)
         order = np.argsort(keys, kind="stable")
+        skeys = keys[order]
+        bits = bucket_bits(len(skeys))
+        prefix = skeys >> np.uint64(64 - bits)
+        directory = np.searchsorted(prefix, np.arange(2**bits + 1, dtype=np.uint64))
+        sizes = np.diff(directory)
         blocks += [
-            (f"{mid}.keys", keys[order].astype(np.uint64)),
+            (f"{mid}.dir", directory.astype(np.uint32)),
+            (f"{mid}.resid", ((skeys << np.uint64(bits)) >> np.uint64(32)).astype(np.uint32)),
             (f"{mid}.from", froms[order].astype(np.uint32)),
             (f"{mid}.until", untils[order].astype(np.uint32)),
         ]
-        header["measures"][mid] = {"count": len(keys)}
-    blocks.append(("refer", np.sort(refer.astype(np.uint64))))
+        header["measures"][mid] = {
+            "count": len(skeys),
+            "bits": bits,
+            "largest_bucket": int(sizes.max()) if len(sizes) else 0,
+        }
     # offsets are relative to the start of the data, which follows the padded header
     offset = 0
     header["arrays"] = {}
@@ -160,10 +196,23 @@ def _pad(n: int) -> int:
 
 
 @dataclass(frozen=True)
+class _Measure:
+    bits: int
+    steps: int  # binary-search rounds that cover the largest bucket
+    directory: np.ndarray
+    resid: np.ndarray
+    froms: np.ndarray
+    untils: np.ndarray
+    # the same arrays as memoryviews, for the one-key path (plain int indexing, no numpy scalar)
+    views: tuple[Any, Any, Any, Any]
+
+
+@dataclass(frozen=True)
 class _Mapped:
     ident: tuple[int, int]
     header: dict[str, Any]
     arrays: dict[str, np.ndarray]
+    measures: dict[str, _Measure]
 
 
 class CheckFile:
@@ -179,7 +228,7 @@ class CheckFile:
             st = os.fstat(f.fileno())
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         if mm[:8] != MAGIC:
-            raise ValueError(f"{self.path} is not a check file")
+            raise ValueError(f"{self.path} is not a check file of this version")
         (hlen,) = struct.unpack("<I", mm[8:12])
         header = json.loads(mm[12 : 12 + hlen])
         base = _pad(12 + hlen)
@@ -189,7 +238,14 @@ class CheckFile:
             )
             for name, a in header["arrays"].items()
         }
-        return _Mapped((st.st_ino, st.st_mtime_ns), header, arrays)
+        measures = {}
+        for mid, info in header["measures"].items():
+            cols = [arrays[f"{mid}.{c}"] for c in ("dir", "resid", "from", "until")]
+            views = tuple(memoryview(c) if len(c) else _EMPTY for c in cols)
+            measures[mid] = _Measure(
+                info["bits"], int(info["largest_bucket"]).bit_length(), *cols, views=views
+            )
+        return _Mapped((st.st_ino, st.st_mtime_ns), header, arrays, measures)
 
     def refresh(self) -> bool:
         """Map the file again if it was replaced; True when it was."""
@@ -211,32 +267,60 @@ class CheckFile:
         names = [n for n in self._m.arrays if measure is None or n.startswith(f"{measure}.")]
         return sum(self._m.arrays[n].nbytes for n in names)
 
-    def applies(self, keys: np.ndarray, measure: str, at: datetime) -> np.ndarray:
-        """For each key, whether a listing of one of the measure's lists is active at ``at``
-        (vectorised; ``measure`` must be one of the file's)."""
-        m = self._m
-        k, s, e = (m.arrays[f"{measure}.{c}"] for c in ("keys", "from", "until"))
-        t = seconds(at)
+    def _measure(self, measure: str) -> _Measure:
+        try:
+            return self._m.measures[measure]
+        except KeyError:
+            raise KeyError(f"the check file has no measure {measure!r}") from None
+
+    def hits(self, keys: np.ndarray, measure: str, at: datetime | int) -> np.ndarray:
+        """For each key, whether a listing of one of the measure's lists was notified and has
+        not ended at ``at`` (vectorised). False is a certain "no listing concerns this check";
+        True sends the check to the exact path."""
+        m = self._measure(measure)
+        t = at if isinstance(at, int) else seconds(at)
+        n = len(m.resid)
         out = np.zeros(len(keys), dtype=bool)
-        if len(k) == 0 or len(keys) == 0:
+        if n == 0 or len(keys) == 0:
             return out
-        lo = np.searchsorted(k, keys, side="left")
-        hi = np.searchsorted(k, keys, side="right")
-        one = hi - lo == 1
-        i = lo[one]
-        out[one] = (s[i] <= t) & (t < e[i])
-        for j in np.nonzero(hi - lo > 1)[0]:  # several listings on the same measure: rare
-            rows = slice(lo[j], hi[j])
-            out[j] = bool(np.any((s[rows] <= t) & (t < e[rows])))
+        keys = np.asarray(keys, dtype=np.uint64)
+        bucket = (keys >> np.uint64(64 - m.bits)).astype(np.intp)
+        r = ((keys << np.uint64(m.bits)) >> np.uint64(32)).astype(np.uint32)
+        lo = m.directory[bucket].astype(np.intp)
+        end = m.directory[bucket + 1].astype(np.intp)
+        hi = end.copy()
+        for _ in range(m.steps):  # lower bound of r in resid[lo:hi], every key at once
+            mid = (lo + hi) >> 1
+            right = (m.resid[np.minimum(mid, n - 1)] < r) & (lo < hi)
+            lo = np.where(right, mid + 1, lo)
+            hi = np.where(right, hi, mid)
+        i = lo
+        same = (i < end) & (m.resid[np.minimum(i, n - 1)] == r)
+        while same.any():  # a subject with several listings for the measure: a few rounds
+            j = np.minimum(i, n - 1)
+            out |= same & (m.froms[j] <= t) & (t < m.untils[j])
+            i = i + 1
+            same &= (i < end) & (m.resid[np.minimum(i, n - 1)] == r)
         return out
 
-    def refer(self, keys: np.ndarray) -> np.ndarray:
-        """For each key, whether its answer needs the exact path (a suspendable listing)."""
-        r = self._m.arrays["refer"]
-        if len(r) == 0:
-            return np.zeros(len(keys), dtype=bool)
-        i = np.minimum(np.searchsorted(r, keys), len(r) - 1)
-        return np.asarray(r[i] == keys, dtype=bool)
+    def hit(self, key: int, measure: str, t: int) -> bool:
+        """``hits`` for one key, at ``t`` in file seconds (see ``seconds``), without numpy."""
+        m = self._m.measures[measure]
+        directory, resid, froms, untils = m.views
+        bucket = key >> (64 - m.bits)
+        lo, end = directory[bucket], directory[bucket + 1]
+        if lo == end:
+            return False
+        r = ((key << m.bits) & _M64) >> 32
+        i = bisect_left(resid, r, lo, end)
+        while i < end and resid[i] == r:
+            if froms[i] <= t < untils[i]:
+                return True
+            i += 1
+        return False
 
-    def applies_to(self, subject_ids: Sequence[str], measure: str, at: datetime) -> list[bool]:
-        return [bool(x) for x in self.applies(subject_keys(subject_ids), measure, at)]
+    def hits_for(self, subject_ids: Sequence[str], measure: str, at: datetime) -> list[bool]:
+        return [bool(x) for x in self.hits(subject_keys(subject_ids), measure, at)]
+
+
+_EMPTY = memoryview(np.zeros(2, np.uint32))
