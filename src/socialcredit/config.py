@@ -9,6 +9,8 @@ SOCIALCREDIT_KEY_FILE       development only: where generated keys are kept (.so
 SOCIALCREDIT_SMTP_URL       smtp://host:port of the mail relay that delivers notices
 SOCIALCREDIT_MAIL_FROM      sender address of notices
 SOCIALCREDIT_OPEN_DATA_DIR  where the daily open-data files are written (default: next to the SQLite file)
+SOCIALCREDIT_CHECK_FILE     the compiled check file that server processes share (default: next to
+                            the SQLite file; with PostgreSQL and no setting, one per process)
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str | None = None
     open_data_path: Path | None = None
+    check_file_path: Path | None = None
 
     @property
     def open_data_dir(self) -> Path:
@@ -48,6 +51,17 @@ class Settings:
             db = Path(self.database_url.removeprefix("sqlite:///"))
             return db.with_name(db.name + ".open-data")
         return Path(".socialcredit/open-data")
+
+    @property
+    def check_file(self) -> Path | None:
+        """Where the check file lives: SOCIALCREDIT_CHECK_FILE, or next to an SQLite file, or
+        None (each process keeps its own, in a temporary directory)."""
+        if self.check_file_path is not None:
+            return self.check_file_path
+        if self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
+            db = Path(self.database_url.removeprefix("sqlite:///"))
+            return db.with_name(db.name + ".checks")
+        return None
 
     @property
     def database_label(self) -> str:
@@ -103,6 +117,9 @@ class Settings:
             mail_from=e.get("SOCIALCREDIT_MAIL_FROM") or None,
             open_data_path=Path(e["SOCIALCREDIT_OPEN_DATA_DIR"])
             if e.get("SOCIALCREDIT_OPEN_DATA_DIR")
+            else None,
+            check_file_path=Path(e["SOCIALCREDIT_CHECK_FILE"])
+            if e.get("SOCIALCREDIT_CHECK_FILE")
             else None,
         )
 

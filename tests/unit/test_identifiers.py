@@ -181,3 +181,34 @@ def test_implausible_birth_year_is_refused() -> None:
     number = first17 + str(stdnum_ric.calc_check_digit(first17 + "0"))
     with pytest.raises(InvalidIdentifier, match="not plausible"):
         parse_resident_id(number)
+
+
+def test_vectorised_uscc_validation_accepts_exactly_what_parse_uscc_accepts() -> None:
+    import random
+
+    import numpy as np
+
+    from socialcredit.identifiers.uscc import ALPHABET, build_uscc, valid_many
+
+    rng = random.Random(1)
+    codes = []
+    for _ in range(6000):
+        division = rng.choice(["110105", "440300", "310000", "110000", "999999", "010519"])
+        base = "".join(rng.choice(ALPHABET) for _ in range(8))
+        code = build_uscc(rng.choice("123456789ANY"), rng.choice("12359"), division, base)
+        if rng.random() < 0.4:  # one character changed: check characters, alphabet, case
+            j = rng.randrange(18)
+            code = code[:j] + rng.choice(ALPHABET + "IOZSVa ") + code[j + 1 :]
+        codes.append(code)
+    codes += ["110105197005050037", "91110105MA01ABCD3X", "1" * 18]
+
+    def canonical_valid(c: str) -> bool:
+        try:
+            return parse_uscc(c).code == c
+        except InvalidIdentifier:
+            return False
+
+    want = [canonical_valid(c) for c in codes]
+    assert 1000 < sum(want) < len(codes) - 1000  # both kinds are well represented
+    assert valid_many(np.array(codes).astype("S18")).tolist() == want
+    assert valid_many(np.zeros(0, "S18")).tolist() == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 from stdnum import numdb
 from stdnum.cn import uscc as stdnum_uscc
 
@@ -182,3 +183,53 @@ def build_uscc(authority: str, entity_type: str, division: str, org_base8: str) 
     """Compose a valid USCC from its parts (for generated data and tests)."""
     first17 = authority + entity_type + division + org_base8 + org_code_check(org_base8)
     return first17 + uscc_check(first17)
+
+
+_BYTE_VALUE = np.full(256, 255, np.uint8)
+for _i, _c in enumerate(ALPHABET):
+    _BYTE_VALUE[ord(_c)] = _i
+_BYTE_ORG_VALUE = np.zeros(256, np.int32)
+for _i, _c in enumerate(_ORG_VALUES):
+    _BYTE_ORG_VALUE[ord(_c)] = _i
+_PAIR_OK = np.zeros((256, 256), bool)
+for _a, _types in AUTHORITY_TYPES.items():
+    for _t in _types:
+        _PAIR_OK[ord(_a), ord(_t)] = True
+_ALPHABET_BYTES = np.frombuffer(ALPHABET.encode(), np.uint8)
+#: per 6-digit division: 1 known, 0 not, -1 not looked up yet (filled as batches meet them)
+_DIVISION_KNOWN = np.full(1_000_000, -1, np.int8)
+
+
+def valid_many(rows: np.ndarray) -> np.ndarray:
+    """Which of many codes (a numpy array of 18-byte strings, dtype ``S18``) are canonical valid
+    USCCs, every check of ``parse_uscc`` vectorised. False means "not certainly": the caller
+    reads those one by one with ``parse_uscc`` (lower case, spaces, hyphens, or a real error),
+    so this accepts only what ``parse_uscc`` accepts (tested)."""
+    if rows.dtype != np.dtype("S18"):
+        raise ValueError("valid_many reads an array of dtype S18")
+    # one row per character position: every step below is elementwise over whole rows
+    m = np.ascontiguousarray(
+        np.frombuffer(np.ascontiguousarray(rows).tobytes(), np.uint8).reshape(-1, 18).T
+    )
+    v = _BYTE_VALUE[m]
+    ok = (v.max(axis=0) != 255) & _PAIR_OK[m[0], m[1]] & (v[2:8].max(axis=0) < 10)
+    division = np.zeros(len(rows), np.int32)
+    for j in range(2, 8):
+        division = division * 10 + np.minimum(v[j], 9)
+    known = _DIVISION_KNOWN[division]
+    unseen = np.unique(division[ok & (known < 0)])
+    if len(unseen):
+        for d in unseen.tolist():
+            _DIVISION_KNOWN[d] = region_known(f"{d:06d}")
+        known = _DIVISION_KNOWN[division]
+    ok &= known == 1
+    org_total = np.zeros(len(rows), np.int32)
+    for j, w in enumerate(_ORG_WEIGHTS):
+        org_total += _BYTE_ORG_VALUE[m[8 + j]] * w
+    c = 11 - org_total % 11
+    ok &= m[16] == np.where(c == 10, ord("X"), np.where(c == 11, ord("0"), 48 + c))
+    total = np.zeros(len(rows), np.int32)
+    for j, w in enumerate(_WEIGHTS):
+        total += v[j].astype(np.int32) * w
+    ok &= m[17] == _ALPHABET_BYTES[(31 - total % 31) % 31]
+    return ok

@@ -97,8 +97,15 @@ def seconds(at: datetime) -> int:
     return min(max(whole, 0), U32_MAX)
 
 
-def compile_file(conn: Connection, pack: Pack, path: Path, version: int) -> dict[str, Any]:
-    """Write the check file for the notified listings as they stand; returns its header."""
+def compile_file(
+    conn: Connection, pack: Pack, path: Path, version: int, origin: str = ""
+) -> dict[str, Any]:
+    """Write the check file for the notified listings as they stand; returns its header.
+
+    ``version`` is the log's head read before the listings, ``origin`` names the log (the hash
+    of its first event) so that a file compiled from another database is never taken for this
+    one's. Intervals are widened outward to whole seconds: a moment inside a listing's interval
+    is always inside the file's."""
     measures_of: dict[str, list[str]] = {}
     for mid, m in pack.measures.items():
         for lid in m.lists:
@@ -116,9 +123,9 @@ def compile_file(conn: Connection, pack: Pack, path: Path, version: int) -> dict
     ).where(listings.c.notified_at.is_not(None))
     for r in conn.execution_options(yield_per=10_000).execute(q):
         end = min(r.until, r.ended_at) if r.ended_at else r.until
-        start_s, end_s = seconds(r.notified_at), seconds(end)
-        if end_s <= start_s:
+        if end <= r.notified_at:
             continue  # ended as soon as notified: it never concerns a check
+        start_s, end_s = seconds(r.notified_at), min(seconds(end) + 1, U32_MAX)
         for mid in measures_of.get(r.list_id, ()):
             ids[mid].append(r.subject_id)
             spans[mid][0].append(start_s)
@@ -131,7 +138,7 @@ def compile_file(conn: Connection, pack: Pack, path: Path, version: int) -> dict
         )
         for mid, (f, u) in spans.items()
     }
-    return write_file(path, columns, version)
+    return write_file(path, columns, version, origin)
 
 
 def bucket_bits(n: int) -> int:
@@ -143,11 +150,13 @@ def write_file(
     path: Path,
     columns: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
     version: int,
+    origin: str = "",
 ) -> dict[str, Any]:
     """Write per-measure (keys, from, until) columns, in any order, as a check file."""
     blocks: list[tuple[str, np.ndarray]] = []
     header: dict[str, Any] = {
         "version": version,
+        "origin": origin,
         "compiled_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "measures": {},
     }
@@ -257,6 +266,10 @@ class CheckFile:
     @property
     def version(self) -> int:
         return int(self._m.header["version"])
+
+    @property
+    def origin(self) -> str:
+        return str(self._m.header.get("origin", ""))
 
     @property
     def header(self) -> dict[str, Any]:

@@ -1,27 +1,40 @@
 """Point-of-service checks: "is subject X restricted from measure M at moment T?"
 
-Answers come from an in-memory index compiled from the listings projection: per subject, the
-listings that have been notified, with the interval in which each is active. Because activation
-and expiry follow from those timestamps, one index answers for any moment, past or future, with
-no sweep needed. The index reloads when the log's head moves (checked at most once per
-``max_staleness`` seconds, and at once after a write in this process).
+Two paths give one answer. The check file (``projections/check_file.py``), compiled from the
+listings and memory-mapped, tells for any moment whether some listing of the measure's lists
+was notified and has not ended: when not, the answer is a plain "allowed" (or "not eligible")
+and nothing else is read. The few checks it cannot settle, and every check on a subject that
+an event has touched since the file was compiled (the *overlay*), take the exact path: the
+subject's listings and their suspensions, read from the store, give the explained answer.
+
+Freshness: at most once per ``max_staleness`` seconds (and at once after a write in this
+process) the log's head is read; the subjects of newer events join the overlay, so a listing
+is visible to checks as soon as its events are committed. When the overlay grows past
+``recompile_at`` subjects the file is compiled again, by one process at a time (a lock file
+beside it); every other process maps the new file when it appears.
 """
 
 from __future__ import annotations
 
+import fcntl
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import Connection, select
 
 from ..clock import iso, to_utc_naive
-from ..db import listings, objections
+from ..db import events, listings, objections
 from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
 from ..events.store import head_seq
+from ..identifiers.uscc import valid_many
 from ..policy.model import Measure
+from ..projections.check_file import CheckFile, compile_file, seconds, subject_key, subject_keys
 from .reads import CheckLog
 from .subjects import SubjectRef, resolve_code
 
@@ -50,11 +63,20 @@ class Entry:
 
 
 class CheckIndex:
-    def __init__(self, reg: Registry, max_staleness: float = 1.0) -> None:
+    def __init__(self, reg: Registry, max_staleness: float = 1.0, recompile_at: int = 5000) -> None:
         self.reg = reg
         self.max_staleness = max_staleness
-        self.by_subject: dict[str, tuple[Entry, ...]] = {}
-        self.version = -1
+        self.recompile_at = recompile_at
+        self.version = -1  # the log head that the file and the overlay together cover
+        self.file: CheckFile | None = None
+        self.overlay: frozenset[str] = frozenset()
+        self.overlay_keys = np.zeros(0, np.uint64)
+        self.compiled = 0  # how many times this process compiled the file
+        configured = reg.settings.check_file
+        if configured is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="socialcredit-checks-")
+            configured = Path(self._tmp.name) / "checks.bin"
+        self.path = configured
         self._checked = 0.0
         self._lock = threading.Lock()
         self._measures: dict[str, tuple[Measure, frozenset[str], dict[str, Any]]] = {}
@@ -94,45 +116,122 @@ class CheckIndex:
             with self.reg.engine.connect() as conn:
                 v = head_seq(conn)
                 if v != self.version:
-                    self._load(conn, v)
+                    self._catch_up(conn, v)
             self._checked = time.monotonic()
 
-    def _load(self, conn: Any, version: int) -> None:
-        susp: dict[str, list[tuple[datetime, datetime | None]]] = {}
-        for o in conn.execute(
-            select(objections.c.listing_id, objections.c.filed_at, objections.c.decided_at).where(
-                objections.c.suspends.is_(True) & objections.c.listing_id.is_not(None)
-            )
-        ):
-            susp.setdefault(o.listing_id, []).append((o.filed_at, o.decided_at))
+    def _catch_up(self, conn: Connection, head: int) -> None:
+        origin = _origin(conn)
+        f = self._mapped(origin, head)
+        if f is None:
+            f = self._compile(origin)
+        touched = _touched_since(conn, f.version)
+        if len(touched) > self.recompile_at:
+            f = self._compile(origin)
+            touched = _touched_since(conn, f.version)
+        self.file = f
+        self.overlay = frozenset(touched)
+        self.overlay_keys = np.sort(subject_keys(sorted(touched)))
+        self.version = head
+
+    def _mapped(self, origin: str, head: int) -> CheckFile | None:
+        """The file as it is on disk, if it belongs to this log and is not ahead of it."""
+        f = self.file
+        try:
+            if f is None:
+                f = CheckFile(self.path)
+            else:
+                f.refresh()
+        except (OSError, ValueError):
+            return None
+        if f.version > head or (f.origin != origin and f.version > 0):
+            return None  # another log's file (one compiled from an empty log holds nothing)
+        return f
+
+    def _compile(self, origin: str) -> CheckFile:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one compiler at a time; the others wait, then map
+            with self.reg.engine.connect() as conn:
+                head = head_seq(conn)
+                current = self._mapped(origin, head)
+                fresh = current is not None and len(_touched_since(conn, current.version)) == 0
+                if not fresh:
+                    compile_file(conn, self.reg.pack, self.path, head, origin)
+                    self.compiled += 1
+        if self.file is not None:
+            self.file.refresh()
+            return self.file
+        return CheckFile(self.path)
+
+    def compile(self) -> dict[str, Any]:
+        """Compile the file now (``socialcredit checks compile``); returns its header."""
+        with self._lock, self.reg.engine.connect() as conn:
+            self._compile(_origin(conn))
+            self.version = -1
+        self._checked = 0.0
+        self.ensure_fresh()
+        assert self.file is not None
+        return self.file.header
+
+    def concerned(self, subject_id: str, measure_id: str, at: datetime) -> bool:
+        """False when no listing can concern this check: the answer is a plain one."""
+        if subject_id in self.overlay or self.file is None:
+            return True
+        return self.file.hit(subject_key(subject_id), measure_id, seconds(at))
+
+    def concerned_many(self, keys: np.ndarray, measure_id: str, at: datetime) -> np.ndarray:
+        if self.file is None:
+            return np.ones(len(keys), dtype=bool)
+        out = self.file.hits(keys, measure_id, at)
+        if len(self.overlay_keys):
+            out |= np.isin(keys, self.overlay_keys)
+        return out
+
+    def entries(self, subject_ids: list[str]) -> dict[str, tuple[Entry, ...]]:
+        """The exact path: the subjects' notified listings with their suspensions."""
         by: dict[str, list[Entry]] = {}
-        q = select(
-            listings.c.subject_id,
-            listings.c.listing_id,
-            listings.c.list_id,
-            listings.c.decision_ref,
-            listings.c.notified_at,
-            listings.c.activates_at,
-            listings.c.until,
-            listings.c.ended_at,
-            listings.c.end_reason,
-        ).where(listings.c.notified_at.is_not(None))
-        for r in conn.execute(q):
-            by.setdefault(r.subject_id, []).append(
-                Entry(
-                    r.listing_id,
-                    r.list_id,
-                    r.decision_ref,
-                    r.notified_at,
-                    r.activates_at,
-                    r.until,
-                    r.ended_at,
-                    r.end_reason,
-                    tuple(susp.get(r.listing_id, ())),
-                )
-            )
-        self.by_subject = {k: tuple(v) for k, v in by.items()}
-        self.version = version
+        with self.reg.engine.connect() as conn:
+            for i in range(0, len(subject_ids), 500):
+                chunk = subject_ids[i : i + 500]
+                rows = conn.execute(
+                    select(
+                        listings.c.subject_id,
+                        listings.c.listing_id,
+                        listings.c.list_id,
+                        listings.c.decision_ref,
+                        listings.c.notified_at,
+                        listings.c.activates_at,
+                        listings.c.until,
+                        listings.c.ended_at,
+                        listings.c.end_reason,
+                    ).where(listings.c.subject_id.in_(chunk) & listings.c.notified_at.is_not(None))
+                ).all()
+                susp: dict[str, list[tuple[datetime, datetime | None]]] = {}
+                if rows:
+                    for o in conn.execute(
+                        select(
+                            objections.c.listing_id, objections.c.filed_at, objections.c.decided_at
+                        ).where(
+                            objections.c.suspends.is_(True)
+                            & objections.c.listing_id.in_([r.listing_id for r in rows])
+                        )
+                    ):
+                        susp.setdefault(o.listing_id, []).append((o.filed_at, o.decided_at))
+                for r in rows:
+                    by.setdefault(r.subject_id, []).append(
+                        Entry(
+                            r.listing_id,
+                            r.list_id,
+                            r.decision_ref,
+                            r.notified_at,
+                            r.activates_at,
+                            r.until,
+                            r.ended_at,
+                            r.end_reason,
+                            tuple(susp.get(r.listing_id, ())),
+                        )
+                    )
+        return {k: tuple(v) for k, v in by.items()}
 
     def measure(self, measure_id: str) -> tuple[Measure, frozenset[str], dict[str, Any]]:
         try:
@@ -142,12 +241,22 @@ class CheckIndex:
             raise UnknownEntity(f"unknown measure {measure_id!r} (known: {known})") from None
 
     def answer(self, ref: SubjectRef, measure_id: str, at: datetime) -> dict[str, Any]:
+        self.measure(measure_id)
+        t = to_utc_naive(at)
+        concerned = self.concerned(ref.subject_id, measure_id, t)
+        found = self.entries([ref.subject_id]).get(ref.subject_id, ()) if concerned else ()
+        return self.build(ref, measure_id, at, found)
+
+    def build(
+        self, ref: SubjectRef, measure_id: str, at: datetime, found: tuple[Entry, ...]
+    ) -> dict[str, Any]:
+        """The explained answer from the subject's listings (none: a plain answer)."""
         m, lists, info = self.measure(measure_id)
         t = to_utc_naive(at)
         hits: list[Entry] = []
         suspended: list[Entry] = []
         upcoming: list[Entry] = []
-        for e in self.by_subject.get(ref.subject_id, ()):
+        for e in found:
             if e.list_id not in lists:
                 continue
             if e.activates_at <= t < e.end:
@@ -200,6 +309,22 @@ class CheckIndex:
             "since": iso(e.activates_at, tz),
             "until": iso(e.until, tz),
         }
+
+
+def _origin(conn: Connection) -> str:
+    first = conn.execute(select(events.c.hash).where(events.c.seq == 1)).scalar_one_or_none()
+    return first or ""
+
+
+def _touched_since(conn: Connection, version: int) -> set[str]:
+    """Subjects of the events after ``version``: their answers take the exact path."""
+    return set(
+        conn.execute(
+            select(events.c.subject_id)
+            .where((events.c.seq > version) & events.c.subject_id.is_not(None))
+            .distinct()
+        ).scalars()
+    )
 
 
 def index(reg: Registry) -> CheckIndex:
@@ -258,7 +383,10 @@ def answer_many(
         )
     idx.ensure_fresh()
     moment = at or reg.now()
-    results = [idx.answer(ref, measure, moment) for ref in refs]
+    ids = [ref.subject_id for ref in refs]
+    concerned = idx.concerned_many(subject_keys(ids), measure, to_utc_naive(moment))
+    found = idx.entries([ids[i] for i in np.flatnonzero(concerned)])
+    results = [idx.build(ref, measure, moment, found.get(ref.subject_id, ())) for ref in refs]
     if reader is not None:
         now = reg.now()
         for ref, res in zip(refs, results, strict=True):
@@ -274,3 +402,91 @@ def answer_many(
                 },
             )
     return {"measure": measure, "as_of": iso(moment, reg.tz), "results": results}
+
+
+def answer_bulk(
+    reg: Registry,
+    subjects: list[str],
+    measure: str,
+    at: datetime | None = None,
+    reader: str | None = None,
+) -> dict[str, Any]:
+    """A batch at point-of-service volume: the same answers as ``answer_many``, computed without
+    Python work per subject for the common case (a canonical USCC that no listing concerns).
+
+    Codes are validated together (``identifiers.uscc.valid_many``); the others (resident ID
+    numbers, codes in lower case or with spaces, malformed ones) are read one by one, and any
+    malformed code fails the batch, named, as in ``answer_many``. ``outcomes`` has one entry per
+    subject, in order; ``answers`` holds the explained answer of every subject that a listing
+    concerns (applies, suspended or notified and not yet active), with its ``index``.
+
+    Reads: every answer in ``answers`` is recorded in its subject's file, as ``answer_many``
+    records each. Plain answers are not recorded one by one: recording a read per subject
+    costs more than the check itself at this volume (docs/scaling.md says so); an agency
+    that must leave a trace of every plain check uses ``answer_many``."""
+    idx = index(reg)
+    idx.measure(measure)
+    n = len(subjects)
+    codes = np.array(subjects) if n else np.zeros(0, "U18")
+    fast = np.zeros(n, dtype=bool)
+    rows = np.zeros(0, "S18")
+    if n and codes.dtype.kind == "U":
+        eighteen = np.char.str_len(codes) == 18 if codes.dtype.itemsize != 72 else None
+        try:
+            rows = codes.astype("S18")  # non-ASCII: everything takes the one-by-one path
+        except UnicodeEncodeError:
+            rows = np.zeros(0, "S18")
+        if len(rows):
+            fast = valid_many(rows)
+            if eighteen is not None:
+                fast &= eighteen
+    ids = np.zeros(n, dtype="S40")
+    if len(rows):
+        ids[fast] = rows[fast]
+    refs: dict[int, SubjectRef] = {}
+    bad: list[dict[str, Any]] = []
+    for i in np.flatnonzero(~fast).tolist():
+        try:
+            ref = resolve_code(reg, subjects[i])
+        except InvalidIdentifier as exc:
+            bad.append({"index": i, "reason": exc.reason})
+            continue
+        refs[i] = ref
+        ids[i] = ref.subject_id.encode()
+    if bad:
+        raise InvalidInput(
+            f"{len(bad)} of {n} subject codes are malformed", detail={"invalid": bad}
+        )
+    idx.ensure_fresh()
+    moment = at or reg.now()
+    concerned = np.flatnonzero(idx.concerned_many(subject_keys(ids), measure, to_utc_naive(moment)))
+    _m, _lists, info = idx.measure(measure)
+    plain = "allowed" if info["kind"] == "sanction" else "not_eligible"
+    outcomes = np.full(n, plain, dtype=object)
+    answers: list[dict[str, Any]] = []
+    if len(concerned):
+        cids = [ids[i].decode() for i in concerned.tolist()]
+        found = idx.entries(cids)
+        for i, sid in zip(concerned.tolist(), cids, strict=True):
+            ref = refs.get(i) or SubjectRef(sid, "organisation", sid)
+            a = idx.build(ref, measure, moment, found.get(sid, ()))
+            if a["outcome"] != plain or a.get("suspended") or a.get("notified_not_yet_active"):
+                outcomes[i] = a["outcome"]
+                answers.append({"index": i, **a})
+    if reader is not None:
+        now = reg.now()
+        for a in answers:
+            sid = ids[a["index"]].decode()
+            idx.read_log.add(
+                sid,
+                reader,
+                now,
+                {"measure": measure, "outcome": a["outcome"], "as_of": a["as_of"], "batch": True},
+            )
+    return {
+        "measure": measure,
+        "as_of": iso(moment, reg.tz),
+        "count": n,
+        "outcomes": outcomes.tolist(),
+        "answers": answers,
+    }
