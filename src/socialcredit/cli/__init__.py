@@ -1072,6 +1072,53 @@ def serve(
     uvicorn.run(create_app(reg, background_sweep=True), host=host, port=port, log_level="warning")
 
 
+@app.command("serve-checks")
+@clerk_errors
+def serve_checks(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8001,
+    workers: Annotated[int, typer.Option(help="Worker processes sharing the check file.")] = 2,
+) -> None:
+    """Serve point-of-service checks at volume: GET /v1/checks and POST /v1/checks/bulk.
+
+    A bare ASGI server (uvloop, httptools) with several workers that map one check file
+    (SOCIALCREDIT_CHECK_FILE, or next to the SQLite file). The full API keeps its own
+    /v1/checks; this one answers the same questions with less per request.
+
+    Example: socialcredit serve-checks --port 8001 --workers 2
+    """
+    import uvicorn
+
+    from ..services import checks
+
+    reg = registry()
+    idx = checks.index(reg)
+    if reg.settings.check_file is None and workers > 1:
+        raise typer.BadParameter(
+            "several workers share one check file: set SOCIALCREDIT_CHECK_FILE",
+            param_hint="--workers",
+        )
+    header = idx.compile()
+    total = sum(m["count"] for m in header["measures"].values())
+    out.print(
+        f"check file {idx.path} (log head {header['version']}, {total:,} measure-listing pairs); "
+        f"serving checks of {reg.settings.database_label} on http://{host}:{port}/v1/checks "
+        f"with {workers} workers; Ctrl-C stops"
+    )
+    reg.close()
+    uvicorn.run(
+        "socialcredit.api.check_server:app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
+
+
 @app.command()
 @clerk_errors
 def demo(

@@ -232,4 +232,4 @@ def valid_many(rows: np.ndarray) -> np.ndarray:
     for j, w in enumerate(_WEIGHTS):
         total += v[j].astype(np.int32) * w
     ok &= m[17] == _ALPHABET_BYTES[(31 - total % 31) % 31]
-    return ok
+    return np.asarray(ok, dtype=bool)

@@ -1,0 +1,122 @@
+"""The check server answers as the API does: the same JSON for the same check, the same status
+and error for the same mistake, bulk outcomes equal to the batch's, and every single check
+recorded in the subject's file. Both servers run for real on loopback ports."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import func, select
+
+from socialcredit.api.check_server import CheckServer
+from socialcredit.bootstrap import Registry
+from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.db import reads
+from socialcredit.services import checks, ingest, listings
+from socialcredit.services.access import create_principal
+from tests.e2e.conftest import free_port
+from tests.fixtures.rows import ORG, ORG2, PERSON, judgment, numbered, penalty
+
+pytestmark = pytest.mark.e2e
+
+MEASURE = "restrict_air_travel"
+
+
+@pytest.fixture
+def check_server(reg: Registry) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(
+        CheckServer(reg), host="127.0.0.1", port=port, log_level="warning", http="httptools"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "check server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_the_check_server_answers_as_the_api(
+    reg: Registry, clock: FixedClock, server: str, check_server: str
+) -> None:
+    op = "test:operator"
+    agency = create_principal(reg, "agency", "CAAC", actor=op, measures=[MEASURE])["token"]
+    other = create_principal(reg, "agency", "Rail", actor=op, measures=["restrict_premium_rail"])
+    ingest.ingest(
+        reg,
+        numbered([judgment(), judgment("BJ-7", PERSON, conduct="evades_enforcement")]),
+        "court",
+        actor="court",
+    )
+    ingest.ingest(reg, numbered([penalty("P-1", ORG2)]), "samr", actor="samr")
+    clock.set(parse_moment("2026-03-02T12:00"))
+    listings.advance(reg, "sweep")
+    auth = {"Authorization": f"Bearer {agency}"}
+    api = httpx.Client(base_url=server, headers=auth, timeout=30)
+    fast = httpx.Client(base_url=check_server, headers=auth, timeout=30)
+    with reg.engine.connect() as conn:
+        reads_before = conn.execute(select(func.count()).select_from(reads)).scalar_one()
+    outcomes = set()
+    for subject in (ORG, ORG2, PERSON, "110105197005050037"):
+        for as_of in ("2026-02-01T09:00", "2026-03-03", "2029-01-01"):
+            params = {"subject": subject, "measure": MEASURE, "as_of": as_of}
+            a, b = api.get("/v1/checks", params=params), fast.get("/v1/checks", params=params)
+            assert a.status_code == b.status_code == 200
+            assert b.json() == a.json()
+            outcomes.add(b.json()["outcome"])
+    assert outcomes == {"allowed", "restricted"}
+    # the same mistakes, the same answers
+    for params, headers in (
+        ({"subject": ORG, "measure": "teleport"}, auth),
+        ({"subject": "91110000600037341M", "measure": MEASURE}, auth),
+        ({"subject": ORG, "measure": MEASURE, "as_of": "soon"}, auth),
+        ({"subject": ORG, "measure": MEASURE}, {"Authorization": "Bearer nonsense"}),
+        ({"subject": ORG, "measure": MEASURE}, {"Authorization": f"Bearer {other['token']}"}),
+        ({"subject": ORG, "measure": MEASURE}, {}),
+    ):
+        a = httpx.get(f"{server}/v1/checks", params=params, headers=headers)
+        b = httpx.get(f"{check_server}/v1/checks", params=params, headers=headers)
+        assert (b.status_code, b.json()["error"]) == (a.status_code, a.json()["error"]), params
+        assert b.status_code in (401, 403, 404, 422)
+    # bulk, as JSON and as lines, equals the API's batch
+    codes = [ORG, ORG2, PERSON, ORG.lower()]
+    batch = api.post(
+        "/v1/checks", json={"measure": MEASURE, "subjects": codes, "as_of": "2026-03-03"}
+    )
+    want = [r["outcome"] for r in batch.json()["results"]]
+    bulk = fast.post(
+        "/v1/checks/bulk", json={"measure": MEASURE, "subjects": codes, "as_of": "2026-03-03"}
+    )
+    assert bulk.status_code == 200 and bulk.json()["outcomes"] == want
+    assert "restricted" in want
+    lines = fast.post(
+        "/v1/checks/bulk",
+        params={"measure": MEASURE, "as_of": "2026-03-03"},
+        content="\n".join(codes).encode(),
+        headers={"Content-Type": "text/plain"},
+    )
+    assert lines.json()["outcomes"] == want
+    bad = fast.post("/v1/checks/bulk", json={"measure": MEASURE, "subjects": [ORG, "x"]})
+    assert bad.status_code == 422 and bad.json()["detail"]["invalid"][0]["index"] == 1
+    assert fast.post("/v1/checks/bulk", content=b"{").status_code == 422
+    assert fast.get("/nowhere").status_code == 404
+    # every single check through the check server is in the subject's file (recorded by the
+    # flusher thread within about a second)
+    checks.index(reg).read_log.flush()
+    deadline = time.monotonic() + 10
+    while True:
+        with reg.engine.connect() as conn:
+            recorded = conn.execute(select(func.count()).select_from(reads)).scalar_one()
+        if recorded - reads_before >= 2 * 12 + 1:  # both servers' single checks, and more
+            break
+        assert time.monotonic() < deadline, (recorded, reads_before)
+        time.sleep(0.1)
