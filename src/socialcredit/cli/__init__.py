@@ -1078,18 +1078,27 @@ def serve_checks(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8001,
     workers: Annotated[int, typer.Option(help="Worker processes sharing the check file.")] = 2,
+    backpressure: Annotated[
+        int, typer.Option(help="Requests in progress per worker before new ones wait.")
+    ] = 16,
 ) -> None:
     """Serve point-of-service checks at volume: GET /v1/checks and POST /v1/checks/bulk.
 
-    A bare ASGI server (uvloop, httptools) with several workers that map one check file
-    (SOCIALCREDIT_CHECK_FILE, or next to the SQLite file). The full API keeps its own
-    /v1/checks; this one answers the same questions with less per request.
+    A bare ASGI application on Granian (a Rust HTTP server) with several workers that map one
+    check file (SOCIALCREDIT_CHECK_FILE, or next to the SQLite file), and a recorder process
+    that writes the workers' check reads to the store. The full API keeps its own /v1/checks;
+    this one answers the same questions with less per request.
 
     Example: socialcredit serve-checks --port 8001 --workers 2
     """
-    import uvicorn
+    import multiprocessing
+    import os
+
+    from granian.constants import Interfaces, Loops
+    from granian.server import Server
 
     from ..services import checks
+    from ..services.reads import drain_spool, run_recorder
 
     reg = registry()
     idx = checks.index(reg)
@@ -1099,24 +1108,37 @@ def serve_checks(
             param_hint="--workers",
         )
     header = idx.compile()
+    spool = idx.path.with_name(idx.path.name + ".reads")
+    spool.mkdir(parents=True, exist_ok=True)
+    left = drain_spool(reg, spool)  # batches a previous run wrote and did not record
     total = sum(m["count"] for m in header["measures"].values())
     out.print(
         f"check file {idx.path} (log head {header['version']}, {total:,} measure-listing pairs); "
-        f"serving checks of {reg.settings.database_label} on http://{host}:{port}/v1/checks "
+        + (f"recorded {left:,} check reads left from a previous run; " if left else "")
+        + f"serving checks of {reg.settings.database_label} on http://{host}:{port}/v1/checks "
         f"with {workers} workers; Ctrl-C stops"
     )
     reg.close()
-    uvicorn.run(
-        "socialcredit.api.check_server:app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-    )
+    os.environ["SOCIALCREDIT_READS_SPOOL"] = str(spool)
+    ctx = multiprocessing.get_context("spawn")
+    stop = ctx.Event()
+    recorder = ctx.Process(target=run_recorder, args=(spool, stop), name="check-reads-recorder")
+    recorder.start()
+    try:
+        Server(
+            "socialcredit.api.check_server:app",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            loop=Loops.uvloop,
+            factory=True,
+            backpressure=backpressure,
+            log_enabled=False,
+        ).serve()
+    finally:
+        stop.set()
+        recorder.join(timeout=60)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import mul
 
 import numpy as np
 from stdnum import numdb
@@ -78,7 +79,9 @@ _LOC = numdb.get("cn/loc")
 
 def org_code_check(base8: str) -> str:
     """Check character of a GB 11714-1997 organisation code from its first eight characters."""
-    total = sum(_ORG_VALUES.index(c) * w for c, w in zip(base8, _ORG_WEIGHTS, strict=True))
+    if len(base8) != 8:
+        raise ValueError("an organisation code's base has 8 characters")
+    total = sum(map(mul, map(_ORG_VALUES.index, base8), _ORG_WEIGHTS))
     c = 11 - total % 11
     return {10: "X", 11: "0"}.get(c, str(c))
 
@@ -90,7 +93,9 @@ _WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 3^(i-1) mod 31, GB 32100 (
 def uscc_check(first17: str) -> str:
     """The check character; the same result as python-stdnum's ``calc_check_digit`` (tested),
     computed without its per-call overhead because every point-of-service check reads a code."""
-    total = sum(_VALUES[c] * w for c, w in zip(first17, _WEIGHTS, strict=True))
+    if len(first17) != 17:
+        raise ValueError("a USCC's check is computed from 17 characters")
+    total = sum(map(mul, map(_VALUES.__getitem__, first17), _WEIGHTS))
     return ALPHABET[(31 - total % 31) % 31]
 
 

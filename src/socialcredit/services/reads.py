@@ -3,16 +3,28 @@
 File reads are recorded at once. Checks come at point-of-service volume, so they are gathered
 and recorded in batches (at most ``max_items`` or ``max_age`` seconds old); a crash can lose at
 most that last unrecorded batch, a trade-off stated here rather than hidden.
+
+The check server's workers go one step further (``CheckLog(spool=DIR)``): each batch is written
+as one file to a spool directory (written beside its name, then renamed: a file there is always
+whole) and a recorder process (``drain_spool``) records the files in the store and removes them.
+Writing a file costs a worker far less than a transaction does, and a batch on disk survives a
+crash of the worker: the recorder takes it up when it next runs.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy.exc import IntegrityError
 
 from ..events import types as T
 from ..events.types import NewEvent
@@ -27,11 +39,24 @@ def _naive(at: datetime) -> str:
     return at.astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
+_READ_IDS = itertools.count()
+_PREFIX: dict[int, str] = {}  # per process (a forked child draws its own): with the counter,
+# unique ids without a random draw for each read
+
+
+def _prefix() -> str:
+    pid = os.getpid()
+    p = _PREFIX.get(pid)
+    if p is None:
+        p = _PREFIX[pid] = uuid.uuid4().hex[:16]
+    return p
+
+
 def read_entry(
     subject_id: str, reader: str, kind: str, at: datetime, detail: dict[str, Any]
 ) -> dict[str, Any]:
     return {
-        "read_id": uuid.uuid4().hex,
+        "read_id": f"{_prefix()}{next(_READ_IDS):016x}",
         "subject_id": subject_id,
         "at": _naive(at),
         "reader": reader,
@@ -51,10 +76,18 @@ def record(reg: Registry, entries: list[dict[str, Any]], actor: str) -> None:
 class CheckLog:
     """Buffers check reads and records them in batches."""
 
-    def __init__(self, reg: Registry, max_items: int = 1000, max_age: float = 1.0) -> None:
+    def __init__(
+        self,
+        reg: Registry,
+        max_items: int = 1000,
+        max_age: float = 1.0,
+        spool: Path | None = None,
+    ) -> None:
         self.reg = reg
         self.max_items = max_items
         self.max_age = max_age
+        self.spool = spool
+        self._spooled = itertools.count()
         self._buf: list[dict[str, Any]] = []
         self._first = 0.0
         self._lock = threading.Lock()
@@ -74,6 +107,9 @@ class CheckLog:
     def flush(self) -> None:
         with self._lock:
             batch, self._buf = self._buf, []
+        if self.spool is not None and batch:
+            self._spool(batch)
+            return
         for i in range(0, len(batch), self.max_items):
             try:
                 record(self.reg, batch[i : i + self.max_items], "system:reads")
@@ -82,15 +118,29 @@ class CheckLog:
                     self._buf[:0] = batch[i:]
                 raise
 
-    def start_flusher(self) -> None:
-        """Record gathered reads from a thread of their own, every ``max_age`` seconds, so that
-        the caller of ``add`` never waits for the store (the check server's event loop)."""
+    def _spool(self, batch: list[dict[str, Any]]) -> None:
+        assert self.spool is not None
+        for i in range(0, len(batch), self.max_items):  # one file, one transaction
+            name = f"{_prefix()}-{next(self._spooled):012d}.json"
+            tmp = self.spool / f".{name}.tmp"
+            try:
+                tmp.write_bytes(orjson.dumps(batch[i : i + self.max_items]))
+                tmp.replace(self.spool / name)
+            except OSError:
+                with self._lock:
+                    self._buf[:0] = batch[i:]
+                raise
+
+    def start_flusher(self, every: float = 0.25) -> None:
+        """Record gathered reads from a thread of their own, every ``every`` seconds, so that
+        the caller of ``add`` never waits for the store (the check server's event loop). Short
+        intervals keep each write, and so each pause of the event loop, short."""
         if self._flusher is not None:
             return
         stop = threading.Event()
 
         def run() -> None:
-            while not stop.wait(self.max_age):
+            while not stop.wait(every):
                 try:
                     self.flush()
                 except Exception:
@@ -113,3 +163,39 @@ def record_read(
 ) -> None:
     """Record one read of a subject's data at once (a file, an export)."""
     record(reg, [read_entry(subject_id, reader, kind, reg.now(), detail)], reader)
+
+
+def drain_spool(reg: Registry, spool: Path) -> int:
+    """Record every whole batch file in the spool, oldest first, each in one transaction, and
+    remove it; returns how many reads were recorded. A file is removed only after its
+    transaction committed. If the recorder dies between the two, the next run finds the batch
+    recorded already (the reads table's key refuses its read ids, and the transaction rolls
+    back whole) and removes the file: nothing is recorded twice, nothing is lost."""
+    done = 0
+    for path in sorted(spool.glob("*.json"), key=lambda p: (p.stat().st_mtime_ns, p.name)):
+        batch = orjson.loads(path.read_bytes())
+        try:
+            record(reg, batch, "system:reads")
+            done += len(batch)
+        except IntegrityError:
+            log.warning("spooled reads %s were recorded before; removing the file", path.name)
+        path.unlink()
+    return done
+
+
+def run_recorder(spool: Path, stop: Any, every: float = 0.5) -> None:
+    """The recorder process of the check server: drains the spool until ``stop`` is set, then
+    once more. Runs at a lower priority than the workers that answer checks."""
+    from ..bootstrap import Registry
+
+    os.nice(10)
+    reg = Registry.from_env(migrate=False)
+    try:
+        while not stop.wait(every):
+            try:
+                drain_spool(reg, spool)
+            except Exception:
+                log.exception("recording spooled reads failed; retrying")
+        drain_spool(reg, spool)
+    finally:
+        reg.close()

@@ -1,0 +1,53 @@
+"""Check reads through the spool: a worker's batches become files, the recorder records each
+file once and removes it; a file recorded before a crash (still on disk) is not recorded twice;
+a batch that could not be written stays queued."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from socialcredit.bootstrap import Registry
+from socialcredit.db import reads
+from socialcredit.services.reads import CheckLog, drain_spool
+
+
+def count(reg: Registry) -> int:
+    with reg.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(reads)).scalar_one())
+
+
+def test_spooled_reads_are_recorded_once(reg: Registry, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    log = CheckLog(reg, max_items=3, spool=spool)
+    for i in range(7):
+        log.add(f"9111000060003734{i}L", "agency:CAAC", reg.now(), {"measure": "m", "i": i})
+    log.flush()
+    files = sorted(spool.glob("*.json"))
+    assert len(files) == 3  # 3 + 3 + 1: one file per transaction
+    assert count(reg) == 0  # nothing in the store until the recorder runs
+    kept = tmp_path / "kept.json"
+    shutil.copy(files[0], kept)
+    assert drain_spool(reg, spool) == 7
+    assert count(reg) == 7 and list(spool.glob("*.json")) == []
+    # the recorder died after committing the first file and before removing it
+    shutil.copy(kept, spool / kept.name)
+    assert drain_spool(reg, spool) == 0
+    assert count(reg) == 7 and list(spool.glob("*.json")) == []
+
+
+def test_a_batch_that_cannot_be_spooled_stays_queued(reg: Registry, tmp_path: Path) -> None:
+    log = CheckLog(reg, spool=tmp_path / "missing")
+    log.add("91110000600037341L", "agency:CAAC", reg.now(), {"measure": "m"})
+    try:
+        log.flush()
+    except OSError:
+        pass
+    else:
+        raise AssertionError("writing to a missing directory should fail")
+    (tmp_path / "missing").mkdir()
+    log.flush()
+    assert len(list((tmp_path / "missing").glob("*.json"))) == 1
