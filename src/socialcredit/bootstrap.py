@@ -93,8 +93,9 @@ class Registry:
         """A transaction acting at the clock's moment. ``clamp`` records at the log's latest
         moment instead of refusing when the clock is behind it (for reads made while replaying
         the past: the read happens now, the question is about then)."""
+        live = (lambda: to_utc_naive(self.now())) if isinstance(self.clock, SystemClock) else None
         return UnitOfWork(
-            self.engine, to_utc_naive(self.now()), actor, self._committed, clamp=clamp
+            self.engine, to_utc_naive(self.now()), actor, self._committed, clamp=clamp, live=live
         )
 
     def on_commit(self, listener: Any) -> None:

@@ -29,8 +29,10 @@ class UnitOfWork:
         actor: str,
         on_commit: Callable[[list[StoredEvent]], None] | None = None,
         clamp: bool = False,
+        live: Callable[[], datetime] | None = None,
     ) -> None:
         self._clamp = clamp
+        self._live = live
         self.engine = engine
         self.at = at  # naive UTC: the moment every event of this unit is recorded at
         self.actor = actor
@@ -47,6 +49,10 @@ class UnitOfWork:
         self._conn = self.engine.connect().execution_options(registry_write=True)
         self._tx = self._conn.begin()
         self._head = lock_head(self._conn)
+        if self._live is not None:
+            # on the system clock the moment is read once the log is locked: another process
+            # that wrote between this unit's creation and its lock cannot be "in the future"
+            self.at = max(self.at, self._live())
         if self._head[0]:
             last = self._conn.execute(select(events.c.at).where(events.c.seq == self._head[0]))
             last_at = last.scalar_one_or_none()

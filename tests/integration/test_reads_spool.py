@@ -5,13 +5,14 @@ a batch that could not be written stays queued."""
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from socialcredit.bootstrap import Registry
 from socialcredit.db import reads
-from socialcredit.services.reads import CheckLog, drain_spool
+from socialcredit.services.reads import CheckLog, drain_spool, read_entry
 
 
 def count(reg: Registry) -> int:
@@ -51,3 +52,29 @@ def test_a_batch_that_cannot_be_spooled_stays_queued(reg: Registry, tmp_path: Pa
     (tmp_path / "missing").mkdir()
     log.flush()
     assert len(list((tmp_path / "missing").glob("*.json"))) == 1
+
+
+def test_two_live_writers_never_refuse_each_other(env: dict[str, str]) -> None:
+    """The recorder and an ingest write on the system clock from two processes: a unit created
+    before the other's write still commits after it (its moment is read once the log is locked)."""
+    from socialcredit.clock import SystemClock
+    from socialcredit.config import Settings
+    from socialcredit.events import types as T
+    from socialcredit.events.types import NewEvent
+
+    a = Registry(Settings.from_env(env), clock=SystemClock())
+    b = Registry(Settings.from_env(env), clock=SystemClock(), migrate=False)
+    try:
+        unit = a.uow("test:a")  # its moment is taken now...
+        time.sleep(0.01)
+        log = CheckLog(b)
+        log.add("91110000600037341L", "agency:CAAC", b.now(), {"measure": "m"})
+        log.flush()  # ...and another writer commits a later event before it starts
+        with unit as uow:
+            entry = read_entry("91110000600037341L", "agency:CAAC", "check", a.now(), {})
+            uow.emit(NewEvent(T.READS_RECORDED, {"reads": [entry]}))
+            uow.commit()
+        assert count(a) == 2
+    finally:
+        a.close()
+        b.close()
