@@ -44,12 +44,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 import socialcredit
 from socialcredit.bootstrap import Registry
 from socialcredit.clock import FixedClock, parse_moment
 from socialcredit.config import Settings
+from socialcredit.db import listings as listings_table
 from socialcredit.generate import generate
 from socialcredit.ingest.readers import read_rows
 from socialcredit.services import checks, listings
@@ -223,9 +224,12 @@ def pick_codes(
     reg: Registry, subjects_file: Path, n: int, seed: int
 ) -> tuple[list[str], dict[str, int]]:
     """All codes of subjects with a notified listing, plus random others up to ``n``."""
-    idx = checks.index(reg)
-    idx.invalidate()
-    idx.ensure_fresh()
+    with reg.engine.connect() as conn:
+        with_listing = set(
+            conn.execute(
+                select(listings_table.c.subject_id).where(listings_table.c.notified_at.is_not(None))
+            ).scalars()
+        )
     listed: list[str] = []
     others: list[str] = []
     unresolvable: list[dict[str, str]] = []
@@ -237,7 +241,7 @@ def pick_codes(
             except Exception as exc:  # a package bug must not stop the benchmark: report it
                 unresolvable.append({"code": code, "error": f"{type(exc).__name__}: {exc}"})
                 continue
-            (listed if ref.subject_id in idx.by_subject else others).append(code)
+            (listed if ref.subject_id in with_listing else others).append(code)
     rng = random.Random(seed)
     extra = rng.sample(others, min(max(n - len(listed), 0), len(others)))
     codes = listed + extra

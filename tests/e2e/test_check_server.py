@@ -4,9 +4,13 @@ recorded in the subject's file. Both servers run for real on loopback ports."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -120,3 +124,60 @@ def test_the_check_server_answers_as_the_api(
             break
         assert time.monotonic() < deadline, (recorded, reads_before)
         time.sleep(0.1)
+
+
+def test_serve_checks_records_every_check_through_its_recorder(
+    reg: Registry, env: dict[str, str], tmp_path: Path
+) -> None:
+    """`socialcredit serve-checks` as users run it: Granian workers, the spool, the recorder
+    process; a check answered over HTTP is in the subject's file after the server stops."""
+    op = "test:operator"
+    token = create_principal(reg, "agency", "CAAC", actor=op, measures=[MEASURE])["token"]
+    ingest.ingest(reg, numbered([judgment()]), "court", actor="court")
+    port = free_port()
+    e = dict(env, SOCIALCREDIT_CHECK_FILE=str(tmp_path / "checks.bin"))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "socialcredit",
+            "serve-checks",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        env=e,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "serve-checks did not start"
+            time.sleep(0.2)
+        auth = {"Authorization": f"Bearer {token}"}
+        outcomes = [
+            httpx.get(
+                f"{base}/v1/checks",
+                params={"subject": s, "measure": MEASURE, "as_of": "2026-06-01"},
+                headers=auth,
+            ).json()["outcome"]
+            for s in (ORG, ORG2, ORG)
+        ]
+        assert outcomes == ["restricted", "allowed", "restricted"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    with reg.engine.connect() as conn:
+        rows = conn.execute(select(reads.c.subject_id, reads.c.reader)).all()
+    assert sorted(r.subject_id for r in rows) == sorted([ORG, ORG2, ORG])
+    assert {r.reader for r in rows} == {"agency:CAAC"}
+    assert list((tmp_path / "checks.bin.reads").glob("*.json")) == []

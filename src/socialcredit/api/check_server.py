@@ -38,6 +38,7 @@ from ..clock import parse_moment, to_utc_naive
 from ..errors import InvalidInput, NotAuthenticated, RegistryError
 from ..services import access, checks
 from ..services.access import Principal
+from ..services.reads import drain_spool
 from ..services.subjects import resolve_code
 from .schemas import CheckAnswer
 
@@ -230,6 +231,22 @@ async def _body(receive: Receive) -> bytes:
             return b"".join(parts)
 
 
+def run_recorder(spool: Path, stop: Any, every: float = 0.5) -> None:
+    """The recorder process of the check server: drains the spool until ``stop`` is set, then
+    once more. Runs at a lower priority than the workers that answer checks."""
+    os.nice(10)
+    reg = Registry.from_env(migrate=False)
+    try:
+        while not stop.wait(every):
+            try:
+                drain_spool(reg, spool)
+            except Exception:
+                log.exception("recording spooled reads failed; retrying")
+        drain_spool(reg, spool)
+    finally:
+        reg.close()
+
+
 def app() -> CheckServer:
-    """The application factory uvicorn's workers call (``--factory``)."""
+    """The application factory each worker of the server calls (``--factory``)."""
     return CheckServer(Registry.from_env())

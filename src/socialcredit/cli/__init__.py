@@ -1097,8 +1097,9 @@ def serve_checks(
     from granian.constants import Interfaces, Loops
     from granian.server import Server
 
+    from ..api.check_server import run_recorder
     from ..services import checks
-    from ..services.reads import drain_spool, run_recorder
+    from ..services.reads import drain_spool
 
     reg = registry()
     idx = checks.index(reg)

@@ -181,21 +181,3 @@ def drain_spool(reg: Registry, spool: Path) -> int:
             log.warning("spooled reads %s were recorded before; removing the file", path.name)
         path.unlink()
     return done
-
-
-def run_recorder(spool: Path, stop: Any, every: float = 0.5) -> None:
-    """The recorder process of the check server: drains the spool until ``stop`` is set, then
-    once more. Runs at a lower priority than the workers that answer checks."""
-    from ..bootstrap import Registry
-
-    os.nice(10)
-    reg = Registry.from_env(migrate=False)
-    try:
-        while not stop.wait(every):
-            try:
-                drain_spool(reg, spool)
-            except Exception:
-                log.exception("recording spooled reads failed; retrying")
-        drain_spool(reg, spool)
-    finally:
-        reg.close()
