@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Executable, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Executable, Table, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..db import (
     PROJECTIONS,
@@ -43,7 +46,7 @@ from ..events.store import StoredEvent
 from .name_index import grams, normalise
 from .notice_text import derived_notice_id, proposal_notice, record_notice
 
-Op = tuple[Executable, dict[str, Any]]
+Op = tuple[Any, dict[str, Any]]  # a statement, or an Upsert resolved per dialect
 Handler = Callable[[StoredEvent, dict[str, Any]], list[Op]]
 
 
@@ -664,17 +667,33 @@ END_PUBLICITY = (
 )
 
 
-DELETE_GRADE = delete(grades).where(
-    (grades.c.subject_id == bindparam("k")) & (grades.c.method == bindparam("m"))
-)
-INSERT_GRADE = insert(grades)
+@dataclass(frozen=True, eq=False)
+class Upsert:
+    """Insert a row or replace the one with the same key, as one statement per dialect, so
+    that a run of them is one executemany (a delete and an insert per row alternate, and
+    every row would be a round trip of its own)."""
+
+    table: Table
+    keys: tuple[str, ...]
+    by_dialect: dict[str, Executable]
+
+    @classmethod
+    def of(cls, table: Table, keys: tuple[str, ...]) -> Upsert:
+        stmts: dict[str, Executable] = {}
+        for name, make in (("sqlite", sqlite_insert), ("postgresql", pg_insert)):
+            stmt = make(table)
+            replace = {c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys}
+            stmts[name] = stmt.on_conflict_do_update(index_elements=list(keys), set_=replace)
+        return cls(table, keys, stmts)
+
+
+UPSERT_GRADE = Upsert.of(grades, ("subject_id", "method"))
 
 
 def _grade_assigned(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     return [
-        (DELETE_GRADE, {"k": p["subject_id"], "m": p["method"]}),
         (
-            INSERT_GRADE,
+            UPSERT_GRADE,
             dict(
                 subject_id=p["subject_id"],
                 method=p["method"],
@@ -764,30 +783,40 @@ def apply(conn: Connection, evs: Iterable[StoredEvent]) -> None:
     table may be held while other tables are written, and is flushed before the next different
     statement on its own table. The few events that read across tables are barriers.
     """
-    pending: dict[str, tuple[Executable, list[dict[str, Any]]]] = {}
+    pending: dict[str, tuple[Executable, list[dict[str, Any]], set[tuple[Any, ...]]]] = {}
+    dialect = conn.dialect.name
     for ev in evs:
         ops = EVENT_HANDLERS[ev.type](ev, json.loads(ev.payload))
         if ev.type in BARRIERS:
             # it reads across tables: what came before is written first, and it is written
             # at once, in its own order
-            for stmt, rows in pending.values():
+            for stmt, rows, _keys in pending.values():
                 conn.execute(stmt, rows)
             pending = {}
             for stmt, params in ops:
-                conn.execute(stmt, params)
+                conn.execute(_resolve(stmt, dialect), params)
             continue
-        for stmt, params in ops:
+        for op, params in ops:
+            key = tuple(params[k] for k in op.keys) if isinstance(op, Upsert) else None
+            stmt = _resolve(op, dialect)
             table = stmt.table.name  # type: ignore[attr-defined]
             held = pending.get(table)
-            if held is not None and held[0] is not stmt:
+            # a run holds one statement; an upsert run holds each key once (PostgreSQL refuses
+            # to update one row twice in one multi-row insert)
+            if held is not None and (held[0] is not stmt or (key is not None and key in held[2])):
                 conn.execute(held[0], held[1])
                 held = None
             if held is None:
-                pending[table] = (stmt, [params])
-            else:
-                held[1].append(params)
-    for stmt, rows in pending.values():
+                held = pending[table] = (stmt, [], set())
+            held[1].append(params)
+            if key is not None:
+                held[2].add(key)
+    for stmt, rows, _keys in pending.values():
         conn.execute(stmt, rows)
+
+
+def _resolve(op: Any, dialect: str) -> Executable:
+    return op.by_dialect[dialect] if isinstance(op, Upsert) else op
 
 
 def clear(conn: Connection) -> None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..errors import InvalidIdentifier, RegistryError
-from ..services import checks, grading, opendata, reports, transparency, views
+from ..services import checks, grading, opendata, reports, supervision, transparency, views
 from ..services.subjects import resolve_code
 from .i18n import _
 from .render import HERE, is_partial, language, not_found, page, render_string
@@ -196,6 +196,18 @@ def transparency_page(request: Request) -> Any:
             "charts": transparency.charts(stats, language(request)),
             "chart_keys": transparency.CHART_KEYS,
         },
+    )
+
+
+@router.get("/supervision", response_class=HTMLResponse)
+def supervision_page(request: Request) -> Any:
+    """Classes of risk-based supervision by province and entity type, their trend, and the
+    latest inspection plan: counts only, small cells suppressed."""
+    stats = supervision.statistics(_reg(request))
+    return page(
+        request,
+        "supervision.html",
+        {"stats": stats, "charts": supervision.charts(stats, language(request))},
     )
 
 
