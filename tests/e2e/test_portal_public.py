@@ -152,3 +152,16 @@ def test_transparency_page(page: Any, listed: None) -> None:
     page.goto("/transparency?lang=en")
     assert page.locator("h1").inner_text() == "Transparency"
     assert "Beijing" in (page.locator("#active_by_province table").text_content() or "")
+
+
+def test_supervision_page_in_the_browser(page: Any, listed: None) -> None:
+    page.goto("/supervision")
+    assert page.locator("h1").inner_text() == "信用风险分类监管"
+    # two organisations have grades: every count is below the threshold, so no chart is drawn
+    # and every cell says so
+    assert page.locator("section.chart figure svg").count() == 0
+    assert "没有达到 5 的计数" in page.locator("#samr_risk").inner_text()
+    page.locator("#samr_risk details summary").first.click()
+    assert "少于 5" in (page.locator("#samr_risk table").first.text_content() or "")
+    assert "尚未公布抽查计划" in page.locator("#plan").inner_text()
+    assert axe_violations(page) == []

@@ -171,7 +171,8 @@ def _trend(
 
 
 def charts(stats: dict[str, Any], lang: str = "zh") -> dict[str, str]:
-    """Per method: classes by province (stacked bars) and the monthly trend (lines), as SVG."""
+    """Per method: classes by province (stacked bars) and the monthly trend (lines), as SVG;
+    an empty string where every count is suppressed (nothing to draw)."""
     import altair as alt
 
     zh = lang == "zh"
@@ -199,7 +200,19 @@ def charts(stats: dict[str, Any], lang: str = "zh") -> dict[str, str]:
             .properties(width=560, height=260)
         )
         title = f"{name}：各省分类分布" if zh else f"{name}: classes by province"
-        out[f"{m}.province"] = render_svg(bars, title=title)
+        out[f"{m}.province"] = (
+            ""
+            if not rows
+            else render_svg(
+                bars,
+                title=title,
+                description=(
+                    "各省各类别的组织数；数字见下表。"
+                    if zh
+                    else "Organisations per class and province; the table below has the figures."
+                ),
+            )
+        )
         trend = [
             {"month": r["month"], "class": lv, "organisations": r[lv]}
             for r in stats["trend"][m]
@@ -208,7 +221,7 @@ def charts(stats: dict[str, Any], lang: str = "zh") -> dict[str, str]:
         ]
         lines = (
             alt.Chart(alt.Data(values=trend))
-            .mark_line(point=True)
+            .mark_line(point=True, aria=False)
             .encode(
                 x=alt.X("month:O", title="月份" if zh else "month"),
                 y=alt.Y("organisations:Q", title="组织数" if zh else "organisations"),
@@ -217,5 +230,17 @@ def charts(stats: dict[str, Any], lang: str = "zh") -> dict[str, str]:
             .properties(width=560, height=220)
         )
         title = f"{name}：逐月趋势" if zh else f"{name}: month by month"
-        out[f"{m}.trend"] = render_svg(lines, title=title)
+        out[f"{m}.trend"] = (
+            ""
+            if not trend
+            else render_svg(
+                lines,
+                title=title,
+                description=(
+                    "每月末各类别的组织数；数字见下表。"
+                    if zh
+                    else "Organisations per class at the end of each month; the table below has the figures."
+                ),
+            )
+        )
     return out
