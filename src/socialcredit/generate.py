@@ -4,8 +4,9 @@ Real registry extracts cannot leave the registry, yet the ingest, matching and d
 needs inputs that look like what courts, market regulators and tax bureaus actually submit: real
 division codes, valid identifiers with a realistic share of mistakes, rows without a code that
 must go to review, resubmissions that update earlier rows. Everything is drawn from one
-``random.Random(seed)`` so a seed names a data set, and rows are spooled to disk by month so a
-large run stays in chronological order without being held in memory.
+``random.Random(seed)`` (the tax indicator rows from a second one derived from the seed) so a seed
+names a data set, and rows are spooled to disk by month so a large run stays in chronological
+order without being held in memory.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ COLUMN_ORDER = (
     "valid_until",
     "cause",
     "removed_on",
+    "indicator",
     "tax_year",
     "level",
     "score",
@@ -286,6 +288,60 @@ COMMENDATION_BASIS = (
 CONSUMPTION_BASIS = "《最高人民法院关于限制被执行人高消费及有关消费的若干规定》第一条"
 
 TAX_LEVELS = (("A", 30), ("B", 50), ("M", 8), ("C", 8), ("D", 4))
+
+TAX_LAW = "《中华人民共和国税收征收管理法》"
+INVOICE_RULES = "《中华人民共和国发票管理办法》"
+M_LEVEL_BASIS = "《国家税务总局关于纳税信用评价有关事项的公告》（国家税务总局公告2018年第8号）"
+#: Tax credit indicators: the document kind in the reference of the decision that records one
+#: (限改: order to correct, 简罚: summary penalty, 稽罚: inspection bureau penalty, 通: notice,
+#: 信记: credit record) and the provision the conduct falls under.
+TAX_INDICATORS = {
+    "late_filing": ("限改", f"{TAX_LAW}第六十二条"),
+    "late_payment": ("限改", f"{TAX_LAW}第三十二条"),
+    "missing_records": ("限改", f"{TAX_LAW}第六十条"),
+    "invoice_irregularity": ("简罚", f"{INVOICE_RULES}第三十五条"),
+    "tax_evasion": ("稽罚", f"{TAX_LAW}第六十三条"),
+    "false_vat_invoices": ("稽罚", f"{INVOICE_RULES}第三十七条"),
+    "unpaid_after_deadline": ("通", f"{TAX_LAW}第六十八条"),
+    "violence_against_collection": ("罚", f"{TAX_LAW}第六十七条"),
+    "abnormal_taxpayer": ("通", "《税务登记管理办法》第四十条"),
+    "newly_established": ("信记", M_LEVEL_BASIS),
+    "no_revenue": ("信记", M_LEVEL_BASIS),
+}
+#: Companies by the ordinary indicators recorded against them in the date range: (share, fewest,
+#: most records, indicator weights). Graded a few months after the range, the first profile
+#: rarely loses its A, half the second drop to B, most of the third to C. Individual businesses
+#: and cooperatives have half these shares.
+TAX_PROFILES = (
+    (0.15, 1, 2, (("late_filing", 50), ("late_payment", 35), ("invoice_irregularity", 15),
+                  ("missing_records", 6))),
+    (0.12, 2, 5, (("late_filing", 35), ("late_payment", 30), ("missing_records", 15),
+                  ("invoice_irregularity", 20))),
+    (0.03, 6, 12, (("late_filing", 35), ("late_payment", 30), ("missing_records", 20),
+                   ("invoice_irregularity", 15))),
+)  # fmt: skip
+#: Conduct that makes the level D directly (Art. 20), by share of such cases.
+TAX_DIRECT_D = (
+    ("unpaid_after_deadline", 40),
+    ("abnormal_taxpayer", 25),
+    ("tax_evasion", 18),
+    ("false_vat_invoices", 15),
+    ("violence_against_collection", 2),
+)
+TAX_DIRECT_D_SHARE = 0.015
+#: Share of the entities with a new-style code (MA..., issued since 2015) newly established.
+TAX_NEW_SHARE = 0.12
+TAX_NO_REVENUE_SHARE = 0.04
+#: Indicator records the bureau withdraws later, on correction or review.
+TAX_WITHDRAWN_SHARE = 0.03
+#: Amounts in yuan where an indicator has one: lognormal mu and sigma, and the least amount
+#: (evasion is direct D only from 100,000 yuan, Art. 20).
+TAX_AMOUNTS = {
+    "late_payment": (8.5, 1.4, 50.0),
+    "unpaid_after_deadline": (10.5, 1.3, 1000.0),
+    "tax_evasion": (12.5, 1.0, 100_000.0),
+    "false_vat_invoices": (13.5, 1.2, 10_000.0),
+}
 
 #: Statuses a record type does not allow, for the "wrong status" defect.
 WRONG_STATUS = {
@@ -534,8 +590,9 @@ class _Counters:
 
 
 class _Generator:
-    def __init__(self, rng: Random, start: date, end: date, tmp: Path) -> None:
+    def __init__(self, rng: Random, start: date, end: date, tmp: Path, tax_rng: Random) -> None:
         self.rng = rng
+        self.tax_rng = tax_rng
         self.start = start
         self.end = end
         self.last_amendment = end + timedelta(days=90)
@@ -551,6 +608,8 @@ class _Generator:
         self.serious_cum = _cum(SERIOUS_FIELDS)
         self.cause_cum = _cum(ABNORMAL_CAUSES)
         self.level_cum = _cum(TAX_LEVELS)
+        self.tax_profile_cums = [_cum(weights) for *_, weights in TAX_PROFILES]
+        self.direct_d_cum = _cum(TAX_DIRECT_D)
         self.defect_cum = _cum(DEFECTS)
         self.court = _Spool(tmp, "court")
         self.samr = _Spool(tmp, "samr")
@@ -569,36 +628,41 @@ class _Generator:
 
     # -- drawing helpers -------------------------------------------------------------------
 
-    def index(self, cum: Sequence[float]) -> int:
-        return min(bisect_right(cum, self.rng.random() * cum[-1]), len(cum) - 1)
+    def index(self, cum: Sequence[float], rng: Random | None = None) -> int:
+        return min(bisect_right(cum, (rng or self.rng).random() * cum[-1]), len(cum) - 1)
 
-    def pick_pair(self, pairs: tuple[tuple[str, float], ...], cum: list[float]) -> str:
-        return pairs[self.index(cum)][0]
+    def pick_pair(
+        self, pairs: tuple[tuple[str, float], ...], cum: list[float], rng: Random | None = None
+    ) -> str:
+        return pairs[self.index(cum, rng)][0]
 
     def division(self) -> Division:
         return self.divs[self.index(self.div_cum)]
 
-    def day(self, lo: date, hi: date) -> date:
+    def day(self, lo: date, hi: date, rng: Random | None = None) -> date:
         """A date in [lo, hi], mostly a working day, as decisions are."""
+        rng = rng or self.rng
         span = max((hi - lo).days, 0)
         d = lo
         for _ in range(4):
-            d = lo + timedelta(days=self.rng.randint(0, span))
-            if d.weekday() < 5 or self.rng.random() < 0.15:
+            d = lo + timedelta(days=rng.randint(0, span))
+            if d.weekday() < 5 or rng.random() < 0.15:
                 break
         return d
 
-    def later(self, after: date, min_days: int, max_days: int) -> date:
+    def later(self, after: date, min_days: int, max_days: int, rng: Random | None = None) -> date:
         """A follow-up date, never past the last date amendments are allowed to carry."""
+        rng = rng or self.rng
         room = (self.last_amendment - after).days
         hi = max(min(max_days, room), min_days)
-        return after + timedelta(days=self.rng.randint(min_days, hi))
+        return after + timedelta(days=rng.randint(min_days, hi))
 
-    def ref_number(self, key: str, when: date, per_day: int) -> int:
+    def ref_number(self, key: str, when: date, per_day: int, rng: Random | None = None) -> int:
         """Unique per office and year, and growing with the date as a real docket does, so
         references sorted by number and by date agree."""
+        rng = rng or self.rng
         used = self.used_numbers.setdefault(f"{key}|{when.year}", set())
-        n = (when.timetuple().tm_yday - 1) * per_day + self.rng.randint(1, per_day)
+        n = (when.timetuple().tm_yday - 1) * per_day + rng.randint(1, per_day)
         while n in used:
             n += 1
         used.add(n)
@@ -835,12 +899,14 @@ class _Generator:
         *,
         amended: bool = False,
         json_lines: bool = False,
+        clean: bool = False,
     ) -> None:
         """Write one row, giving a few their single defect or dropping their identifier.
 
-        Records that will be resubmitted stay clean so the pair always matches up.
+        Records that will be resubmitted stay clean so the pair always matches up, as do rows
+        written with ``clean`` (they draw no number from ``rng`` either).
         """
-        if not amended:
+        if not (amended or clean):
             u = self.rng.random()
             if u < ERROR_RATE:
                 self.defect(row, s)
@@ -1115,6 +1181,72 @@ class _Generator:
         row["score"] = str(rng.randint(lo, hi))
         self.emit(self.tax, when, row, s)
 
+    def tax_indicators(self, s: _Subject) -> None:
+        """The tax bureau's indicator records of one market entity, which the registry's own
+        tax credit grade deducts points from (or sets level D or M by).
+
+        Everything here draws from ``tax_rng``, so adding these rows left every other row of a
+        seed as it was; the rows are clean, so the defect and review counts stay those of the
+        other rows and every indicator reaches the grade. Most entities have none.
+        """
+        rng = self.tax_rng
+        scale = 1.0 if s.entity == "91" else 0.5
+        kinds: list[str] = []
+        u = rng.random()
+        for (share, fewest, most, pairs), cum in zip(
+            TAX_PROFILES, self.tax_profile_cums, strict=True
+        ):
+            if u < share * scale:
+                n = rng.randint(fewest, most)
+                kinds.extend(self.pick_pair(pairs, cum, rng) for _ in range(n))
+                break
+            u -= share * scale
+        if rng.random() < TAX_DIRECT_D_SHARE * scale:
+            kinds.append(self.pick_pair(TAX_DIRECT_D, self.direct_d_cum, rng))
+        if s.canonical_id[8:10] == "MA" and rng.random() < TAX_NEW_SHARE:
+            kinds.append("newly_established")
+        elif rng.random() < TAX_NO_REVENUE_SHARE * scale:
+            kinds.append("no_revenue")
+        for kind in kinds:
+            self.tax_indicator(s, kind)
+
+    def tax_day(self) -> date:
+        """Most indicator dates fall in the last year of the range: a grade taken soon after
+        the range counts a year of records, and should find some."""
+        rng = self.tax_rng
+        recent = max(self.start, self.end - timedelta(days=364))
+        return self.day(recent if rng.random() < 0.6 else self.start, self.end, rng)
+
+    def tax_indicator(self, s: _Subject, indicator: str) -> None:
+        rng = self.tax_rng
+        div = s.division
+        kind, basis = TAX_INDICATORS[indicator]
+        decided = self.tax_day()
+        if kind == "稽罚":
+            # Evasion and false invoices are the inspection bureau's, one per city.
+            authority = f"国家税务总局{div.prefecture or div.province}税务局第一稽查局"
+            prefix = f"{div.abbr}{(div.prefecture or div.province)[0]}税稽罚"
+        else:
+            authority = f"国家税务总局{div.place}税务局"
+            prefix = f"{div.abbr}{div.county[0]}税{kind}"
+        number = self.ref_number(authority + kind, decided, 3 if kind == "限改" else 1, rng)
+        row = self.base_row(self.next_id("TAX-I"), "tax_compliance", s)
+        row["authority"] = authority
+        row["decision_ref"] = f"{prefix}〔{decided.year}〕{number}号"
+        row["decided_on"] = decided.isoformat()
+        row["legal_basis"] = basis
+        row["status"] = "recorded"
+        row["indicator"] = indicator
+        row["tax_year"] = str(decided.year - 1 if indicator == "no_revenue" else decided.year)
+        if indicator in TAX_AMOUNTS:
+            mu, sigma, least = TAX_AMOUNTS[indicator]
+            row["amount_yuan"] = f"{max(rng.lognormvariate(mu, sigma), least):.2f}"
+        self.emit(self.tax, decided, row, s, clean=True)
+        if rng.random() < TAX_WITHDRAWN_SHARE:
+            again = dict(row)
+            again["status"] = "withdrawn"
+            self.emit(self.tax, self.later(decided, 10, 120, rng), again, s, clean=True)
+
     def records(self, s: _Subject) -> None:
         rng = self.rng
         if s.kind == "person":
@@ -1137,6 +1269,7 @@ class _Generator:
             self.commendation(s)
         if s.entity == "91" and rng.random() < 0.75:
             self.tax_rating(s)
+        self.tax_indicators(s)
 
 
 def _add_years(d: date, years: int) -> date:
@@ -1171,7 +1304,7 @@ def generate(
     organisations = persons = 0
     pending = 0
     with tempfile.TemporaryDirectory(prefix="socialcredit-generate-") as tmp:
-        gen = _Generator(rng, start, end, Path(tmp))
+        gen = _Generator(rng, start, end, Path(tmp), Random(f"{seed}/tax_compliance"))
         try:
             with (out / SUBJECTS_FILE).open("w", encoding="utf-8", newline="\n") as subjects:
                 for i in range(entities):

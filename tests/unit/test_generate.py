@@ -12,8 +12,9 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from stdnum.cn import ric
@@ -22,7 +23,11 @@ from socialcredit.generate import PROVINCE_ABBR, divisions, generate
 from socialcredit.identifiers import parse_resident_id, parse_uscc
 from socialcredit.identifiers.resident_id import lift_15
 from socialcredit.identifiers.uscc import region_known
-from socialcredit.ingest.validate import REQUIRED
+from socialcredit.ingest.readers import read_rows as ingest_rows
+from socialcredit.ingest.validate import REQUIRED, ValidRow, validate_row
+from socialcredit.policy import load_pack
+from socialcredit.policy.durations import WorkingCalendar
+from socialcredit.rules.grading import Grader, GradeRecord
 
 ENTITIES = 2000
 SEED = 7
@@ -59,6 +64,7 @@ TYPES = {
     ),
     "abnormal_operation": ({"listed", "removed"}, {"cause", "removed_on"}),
     "tax_credit_rating": ({"issued"}, {"tax_year", "level", "score"}),
+    "tax_compliance": ({"recorded", "withdrawn"}, {"indicator", "tax_year", "amount_yuan"}),
     "commendation": ({"conferred", "withdrawn"}, {"title", "conferring_body"}),
 }
 PROHIBITED = {"ethnicity", "religion"}
@@ -70,7 +76,7 @@ SOURCES = {
         "abnormal_operation",
         "commendation",
     },
-    "tax.csv": {"tax_credit_rating"},
+    "tax.csv": {"tax_credit_rating", "tax_compliance"},
 }
 
 
@@ -279,7 +285,8 @@ def test_rows_are_in_date_order(gen: Generated) -> None:
         dates = [
             r["decided_on"]
             for r in rows
-            if r.get("status") not in {"performed", "removed"} and is_iso(r.get("decided_on", ""))
+            if r.get("status") not in {"performed", "removed", "withdrawn"}
+            and is_iso(r.get("decided_on", ""))
         ]
         assert dates == sorted(dates), name
 
@@ -321,6 +328,8 @@ def test_samr_and_tax_details(gen: Generated) -> None:
             assert int(row["fine_yuan"]) >= 200_000
     bounds = {"A": (90, 100), "B": (70, 89), "M": (70, 100), "C": (40, 69), "D": (0, 39)}
     for row in gen.rows["tax.csv"]:
+        if row.get("record_type") == "tax_compliance":
+            continue
         lo, hi = bounds[row["level"]]
         assert lo <= float(row["score"]) <= hi
         assert row["tax_year"] == "2025"
@@ -357,3 +366,51 @@ def test_rejects_nonsense_arguments(tmp_path: Path) -> None:
         generate(-1, tmp_path)
     with pytest.raises(ValueError):
         generate(10, tmp_path, start=date(2026, 1, 1), end=date(2025, 1, 1))
+
+
+def test_tax_indicator_rows_validate_and_spread_the_tax_credit_grade(gen: Generated) -> None:
+    pack = load_pack()
+    method = pack.grading["tax_credit"]
+    grader = Grader(pack, method, WorkingCalendar(), ZoneInfo(pack.meta.timezone))
+    at = datetime(2026, 10, 1, tzinfo=ZoneInfo(pack.meta.timezone))
+    latest: dict[str, GradeRecord] = {}
+    by_subject: dict[str, list[str]] = {}
+    kinds: set[str] = set()
+    for n, raw in ingest_rows(gen.out / "tax.csv"):
+        assert isinstance(raw, dict)
+        if raw["record_type"] != "tax_compliance":
+            continue
+        valid = validate_row(pack, "tax", n, raw, date(2026, 10, 1))
+        assert isinstance(valid, ValidRow), (raw, valid)
+        assert START.isoformat() <= raw["decided_on"] <= END.isoformat()
+        ref = re.fullmatch(
+            r"\S{2}税(?:限改|简罚|稽罚|通|罚|信记)〔(\d{4})〕\d+号", raw["decision_ref"]
+        )
+        assert ref and ref.group(1) == raw["decided_on"][:4], raw["decision_ref"]
+        assert raw["authority"].startswith("国家税务总局")
+        rid = raw["source_record_id"]
+        if valid.status == "withdrawn":
+            assert latest[rid].status == "recorded" and latest[rid].decided_on == valid.decided_on
+        else:
+            assert rid not in latest
+            by_subject.setdefault(valid.subject_id, []).append(rid)
+        kinds.add(valid.fields["indicator"])
+        latest[rid] = GradeRecord(
+            rid, valid.record_type, valid.status, valid.decided_on, valid.fields
+        )
+    direct_d = {"tax_evasion", "false_vat_invoices", "unpaid_after_deadline",
+                "violence_against_collection", "abnormal_taxpayer"}  # fmt: skip
+    ordinary = {"late_filing", "late_payment", "missing_records", "invoice_irregularity"}
+    assert ordinary | {"newly_established", "no_revenue"} <= kinds and kinds & direct_d
+    recorded = [r for r in latest.values() if r.status == "recorded"]
+    in_window = [r for r in recorded if r.decided_on > date(2025, 10, 1)]
+    assert len(in_window) / len(recorded) > 0.45
+    organisations = [s["subject_id"] for s in gen.subjects if s["kind"] == "organisation"]
+    assert 0.6 < 1 - len(by_subject) / len(organisations) < 0.9, "most have no indicator"
+    levels: dict[str, int] = {}
+    for sid in organisations:
+        records = [latest[rid] for rid in by_subject.get(sid, [])]
+        level = grader.grade(records, [], at)["level"]
+        levels[level] = levels.get(level, 0) + 1
+    assert set(levels) == {"A", "B", "C", "D", "M"}
+    assert levels["A"] > levels["B"] > levels["C"] > 0 and levels["D"] > 0
