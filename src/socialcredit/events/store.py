@@ -15,10 +15,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from ..bulk import write_many
 from ..db import chain_head, events
 from .chain import GENESIS, chained_content, event_hash, is_redacted, payload_digest
 from .types import PERSONAL_DATA_PURGED as PURGE_TYPE
 from .types import NewEvent
+
+INSERT_EVENT = insert(events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,7 @@ def append(
         stored.append(StoredEvent(seq, event_id, ev.type, at, actor, ev.subject_id, payload))
         prev = h
     if rows:
-        conn.execute(insert(events), rows)
+        write_many(conn, INSERT_EVENT, rows)
         conn.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=prev))
     return stored, (seq, prev)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import holidays
 from dateutil.relativedelta import relativedelta
@@ -56,12 +56,20 @@ class WorkingCalendar:
         # Years are filled in as they are asked for (the package expands on lookup).
         return holidays.country_holidays(self.country)
 
-    def _makeup(self, year: int) -> set[date]:
-        _ = date(year, 1, 1) in self._holidays  # make sure the year is populated
-        days: set[date] = getattr(self._holidays, "weekend_workdays", set())
-        return {d for d in days if d.year == year} | {
-            d for d in self.extra_workdays if d.year == year
-        }
+    @cached_property
+    def _makeups(self) -> dict[int, frozenset[date]]:
+        return {}
+
+    def _makeup(self, year: int) -> frozenset[date]:
+        known = self._makeups.get(year)
+        if known is None:
+            _ = date(year, 1, 1) in self._holidays  # make sure the year is populated
+            days: set[date] = getattr(self._holidays, "weekend_workdays", set())
+            known = self._makeups[year] = frozenset(
+                {d for d in days if d.year == year}
+                | {d for d in self.extra_workdays if d.year == year}
+            )
+        return known
 
     def is_announced(self, year: int) -> bool:
         """Whether the official make-up working days of a year are known (announced)."""
@@ -91,6 +99,7 @@ class Deadline:
     calendar_announced: bool  # False when a working-day count ran into an unannounced year
 
 
+@lru_cache(maxsize=65536)
 def add_duration(
     start: datetime, duration: Duration, calendar: WorkingCalendar, tz: tzinfo
 ) -> Deadline:

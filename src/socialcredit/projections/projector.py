@@ -10,16 +10,17 @@ of the same statement are sent as one executemany, which keeps ingest fast on bo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Executable, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..bulk import write_many
 from ..db import (
     PROJECTIONS,
     contacts,
@@ -96,34 +97,45 @@ CLOSE_REVIEW = (
 )
 INSERT_BATCH = insert(ingest_batches)
 INSERT_LISTING = insert(listings)
-NOTIFY_LISTING = (
-    update(listings)
-    .where(listings.c.listing_id == bindparam("k"))
-    .values(
-        status="notified",
-        pending_reason=None,
-        decision_ref=bindparam("decision_ref"),
-        notified_at=bindparam("notified_at"),
-        activates_at=bindparam("activates_at"),
-        until=bindparam("until"),
-        duration=bindparam("duration"),
-    )
+PARAM = object()  # in a Patch: the value comes from the parameter of the column's name
+
+
+@dataclass(frozen=True, eq=False)
+class Patch:
+    """An UPDATE of one row by its key (parameter ``k``). While the row's INSERT is still held
+    in the current run, the change is made to the held row instead: the same row results,
+    with one statement fewer (a listing proposed and notified in one batch is one INSERT)."""
+
+    stmt: Executable
+    key: str
+    sets: dict[str, Any]
+
+    @classmethod
+    def of(cls, table: Table, key: str, **sets: Any) -> Patch:
+        values = {c: bindparam(c) if v is PARAM else v for c, v in sets.items()}
+        stmt = update(table).where(table.c[key] == bindparam("k")).values(values)
+        return cls(stmt, key, sets)
+
+    def merge(self, row: dict[str, Any], params: dict[str, Any]) -> None:
+        for c, v in self.sets.items():
+            row[c] = params[c] if v is PARAM else v
+
+
+NOTIFY_LISTING = Patch.of(
+    listings,
+    "listing_id",
+    status="notified",
+    pending_reason=None,
+    decision_ref=PARAM,
+    notified_at=PARAM,
+    activates_at=PARAM,
+    until=PARAM,
+    duration=PARAM,
 )
 INSERT_NOTICE = insert(notices)
-ACTIVATE_LISTING = (
-    update(listings)
-    .where(listings.c.listing_id == bindparam("k"))
-    .values(status="active", activated_at=bindparam("activated_at"))
-)
-END_LISTING = (
-    update(listings)
-    .where(listings.c.listing_id == bindparam("k"))
-    .values(
-        status="ended",
-        ended_at=bindparam("ended_at"),
-        end_reason=bindparam("end_reason"),
-        exit_due_by=bindparam("exit_due_by"),
-    )
+ACTIVATE_LISTING = Patch.of(listings, "listing_id", status="active", activated_at=PARAM)
+END_LISTING = Patch.of(
+    listings, "listing_id", status="ended", ended_at=PARAM, end_reason=PARAM, exit_due_by=PARAM
 )
 INSERT_TOKEN = insert(source_tokens)
 REVOKE_TOKEN = (
@@ -775,6 +787,18 @@ EVENT_HANDLERS: dict[str, Handler] = {
 BARRIERS = frozenset({T.PERSONAL_DATA_PURGED})
 
 
+class _Run:
+    """Rows held for one statement on one table, sent as one executemany when flushed."""
+
+    __slots__ = ("by_key", "keys", "rows", "stmt")
+
+    def __init__(self, stmt: Executable) -> None:
+        self.stmt = stmt
+        self.rows: list[dict[str, Any]] = []
+        self.keys: set[tuple[Any, ...]] = set()  # an upsert run's keys
+        self.by_key: dict[Any, dict[str, Any]] = {}  # an insert run's rows, for patches
+
+
 def apply(conn: Connection, evs: Iterable[StoredEvent]) -> None:
     """Project events, sending runs of one statement as a single executemany.
 
@@ -783,40 +807,59 @@ def apply(conn: Connection, evs: Iterable[StoredEvent]) -> None:
     table may be held while other tables are written, and is flushed before the next different
     statement on its own table. The few events that read across tables are barriers.
     """
-    pending: dict[str, tuple[Executable, list[dict[str, Any]], set[tuple[Any, ...]]]] = {}
+    pending: dict[str, _Run] = {}
     dialect = conn.dialect.name
     for ev in evs:
-        ops = EVENT_HANDLERS[ev.type](ev, json.loads(ev.payload))
+        ops = EVENT_HANDLERS[ev.type](ev, orjson.loads(ev.payload))
         if ev.type in BARRIERS:
             # it reads across tables: what came before is written first, and it is written
             # at once, in its own order
-            for stmt, rows, _keys in pending.values():
-                conn.execute(stmt, rows)
+            for run in pending.values():
+                write_many(conn, run.stmt, run.rows)
             pending = {}
             for stmt, params in ops:
                 conn.execute(_resolve(stmt, dialect), params)
             continue
         for op, params in ops:
-            key = tuple(params[k] for k in op.keys) if isinstance(op, Upsert) else None
             stmt = _resolve(op, dialect)
             table = stmt.table.name  # type: ignore[attr-defined]
             held = pending.get(table)
+            if isinstance(op, Patch) and held is not None:
+                row = held.by_key.get(params["k"])
+                if row is not None:
+                    op.merge(row, params)
+                    continue
+            key = tuple(params[k] for k in op.keys) if isinstance(op, Upsert) else None
             # a run holds one statement; an upsert run holds each key once (PostgreSQL refuses
             # to update one row twice in one multi-row insert)
-            if held is not None and (held[0] is not stmt or (key is not None and key in held[2])):
-                conn.execute(held[0], held[1])
+            if held is not None and (
+                held.stmt is not stmt or (key is not None and key in held.keys)
+            ):
+                write_many(conn, held.stmt, held.rows)
                 held = None
             if held is None:
-                held = pending[table] = (stmt, [], set())
-            held[1].append(params)
+                held = pending[table] = _Run(stmt)
+            held.rows.append(params)
             if key is not None:
-                held[2].add(key)
-    for stmt, rows, _keys in pending.values():
-        conn.execute(stmt, rows)
+                held.keys.add(key)
+            patch_key = _PATCHED_BY.get(stmt)
+            if patch_key is not None:
+                held.by_key[params[patch_key]] = params
+    for run in pending.values():
+        write_many(conn, run.stmt, run.rows)
+
+
+#: Inserts whose rows a later Patch of the same table may change while held (by key column).
+_PATCHED_BY: dict[Any, str] = {INSERT_LISTING: "listing_id"}
 
 
 def _resolve(op: Any, dialect: str) -> Executable:
-    return op.by_dialect[dialect] if isinstance(op, Upsert) else op
+    if isinstance(op, Upsert):
+        return op.by_dialect[dialect]
+    if isinstance(op, Patch):
+        return op.stmt
+    stmt: Executable = op
+    return stmt
 
 
 def clear(conn: Connection) -> None:

@@ -66,9 +66,10 @@ class Grader:
         points: float,
     ) -> list[_Hit]:
         out: list[_Hit] = []
-        if item.record is not None:
+        m = item.record
+        if m is not None:
             for r in records:
-                if not _matches(item.record, r):
+                if r.record_type != m.type or not _matches(m, r):
                     continue
                 if item.window is None:
                     out.append(_Hit(r.record, points, None))

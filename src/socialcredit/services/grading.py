@@ -6,11 +6,11 @@ replayed up to then), so "what was this company's class on 2026-05-01" has one a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import select
 
 from ..db import grades, listings, records
@@ -145,7 +145,7 @@ def regrade(
                     r.record_type,
                     r.status,
                     r.decided_on,
-                    json.loads(r.fields),
+                    orjson.loads(r.fields),
                 )
             )
         for x in conn.execute(select(listings).where(listings.c.subject_id.in_(chunk))):

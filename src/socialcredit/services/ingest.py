@@ -158,6 +158,31 @@ class _Open:
     grounded_on: date | None
 
 
+class _OpenListings:
+    """The batch's open listings, found by record and by subject without a scan."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, _Open] = {}
+        self._by_record: dict[str, dict[str, _Open]] = {}
+        self._by_subject: dict[str, dict[str, _Open]] = {}
+
+    def add(self, op: _Open) -> None:
+        self.by_id[op.listing_id] = op
+        self._by_record.setdefault(op.record_key, {})[op.listing_id] = op
+        self._by_subject.setdefault(op.subject_id, {})[op.listing_id] = op
+
+    def remove(self, op: _Open) -> None:
+        del self.by_id[op.listing_id]
+        del self._by_record[op.record_key][op.listing_id]
+        del self._by_subject[op.subject_id][op.listing_id]
+
+    def of_record(self, record_key: str) -> list[_Open]:
+        return list(self._by_record.get(record_key, {}).values())
+
+    def of_subject(self, subject_id: str) -> list[_Open]:
+        return list(self._by_subject.get(subject_id, {}).values())
+
+
 class _Batch:
     """The state one batch reads and changes: prefetched rows, updated as events are made."""
 
@@ -170,7 +195,7 @@ class _Batch:
         self.events: list[NewEvent] = []
         self.records: dict[str, dict[str, Any]] = {}
         self.subjects: dict[str, dict[str, Any]] = {}
-        self.open: dict[str, _Open] = {}
+        self.open = _OpenListings()
 
     def emit(self, ev: NewEvent) -> None:
         self.events.append(ev)
@@ -298,13 +323,15 @@ def _prefetch(conn: Any, st: _Batch, valid: list[tuple[ValidRow, SubjectRef | No
             .where(or_(listings.c.record_key.in_(kchunk), listings.c.subject_id.in_(schunk)))
         )
         for row in conn.execute(q):
-            st.open[row.listing_id] = _Open(
-                row.listing_id,
-                row.list_id,
-                row.record_key,
-                row.subject_id,
-                row.status,
-                row.decided_on,
+            st.open.add(
+                _Open(
+                    row.listing_id,
+                    row.list_id,
+                    row.record_key,
+                    row.subject_id,
+                    row.status,
+                    row.decided_on,
+                )
             )
 
 
@@ -491,7 +518,7 @@ def _evaluate_lists(
 ) -> None:
     reg, at = st.reg, st.at
     # 1. listings grounded on this record: exit, or a decision that has now arrived
-    for op in [o for o in st.open.values() if o.record_key == facts.record_key]:
+    for op in st.open.of_record(facts.record_key):
         ld = st.pack.lists[op.list_id]
         ex = rules.status_exit(ld, facts.status)
         if ex is not None:
@@ -513,9 +540,7 @@ def _evaluate_lists(
     # 2. a newer record supersedes listings grounded on older records of its type
     if is_new:
         for op in [
-            o
-            for o in st.open.values()
-            if o.subject_id == facts.subject_id and o.record_key != facts.record_key
+            o for o in st.open.of_subject(facts.subject_id) if o.record_key != facts.record_key
         ]:
             ld = st.pack.lists[op.list_id]
             if (
@@ -528,7 +553,7 @@ def _evaluate_lists(
     for ld in rules.lists_for_record_type(st.pack, facts.record_type):
         if not rules.entry_matches(ld, facts):
             continue
-        if any(o.list_id == ld.id and o.record_key == facts.record_key for o in st.open.values()):
+        if any(o.list_id == ld.id for o in st.open.of_record(facts.record_key)):
             continue
         if rules.bar(ld, facts):
             st.summary.barred += 1
@@ -550,9 +575,7 @@ def _evaluate_lists(
             st.emit(listing_events.notified(reg, ld, lid, facts, ref, at, subject_name, authority))
             st.summary.listings_notified += 1
             status = "notified"
-        st.open[lid] = _Open(
-            lid, ld.id, facts.record_key, facts.subject_id, status, facts.decided_on
-        )
+        st.open.add(_Open(lid, ld.id, facts.record_key, facts.subject_id, status, facts.decided_on))
 
 
 def _end(st: _Batch, op: _Open, reason: str, trigger: str, decision_ref: str | None = None) -> None:
@@ -571,4 +594,4 @@ def _end(st: _Batch, op: _Open, reason: str, trigger: str, decision_ref: str | N
         )
     )
     st.summary.listings_ended += 1
-    del st.open[op.listing_id]
+    st.open.remove(op)

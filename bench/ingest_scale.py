@@ -1,0 +1,293 @@
+# ruff: noqa: T201  (a benchmark reports progress and results on stdout)
+"""Ingest at volume: rows/s as the store grows, on SQLite and PostgreSQL (COPY).
+
+Usage:
+    python bench/ingest_scale.py [--rows 100000,1000000] [--postgres-url URL]
+                                 [--batch 5000] [--out bench/results]
+
+For each target size (agency rows), generates data with ``socialcredit.generate`` (seed 0; the
+number of entities is chosen from the generator's rows per entity so that the three files hold
+about that many rows), then ingests samr.csv, tax.csv and court.jsonl in that order, through
+``services.ingest.ingest`` with ``--batch`` rows per transaction, into a fresh database per
+size and engine: an SQLite file, and a fresh schema of the PostgreSQL database (dropped
+afterwards). Every batch is the full path: validation, subject resolution, events appended to
+the hash chain, projections (plain inserts go to PostgreSQL as COPY, see ``socialcredit.bulk``),
+list rules and the grades of the subjects it touched.
+
+Reported per size and engine: total rows/s, the rows/s of each tenth of the load (does
+throughput fall as the store grows?), the event count, the database's size on disk, and the
+peak RSS of this process. One run per size: at a million rows a run takes many minutes, so the
+spread is shown within a run (the tenths) instead of across runs.
+
+Results go to <out>/ingest_scale.json and <out>/ingest_scale.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import resource
+import shlex
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from core import (  # bench/core.py: the same registry set-up and machine description
+    FILES,
+    INGEST_AT,
+    _dist_version,
+    cpu_model,
+    make_registry,
+    mem_total,
+    pg_info,
+    pg_schema_url,
+    redact,
+)
+from sqlalchemy import create_engine, func, select, text
+
+import socialcredit
+from socialcredit.db import events
+from socialcredit.generate import generate
+from socialcredit.ingest.readers import read_rows
+from socialcredit.services.ingest import ingest
+
+ROWS_PER_ENTITY = 2.16  # generate(N, seed=0) writes about this many agency rows per entity
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def db_bytes(url: str, reg_engine: Any) -> int | None:
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    with reg_engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+                )
+            ).scalar_one()
+        )
+
+
+def load(url: str, data: Path, total: int, batch: int, label: str) -> dict[str, Any]:
+    reg = make_registry(url, INGEST_AT)
+    marks: list[tuple[int, float]] = [(0, 0.0)]
+    done = 0
+    t0 = time.perf_counter()
+    next_print = [0.0]
+
+    def progress(n: int) -> None:
+        nonlocal done
+        done += n
+        now = time.perf_counter() - t0
+        marks.append((done, now))
+        if now >= next_print[0]:
+            print(
+                f"  {label}: {done:,}/{total:,} rows, {now:,.0f}s, {done / now:,.0f} rows/s",
+                flush=True,
+            )
+            next_print[0] = now + 30
+
+    try:
+        summaries = {}
+        gc.collect()
+        for name, source in FILES:
+            s = ingest(
+                reg,
+                read_rows(data / name),
+                source,
+                actor="bench",
+                file_name=name,
+                batch_size=batch,
+                progress=progress,
+            )
+            d = s.as_dict(max_rejects=0)
+            d.pop("rejects")
+            d.pop("rejects_not_shown")
+            summaries[name] = d
+        seconds = time.perf_counter() - t0
+        with reg.engine.connect() as conn:
+            n_events = conn.execute(select(func.count()).select_from(events)).scalar_one()
+        size = db_bytes(url, reg.engine)
+    finally:
+        reg.close()
+    # rows/s in each tenth of the load, from the progress marks
+    tenths = []
+    for k in range(1, 11):
+        lo, hi = total * (k - 1) / 10, total * k / 10
+        a = min(marks, key=lambda m: abs(m[0] - lo))
+        b = min(marks, key=lambda m: abs(m[0] - hi))
+        if b[0] > a[0] and b[1] > a[1]:
+            tenths.append((b[0] - a[0]) / (b[1] - a[1]))
+    return {
+        "rows": done,
+        "seconds": seconds,
+        "rows_per_s": done / seconds,
+        "tenths_rows_per_s": tenths,
+        "events": n_events,
+        "events_per_row": n_events / done,
+        "db_bytes": size,
+        "peak_rss_mib": peak_rss_mib(),
+        "files": summaries,
+    }
+
+
+def markdown(res: dict[str, Any]) -> str:
+    m = res["machine"]
+    lines = [
+        "# Ingest at volume",
+        "",
+        f"- Date: {res['date']}",
+        f"- Command: `{res['command']}` (in `{res['cwd']}`)",
+        f"- Machine: {m['platform']}; {m['cpu_count']} CPUs ({m['cpu_model']}); RAM {m['ram_total']}",
+        f"- Python {m['python']}; SQLite {m['sqlite']}; socialcredit {m['socialcredit']}",
+    ]
+    if "postgresql" in m:
+        pg = m["postgresql"]
+        lines.append(
+            f"- PostgreSQL {pg.get('server_version', '?')} (fsync={pg.get('fsync')}, "
+            f"synchronous_commit={pg.get('synchronous_commit')}, "
+            f"shared_buffers={pg.get('shared_buffers')})"
+        )
+    lines += [
+        f"- Batch: {res['batch']:,} rows per transaction; data `generate(N, seed=0)`; "
+        "one run per size (a run's own spread is in the tenths column)",
+        "",
+        "| Engine | Rows | Seconds | Rows/s | Rows/s by tenth of the load (min / median / max) "
+        "| Events | Events per row | DB size MiB | Peak RSS MiB |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for size in res["sizes"]:
+        for engine, r in size["engines"].items():
+            t = r["tenths_rows_per_s"]
+            tenth = f"{min(t):,.0f} / {statistics.median(t):,.0f} / {max(t):,.0f}" if t else "–"
+            mib = f"{r['db_bytes'] / 2**20:,.0f}" if r["db_bytes"] is not None else "?"
+            lines.append(
+                f"| {engine} | {r['rows']:,} | {r['seconds']:,.0f} | **{r['rows_per_s']:,.0f}** "
+                f"| {tenth} | {r['events']:,} | {r['events_per_row']:.2f} | {mib} "
+                f"| {r['peak_rss_mib']:,.0f} |"
+            )
+    lines.append("")
+    engines = sorted({e for s in res["sizes"] for e in s["engines"]})
+    if len(res["sizes"]) > 1:
+        first, last = res["sizes"][0], res["sizes"][-1]
+        lines.append(f"Growth from {first['target_rows']:,} to {last['target_rows']:,} rows:")
+        lines.append("")
+        for e in engines:
+            if e in first["engines"] and e in last["engines"]:
+                a, b = first["engines"][e], last["engines"][e]
+                lines.append(
+                    f"- {e}: {a['rows_per_s']:,.0f} → {b['rows_per_s']:,.0f} rows/s "
+                    f"(×{b['rows_per_s'] / a['rows_per_s']:.2f}); seconds ×"
+                    f"{b['seconds'] / a['seconds']:.1f} for rows ×{b['rows'] / a['rows']:.1f}"
+                )
+        lines.append("")
+    lines.append(
+        "Targets (issue #8): 50,000 rows/s on SQLite, 100,000 rows/s on PostgreSQL via COPY."
+    )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--rows", default="100000,1000000", help="target agency rows per size")
+    p.add_argument("--batch", type=int, default=5000, help="rows per transaction (5000)")
+    p.add_argument("--engines", default="sqlite,postgresql", help="sqlite,postgresql")
+    p.add_argument(
+        "--postgres-url",
+        default=os.environ.get("SOCIALCREDIT_BENCH_POSTGRES_URL"),
+        help="SQLAlchemy URL of a PostgreSQL database (or SOCIALCREDIT_BENCH_POSTGRES_URL)",
+    )
+    p.add_argument("--out", type=Path, default=Path("bench/results"), help="results directory")
+    args = p.parse_args(argv)
+    sizes = [int(x) for x in args.rows.split(",") if x.strip()]
+    engines = [e for e in args.engines.split(",") if e]
+    if "postgresql" in engines and not args.postgres_url:
+        print("no --postgres-url: PostgreSQL is left out", flush=True)
+        engines.remove("postgresql")
+
+    machine: dict[str, Any] = {
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "ram_total": mem_total(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "socialcredit": getattr(socialcredit, "__version__", None) or _dist_version(),
+    }
+    if args.postgres_url:
+        machine["postgresql"] = pg_info(args.postgres_url)
+    res: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": redact(shlex.join(getattr(sys, "orig_argv", sys.argv))),
+        "cwd": os.getcwd(),
+        "machine": machine,
+        "batch": args.batch,
+        "sizes": [],
+    }
+    for target in sizes:
+        entities = max(1, round(target / ROWS_PER_ENTITY))
+        with tempfile.TemporaryDirectory(prefix="socialcredit-ingest-") as tmp_s:
+            tmp = Path(tmp_s)
+            t = time.perf_counter()
+            summary = generate(entities, tmp / "data", seed=0)
+            rows = sum(summary.files[n] for n, _ in FILES)
+            print(
+                f"generate({entities:,}): {rows:,} rows in {time.perf_counter() - t:.0f}s",
+                flush=True,
+            )
+            size: dict[str, Any] = {"target_rows": target, "entities": entities, "engines": {}}
+            for engine in engines:
+                drop: Callable[[], None] = lambda: None  # noqa: E731
+                if engine == "sqlite":
+                    url = f"sqlite:///{tmp / 'registry.db'}"
+                else:
+                    admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
+                    schema = f"bench_{uuid.uuid4().hex[:12]}"
+                    with admin.connect() as conn:
+                        conn.execute(text(f"CREATE SCHEMA {schema}"))
+
+                    def drop(admin: Any = admin, schema: str = schema) -> None:
+                        with admin.connect() as conn:
+                            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+                        admin.dispose()
+
+                    url = pg_schema_url(args.postgres_url, schema)
+                try:
+                    r = load(url, tmp / "data", rows, args.batch, f"{engine} {target:,}")
+                finally:
+                    drop()
+                print(
+                    f"{engine} {target:,}: {r['rows']:,} rows in {r['seconds']:,.0f}s = "
+                    f"{r['rows_per_s']:,.0f} rows/s",
+                    flush=True,
+                )
+                size["engines"][engine] = r
+            res["sizes"].append(size)
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "ingest_scale.json").write_text(
+                json.dumps(res, indent=2, ensure_ascii=False) + "\n"
+            )
+            (args.out / "ingest_scale.md").write_text(markdown(res))
+    print(markdown(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
