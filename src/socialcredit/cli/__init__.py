@@ -866,6 +866,57 @@ def rebuild() -> None:
         raise typer.Exit(1)
 
 
+@app.command("stats")
+@clerk_errors
+def stats_cmd(as_of: AsOf = None) -> None:
+    """Print counts as JSON: subjects, records, active listings (per list), events.
+
+    Example: socialcredit stats --as-of 2026-06-30
+    """
+    from ..services.stats import stats
+
+    reg = registry(as_of)
+    print_json(stats(reg))
+
+
+@app.command()
+@clerk_errors
+def backup(
+    path: Annotated[Path, typer.Argument(help="The backup file to write (gzip JSON Lines).")],
+) -> None:
+    """Write the event log and attachments to PATH from one snapshot; safe while serving.
+
+    Example: socialcredit backup /backups/registry-2026-11-24.scbak
+    """
+    from ..services import audit
+    from ..services.backup import backup as run_backup
+
+    reg = registry()
+    with progress_bar() as bar:
+        task = bar.add_task("back up events", total=audit.event_count(reg))
+        summary = run_backup(reg, path, progress=lambda k: bar.advance(task, k))
+    print_json(summary.as_dict())
+
+
+@app.command()
+@clerk_errors
+def restore(
+    path: Annotated[Path, typer.Argument(help="A file written by `socialcredit backup`.")],
+) -> None:
+    """Restore a backup into the empty database named by SOCIALCREDIT_DATABASE_URL: load the
+    log, verify its chain and rebuild every projection, in one transaction.
+
+    Example: SOCIALCREDIT_DATABASE_URL=sqlite:///new.db socialcredit restore registry.scbak
+    """
+    from ..services.backup import restore as run_restore
+
+    reg = registry()
+    with progress_bar() as bar:
+        task = bar.add_task("restore and replay events", total=None)
+        summary = run_restore(reg, path, progress=lambda k: bar.advance(task, k))
+    print_json(summary.as_dict())
+
+
 @audit_app.command("verify")
 @clerk_errors
 def audit_verify() -> None:
