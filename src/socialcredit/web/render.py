@@ -26,9 +26,20 @@ def language(request: Request) -> str:
     )
 
 
+def _personal(value: str) -> bool:
+    """A value shaped like a resident ID number, valid or mistyped (15 or 18 characters,
+    digits with perhaps an X last, spaces ignored)."""
+    digits = "".join(value.split()).upper()
+    return len(digits) in (15, 18) and digits[:-1].isdigit() and digits[-1] in "0123456789X"
+
+
 def switch_url(request: Request, lang: str) -> str:
-    """The same address in another language."""
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    """The same address in another language. A resident ID number the reader typed is not
+    carried into the link: the registry never writes one into an address (addresses end up in
+    histories, logs and shared links)."""
+    params = [
+        (k, v) for k, v in request.query_params.multi_items() if k != "lang" and not _personal(v)
+    ]
     params.append(("lang", lang))
     return f"{request.url.path}?{urlencode(params)}"
 
@@ -63,6 +74,8 @@ def page(
     if request.query_params.get("lang") in i18n.LANGS:
         resp.set_cookie(COOKIE_LANG, lang, max_age=365 * 86400, samesite="lax")
     resp.headers["Content-Language"] = i18n.HTML_LANG[lang]
+    # an address the reader typed (which may hold an ID number) never leaves in a Referer
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
     resp.headers.setdefault("Vary", "Accept-Language, Cookie")
     return resp
 
