@@ -143,6 +143,7 @@ def load(url: str, data: Path, total: int, batch: int, label: str) -> dict[str, 
         "events_per_row": n_events / done,
         "db_bytes": size,
         "peak_rss_mib": peak_rss_mib(),
+        "load_average_at_end": os.getloadavg(),
         "files": summaries,
     }
 
@@ -197,6 +198,16 @@ def markdown(res: dict[str, Any]) -> str:
                     f"{b['seconds'] / a['seconds']:.1f} for rows ×{b['rows'] / a['rows']:.1f}"
                 )
         lines.append("")
+    loads = [
+        f"{e} {s['target_rows']:,}: {r['load_average_at_end'][0]:.1f}"
+        for s in res["sizes"]
+        for e, r in s["engines"].items()
+    ]
+    lines.append(
+        "1-minute load average when each load ended (2 CPUs; above 2 means other work "
+        "shared the machine): " + ", ".join(loads)
+    )
+    lines.append("")
     lines.append(
         "Targets (issue #8): 50,000 rows/s on SQLite, 100,000 rows/s on PostgreSQL via COPY."
     )
