@@ -11,6 +11,11 @@ SOCIALCREDIT_MAIL_FROM      sender address of notices
 SOCIALCREDIT_OPEN_DATA_DIR  where the daily open-data files are written (default: next to the SQLite file)
 SOCIALCREDIT_CHECK_FILE     the compiled check file that server processes share (default: next to
                             the SQLite file; with PostgreSQL and no setting, one per process)
+SOCIALCREDIT_SEARCH_RATE    public name searches a second per client address, sustained (default
+                            1; 0 turns the limit off, e.g. behind a proxy that limits: see
+                            api/ratelimit.py)
+SOCIALCREDIT_SEARCH_BURST   searches a client address may make at once before the rate applies
+                            (default 30)
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class Settings:
     mail_from: str | None = None
     open_data_path: Path | None = None
     check_file_path: Path | None = None
+    search_rate: float = 1.0
+    search_burst: int = 30
 
     @property
     def open_data_dir(self) -> Path:
@@ -121,7 +128,26 @@ class Settings:
             check_file_path=Path(e["SOCIALCREDIT_CHECK_FILE"])
             if e.get("SOCIALCREDIT_CHECK_FILE")
             else None,
+            search_rate=_number(e, "SOCIALCREDIT_SEARCH_RATE", 1.0, minimum=0),
+            search_burst=int(_number(e, "SOCIALCREDIT_SEARCH_BURST", 30, minimum=1, whole=True)),
         )
+
+
+def _number(
+    e: dict[str, str], name: str, default: float, *, minimum: float, whole: bool = False
+) -> float:
+    raw = e.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {raw!r}") from None
+    if not value >= minimum:  # also refuses nan
+        raise ConfigurationError(f"{name} must be at least {minimum:g}, not {raw!r}")
+    if whole and not value.is_integer():
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}")
+    return value
 
 
 def new_keys() -> dict[str, str]:

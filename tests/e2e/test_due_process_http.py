@@ -185,6 +185,7 @@ ALLOWED = {
     ("POST", "/v1/records"): {"source"},
     ("GET", "/v1/subjects/{code}"): "everyone",
     ("GET", "/v1/lists"): "everyone",
+    ("GET", "/v1/search"): "everyone",
     ("GET", "/v1/measures"): "everyone",
     ("GET", "/v1/audit/chain"): "everyone",
     ("GET", "/healthz"): "everyone",

@@ -15,6 +15,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..bootstrap import Registry
 from ..clock import parse_moment
@@ -36,6 +37,7 @@ from ..services import (
 )
 from ..services.access import Principal
 from . import schemas
+from .ratelimit import RateLimited, SearchLimiter
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,46 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -> FastAPI:
+def limit_search(request: Request) -> None:
+    """One token of the client's search bucket (api/ratelimit.py), or 429."""
+    limiter: SearchLimiter = request.app.state.search_limiter
+    wait = limiter.take(request.client.host if request.client else None)
+    if wait:
+        raise RateLimited(wait)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the application accepts on the request's path."""
+    found = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(r.matches(scope)[0] is Match.FULL for r in request.app.router.routes):
+            found.append(method)
+    return found
+
+
+RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": schemas.ErrorOut,
+        "description": "Too many searches from this address; wait and try again",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds until the next search is accepted",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
+}
+
+
+def create_app(
+    reg: Registry | None = None,
+    *,
+    background_sweep: bool = False,
+    search_limiter: SearchLimiter | None = None,
+) -> FastAPI:
+    """The API and the pages over ``reg``. ``search_limiter`` replaces the limiter that the
+    settings describe (tests give one with their own clock)."""
     registry = reg or Registry.from_env()
 
     @asynccontextmanager
@@ -123,16 +164,27 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
         ),
     )
     app.state.registry = registry
+    app.state.search_limiter = search_limiter or SearchLimiter(
+        registry.settings.search_rate, registry.settings.search_burst
+    )
 
     @app.exception_handler(RegistryError)
     async def _registry_error(request: Request, exc: RegistryError) -> Response:
+        headers: dict[str, str] | None = getattr(exc, "headers", None)
         if not request.url.path.startswith("/v1/"):
             from ..web.render import page
 
-            return page(request, "error.html", {"message": exc.message}, status_code=exc.status)
+            return page(
+                request,
+                "error.html",
+                {"message": exc.message},
+                status_code=exc.status,
+                headers=headers,
+            )
         return JSONResponse(
             status_code=exc.status,
             content={"error": exc.code, "message": exc.message, "detail": exc.detail},
+            headers=headers,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -142,10 +194,26 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
             from ..web.render import not_found
 
             return not_found(request)  # a page in the reader's language, never a bare error
+        if exc.status_code == 400 and request.url.path.startswith("/v1/"):
+            # FastAPI could not read the body at all (not UTF-8): as unreadable as bad JSON,
+            # which it reports as a validation error, so the same 422 and format
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "error": "invalid_request",
+                    "message": "the body could not be read: send JSON encoded in UTF-8",
+                    "detail": [{"loc": ["body"], "msg": str(exc.detail)}],
+                },
+            )
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route on the path only (GET of
+            # /v1/checks, not its POST): name those of every route that serves the path
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         return JSONResponse(
             status_code=exc.status_code,
             content={"error": "http_error", "message": str(exc.detail), "detail": None},
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -210,7 +278,30 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
         """The public profile: records within their publicity period and current listings."""
         return views.public_profile(reg, code, moment(reg, as_of))
 
-    @app.get("/v1/lists", tags=["policy"])
+    @app.get(
+        "/v1/search",
+        response_model=schemas.SearchOut,
+        responses={422: ERRORS[422], **RATE_LIMITED},
+        dependencies=[Depends(limit_search)],
+        tags=["subjects"],
+    )
+    def get_search(
+        reg: RegDep,
+        q: Annotated[
+            str,
+            Query(
+                description="A USCC, a legacy organisation code, or two or more characters of "
+                "an organisation's name",
+                max_length=100,
+            ),
+        ] = "",
+    ) -> Any:
+        """Organisations by code or by (part of) their name, shortest name first; natural
+        persons are not searchable by name. Limited per client address: a program that needs
+        the whole register reads the open data files instead."""
+        return views.search(reg, q)
+
+    @app.get("/v1/lists", response_model=list[schemas.ListOut], tags=["policy"])
     def get_lists(reg: RegDep) -> Any:
         """Lists of the policy pack with their rules and legal basis."""
         p = reg.pack
@@ -230,7 +321,7 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
             for ld in p.lists.values()
         ]
 
-    @app.get("/v1/measures", tags=["policy"])
+    @app.get("/v1/measures", response_model=list[schemas.MeasureOut], tags=["policy"])
     def get_measures(reg: RegDep) -> Any:
         """Measures with their implementing agency, lists and legal basis."""
         p = reg.pack
@@ -286,7 +377,13 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
         access.require_own_subject(reg, who, subject, "auditor")
         return audit.export_subject(reg, subject, reader=who.label)
 
-    @app.post("/v1/objections", responses=ERRORS, tags=["due process"], status_code=201)
+    @app.post(
+        "/v1/objections",
+        response_model=schemas.ObjectionFiled,
+        responses=ERRORS,
+        tags=["due process"],
+        status_code=201,
+    )
     def post_objection(reg: RegDep, who: WhoDep, body: schemas.ObjectionIn) -> Any:
         """A subject objects to one of its listings or records, with up to 5 attachments."""
         access.require_own_subject(reg, who, body.subject)
@@ -312,7 +409,12 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
         access.require(who, "reviewer")
         return views.objection_inbox(reg)
 
-    @app.post("/v1/objections/{objection_id}/decision", responses=ERRORS, tags=["due process"])
+    @app.post(
+        "/v1/objections/{objection_id}/decision",
+        response_model=schemas.ObjectionDecided,
+        responses=ERRORS,
+        tags=["due process"],
+    )
     def post_objection_decision(
         reg: RegDep, who: WhoDep, objection_id: str, body: schemas.DecisionIn
     ) -> Any:
@@ -323,7 +425,14 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
             reg, objection_id, outcome=body.outcome, reason=body.reason, actor=who.label
         )
 
-    @app.post("/v1/repairs", responses=ERRORS, tags=["due process"], status_code=201)
+    @app.post(
+        "/v1/repairs",
+        response_model=schemas.RepairApplied,
+        response_model_exclude_unset=True,
+        responses=ERRORS,
+        tags=["due process"],
+        status_code=201,
+    )
     def post_repair(reg: RegDep, who: WhoDep, body: schemas.RepairIn) -> Any:
         """A subject applies for credit repair of one of its listings or records."""
         access.require_own_subject(reg, who, body.subject)
@@ -336,7 +445,12 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
             actor=who.label,
         )
 
-    @app.post("/v1/repairs/{repair_id}/decision", responses=ERRORS, tags=["due process"])
+    @app.post(
+        "/v1/repairs/{repair_id}/decision",
+        response_model=schemas.RepairDecided,
+        responses=ERRORS,
+        tags=["due process"],
+    )
     def post_repair_decision(
         reg: RegDep, who: WhoDep, repair_id: str, body: schemas.RepairDecisionIn
     ) -> Any:
@@ -362,7 +476,7 @@ def create_app(reg: Registry | None = None, *, background_sweep: bool = False) -
         """One published plan, with its seed and digest: re-run the draw and compare."""
         return inspection.published(reg, plan_id)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", response_model=schemas.HealthOut, tags=["ops"])
     def healthz(reg: RegDep) -> Any:
         return {"ok": True, "pack": reg.pack.meta.id, "pack_version": reg.pack.meta.version}
 

@@ -155,3 +155,93 @@ class RepairIn(BaseModel):
 class RepairDecisionIn(BaseModel):
     approve: bool
     reason: str = Field(min_length=1, max_length=10_000)
+
+
+class SearchList(BaseModel):
+    list: str
+    kind: Literal["red", "black"]
+    name: Names
+
+
+class SearchHit(BaseModel):
+    subject: str = Field(description="The organisation's USCC.")
+    name: str
+    division: str | None = Field(description="Administrative division code of its registration.")
+    lists: List[SearchList] = Field(description="Lists it is on now.")
+
+
+class SearchOut(BaseModel):
+    query: str = Field(description="The query as searched (spaces collapsed).")
+    results: List[SearchHit]
+    more: bool = Field(description="More organisations match than are shown: type more.")
+    too_short: bool = Field(description="Nothing found and the name part is under two characters.")
+
+
+class ListOut(BaseModel):
+    id: str
+    name: Names
+    kind: Literal["red", "black"]
+    legal_basis: List[str]
+    requires_ruling: bool
+    notice_period: str = Field(description="A duration of the pack, e.g. 7d, 15wd, 3m.")
+    duration: str
+    maximum_duration: str
+    measures: List[str] = Field(description="Measures linked to this list.")
+    how_to_resolve: Names
+
+
+class MeasureOut(BaseModel):
+    id: str
+    name: Names
+    kind: Literal["sanction", "incentive"]
+    implementing_agency: str
+    lists: List[str]
+    targets: List[str]
+    legal_basis: List[str]
+
+
+class HealthOut(BaseModel):
+    ok: bool
+    pack: str
+    pack_version: str
+
+
+class ObjectionFiled(BaseModel):
+    id: str
+    status: Literal["open"]
+    deadline: str
+    deadline_rule: str
+    calendar_announced: bool
+    suspends_listing: bool
+    listing_id: str | None
+    record: str | None
+    note: str | None
+
+
+class ObjectionDecided(BaseModel):
+    id: str
+    status: Literal["corrected", "rejected", "withdrawn"]
+    reason: str
+    listings_ended: List[str]
+
+
+class RepairApplied(BaseModel):
+    id: str
+    status: Literal["pending", "ineligible"]
+    eligible: bool
+    listing_id: str | None
+    record: str | None
+    decision_deadline: str | None
+    legal_basis: List[str]
+    reasons: List[str] | None = Field(
+        default=None, description="Why the application is not eligible (only then)."
+    )
+
+
+class RepairDecided(BaseModel):
+    id: str
+    status: Literal["approved", "rejected"]
+    reason: str
+    listing_ended: bool
+    publicity_ended: bool
+    reapply_from: str | None

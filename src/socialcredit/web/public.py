@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..errors import InvalidIdentifier, RegistryError
 from ..services import checks, grading, opendata, reports, supervision, transparency, views
 from ..services.subjects import resolve_code
-from .i18n import _
+from . import i18n
+from .i18n import _, ngettext
 from .render import HERE, is_partial, language, not_found, page, render_string
 
-router = APIRouter(include_in_schema=False)
+
+async def _reader_language(request: Request) -> None:
+    """The reader's language for messages made before the page is rendered (``explain``).
+
+    An async dependency runs in the request's own context, which the handler's worker thread
+    then copies; set inside a sync handler, the language would only last until it returns."""
+    i18n.use(language(request))
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(_reader_language)])
 
 
 def _reg(request: Request) -> Any:
@@ -37,8 +47,30 @@ def home(request: Request) -> Any:
     return page(request, "home.html", {"stats": views.stats(reg), "pack": reg.pack})
 
 
+def _too_many_searches(request: Request, query: str) -> HTMLResponse | None:
+    """429 with Retry-After, in the reader's language, for an address that searches faster than
+    a person types (the limiter of api/ratelimit.py, which the application holds)."""
+    limiter = getattr(request.app.state, "search_limiter", None)
+    wait = limiter.take(request.client.host if request.client else None) if limiter else 0
+    if not wait:
+        return None
+    error = ngettext(
+        "Too many searches from your address in a short time. Please wait %(n)s second and "
+        "search again.",
+        "Too many searches from your address in a short time. Please wait %(n)s seconds and "
+        "search again.",
+        wait,
+    ) % {"n": wait}
+    ctx = {"query": query, "result": None, "error": error}
+    template = "parts/results.html" if is_partial(request) else "search.html"
+    return page(request, template, ctx, status_code=429, headers={"Retry-After": str(wait)})
+
+
 @router.get("/search", response_class=HTMLResponse)
 def search(request: Request, q: Annotated[str, Query(max_length=200)] = "") -> Any:
+    limited = _too_many_searches(request, q)
+    if limited:
+        return limited
     reg = _reg(request)
     result, error = None, None
     try:
