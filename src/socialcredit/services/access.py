@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 ROLES = ("agency", "reviewer", "subject", "auditor", "source")
 SESSION_HOURS = 12
 _hasher = PasswordHasher()
+#: Verified against when the username is unknown, so that an unknown name takes as long as a
+#: wrong password (the timing does not tell which usernames exist).
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -142,12 +145,14 @@ def revoke_principal(reg: Registry, principal_id: str, *, actor: str) -> None:
 def sign_in(reg: Registry, username: str, password: str) -> dict[str, Any]:
     with reg.engine.connect() as conn:
         row = conn.execute(select(principals).where(principals.c.username == username)).first()
+    usable = row is not None and row.revoked_at is None and bool(row.password_hash)
     try:
-        if row is None or row.revoked_at is not None or not row.password_hash:
+        _hasher.verify(row.password_hash if usable else _DUMMY_HASH, password)  # type: ignore[union-attr]
+        if not usable:
             raise VerificationError
-        _hasher.verify(row.password_hash, password)
     except VerificationError:
         raise NotAuthenticated("unknown username or wrong password") from None
+    assert row is not None
     token = f"sc_session_{secrets.token_urlsafe(24)}"
     expires = reg.now() + timedelta(hours=SESSION_HOURS)
     with reg.uow(f"{row.role}:{row.name}") as uow:
