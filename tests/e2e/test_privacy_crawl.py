@@ -98,6 +98,8 @@ def test_no_private_data_in_any_public_response(filled: tuple[Registry, Path], s
         "/",
         "/search?q=" + orgs[0]["name"][:3],
         "/search?q=" + persons[0]["name"],  # a person is never found by name
+        "/v1/search?q=" + orgs[0]["name"][:3],
+        "/v1/search?q=" + persons[0]["name"],
         "/transparency",
         "/supervision",
         "/open-data/",
