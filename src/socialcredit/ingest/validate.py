@@ -7,6 +7,7 @@ is reported with its field and a reason a clerk can act on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -82,6 +83,22 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
+#: Numbers as agencies write them: digits, an optional sign and decimal part; no exponent (a
+#: value like 1e999999999 would be a million-digit amount, or overflow).
+_NUMBER = re.compile(r"[+-]?[0-9]{1,24}(\.[0-9]{1,10})?")
+
+
+def _unstorable(v: str) -> str | None:
+    """Text no database column can hold as it is: a NUL character, or half of a UTF-16 pair."""
+    if "\x00" in v:
+        return "contains a NUL character"
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains an unpaired surrogate (text that is not valid Unicode)"
+    return None
+
+
 def validate_row(
     pack: Pack, source: str, n: int, raw: dict[str, Any], today: date
 ) -> ValidRow | list[RowProblem]:
@@ -102,6 +119,12 @@ def validate_row(
     if problems:
         return problems
     values = {str(k): _text(v) for k, v in raw.items()}
+    for key, v in values.items():
+        unstorable = _unstorable(v)
+        if unstorable:
+            problems.append(RowProblem(n, key, unstorable))
+    if problems:
+        return problems
     rtype = values.get("record_type", "")
     rt: RecordType | None = pack.record_types.get(rtype)
     if not rtype:
@@ -211,6 +234,8 @@ def _check_value(spec: FieldSpec, v: str) -> tuple[str | None, str]:
             return None, "true" if low in ("true", "1", "yes") else "false"
         return f"{v!r} is not true or false", v
     if spec.type in ("decimal", "integer"):
+        if not _NUMBER.fullmatch(v):
+            return f"{v!r} is not a number (write digits, e.g. 250000 or 1234.50)", v
         try:
             num = Decimal(v)
         except InvalidOperation:

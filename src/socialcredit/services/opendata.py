@@ -16,6 +16,11 @@ A person's data leaving in a download is a read of personal data, so every expor
 read (reader ``public``, kind ``open_data``) for each person it emits, in batches, as
 ``public_profile`` does for one profile.
 
+The CSV files are for people, who open them in a spreadsheet: a cell that a spreadsheet would
+run as a formula (an agency's text starting with ``=``, ``+``, ``-``, ``@``, ...) is written with a
+leading ``'`` (``spreadsheet_cell``, the one rule every CSV export goes through). The JSON Lines
+files carry every value exactly as stored.
+
 The FollowTheMoney export (``ftm_entities``) is what screening tools (yente, OpenSanctions
 tooling) load: the subjects on an active black list as targets (``Company``/``Organization`` or a
 masked ``Person``), and each such listing as a ``Sanction``. Red lists are commendations, not
@@ -29,6 +34,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
@@ -312,14 +318,34 @@ def public_listings(reg: Registry, at: datetime | None = None) -> Iterator[dict[
 # -- writers ------------------------------------------------------------------------------------
 
 
-def _cell(v: Any) -> Any:
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"), and ``\n``.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def spreadsheet_cell(v: Any) -> str:
+    """A value as a CSV cell that a spreadsheet shows as the text it is, never runs.
+
+    Text starting with ``= + - @``, a tab, CR or LF is prefixed with one ``'`` (OWASP's rule), so
+    that a subject name or decision reference an agency wrote as ``=HYPERLINK(...)`` or
+    ``@SUM(...)`` is shown, not evaluated. A plain number (``-250``, ``+3.5``, ``-1e5``) is left
+    alone: it cannot call anything, and a quote would turn an amount into text. Everything else
+    is unchanged. The stored data is never altered: this applies to CSV files for people only,
+    and the JSON Lines download carries every value exactly (a program should read that one,
+    since a leading ``'`` in the CSV may be the agency's own). Every CSV the registry exports
+    for people is written through ``write_csv``, which calls this for every cell.
+    """
     if v is None:
         return ""
     if isinstance(v, dict | list | tuple):
-        return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
-    if isinstance(v, date | datetime):
-        return v.isoformat()
-    return v
+        text = json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+    elif isinstance(v, date | datetime):
+        text = v.isoformat()
+    else:
+        text = str(v)
+    if text.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def write_csv(
@@ -329,7 +355,8 @@ def write_csv(
 
     UTF-8 with a byte-order mark, so that Excel reads the Chinese; open the stream with
     ``encoding="utf-8", newline=""`` (not ``utf-8-sig``, which would add a second mark). Nested
-    values are JSON strings, a missing value is empty. Columns are ``fieldnames`` or the first
+    values are JSON strings, a missing value is empty, and a cell that a spreadsheet would run as
+    a formula is neutralised (``spreadsheet_cell``). Columns are ``fieldnames`` or the first
     row's keys (``RECORD_COLUMNS`` and ``LISTING_COLUMNS`` give the header of an empty export).
     """
     out.write("\ufeff")
@@ -342,7 +369,7 @@ def write_csv(
         if writer is None:
             writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\r\n")
             writer.writeheader()
-        writer.writerow({k: _cell(v) for k, v in row.items()})
+        writer.writerow({k: spreadsheet_cell(v) for k, v in row.items()})
         n += 1
     return n
 
