@@ -43,7 +43,9 @@ def parse_resident_id(value: str) -> ResidentId:
     raw = ric.compact(value or "")
     lifted = False
     if len(raw) == 15:
-        if not raw.isdigit():
+        # ASCII digits only (python-stdnum's compact has mapped full-width ones): ``isdigit``
+        # is also true of '²' or '٣', which the check computation cannot read
+        if not (raw.isascii() and raw.isdigit()):
             raise InvalidIdentifier(value, "a 15-digit resident ID has digits only")
         raw = lift_15(raw)
         lifted = True

@@ -150,7 +150,9 @@ class Uscc:
 def parse_uscc(value: str) -> Uscc:
     """Validate a USCC and return it compacted; raise InvalidIdentifier with the reason."""
     code = (value or "").strip().upper()
-    if len(code) != 18 or not code.isalnum():
+    # the quick path is for plain ASCII only: ``isalnum`` is true of full-width digits too,
+    # which python-stdnum's compact maps to ASCII (written with a space or without, alike)
+    if len(code) != 18 or not (code.isascii() and code.isalnum()):
         code = stdnum_uscc.compact(value or "")
     if len(code) != 18:
         raise InvalidIdentifier(value, f"a USCC has 18 characters, this has {len(code)}")

@@ -7,6 +7,7 @@ cross-references and the rights of DESIGN.md section 2 are checked over the whol
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,15 @@ from .prohibited import prohibited_category
 
 #: Whom a measure may reach (DESIGN.md section 2, proportionality). Nothing else loads.
 ALLOWED_TARGETS = ("listed_subject", "responsible_persons")
+
+#: A field name is a plain identifier, so that every reader of a pack can read it (and no
+#: look-alike letters or words of another script hide what it holds).
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+PROHIBITED_FIX = (
+    "remove it: the registry holds no biometrics, political or religious opinion, ethnicity, "
+    "health, online speech or social connections (DESIGN.md section 2)"
+)
 
 BASIS_FIX = (
     "add legal_basis: [{cite: <a citation id from citations.yaml>, article: <the article>}]; "
@@ -86,6 +96,8 @@ def _parse(model: type[M], data: dict[str, Any], file: str, entry: str) -> M:
         loc = ".".join(str(p) for p in err["loc"])
         if err["type"] == "missing" and "legal_basis" in loc:
             raise PolicyError(file, entry, f"'{loc}' is missing", BASIS_FIX) from None
+        if "legal_basis" in loc or loc.endswith("basis"):
+            raise PolicyError(file, entry, f"'{loc}': {err['msg']}", BASIS_FIX) from None
         if err["type"] == "missing":
             raise PolicyError(file, entry, f"'{loc}' is missing", f"add '{loc}'") from None
         if err["type"] == "extra_forbidden":
@@ -167,8 +179,11 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
             "use an IANA name such as Asia/Shanghai",
         ) from None
 
-    def basis(file: str, entry: str, b: Basis, what: str = "legal_basis") -> None:
-        if not b:
+    def basis(
+        file: str, entry: str, b: Basis, what: str = "legal_basis", optional: bool = False
+    ) -> None:
+        """Every citation named resolves; a required basis is not empty."""
+        if not b and not optional:
             raise PolicyError(file, entry, f"{what} is empty", BASIS_FIX)
         for ref in b:
             if ref.cite not in pack.citations:
@@ -179,12 +194,28 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     "add the document to citations.yaml or correct the id",
                 )
 
+    def prohibited(file: str, entry: str, what: str, *names: str) -> None:
+        for name in names:
+            category = prohibited_category(name)
+            if category:
+                raise PolicyError(
+                    file,
+                    entry,
+                    f"{what} '{name}' falls in a prohibited category ({category})",
+                    PROHIBITED_FIX,
+                )
+
     for rid, rt in pack.record_types.items():
         f, e = files[f"record_types/{rid}"], f"record type '{rid}'"
+        # the id names what the records hold (online_speech); display names are free text
+        # ("Penalties of the health commission") and not read
+        prohibited(f, e, "the record type", rid)
         basis(f, e, rt.legal_basis)
         basis(f, e, rt.retention.legal_basis, "retention.legal_basis")
+        basis(f, e, rt.publicity.basis, "publicity.basis", optional=True)
         if rt.repair is not None:
             basis(f, e, rt.repair.legal_basis, "repair.legal_basis")
+            basis(f, e, rt.repair.minimum_shown.basis, "repair.minimum_shown.basis", True)
             of = rt.repair.obligations_field
             if of is not None and of not in rt.fields:
                 raise PolicyError(
@@ -194,14 +225,14 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     "name a field of this record type",
                 )
         for name, spec in rt.fields.items():
-            category = prohibited_category(name)
-            if category:
+            prohibited(f, e, "field", name)
+            if not FIELD_NAME.match(name):
                 raise PolicyError(
                     f,
                     e,
-                    f"field '{name}' falls in a prohibited category ({category})",
-                    "remove the field: the registry holds no biometrics, political or religious "
-                    "opinion, ethnicity, health, online speech or social connections",
+                    f"field name {name!r} is not a plain identifier",
+                    "name fields with ASCII letters, digits and underscores, e.g. "
+                    "listing_decision_ref",
                 )
             if spec.type == "enum" and not spec.values:
                 raise PolicyError(f, e, f"enum field '{name}' has no values", "add values: [...]")
@@ -227,6 +258,8 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
     for lid, ld in pack.lists.items():
         f, e = files[f"lists/{lid}"], f"list '{lid}'"
         basis(f, e, ld.legal_basis)
+        basis(f, e, ld.notice_basis, "notice_basis", optional=True)
+        basis(f, e, ld.duration.basis, "duration.basis", optional=True)
         ert = pack.record_types.get(ld.entry.record_type)
         if ert is None:
             raise PolicyError(
@@ -244,6 +277,7 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     f"use one of {ert.statuses}",
                 )
         for fname, values in ld.entry.where.items():
+            prohibited(f, e, "entry.where field", fname)
             fspec = ert.fields.get(fname)
             if fspec is None:
                 raise PolicyError(
@@ -282,7 +316,7 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     "name a field of the entry record type",
                 )
             try:
-                re.compile(ld.decision_ref.pattern)
+                pattern = re.compile(ld.decision_ref.pattern)
             except re.error as exc:
                 raise PolicyError(
                     f,
@@ -290,6 +324,14 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     f"decision_ref.pattern does not compile: {exc}",
                     "correct the regular expression",
                 ) from None
+            if ld.requires_ruling and pattern.match(""):
+                raise PolicyError(
+                    f,
+                    e,
+                    "decision_ref.pattern accepts an empty reference, so a listing could "
+                    "activate without a ruling (court first, DESIGN.md section 2)",
+                    "write a pattern that only a real decision reference matches",
+                )
         for bar in ld.bars:
             basis(f, e, bar.legal_basis, "bars.legal_basis")
         if ld.duration.from_field and ld.duration.from_field not in ert.fields:
@@ -299,6 +341,8 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 f"duration.from_field {ld.duration.from_field!r} is unknown",
                 f"name a field of {ert.id}",
             )
+        cap = Duration.parse(ld.duration.maximum)
+        _within_maximum(f, e, "duration.default", Duration.parse(ld.duration.default), cap)
         for fname, table in ld.duration.by_field.items():
             if fname not in ert.fields:
                 raise PolicyError(
@@ -307,8 +351,28 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     f"duration.by_field names unknown field {fname!r}",
                     f"name a field of {ert.id}",
                 )
-            for v in table.values():
+            for key, v in table.items():
                 _dur(f, e, v)
+                _within_maximum(f, e, f"duration.by_field.{fname}.{key}", Duration.parse(v), cap)
+        if ld.duration.from_field:
+            unit = ld.duration.from_field_unit
+            if not (unit == cap.unit or {unit, cap.unit} <= {"m", "y"}):
+                raise PolicyError(
+                    f,
+                    e,
+                    f"duration.from_field_unit {unit!r} cannot be compared with the maximum "
+                    f"{cap} on every date",
+                    f"give the maximum in the same unit as the field ({unit})",
+                )
+            top = ert.fields[ld.duration.from_field].maximum
+            if top is not None:
+                _within_maximum(
+                    f,
+                    e,
+                    f"the largest {ld.duration.from_field} ({top:g})",
+                    Duration(int(top), unit),
+                    cap,
+                )
         if not ld.exit:
             raise PolicyError(f, e, "no exit rule", "every list needs at least an expiry exit")
         if not any(x.trigger == "expiry" for x in ld.exit):
@@ -371,6 +435,19 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
             )
         if "responsible_persons" in m.targets:
             basis(f, e, m.responsible_persons_basis, "responsible_persons_basis")
+            persons_only = [
+                lid
+                for lid in m.lists
+                if lid in pack.lists and "organisation" not in pack.lists[lid].subject_kinds
+            ]
+            if persons_only:
+                raise PolicyError(
+                    f,
+                    e,
+                    f"targets responsible_persons, but list {persons_only[0]!r} lists natural "
+                    "persons only: only an organisation has responsible persons",
+                    "remove responsible_persons, or link only lists of organisations",
+                )
         if not m.lists:
             raise PolicyError(f, e, "linked to no list", "name the lists this measure applies to")
         for lid in m.lists:
@@ -389,6 +466,24 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
     for gid, gm in pack.grading.items():
         f, e = files[f"grading/{gid}"], f"grading method '{gid}'"
         basis(f, e, gm.legal_basis)
+        if "person" in gm.subject_kinds:
+            raise PolicyError(
+                f,
+                e,
+                "grades natural persons: the registry keeps no score of persons (DESIGN.md "
+                "section 3; RULES.md section 10)",
+                "set subject_kinds: [organisation]",
+            )
+        numbers = [
+            ("start", gm.start),
+            *((f"levels.{lv.level}.min", lv.min) for lv in gm.levels),
+            *((f"indicator '{i.id}' points", i.points) for i in gm.indicators),
+            *((f"indicator '{i.id}' cap", i.cap) for i in gm.indicators),
+            *((f"override '{o.id}' min_points", o.min_points) for o in gm.overrides),
+        ]
+        for what, number in numbers:
+            if number is not None and not math.isfinite(number):
+                raise PolicyError(f, e, f"{what} is {number}", "give a finite number")
         levels = [lv.level for lv in gm.levels] + gm.special_levels
         if not levels or gm.levels[-1].min is not None:
             raise PolicyError(
@@ -446,6 +541,7 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                         "name a record type of this pack",
                     )
                 for fname, values in item.record.where.items():
+                    prohibited(f, where, "where field", fname)
                     gspec = grt.fields.get(fname)
                     if gspec is None or (
                         gspec.values and any(v not in gspec.values for v in values)
@@ -489,3 +585,46 @@ def _dur(file: str, entry: str, value: str) -> None:
         Duration.parse(value)
     except ValueError as exc:
         raise PolicyError(file, entry, str(exc), "write e.g. 3m, 1y or 3wd") from None
+
+
+_DAYS = {"d": (1, 1), "m": (28, 31), "y": (365, 366)}
+
+
+def _within(value: Duration, cap: Duration) -> bool | None:
+    """Whether ``value`` ends no later than ``cap`` from any start: True, False (later from
+    every start), or None (it depends on the calendar, e.g. 30d against 1m)."""
+    if value.unit == cap.unit:
+        return value.amount <= cap.amount
+    if {value.unit, cap.unit} <= {"m", "y"}:
+        months = {"m": 1, "y": 12}
+        return value.amount * months[value.unit] <= cap.amount * months[cap.unit]
+    if value.amount == 0:
+        return True
+    if "wd" in (value.unit, cap.unit):
+        return None
+    lo, hi = (value.amount * n for n in _DAYS[value.unit])
+    cap_lo, cap_hi = (cap.amount * n for n in _DAYS[cap.unit])
+    if hi <= cap_lo:
+        return True
+    if lo > cap_hi:
+        return False
+    return None
+
+
+def _within_maximum(file: str, entry: str, what: str, value: Duration, cap: Duration) -> None:
+    """A list's terms stay within its maximum duration (time limits, DESIGN.md section 2)."""
+    within = _within(value, cap)
+    if within is False:
+        raise PolicyError(
+            file,
+            entry,
+            f"{what} {value} is longer than the maximum duration {cap}",
+            "shorten it to at most the maximum, or correct the maximum with its legal basis",
+        )
+    if within is None:
+        raise PolicyError(
+            file,
+            entry,
+            f"{what} {value} may be longer than the maximum duration {cap} on some dates",
+            f"write it in the unit of the maximum ({cap.unit})",
+        )

@@ -36,6 +36,14 @@ class Citation(Strict):
     uncertain: bool = False
     note: str | None = None
 
+    @field_validator("title", "issuer")
+    @classmethod
+    def _named(cls, v: str) -> str:
+        # a blank citation is no legal basis: whatever cites it would load without one
+        if not v.strip():
+            raise ValueError("must name the document and who issued it, not be blank")
+        return v
+
 
 class LegalBasis(Strict):
     """A reference to a citation and the article that applies."""

@@ -75,14 +75,14 @@ def listing_decision(ld: ListDef, rec: RecordFacts) -> tuple[str | None, str | N
     if ld.decision_ref is None:
         return rec.decision_ref, None
     ref = rec.value(ld.decision_ref.field)
-    if ref is None:
+    ref = ref.strip() if ref is not None else None
+    if not ref:  # a blank reference is no reference, whatever the pattern accepts
         if ld.requires_ruling:
             return (
                 None,
                 f"no {ld.decision_ref.field} yet: {ld.decision_ref.description} is required",
             )
         return rec.decision_ref, None
-    ref = ref.strip()
     if not _pattern(ld.decision_ref.pattern).match(ref):
         if ld.requires_ruling:
             return None, (

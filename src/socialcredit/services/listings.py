@@ -34,8 +34,9 @@ def _naive(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None)
 
 
-def listing_id(list_id: str, record_key: str, at: datetime, nonce: int = 0) -> str:
-    """Stable for the same proposal; the nonce separates two proposals in one transaction."""
+def listing_id(list_id: str, record_key: str, at: datetime, nonce: int | str = 0) -> str:
+    """Stable for the same proposal; the nonce separates two proposals of one record at one
+    moment (in one batch, or in two batches at the same moment of a fixed clock)."""
     key = f"{list_id}\x1f{record_key}\x1f{at.isoformat()}\x1f{nonce}"
     h = hashlib.sha256(key.encode()).hexdigest()
     return "L" + h[:31]
@@ -47,7 +48,7 @@ def proposed(
     at: datetime,
     ground: str | None,
     pending: str | None,
-    nonce: int = 0,
+    nonce: int | str = 0,
 ) -> NewEvent:
     return NewEvent(
         T.LISTING_PROPOSED,
