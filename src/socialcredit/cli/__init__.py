@@ -1106,6 +1106,14 @@ def generate(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    keep_alive: Annotated[
+        int,
+        typer.Option(
+            help="Seconds an idle connection stays open. Longer than the clients' own idle "
+            "limit, or a request sent as the server closes the connection fails.",
+            min=1,
+        ),
+    ] = 75,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) and the pages.
 
@@ -1120,7 +1128,13 @@ def serve(
         f"serving {reg.settings.database_label} on http://{host}:{port}/ "
         f"(API docs: http://{host}:{port}/docs); Ctrl-C stops"
     )
-    uvicorn.run(create_app(reg, background_sweep=True), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(reg, background_sweep=True),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_keep_alive=keep_alive,
+    )
 
 
 @app.command("serve-checks")
