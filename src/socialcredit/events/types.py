@@ -14,10 +14,13 @@ SUBJECT_REGISTERED = "subject-registered"
 
 RECORD_ACCEPTED = "record-accepted"
 """record_key, source, source_record_id, record_type, subject_id, subject_name, authority,
-decision_ref, decided_on, legal_basis, status, fields, publicity_until, content_hash"""
+decision_ref, decided_on, legal_basis, status, fields, publicity_until, content_hash; and
+resolved_by ({method, evidence}) when the row carried no code and the registry linked it to its
+subject by a rule of law (a legacy organisation code with an agreeing name)"""
 
 RECORD_AMENDED = "record-amended"
-"""record_key and the same fields as record-accepted, as they now stand; previous_status"""
+"""record_key and the same fields as record-accepted (resolved_by included), as they now stand;
+previous_status"""
 
 ROW_QUEUED = "row-queued-for-review"
 """item_id, source, source_record_id, record_type, subject_name, reason, row"""

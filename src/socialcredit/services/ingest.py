@@ -2,8 +2,10 @@
 
 One transaction per batch: the batch's events, its report and its projections commit together or
 not at all. A row resubmitted with the same (source, source_record_id) and the same content
-changes nothing; with new content it amends the record (e.g. a judgment now performed). Rows
-without a code go to the review queue; bad rows are reported by row number, field and reason.
+changes nothing; with new content it amends the record (e.g. a judgment now performed). A row
+without a code is linked to its subject where the law gives the mapping (its legacy organisation
+code, see ``resolution.deterministic``) and otherwise goes to the review queue; bad rows are
+reported by row number, field and reason.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ..identifiers.protect import mask_person_name
 from ..ingest.readers import Row, RowProblem
 from ..ingest.validate import ValidRow, validate_row
 from ..policy.durations import Duration, add_duration
+from ..resolution import deterministic
 from ..rules import lists as rules
 from . import grading
 from . import listings as listing_events
@@ -192,6 +195,7 @@ class _Batch:
         self.source = source
         self.at = at  # naive UTC
         self.summary = summary
+        self.batch_id = uuid.uuid4().hex
         self.events: list[NewEvent] = []
         self.records: dict[str, dict[str, Any]] = {}
         self.subjects: dict[str, dict[str, Any]] = {}
@@ -248,12 +252,14 @@ def ingest_within(
                 )
                 continue
         valid.append((result, ref))
+    resolutions = _resolve_codeless(reg, uow.conn, valid)
     _prefetch(uow.conn, st, valid)
-    for row, ref in valid:
+    for i, (row, ref) in enumerate(valid):
+        res = resolutions.get(i)
         if ref is None:
-            _queue(st, row)
+            _queue(st, row, res.reason if res else deterministic.NOT_RESOLVED)
         else:
-            problem = _record(st, row, ref)
+            problem = _record(st, row, ref, resolved_by=res.resolved_by if res else None)
             if problem:
                 rejects.append(problem)
     rejected_rows = len({r.row for r in rejects})
@@ -265,7 +271,7 @@ def ingest_within(
         NewEvent(
             T.BATCH_INGESTED,
             {
-                "batch_id": uuid.uuid4().hex,
+                "batch_id": st.batch_id,
                 "source": source,
                 "file_name": summary.file_name,
                 **delta,
@@ -360,8 +366,49 @@ def _record_state(m: Any) -> dict[str, Any]:
     }
 
 
-def _queue(st: _Batch, row: ValidRow) -> None:
-    reason = "no subject_id: the subject must be resolved from the name and other details"
+def _resolve_codeless(
+    reg: Registry, conn: Any, valid: list[tuple[ValidRow, SubjectRef | None]]
+) -> dict[int, deterministic.Resolution]:
+    """Link the batch's rows without a code where the law gives the mapping (see
+    ``resolution.deterministic``); a linked row's entry in ``valid`` gets its subject, and goes
+    on as if its source had sent the code. Returns each codeless row's outcome by position.
+
+    Rows are taken in order, as ingest takes them: an organisation filed with its code earlier
+    in the same batch counts as registered, under the name that row gave it, so the outcome does
+    not depend on where batches happen to split. Runs before the prefetch so that a linked
+    subject's open listings are read like those of any other row's subject.
+    """
+    codeless = [i for i, (_, ref) in enumerate(valid) if ref is None]
+    if not codeless:
+        return {}
+    codes = {c for i in codeless if (c := deterministic.legacy_code_of(valid[i][0].hints))}
+    found = deterministic.candidates(conn, codes) if codes else {}
+    known = {c.subject_id for cs in found.values() for c in cs}
+    out: dict[int, deterministic.Resolution] = {}
+    for i, (row, ref) in enumerate(valid):
+        if ref is not None:
+            if ref.uscc is not None and ref.subject_id not in known:
+                code = ref.uscc.organisation_code
+                if code in codes:
+                    found.setdefault(code, []).append(
+                        deterministic.Candidate(ref.subject_id, row.subject_name)
+                    )
+                    known.add(ref.subject_id)
+            continue
+        res = deterministic.resolve(
+            row.subject_name,
+            row.hints,
+            found,
+            record_type=row.record_type,
+            subject_kinds=reg.pack.record_types[row.record_type].subject_kinds,
+        )
+        if res.subject_id is not None:
+            valid[i] = (row, resolve_code(reg, res.subject_id))
+        out[i] = res
+    return out
+
+
+def _queue(st: _Batch, row: ValidRow, reason: str) -> None:
     st.emit(
         NewEvent(
             T.ROW_QUEUED,
@@ -428,7 +475,12 @@ def _register_subject(st: _Batch, row: ValidRow, ref: SubjectRef) -> None:
     st.summary.subjects_registered += 1
 
 
-def _record(st: _Batch, row: ValidRow, ref: SubjectRef) -> RowProblem | None:
+def _record(
+    st: _Batch, row: ValidRow, ref: SubjectRef, *, resolved_by: dict[str, Any] | None = None
+) -> RowProblem | None:
+    """``resolved_by``: how a row sent without a code was linked to ``ref``; it goes into the
+    event's payload but not into the content hash, so a resubmission is judged on what the
+    source said, and an identical codeless row, linked the same way again, is unchanged."""
     key = record_key(st.source, row.source_record_id)
     content = {**row.content(), "subject_id": ref.subject_id}
     content_hash = hashlib.sha256(canonical(content).encode()).hexdigest()
@@ -459,6 +511,8 @@ def _record(st: _Batch, row: ValidRow, ref: SubjectRef) -> RowProblem | None:
         "publicity_until": _publicity(st, row, old).isoformat(),
         "content_hash": content_hash,
     }
+    if resolved_by is not None:
+        payload["resolved_by"] = resolved_by
     if old is None:
         st.emit(NewEvent(T.RECORD_ACCEPTED, payload, subject_id=ref.subject_id))
         st.summary.accepted += 1
@@ -565,7 +619,7 @@ def _evaluate_lists(
             at,
             rules.ground(ld, facts),
             pending,
-            nonce=st.summary.rows * 100_000 + len(st.events),
+            nonce=f"{st.batch_id}:{len(st.events)}",
         )
         st.emit(ev)
         lid = ev.payload["listing_id"]
