@@ -3,7 +3,7 @@
 
 Usage:
     python bench/grades_scale.py [--orgs 100000,300000,1000000] [--records-per-org 10]
-                                 [--runs 3] [--engines duckdb,spark] [--seed 0]
+                                 [--runs 3 | --runs 3,3,1] [--engines duckdb,spark] [--seed 0]
                                  [--spark-driver-memory 4g] [--out bench/results]
 
 ``analytics.grades.compute`` writes a snapshot of the store (subj.csv, recs.csv, lst.csv, the
@@ -63,6 +63,8 @@ How the snapshot is generated (numpy, ``default_rng(seed)``; files written by Du
     before the grading moment. ``fields`` is the store's canonical JSON (sorted keys,
     separators ``(",", ":")``, ``ensure_ascii=False``, every value a string); the script
     checks this, the statuses and the enum values against the pack on the first 200,000 rows.
+    (Once, by hand: an SQLite store holding the rows of the 100,000-organisation files gave
+    back, through ``snapshot()``, the same lines in the same order, line endings aside.)
     It also checks that every value a grading method's record filter names is generated.
 
     Listings. Derived from the records, one per record that a list of the pack would take
@@ -760,6 +762,18 @@ def status_mib(key: str, pid: int | str = "self") -> float | None:
     return None
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) of this process, or of another one from /proc/<pid>/stat."""
+    if pid is None:
+        t = os.times()
+        return t.user + t.system
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def jvm_pid() -> int | None:
     """The pid of the Spark gateway JVM, if pyspark launched it (spark-submit execs java)."""
     try:
@@ -908,6 +922,7 @@ def bench_engine(
     e["rss_at_reset_mib"] = status_mib("VmRSS")
     secs: list[float] = []
     res: dict[str, list[tuple[str, float, str]]] | None = None
+    cpu0 = cpu_seconds() + (cpu_seconds(pid) if pid else 0.0)
     for i in range(runs):
         res = None
         gc.collect()
@@ -921,6 +936,8 @@ def bench_engine(
         )
     assert res is not None
     e["seconds"] = stats(secs)
+    e["cpu_seconds"] = cpu_seconds() + (cpu_seconds(pid) if pid else 0.0) - cpu0
+    e["cores_used"] = e["cpu_seconds"] / sum(secs)
     e["peak_rss_mib"] = status_mib("VmHWM") if e["peak_reset"] else None
     e["ru_maxrss_mib"] = _ru_maxrss_mib()
     if pid:
@@ -983,7 +1000,9 @@ def markdown(res: dict[str, Any]) -> str:
         + f"; graded at {res['t_local']} local ({res['t_utc']} UTC)",
         f"- Data: generated snapshot files (see the script's docstring), seed {res['seed']}, "
         f"{res['records_per_org']} records per organisation on average",
-        f"- Runs per measure: {res['runs']} (median, min–max; spread = (max − min) / median)",
+        "- Runs per measure: "
+        + ", ".join(f"{r} at {n:,}" for n, r in zip(res["orgs"], res["runs"], strict=True))
+        + " organisations (median, min–max; spread = (max − min) / median)",
     ]
     if "spark" in engines:
         sp = res.get("spark", {})
@@ -1024,8 +1043,9 @@ def markdown(res: dict[str, Any]) -> str:
         "## Full recompute (`_on_duckdb` / `_on_spark`: CSV load and both methods' SQL)",
         "",
         "| Organisations | Records | Engine | Median s | Min | Max | Spread | Runs (s) | "
-        "Peak RSS Python MiB | Python RSS before MiB | Peak RSS JVM MiB | Load avg (1 min) |",
-        "|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+        "Peak RSS Python MiB | Python RSS before MiB | Peak RSS JVM MiB | Cores used | "
+        "Load avg (1 min) |",
+        "|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for sz in sizes:
         for engine in engines:
@@ -1041,7 +1061,7 @@ def markdown(res: dict[str, Any]) -> str:
                 f"| {sz['organisations']:,} | {sz['data']['records']:,} | {engine} | "
                 f"{s['median']:.2f} | {s['min']:.2f} | {s['max']:.2f} | {spread_pct(s):.0f}% | "
                 f"{', '.join(f'{v:.2f}' for v in s['runs'])} | {rss_s} | "
-                f"{_f(e['rss_at_reset_mib'])} | {jvm_s} | "
+                f"{_f(e['rss_at_reset_mib'])} | {jvm_s} | {e['cores_used']:.2f} | "
                 f"{e['loadavg_before'][0]:.2f} → {e['loadavg_after'][0]:.2f} |"
             )
     methods = res["methods"]
@@ -1157,8 +1177,11 @@ def markdown(res: dict[str, Any]) -> str:
         "- Synthetic data: the mix of record types, statuses and field values is the script's "
         "(docstring); the SQL's cost depends mostly on the number of records and listings, the "
         "level shares on the mix.",
-        "- A small shared machine (2 vCPUs): other jobs may run at the same time; the load "
-        "average before and after each engine's runs is in the table.",
+        "- A small shared machine (2 vCPUs): other jobs may run at the same time. The table "
+        "gives the load average before and after each engine's runs, and the cores the job "
+        "got: CPU seconds of this process (DuckDB's threads included) and of the Spark JVM over "
+        "the runs, divided by their wall seconds (at most 2; well below when other jobs took the "
+        "CPU, or while the job waited on one thread).",
         "- Spark runs in local mode on the same 2 cores, re-reading the CSV files for every "
         "query; it says nothing about a cluster.",
         "",
@@ -1181,7 +1204,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--orgs", default="100000,300000,1000000", help="organisations per size")
     p.add_argument("--records-per-org", type=int, default=10, help="records per organisation (10)")
-    p.add_argument("--runs", type=int, default=3, help="timed runs per engine and size (3)")
+    p.add_argument(
+        "--runs", default="3", help="timed runs per engine: one number, or one per size (3)"
+    )
     p.add_argument("--engines", default="duckdb,spark", help="duckdb,spark")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated data (0)")
     p.add_argument(
@@ -1194,8 +1219,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     sizes = [int(s) for s in args.orgs.split(",") if s.strip()]
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    if args.runs < 1 or not sizes or args.records_per_org < 1:
-        p.error("--runs and --records-per-org must be at least 1 and --orgs not empty")
+    runs = [int(r) for r in args.runs.split(",") if r.strip()]
+    if len(runs) == 1:
+        runs *= len(sizes)
+    if len(runs) != len(sizes) or min(runs, default=0) < 1:
+        p.error("--runs: one number, or one per size of --orgs, each at least 1")
+    if not sizes or args.records_per_org < 1:
+        p.error("--records-per-org must be at least 1 and --orgs not empty")
     if not engines or set(engines) - {"duckdb", "spark"}:
         p.error("--engines: duckdb, spark or both")
     if "PYSPARK_SUBMIT_ARGS" not in os.environ:
@@ -1252,14 +1282,15 @@ def main(argv: list[str] | None = None) -> int:
         "t_utc": t_utc.isoformat(sep=" "),
         "seed": args.seed,
         "records_per_org": args.records_per_org,
-        "runs": args.runs,
+        "orgs": sizes,
+        "runs": runs,
         "engines": engines,
         "sizes": [],
     }
     if "spark" in engines:
         results["spark"] = {"pyspark_submit_args": os.environ["PYSPARK_SUBMIT_ARGS"]}
     with tempfile.TemporaryDirectory(prefix="socialcredit-grades-scale-", dir=args.tmp) as tmp_s:
-        for n in sizes:
+        for n, n_runs in zip(sizes, runs, strict=True):
             folder = Path(tmp_s) / f"orgs-{n}"
             folder.mkdir()
             data = generate(n, args.records_per_org, args.seed, folder, pack, t_utc)
@@ -1287,7 +1318,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     print(f"spark session: {results['spark']}", flush=True)
                 e, compacted[engine] = bench_engine(
-                    engine, files, methods, params, args.runs, f"{n:,}"
+                    engine, files, methods, params, n_runs, f"{n:,}"
                 )
                 size["engines"][engine] = e
             first = compacted[engines[0]]
