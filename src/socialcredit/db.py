@@ -33,7 +33,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0011"
 
 events = Table(
     "events",
@@ -315,6 +315,24 @@ inspection_plans = Table(
     Column("body", Text, nullable=False),
 )
 
+#: Consents a subject gave: to a lender to read its file, or to a source to share records.
+consents = Table(
+    "consents",
+    metadata,
+    Column("consent_id", String(36), primary_key=True),
+    Column("subject_id", String(64), nullable=False),
+    Column("grantee_kind", String(16), nullable=False),
+    Column("grantee", String(64), nullable=False),
+    Column("grantee_name", Text, nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("record_types", Text, nullable=False),
+    Column("granted_at", DateTime, nullable=False),
+    Column("until", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+    Index("ix_consents_grantee", "grantee", "subject_id"),
+    Index("ix_consents_subject", "subject_id"),
+)
+
 #: Attachments, content-addressed: an event names a file by its SHA-256, the bytes live here
 #: (not a projection: a rebuild leaves them; a purge deletes a person's).
 blobs = Table(
@@ -345,6 +363,7 @@ PROJECTIONS: tuple[Table, ...] = (
     reads,
     grades,
     inspection_plans,
+    consents,
 )
 
 

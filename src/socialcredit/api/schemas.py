@@ -245,3 +245,77 @@ class RepairDecided(BaseModel):
     listing_ended: bool
     publicity_ended: bool
     reapply_from: str | None
+
+
+class LenderOut(BaseModel):
+    lender: str = Field(description="The lender's id, to name in a consent.")
+    name: str
+
+
+class ConsentIn(BaseModel):
+    subject: str = Field(max_length=40)
+    lender: str = Field(max_length=64, description="A lender's id (GET /v1/lenders).")
+    purpose: str = Field(max_length=64, examples=["loan_application"])
+    until: str | None = Field(
+        default=None,
+        max_length=40,
+        description="YYYY-MM-DD or YYYY-MM-DDTHH:MM; at most the pack's maximum period away "
+        "(the default).",
+    )
+
+
+class SourceConsentIn(BaseModel):
+    subject: str = Field(max_length=40)
+    source: str = Field(max_length=64, examples=["hrss"])
+    record_types: list[str] = Field(min_length=1, max_length=20)
+    until: str | None = Field(default=None, max_length=40)
+
+
+class ConsentOut(BaseModel):
+    consent_id: str
+    grantee_kind: Literal["lender", "source"]
+    grantee: str
+    grantee_name: str
+    purpose: str
+    purpose_text: Names | None
+    record_types: list[str]
+    granted_at: str | None
+    until: str | None
+    revoked_at: str | None
+    status: Literal["active", "expired", "revoked"]
+    subject: str | None = Field(
+        default=None, description="For a lender: the subject of an active consent."
+    )
+
+
+class ScoreIn(BaseModel):
+    subject: str = Field(max_length=40)
+    applicant: dict[str, str | int | float] = Field(
+        description="The application's attributes the scorecard reads (for a person).",
+        max_length=50,
+    )
+
+
+class ScoreOut(BaseModel):
+    model: str
+    subject: str
+    score: int
+    cutoff: int
+    approved: bool
+    points_by_feature: dict[str, int]
+    reasons: list[dict[str, Any]] = Field(
+        description="The inputs that lowered the score most (adverse-action reasons)."
+    )
+    to_improve: dict[str, Any] | None = Field(
+        description="The smallest change that would raise the score to the cut-off, if any."
+    )
+    scored_at: str
+    use: Names
+    legal_basis: list[str]
+
+
+class ReportVerified(BaseModel):
+    report_id: str
+    issued_at: str | None
+    valid: bool
+    sha256: str

@@ -114,6 +114,14 @@ INSPECTION_PLAN_PUBLISHED = "inspection-plan-published"
 """plan_id, seed, digest, plan: the drawn plan as printed, so that anyone can re-run the draw
 from the same registry, plan and seed and compare digests ("one public")"""
 
+CONSENT_GRANTED = "consent-granted"
+"""consent_id, subject_id, grantee_kind (lender: may read the subject's file; source: may submit
+records of ``record_types`` about the subject), grantee (a lender's principal id or a source id),
+grantee_name, purpose, record_types, until, granted_by"""
+
+CONSENT_REVOKED = "consent-revoked"
+"""consent_id, revoked_by: the subject withdrew the consent; it stops at once"""
+
 ALL_TYPES = (
     SUBJECT_REGISTERED,
     RECORD_ACCEPTED,
@@ -145,6 +153,8 @@ ALL_TYPES = (
     RECORD_PUBLICITY_ENDED,
     GRADE_ASSIGNED,
     INSPECTION_PLAN_PUBLISHED,
+    CONSENT_GRANTED,
+    CONSENT_REVOKED,
 )
 
 

@@ -24,6 +24,7 @@ from .model import (
     Citation,
     GradingMethod,
     Indicator,
+    LendingPolicy,
     ListDef,
     Measure,
     Override,
@@ -153,6 +154,17 @@ def load_pack(path: Path | str | None = None) -> Pack:
     measures = collect("measures", Measure)
     sources = collect("sources", Source)
     grading = collect("grading", GradingMethod) if (root / "grading").is_dir() else {}
+    lending_file = root / "lending.yaml"
+    lending = (
+        _parse(
+            LendingPolicy,
+            _read_yaml(lending_file, root),
+            _rel(lending_file, root),
+            "lending",
+        )
+        if lending_file.is_file()
+        else None
+    )
     pack = Pack(
         meta=meta,
         citations=citations,
@@ -161,6 +173,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
         measures=measures,
         sources=sources,
         grading=grading,
+        lending=lending,
         digest=_digest(root),
     )
     _check(pack, files, root)
@@ -243,6 +256,16 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                         e,
                         f"field '{name}' names unknown status {s!r}",
                         f"use one of {rt.statuses}",
+                    )
+        if rt.consent is not None:
+            basis(f, e, rt.consent.legal_basis, "consent.legal_basis")
+            for kind in rt.consent.required_for:
+                if kind not in rt.subject_kinds:
+                    raise PolicyError(
+                        f,
+                        e,
+                        f"consent.required_for names {kind!r}, which this type has no records of",
+                        f"use kinds of subject_kinds: {rt.subject_kinds}",
                     )
         for fname, table in rt.publicity.by_field.items():
             if fname not in rt.fields:
@@ -568,6 +591,9 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     f"use one of {levels}",
                 )
 
+    if pack.lending is not None:
+        _check_lending(pack, pack.lending, basis)
+
     for sid, src in pack.sources.items():
         f, e = files[f"sources/{sid}"], f"source '{sid}'"
         for rid in src.competent_for:
@@ -578,6 +604,59 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     f"competent_for names unknown record type {rid!r}",
                     "name a record type of this pack",
                 )
+
+
+def _check_lending(pack: Pack, lending: LendingPolicy, basis: Any) -> None:
+    """The lending section: its references resolve, and the lending score stays the lender's.
+
+    A score is for a lender's credit decision only (DESIGN.md section 1.8): nothing of the
+    registry may take it as an input. Lists, measures and grades reach a subject only through
+    record types and lists, so no record type, field, list or grading item may carry the
+    score's id, and no source may submit it as a record."""
+    f = "lending.yaml"
+    basis(f, "lending consent", lending.consent.legal_basis)
+    basis(f, "lending report", lending.report.legal_basis)
+    basis(f, "lending score", lending.score.legal_basis)
+    if not lending.consent.purposes:
+        raise PolicyError(f, "lending consent", "no purposes", "name at least one purpose")
+    for rid in lending.report.payment_types:
+        if rid not in pack.record_types:
+            raise PolicyError(
+                f,
+                "lending report",
+                f"payment_types names unknown record type {rid!r}",
+                "name a record type of this pack",
+            )
+    score = lending.score.id
+    fix = (
+        "a lending score serves the lender's credit decision only and may not be an input of "
+        "any record type, list, measure or grade; remove the reference"
+    )
+    names: list[tuple[str, str]] = [(f"record_types/{rid}", rid) for rid in pack.record_types]
+    names += [
+        (f"record_types/{rid}", fname)
+        for rid, rt in pack.record_types.items()
+        for fname in rt.fields
+    ]
+    names += [(f"lists/{lid}", ld.entry.record_type) for lid, ld in pack.lists.items()]
+    names += [(f"lists/{lid}", fname) for lid, ld in pack.lists.items() for fname in ld.entry.where]
+    names += [(f"lists/{lid}", lid) for lid in pack.lists]
+    names += [(f"measures/{mid}", x) for mid, m in pack.measures.items() for x in (mid, *m.lists)]
+    for gid, gm in pack.grading.items():
+        gitems: list[Indicator | Override] = [*gm.indicators, *gm.overrides]
+        for item in gitems:
+            refs = [item.id]
+            if item.record is not None:
+                refs += [item.record.type, *item.record.where]
+            if item.listing is not None:
+                refs.append(item.listing.list)
+            names += [(f"grading/{gid}", x) for x in refs]
+    names += [(f"sources/{sid}", x) for sid, src in pack.sources.items() for x in src.competent_for]
+    for where, name in names:
+        if name.casefold() == score.casefold():
+            raise PolicyError(
+                where, "lending score", f"{where} names the lending score {score!r}", fix
+            )
 
 
 def _dur(file: str, entry: str, value: str) -> None:

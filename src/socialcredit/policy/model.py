@@ -112,6 +112,15 @@ class RecordRepair(Strict):
     )
 
 
+class ConsentRule(Strict):
+    """Records of this type about these kinds of subject are accepted only while the subject
+    consents to the submitting source sharing them."""
+
+    required_for: list[Literal["organisation", "person"]]
+    legal_basis: Basis
+    note: str | None = None
+
+
 class RecordType(Strict):
     id: str
     name: Text
@@ -122,6 +131,7 @@ class RecordType(Strict):
     publicity: Publicity
     retention: Retention
     repair: RecordRepair | None = None
+    consent: ConsentRule | None = None
     note: str | None = None
 
 
@@ -315,6 +325,55 @@ class Source(Strict):
     competent_for: list[str]
 
 
+class ConsentPolicy(Strict):
+    """What a subject may consent to: a lender reading its file for one of these purposes, for
+    at most ``maximum_period``."""
+
+    purposes: dict[str, Text]
+    maximum_period: str
+    legal_basis: Basis
+    note: str | None = None
+
+    _v = field_validator("maximum_period")(classmethod(lambda cls, v: _duration(v)))
+
+
+class LenderReportPolicy(Strict):
+    """What a lender's report covers: the file of the last ``history``, and payment behaviour
+    (records of ``payment_types``) summarised over each of ``windows``."""
+
+    history: str
+    payment_types: list[str]
+    windows: list[str]
+    legal_basis: Basis
+    note: str | None = None
+
+    _v = field_validator("history")(classmethod(lambda cls, v: _duration(v)))
+
+    @field_validator("windows")
+    @classmethod
+    def _windows(cls, v: list[str]) -> list[str]:
+        for w in v:
+            _duration(w)
+        return v
+
+
+class ScorePolicy(Strict):
+    """The lending score: its id (which no record type, list, measure or grade may name), the
+    scorecard model for each kind of subject, and the one use it may serve."""
+
+    id: str
+    models: dict[Literal["organisation", "person"], str]
+    use: Text
+    legal_basis: Basis
+    note: str | None = None
+
+
+class LendingPolicy(Strict):
+    consent: ConsentPolicy
+    report: LenderReportPolicy
+    score: ScorePolicy
+
+
 class CalendarSpec(Strict):
     country: str = "CN"
     announced_years: list[int] = Field(default_factory=list)
@@ -340,6 +399,7 @@ class Pack(Strict):
     measures: dict[str, Measure]
     sources: dict[str, Source]
     grading: dict[str, GradingMethod] = Field(default_factory=dict)
+    lending: LendingPolicy | None = None  # absent: the registry shares no file with lenders
     digest: str  # sha256 of the pack's files, recorded with every event batch
 
     def cite(self, basis: Basis) -> list[str]:

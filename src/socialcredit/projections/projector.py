@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..bulk import write_many
 from ..db import (
     PROJECTIONS,
+    consents,
     contacts,
     deliveries,
     grades,
@@ -718,6 +719,32 @@ def _grade_assigned(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
 
 
 INSERT_PLAN = insert(inspection_plans)
+INSERT_CONSENT = insert(consents)
+REVOKE_CONSENT = (
+    update(consents)
+    .where(consents.c.consent_id == bindparam("k"))
+    .values(revoked_at=bindparam("revoked_at"))
+)
+
+
+def _consent_granted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [
+        (
+            INSERT_CONSENT,
+            dict(
+                consent_id=p["consent_id"],
+                subject_id=p["subject_id"],
+                grantee_kind=p["grantee_kind"],
+                grantee=p["grantee"],
+                grantee_name=p["grantee_name"],
+                purpose=p["purpose"],
+                record_types=canonical(p["record_types"]),
+                granted_at=ev.at,
+                until=_t(p["until"]),
+                revoked_at=None,
+            ),
+        )
+    ]
 
 
 EVENT_HANDLERS: dict[str, Handler] = {
@@ -776,6 +803,10 @@ EVENT_HANDLERS: dict[str, Handler] = {
                 body=canonical(p["plan"]),
             ),
         )
+    ],
+    T.CONSENT_GRANTED: _consent_granted,
+    T.CONSENT_REVOKED: lambda ev, p: [
+        (REVOKE_CONSENT, {"k": p["consent_id"], "revoked_at": ev.at})
     ],
     T.RECORD_PUBLICITY_ENDED: lambda ev, p: [
         (END_PUBLICITY, {"k": p["record_key"], "until": _d(p["ended_on"])})

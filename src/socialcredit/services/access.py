@@ -3,7 +3,8 @@
 Roles: ``source`` (submits records it is competent for; answers objections to its records),
 ``agency`` (an implementing agency: checks only the measures it implements), ``reviewer``
 (review queue, objection inbox, repair decisions), ``subject`` (an account that speaks for one
-subject: its own file, objections, repair), ``auditor`` (reads trails), and ``public`` (no
+subject: its own file, objections, repair, consents), ``auditor`` (reads trails), ``lender``
+(reads the file of a subject that consented, for the consent's purpose), and ``public`` (no
 credentials: public profiles, lists, the chain's verification). Machines hold tokens; people
 sign in with a password (argon2) and get a session token. Only hashes are stored.
 """
@@ -31,7 +32,7 @@ from .subjects import resolve_code
 if TYPE_CHECKING:
     from ..bootstrap import Registry
 
-ROLES = ("agency", "reviewer", "subject", "auditor", "source")
+ROLES = ("agency", "reviewer", "subject", "auditor", "source", "lender")
 SESSION_HOURS = 12
 _hasher = PasswordHasher()
 #: Verified against when the username is unknown, so that an unknown name takes as long as a

@@ -31,7 +31,7 @@ from ..ingest.validate import ValidRow, validate_row
 from ..policy.durations import Duration, add_duration
 from ..resolution import deterministic
 from ..rules import lists as rules
-from . import grading
+from . import consents, grading
 from . import listings as listing_events
 from .subjects import SubjectRef, code_of, resolve_code
 
@@ -252,6 +252,7 @@ def ingest_within(
                 )
                 continue
         valid.append((result, ref))
+    valid = _consented(reg, uow.conn, source, uow.at, valid, rejects)
     resolutions = _resolve_codeless(reg, uow.conn, valid)
     _prefetch(uow.conn, st, valid)
     for i, (row, ref) in enumerate(valid):
@@ -284,6 +285,49 @@ def ingest_within(
     # grades follow at once from the records and listings this batch changed
     touched = {ev.subject_id for ev in st.events if ev.subject_id}
     uow.emit_many(grading.regrade(reg, uow.conn, touched, uow.at))
+
+
+def _consented(
+    reg: Registry,
+    conn: Any,
+    source: str,
+    at: datetime,
+    valid: list[tuple[ValidRow, SubjectRef | None]],
+    rejects: list[RowProblem],
+) -> list[tuple[ValidRow, SubjectRef | None]]:
+    """Rows of a type the law lets a source share only with the subject's consent, kept only
+    while the subject consents to this source sharing that type; the others are rejected,
+    saying so (nothing of them is recorded)."""
+
+    def needs(row: ValidRow, ref: SubjectRef | None) -> bool:
+        rule = reg.pack.record_types[row.record_type].consent
+        return ref is not None and rule is not None and ref.kind in rule.required_for
+
+    ids = sorted({ref.subject_id for row, ref in valid if ref is not None and needs(row, ref)})
+    if not ids:
+        return valid
+    given = consents.consented_sources(conn, ids, at)
+    kept = []
+    for row, ref in valid:
+        rule = reg.pack.record_types[row.record_type].consent
+        if (
+            ref is not None
+            and rule is not None
+            and needs(row, ref)
+            and (ref.subject_id, source, row.record_type) not in given
+        ):
+            rejects.append(
+                RowProblem(
+                    row.row,
+                    "subject_id",
+                    f"{row.record_type} records about a {ref.kind} are shared only with "
+                    f"the subject's consent ({'; '.join(reg.pack.cite(rule.legal_basis))}), "
+                    f"and the subject has not consented to {source} sharing them",
+                )
+            )
+            continue
+        kept.append((row, ref))
+    return kept
 
 
 def _counts(s: IngestSummary) -> dict[str, int]:

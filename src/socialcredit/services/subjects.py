@@ -121,6 +121,7 @@ def subject_file(
     objs: dict[str, dict[str, Any]] = {}
     reps: dict[str, dict[str, Any]] = {}
     notes: list[dict[str, Any]] = []
+    cons: dict[str, dict[str, Any]] = {}
     with reg.engine.connect() as conn:
         for ev in read(conn, subject_id=ref.subject_id, until_at=until):
             p = json.loads(ev.payload)
@@ -275,6 +276,21 @@ def subject_file(
                     activates_at=datetime.fromisoformat(p["activates_at"]),
                     until=datetime.fromisoformat(p["until"]),
                 )
+            elif ev.type == T.CONSENT_GRANTED:
+                cons[p["consent_id"]] = {
+                    "consent_id": p["consent_id"],
+                    "grantee_kind": p["grantee_kind"],
+                    "grantee": p["grantee"],
+                    "grantee_name": p["grantee_name"],
+                    "purpose": p["purpose"],
+                    "record_types": p["record_types"],
+                    "granted_at": iso(ev.at, reg.tz),
+                    "until": iso(datetime.fromisoformat(p["until"]), reg.tz),
+                    "until_utc": datetime.fromisoformat(p["until"]),
+                    "revoked_at": None,
+                }
+            elif ev.type == T.CONSENT_REVOKED:
+                cons[p["consent_id"]]["revoked_at"] = iso(ev.at, reg.tz)
             elif ev.type == T.LISTING_ENDED:
                 lst[p["listing_id"]].update(
                     ended_at=datetime.fromisoformat(p["effective_at"]),
@@ -323,6 +339,15 @@ def subject_file(
         "notices": notes,
         "objections": list(objs.values()),
         "repairs": list(reps.values()),
+        "consents": [
+            {
+                **{k: v for k, v in c.items() if k != "until_utc"},
+                "status": "revoked"
+                if c["revoked_at"]
+                else ("active" if until < c["until_utc"] else "expired"),
+            }
+            for c in reversed(cons.values())
+        ],
         "reads": _reads(reg, ref.subject_id, until),
     }
 

@@ -1,0 +1,302 @@
+"""Credit for financing over real HTTP: consent, the lender's report, reads the subject sees,
+revocation, disputes, payment records that need the subject's consent, and scores with reasons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from socialcredit.bootstrap import Registry
+from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.services import ingest
+from socialcredit.services.access import create_principal
+from socialcredit.services.consents import NO_CONSENT
+from socialcredit.services.sources import issue_token
+from tests.fixtures.rows import ORG, ORG2, PERSON, numbered, payment
+
+pytestmark = pytest.mark.e2e
+
+OP = "test:operator"
+
+#: An application the German Credit scorecard declines (long, large, no history of repaying).
+WEAK_APPLICANT: dict[str, Any] = {
+    "status_of_existing_checking_account": "... < 0 DM",
+    "duration_in_month": 48,
+    "credit_history": "all credits at this bank paid back duly",
+    "purpose": "car (new)",
+    "credit_amount": 12000,
+    "savings_account_and_bonds": "... < 100 DM",
+    "present_employment_since": "... < 1 year",
+    "installment_rate_in_percentage_of_disposable_income": 4,
+    "other_debtors_or_guarantors": "none",
+    "property": "unknown / no property",
+    "other_installment_plans": "bank",
+    "housing": "rent",
+}
+
+
+def client(server: str, token: str | None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=server, timeout=30, headers=headers)
+
+
+def months(n: int, start: str = "2024-02") -> list[str]:
+    y, m = int(start[:4]), int(start[5:7])
+    out = []
+    for _ in range(n):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def test_lender_reads_only_under_consent_and_the_subject_sees_it(
+    reg: Registry, clock: FixedClock, server: str
+) -> None:
+    bank = create_principal(reg, "lender", "Example Bank", actor=OP)
+    other_bank = create_principal(reg, "lender", "Other Bank", actor=OP)
+    me_tok = create_principal(reg, "subject", "the company", actor=OP, subject=ORG)["token"]
+    # 24 months of contributions: 20 on time, 3 late, the last one in arrears
+    paid = ["on_time"] * 20 + ["late"] * 3 + ["in_arrears"]
+    rows = [
+        payment(f"SI-{p}", p, paid=k, days_late=12 if k == "late" else 0)
+        for p, k in zip(months(24), paid, strict=True)
+    ]
+    rows[-1]["decided_on"] = "2026-01-20"  # the arrears of 2026-01, recorded at once
+    s = ingest.ingest(reg, numbered(rows), "hrss", actor="hrss")
+    assert s.accepted == 24, s.as_dict()
+    ingest.ingest(reg, numbered([payment("SI-X", "2025-12", ORG2)]), "hrss", actor="hrss")
+    clock.set(parse_moment("2026-02-02T10:00"))
+
+    with (
+        client(server, bank["token"]) as lender,
+        client(server, other_bank["token"]) as other,
+        client(server, me_tok) as me,
+        client(server, None) as public,
+    ):
+        # no consent: 403 and nothing else, the same for a subject that exists or not
+        for code in (ORG, ORG2, "91350100M000100Y43", "not-a-code"):
+            r = lender.get(f"/v1/lending/reports/{code}")
+            assert r.status_code == 403, r.text
+            assert r.json()["message"] == NO_CONSENT
+            assert "Example" not in r.text and "records" not in r.text
+        assert public.get(f"/v1/lending/reports/{ORG}").status_code == 401
+        assert me.get(f"/v1/lending/reports/{ORG}").status_code == 403
+
+        lenders = public.get("/v1/lenders").json()
+        assert {x["name"] for x in lenders} == {"Example Bank", "Other Bank"}
+        r = me.post(
+            "/v1/consents",
+            json={"subject": ORG, "lender": bank["principal_id"], "purpose": "loan_application"},
+        )
+        assert r.status_code == 201, r.text
+        consent = r.json()
+        assert consent["status"] == "active" and consent["grantee_name"] == "Example Bank"
+        # a subject cannot consent for another subject, nor beyond the pack's maximum period
+        assert (
+            me.post(
+                "/v1/consents",
+                json={
+                    "subject": ORG2,
+                    "lender": bank["principal_id"],
+                    "purpose": "loan_application",
+                },
+            ).status_code
+            == 404
+        )
+        r = me.post(
+            "/v1/consents",
+            json={
+                "subject": ORG,
+                "lender": bank["principal_id"],
+                "purpose": "loan_application",
+                "until": "2028-01-01",
+            },
+        )
+        assert r.status_code == 422 and "at most 1y" in r.text
+
+        r = lender.get(f"/v1/lending/reports/{ORG}")
+        assert r.status_code == 200, r.text
+        report = r.json()
+        assert report["subject"]["subject"] == ORG
+        assert report["consent"]["consent_id"] == consent["consent_id"]
+        assert (
+            len([x for x in report["records"] if x["record_type"] == "social_insurance_payment"])
+            == 24
+        )
+        by = {(p["record_type"], p["window"]): p for p in report["payment_behaviour"]}
+        si12 = by[("social_insurance_payment", "12m")]
+        # 12 months back from February 2026: 2025-03 .. 2026-02 -> periods 2025-03 .. 2026-01
+        assert (si12["periods"], si12["on_time"], si12["late"], si12["in_arrears"]) == (11, 7, 3, 1)
+        assert si12["on_time_share"] == round(7 / 11, 4) and si12["longest_delay_days"] == 12
+        si24 = by[("social_insurance_payment", "24m")]
+        # 24 months: 2024-03 .. 2026-02, so the first period (2024-02) falls outside
+        assert (si24["periods"], si24["on_time"]) == (23, 19)
+        assert by[("social_insurance_payment", "36m")]["periods"] == 24
+        assert by[("utility_payment", "36m")]["periods"] == 0
+        # the report is sealed: it verifies as issued, and not once altered
+        v = public.post("/v1/lending/reports/verify", json=report).json()
+        assert v["valid"] is True
+        forged = {**report, "disputed_records": 0, "records": report["records"][1:]}
+        assert public.post("/v1/lending/reports/verify", json=forged).json()["valid"] is False
+        # another lender still has no consent
+        assert other.get(f"/v1/lending/reports/{ORG}").status_code == 403
+
+        # the subject sees who read its file, when, under which consent and why
+        file = me.get(f"/v1/file/{ORG}").json()
+        (seen,) = [x for x in file["reads"] if x["kind"] == "lender-report"]
+        assert seen["who"] == "lender:Example Bank"
+        assert seen["why"]["consent_id"] == consent["consent_id"]
+        assert seen["why"]["purpose"] == "loan_application"
+        assert seen["why"]["report_id"] == report["report_id"]
+        assert [c["consent_id"] for c in file["consents"]] == [consent["consent_id"]]
+        assert file["consents"][0]["status"] == "active"
+        assert [c["consent_id"] for c in me.get("/v1/consents").json()] == [consent["consent_id"]]
+        held = lender.get("/v1/consents").json()
+        assert [(c["consent_id"], c["subject"]) for c in held] == [(consent["consent_id"], ORG)]
+
+        # a disputed record is flagged in the lender's report until the objection is decided
+        r = me.post(
+            "/v1/objections",
+            json={"subject": ORG, "record": "hrss/SI-2026-01", "grounds": "paid on 3 February"},
+        )
+        assert r.status_code == 201, r.text
+        report = lender.get(f"/v1/lending/reports/{ORG}").json()
+        flagged = [x for x in report["records"] if x["disputed"]]
+        assert [x["source_record_id"] for x in flagged] == ["SI-2026-01"]
+        assert report["disputed_records"] == 1
+        assert flagged[0]["dispute"]["objection_id"] == r.json()["id"]
+        assert by[("social_insurance_payment", "12m")]["disputed"] == 0  # before the objection
+        again = {(p["record_type"], p["window"]): p for p in report["payment_behaviour"]}
+        assert again[("social_insurance_payment", "12m")]["disputed"] == 1
+
+        # revocation holds at once: the very next read is refused
+        r = me.post(f"/v1/consents/{consent['consent_id']}/revoke")
+        assert r.status_code == 200 and r.json()["status"] == "revoked"
+        r = lender.get(f"/v1/lending/reports/{ORG}")
+        assert r.status_code == 403 and r.json()["message"] == NO_CONSENT
+        assert lender.get("/v1/consents").json()[0]["subject"] is None
+        # nobody else may revoke (or learn of) a subject's consent
+        assert lender.post(f"/v1/consents/{consent['consent_id']}/revoke").status_code == 403
+        reads = [
+            x for x in me.get(f"/v1/file/{ORG}").json()["reads"] if x["kind"] == "lender-report"
+        ]
+        assert len(reads) == 2  # the two reports read under the consent, none after it
+
+
+def test_objection_decided_clears_the_dispute_flag(
+    reg: Registry, clock: FixedClock, server: str
+) -> None:
+    bank = create_principal(reg, "lender", "Example Bank", actor=OP)
+    me_tok = create_principal(reg, "subject", "the company", actor=OP, subject=ORG)["token"]
+    hrss_tok = issue_token(reg, "hrss", "hrss gateway", OP)
+    clock.set(parse_moment("2026-03-01T09:00"))
+    s = ingest.ingest(
+        reg, numbered([payment("SI-1", "2026-01", paid="in_arrears")]), "hrss", actor="hrss"
+    )
+    assert s.accepted == 1, s.as_dict()
+    with (
+        client(server, bank["token"]) as lender,
+        client(server, me_tok) as me,
+        client(server, hrss_tok) as hrss,
+    ):
+        me.post(
+            "/v1/consents",
+            json={"subject": ORG, "lender": bank["principal_id"], "purpose": "credit_line_review"},
+        ).raise_for_status()
+        objection = me.post(
+            "/v1/objections", json={"subject": ORG, "record": "hrss/SI-1", "grounds": "paid"}
+        ).json()
+        assert lender.get(f"/v1/lending/reports/{ORG}").json()["disputed_records"] == 1
+        r = hrss.post(
+            f"/v1/objections/{objection['id']}/decision",
+            json={"outcome": "rejected", "reason": "no payment received"},
+        )
+        assert r.status_code == 200, r.text
+        report = lender.get(f"/v1/lending/reports/{ORG}").json()
+        assert report["disputed_records"] == 0
+        (rec,) = report["records"]
+        assert rec["disputed"] is False and rec["fields"]["payment"] == "in_arrears"
+
+
+def test_personal_payment_records_need_the_persons_consent_and_scores_carry_reasons(
+    reg: Registry, clock: FixedClock, server: str
+) -> None:
+    bank = create_principal(reg, "lender", "Example Bank", actor=OP)
+    # a person is registered by a first record that needs no consent
+    from tests.fixtures.rows import judgment
+
+    ingest.ingest(
+        reg,
+        numbered(
+            [
+                judgment(
+                    "J-P",
+                    PERSON,
+                    status="performed",
+                    conduct=None,
+                    listing_ref=None,
+                    performed_on="2026-01-20",
+                )
+            ]
+        ),
+        "court",
+        actor="court",
+    )
+    person_tok = create_principal(reg, "subject", "Zhang San", actor=OP, subject=PERSON)["token"]
+    clock.set(parse_moment("2026-03-20T09:00"))
+    row = payment("U-1", "2026-01", PERSON, record_type="utility_payment", paid="late", days_late=5)
+    s = ingest.ingest(reg, numbered([row]), "utilities", actor="utilities")
+    assert s.accepted == 0 and s.rejected == 1
+    assert "consent" in s.rejects[0].reason and "utilities" in s.rejects[0].reason
+    with client(server, person_tok) as me, client(server, bank["token"]) as lender:
+        r = me.post(
+            "/v1/consents/sources",
+            json={"subject": PERSON, "source": "utilities", "record_types": ["utility_payment"]},
+        )
+        assert r.status_code == 201, r.text
+        # a type that needs no consent, or another source's, is refused with what may be named
+        r2 = me.post(
+            "/v1/consents/sources",
+            json={"subject": PERSON, "source": "court", "record_types": ["court_judgment"]},
+        )
+        assert r2.status_code == 422
+        assert ingest.ingest(reg, numbered([row]), "utilities", actor="utilities").accepted == 1
+        me.post(f"/v1/consents/{r.json()['consent_id']}/revoke").raise_for_status()
+        row2 = payment("U-2", "2026-02", PERSON, record_type="utility_payment")
+        assert ingest.ingest(reg, numbered([row2]), "utilities", actor="utilities").rejected == 1
+
+        # scoring needs the person's consent too; a declined applicant gets the reasons
+        body = {"subject": PERSON, "applicant": WEAK_APPLICANT}
+        assert lender.post("/v1/lending/scores", json=body).status_code == 403
+        me.post(
+            "/v1/consents",
+            json={"subject": PERSON, "lender": bank["principal_id"], "purpose": "loan_application"},
+        ).raise_for_status()
+        r = lender.post("/v1/lending/scores", json=body)
+        assert r.status_code == 200, r.text
+        score = r.json()
+        assert score["approved"] is False and score["score"] < score["cutoff"]
+        assert score["score"] == sum(score["points_by_feature"].values())
+        assert 1 <= len(score["reasons"]) <= 4
+        lost = [x["points_lost"] for x in score["reasons"]]
+        assert lost == sorted(lost, reverse=True) and lost[0] > 0
+        assert all(x["text"] for x in score["reasons"])
+        assert score["to_improve"]["points_needed"] == score["cutoff"] - score["score"]
+        # prohibited data is refused, not silently dropped
+        bad = {"subject": PERSON, "applicant": {**WEAK_APPLICANT, "ethnicity": "x"}}
+        assert lender.post("/v1/lending/scores", json=bad).status_code == 422
+        # the person sees the scoring in its file; the score itself is nowhere in the registry
+        file = me.get(f"/v1/file/{PERSON}").json()
+        assert [x["kind"] for x in file["reads"] if x["who"] == "lender:Example Bank"] == [
+            "lending-score"
+        ]
+        assert "score" not in str([x["why"] for x in file["reads"]]).replace("lending-score", "")
+        report = lender.get(f"/v1/lending/reports/{PERSON}").json()
+        assert report["subject"]["name"] != "张三"  # masked, as everywhere
+        assert [
+            x["source_record_id"]
+            for x in report["records"]
+            if x["record_type"] == "utility_payment"
+        ] == ["U-1"]
