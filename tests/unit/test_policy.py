@@ -43,7 +43,11 @@ def test_default_pack_loads_with_required_identifiers() -> None:
     } <= set(pack.measures)
     assert any(m.kind == "incentive" for m in pack.measures.values())
     assert pack.sources["court"].competent_for == ["court_judgment"]
-    assert pack.sources["tax"].competent_for == ["tax_credit_rating", "tax_compliance"]
+    assert pack.sources["tax"].competent_for == [
+        "tax_credit_rating",
+        "tax_compliance",
+        "tax_payment",
+    ]
     assert "inspection_result" in pack.sources["samr"].competent_for
     assert set(pack.grading) == {"tax_credit", "samr_risk"}
     for m in pack.measures.values():
@@ -188,3 +192,64 @@ def test_prohibited_vocabulary_matches_words_not_substrings() -> None:
     assert prohibited_category("decision_ref") is None
     assert prohibited_category("weiboPosts") == "online speech"
     assert prohibited_category("Religion") == "religious opinion"
+
+
+# -- lending: the score is the lender's alone (issue #10, part 6) ------------------------------
+
+
+def _lending_score_named_by(pack: Path, where: str) -> None:
+    """Make one rule of the pack name the lending score, the way each kind of rule could."""
+    score = "lending_score"
+    if where == "record type":
+        rt = yaml.safe_load((pack / "record_types" / "commendation.yaml").read_text("utf-8"))
+        rt["id"] = score
+        (pack / "record_types" / "lending_score.yaml").write_text(
+            yaml.safe_dump(rt, allow_unicode=True), encoding="utf-8"
+        )
+    elif where == "record field":
+        f = pack / "record_types" / "administrative_penalty.yaml"
+        edit(f, lambda d: dict(d, fields={**d["fields"], score: {"type": "decimal"}}))  # type: ignore[index, arg-type]
+    elif where == "list entry":
+        f = pack / "record_types" / "administrative_penalty.yaml"
+        edit(f, lambda d: dict(d, fields={**d["fields"], score: {"type": "decimal"}}))  # type: ignore[index, arg-type]
+        lf = pack / "lists" / "serious_illegal_dishonest.yaml"
+        edit(lf, lambda d: dict(d, entry={**d["entry"], "where": {score: ["1"]}}))  # type: ignore[index, arg-type]
+    elif where == "grading indicator":
+        gf = pack / "grading" / "samr_risk.yaml"
+        edit(
+            gf,
+            lambda d: dict(
+                d, indicators=[dict(d["indicators"][0], id=score), *d["indicators"][1:]]
+            ),  # type: ignore[index, arg-type]
+        )
+    elif where == "measure":
+        mf = pack / "measures" / "procurement.yaml"
+        edit(mf, lambda d: [dict(_first(d), id=score), *d[1:]])  # type: ignore[index]
+    else:  # pragma: no cover
+        raise AssertionError(where)
+
+
+@pytest.mark.parametrize(
+    "where", ["record type", "record field", "list entry", "grading indicator", "measure"]
+)
+def test_no_rule_may_name_the_lending_score(pack_copy: Path, where: str) -> None:
+    _lending_score_named_by(pack_copy, where)
+    err = refuse(pack_copy, "lending_score")
+    assert "credit decision only" in err.fix
+
+
+def test_default_pack_has_lending_rules_with_their_basis() -> None:
+    pack = load_pack()
+    assert pack.lending is not None
+    assert pack.lending.consent.purposes and pack.lending.consent.legal_basis
+    for rid in pack.lending.report.payment_types:
+        rt = pack.record_types[rid]
+        assert rt.consent is not None and rt.consent.required_for == ["person"]
+        assert rt.publicity.default == "0d"  # never public
+        assert any(s for s in pack.sources.values() if rid in s.competent_for)
+
+
+def test_consent_rule_for_a_kind_the_type_does_not_cover_is_refused(pack_copy: Path) -> None:
+    f = pack_copy / "record_types" / "tax_payment.yaml"
+    edit(f, lambda d: dict(d, subject_kinds=["organisation"]))  # type: ignore[arg-type]
+    refuse(pack_copy, "tax_payment", "consent.required_for names 'person'")

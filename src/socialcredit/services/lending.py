@@ -179,6 +179,7 @@ def lender_report(reg: Registry, who: Principal, code: str) -> dict[str, Any]:
             "name": file["name"],
             "division": file.get("division"),
             "known_from": file.get("known_from"),
+            "registered_at": file.get("registered_at"),
         },
         "history_from": since_day.isoformat(),
         "records": records,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..errors import RegistryError
-from ..services import access, grading, objections, repairs
+from ..services import access, consents, grading, objections, repairs
 from ..services.subjects import code_of, subject_file
 from . import session
 from .i18n import _
@@ -29,7 +29,7 @@ def _safe_next(target: str) -> str:
 
 
 def home_of(role: str) -> str:
-    return "/me" if role == "subject" else "/console"
+    return {"subject": "/me", "lender": "/lender"}.get(role, "/console")
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -66,12 +66,18 @@ def signout(request: Request, csrf: Annotated[str, Form()] = "") -> Any:
     return resp
 
 
+def own_code(request: Request, who: access.Principal) -> str:
+    assert who.subject_id is not None
+    return code_of(_reg(request), who.subject_id)
+
+
 def _own_file(request: Request, who: access.Principal) -> dict[str, Any]:
     reg = _reg(request)
-    assert who.subject_id is not None
     file = subject_file(
-        reg, code_of(reg, who.subject_id), reader=who.label, purpose="the subject reads its file"
+        reg, own_code(request, who), reader=who.label, purpose="the subject reads its file"
     )
+    file["lenders"] = consents.lenders(reg) if reg.pack.lending else []
+    file["purposes"] = reg.pack.lending.consent.purposes if reg.pack.lending else {}
     return grading.with_grades(reg, file)
 
 
@@ -84,7 +90,7 @@ def my_file(request: Request, done: str = "") -> Any:
     return page(request, "me.html", {"file": file, "done": done, "error": None})
 
 
-def _back_with_error(request: Request, who: access.Principal, exc: RegistryError) -> Any:
+def back_with_error(request: Request, who: access.Principal, exc: RegistryError) -> Any:
     file = _own_file(request, who)
     return page(
         request, "me.html", {"file": file, "done": "", "error": exc.message}, status_code=exc.status
@@ -123,7 +129,7 @@ async def file_objection(
             actor=who.label,
         )
     except RegistryError as exc:
-        return _back_with_error(request, who, exc)
+        return back_with_error(request, who, exc)
     return RedirectResponse("/me?done=objection#objections", 303)
 
 
@@ -151,5 +157,5 @@ def apply_for_repair(
             actor=who.label,
         )
     except RegistryError as exc:
-        return _back_with_error(request, who, exc)
+        return back_with_error(request, who, exc)
     return RedirectResponse("/me?done=repair#repairs", 303)

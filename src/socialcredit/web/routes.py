@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import account, console, public
+from . import account, console, lending, public
 from .render import HERE
 
 __all__ = ["HERE", "router"]
@@ -13,3 +13,4 @@ router = APIRouter(include_in_schema=False)
 router.include_router(public.router)
 router.include_router(account.router)
 router.include_router(console.router)
+router.include_router(lending.router)

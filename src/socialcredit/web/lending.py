@@ -1,0 +1,117 @@
+"""Signed-in pages for credit sharing: a lender's consents and its reports on consenting
+subjects (HTML and PDF), and a subject granting and revoking consents from its portal."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..clock import parse_moment
+from ..errors import NotPermitted, RegistryError
+from ..services import consents, lending
+from . import session
+from .account import back_with_error, own_code
+from .render import HERE, page, render_string
+
+router = APIRouter(include_in_schema=False)
+
+
+def _reg(request: Request) -> Any:
+    return request.app.state.registry
+
+
+@router.get("/lender", response_class=HTMLResponse)
+def lender_home(request: Request) -> Any:
+    who = session.require(request, "lender")
+    if isinstance(who, RedirectResponse):
+        return who
+    held = consents.listing(_reg(request), who)
+    return page(request, "lender.html", {"who": who, "consents": held})
+
+
+def _report(request: Request, code: str) -> tuple[dict[str, Any] | None, Any]:
+    who = session.require(request, "lender")
+    if isinstance(who, RedirectResponse):
+        return None, who
+    try:
+        return lending.lender_report(_reg(request), who, code), None
+    except NotPermitted as exc:
+        return None, page(request, "error.html", {"message": exc.message}, status_code=403)
+    except RegistryError as exc:
+        return None, page(request, "error.html", {"message": exc.message}, status_code=exc.status)
+
+
+@router.get("/lender/reports/{code}", response_class=HTMLResponse)
+def report_html(request: Request, code: str) -> Any:
+    report, refused = _report(request, code)
+    if refused is not None:
+        return refused
+    return page(request, "lender_report.html", {"report": report, "code": code})
+
+
+@router.get("/lender/reports/{code}/pdf")
+def report_pdf(request: Request, code: str) -> Any:
+    report, refused = _report(request, code)
+    if refused is not None or report is None:
+        return refused
+    from weasyprint import HTML  # imported on first use: it takes a second to load
+
+    html = render_string(
+        request,
+        "lender_report.html",
+        {
+            "report": report,
+            "code": code,
+            "pdf": True,
+            "css": (HERE / "static" / "site.css").read_text(encoding="utf-8"),
+        },
+    )
+    return Response(
+        HTML(string=html).write_pdf(),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="lender-report-{report["report_id"]}.pdf"'
+        },
+    )
+
+
+@router.post("/me/consents", response_class=HTMLResponse)
+def grant(
+    request: Request,
+    lender: Annotated[str, Form(max_length=64)],
+    purpose: Annotated[str, Form(max_length=64)],
+    until: Annotated[str, Form(max_length=40)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Any:
+    who = session.require(request, "subject")
+    if isinstance(who, RedirectResponse):
+        return who
+    session.check_csrf(request, csrf)
+    reg = _reg(request)
+    try:
+        consents.grant(
+            reg,
+            who,
+            own_code(request, who),
+            lender=lender,
+            purpose=purpose,
+            until=parse_moment(until, reg.tz) if until else None,
+        )
+    except RegistryError as exc:
+        return back_with_error(request, who, exc)
+    return RedirectResponse("/me?done=consent#consents", 303)
+
+
+@router.post("/me/consents/{consent_id}/revoke", response_class=HTMLResponse)
+def revoke(request: Request, consent_id: str, csrf: Annotated[str, Form()] = "") -> Any:
+    who = session.require(request, "subject")
+    if isinstance(who, RedirectResponse):
+        return who
+    session.check_csrf(request, csrf)
+    try:
+        consents.revoke(_reg(request), who, consent_id)
+    except RegistryError as exc:
+        return back_with_error(request, who, exc)
+    return RedirectResponse("/me?done=revoked#consents", 303)
