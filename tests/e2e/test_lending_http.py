@@ -136,10 +136,10 @@ def test_lender_reads_only_under_consent_and_the_subject_sees_it(
         assert by[("social_insurance_payment", "36m")]["periods"] == 24
         assert by[("utility_payment", "36m")]["periods"] == 0
         # the report is sealed: it verifies as issued, and not once altered
-        v = public.post("/v1/lending/reports/verify", json=report).json()
+        v = public.post("/v1/lending/verify", json=report).json()
         assert v["valid"] is True
         forged = {**report, "disputed_records": 0, "records": report["records"][1:]}
-        assert public.post("/v1/lending/reports/verify", json=forged).json()["valid"] is False
+        assert public.post("/v1/lending/verify", json=forged).json()["valid"] is False
         # another lender still has no consent
         assert other.get(f"/v1/lending/reports/{ORG}").status_code == 403
 
@@ -171,6 +171,16 @@ def test_lender_reads_only_under_consent_and_the_subject_sees_it(
         again = {(p["record_type"], p["window"]): p for p in report["payment_behaviour"]}
         assert again[("social_insurance_payment", "12m")]["disputed"] == 1
 
+        # an organisation is scored on its file: the inputs are what the report shows
+        r = lender.post("/v1/lending/scores", json={"subject": ORG})
+        assert r.status_code == 200, r.text
+        sc = r.json()
+        assert sc["model"] == "registry_smb_v1"
+        assert sc["inputs"]["late_payments_12m"] == 3 and sc["inputs"]["arrears_24m"] == 1
+        assert sc["score"] == sum(sc["points_by_feature"].values())
+        named = {x["feature"] for x in sc["reasons"]}
+        assert {"late_payments_12m", "arrears_24m"} <= named
+
         # revocation holds at once: the very next read is refused
         r = me.post(f"/v1/consents/{consent['consent_id']}/revoke")
         assert r.status_code == 200 and r.json()["status"] == "revoked"
@@ -183,6 +193,7 @@ def test_lender_reads_only_under_consent_and_the_subject_sees_it(
             x for x in me.get(f"/v1/file/{ORG}").json()["reads"] if x["kind"] == "lender-report"
         ]
         assert len(reads) == 2  # the two reports read under the consent, none after it
+        assert lender.post("/v1/lending/scores", json={"subject": ORG}).status_code == 403
 
 
 def test_objection_decided_clears_the_dispute_flag(

@@ -117,6 +117,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "job": ("Job", ""),
     "number_of_people_being_liable_to_provide_maintenance_for": ("People maintained", ""),
     "telephone": ("Telephone", ""),
+    # the organisations' scorecard on registry data (``smb.py``)
+    "late_payments_12m": ("Payments made late in the last 12 months", "payments"),
+    "arrears_24m": ("Payments in arrears in the last 24 months", "payments"),
+    "payment_months_24m": ("Months of payment history in the last 24 months", "months"),
+    "tax_credit_level": ("Latest tax credit level", ""),
+    "penalties_36m": ("Administrative penalties in the last 36 months", "penalties"),
+    "abnormal_operations_36m": ("Abnormal-operation records in the last 36 months", "records"),
+    "active_black_listings": ("Active listings on a black list", "listings"),
 }
 
 #: Attributes an applicant can change for this or a later application, each with the values
@@ -130,6 +138,13 @@ ACTIONABLE: dict[str, tuple[str, ...]] = {
     "installment_rate_in_percentage_of_disposable_income": (),
     "other_installment_plans": (),
     "other_debtors_or_guarantors": (),
+    # organisations: obligations met from now on, a longer payment history, a better tax level,
+    # a listing ended by performance or repair; past penalties only age out, so they are not here
+    "late_payments_12m": (),
+    "arrears_24m": (),
+    "payment_months_24m": (),
+    "tax_credit_level": ("none",),
+    "active_black_listings": (),
 }
 
 SCALING: dict[str, float] = {"base_points": 600, "base_odds": 50, "pdo": 20}
@@ -654,8 +669,16 @@ def frame(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> pd.DataF
     return pd.DataFrame({c: [r[c] for r in rows] for c in columns})
 
 
-def fit(train_rows: Sequence[Mapping[str, Any]]) -> Model:
+def fit(
+    train_rows: Sequence[Mapping[str, Any]],
+    candidates: Sequence[str] = CANDIDATES,
+    numeric: Sequence[str] = NUMERIC,
+    model_id: str = MODEL_ID,
+) -> Model:
     """Bin, select, regress and scale on ``train_rows``: a model without metrics.
+
+    ``candidates`` are the inputs it may use (``numeric`` among them binned as numbers, the
+    rest as categories); the outcome is ``TARGET`` (``good`` or ``bad``).
 
     The selection it made is in ``provenance`` (``dropped_low_iv``, ``dropped_wrong_sign``).
     """
@@ -663,15 +686,15 @@ def fit(train_rows: Sequence[Mapping[str, Any]]) -> Model:
     from optbinning import BinningProcess, Scorecard
     from sklearn.linear_model import LogisticRegression
 
-    x = frame(train_rows, CANDIDATES)
+    x = frame(train_rows, candidates)
     y = np.array(is_bad(train_rows))
 
     def binning(names: Sequence[str], selection: dict[str, Any] | None) -> Any:
         return BinningProcess(
             list(names),
-            categorical_variables=[c for c in names if c not in NUMERIC],
+            categorical_variables=[c for c in names if c not in numeric],
             binning_fit_params={
-                c: {"monotonic_trend": "auto_asc_desc"} for c in names if c in NUMERIC
+                c: {"monotonic_trend": "auto_asc_desc"} for c in names if c in numeric
             },
             selection_criteria=selection,
         )
@@ -683,7 +706,7 @@ def fit(train_rows: Sequence[Mapping[str, Any]]) -> Model:
     # regression, drop (one at a time, the worst first) any input whose coefficient came out
     # with the wrong sign. Such an input would award points to the bins with *more* bads, and
     # its "reasons" would tell an applicant the opposite of what the data shows.
-    process = binning(CANDIDATES, {"iv": {"min": IV_MIN}})
+    process = binning(candidates, {"iv": {"min": IV_MIN}})
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", module=r"optbinning\.")
         woe = process.fit_transform(x, y, metric="woe")
@@ -719,7 +742,7 @@ def fit(train_rows: Sequence[Mapping[str, Any]]) -> Model:
     for name in fitted.get_support(names=True):
         optb = fitted.get_binned_variable(name)
         rows_t = table[table["Variable"] == name].reset_index(drop=True)
-        kind: Literal["numeric", "categorical"] = "numeric" if name in NUMERIC else "categorical"
+        kind: Literal["numeric", "categorical"] = "numeric" if name in numeric else "categorical"
         n_bins = len(optb.splits) + 1 if kind == "numeric" else len(optb.splits)
         bins = []
         for k in range(n_bins):
@@ -752,11 +775,12 @@ def fit(train_rows: Sequence[Mapping[str, Any]]) -> Model:
             )
         )
     dropped = {
-        n: round(float(iv[n]), 4) for n in CANDIDATES if n not in kept and n not in wrong_sign
+        n: round(float(iv[n]), 4) for n in candidates if n not in kept and n not in wrong_sign
     }
     model = Model(
         features=tuple(features),
         cutoff=CUTOFF,
+        model_id=model_id,
         provenance={"dropped_low_iv": dropped, "dropped_wrong_sign": wrong_sign},
     )
     # Our scorer must give optbinning's scores to the point: the saved table is the model.

@@ -526,7 +526,7 @@ def create_app(
         return lending.lender_report(reg, who, code)
 
     @app.post(
-        "/v1/lending/reports/verify",
+        "/v1/lending/verify",
         response_model=schemas.ReportVerified,
         responses=ERRORS,
         tags=["lending"],

@@ -291,7 +291,9 @@ class ConsentOut(BaseModel):
 class ScoreIn(BaseModel):
     subject: str = Field(max_length=40)
     applicant: dict[str, str | int | float] = Field(
-        description="The application's attributes the scorecard reads (for a person).",
+        default_factory=dict,
+        description="The application's attributes the scorecard reads (for a person); an "
+        "organisation is scored on its file in the registry.",
         max_length=50,
     )
 
@@ -303,6 +305,7 @@ class ScoreOut(BaseModel):
     cutoff: int
     approved: bool
     points_by_feature: dict[str, int]
+    inputs: dict[str, Any] = Field(description="The values the scorecard read.")
     reasons: list[dict[str, Any]] = Field(
         description="The inputs that lowered the score most (adverse-action reasons)."
     )

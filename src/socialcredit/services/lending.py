@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from dateutil.relativedelta import relativedelta
 
+from ..analytics import smb
 from ..clock import iso
 from ..errors import InvalidInput, NotPermitted
 from ..events.chain import canonical
@@ -53,15 +54,6 @@ OPEN_OBJECTION = ("open", "escalated")
 
 def _moment(reg: Registry) -> datetime:
     return reg.now().astimezone(reg.tz).replace(second=0, microsecond=0)
-
-
-def _period(r: dict[str, Any]) -> date | None:
-    """The first day of a payment record's period (``YYYY-MM``), or None if unreadable."""
-    text = str(r["fields"].get("period", ""))
-    try:
-        return date(int(text[:4]), int(text[5:7]), 1) if len(text) == 7 and text[4] == "-" else None
-    except ValueError:
-        return None
 
 
 def payment_summary(
@@ -86,7 +78,7 @@ def payment_summary(
                 if r["record_type"] == t
                 and r["status"] != "withdrawn"
                 and not r.get("retracted")
-                and (p := _period(r)) is not None
+                and (p := smb.period_start(r)) is not None
                 and start <= p <= today
             ]
             counts = {k: sum(r["fields"].get("payment") == k for r in rows) for k in PAYMENTS}
@@ -248,7 +240,9 @@ def verify_report(reg: Registry, report: Mapping[str, Any]) -> dict[str, Any]:
 
 def score(reg: Registry, who: Principal, code: str, applicant: Mapping[str, Any]) -> dict[str, Any]:
     """A lending score for a consenting subject, with its reasons; recorded as a read, never
-    stored. A person is scored on what the lender's application form holds (``applicant``)."""
+    stored. A person is scored on what the lender's application form holds (``applicant``); an
+    organisation on its file in the registry (``analytics.smb.features_of``), whatever the
+    lender sends, and the inputs read are returned with the score."""
     consent, ref = require_lender_consent(reg, who, code)
     policy = reg.pack.lending
     assert policy is not None
@@ -261,7 +255,12 @@ def score(reg: Registry, who: Principal, code: str, applicant: Mapping[str, Any]
         model = load_model(model_id)
     except FileNotFoundError:
         raise InvalidInput(f"scorecard {model_id!r} is not installed") from None
-    result = model.score(applicant)
+    if ref.kind == "organisation":
+        moment = _moment(reg)
+        file = subject_file(reg, code, moment)
+        black = [lid for lid, ld in reg.pack.lists.items() if ld.kind == "black"]
+        applicant = smb.features_of(file["records"], file["listings"], black, moment.date())
+    result = {**model.score(applicant), "inputs": {f: applicant[f] for f in model.inputs}}
     record_read(
         reg,
         ref.subject_id,
