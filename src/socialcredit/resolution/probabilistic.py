@@ -1,0 +1,856 @@
+"""Probabilistic resolution of natural persons with Splink (Fellegi-Sunter), DuckDB by default.
+
+A row about a person that carries no usable resident ID is compared with the register's
+records on name, date of birth, ID number and address. Splink scores every candidate pair:
+each comparison (name, date of birth, ...) falls into one of its levels, each level has a
+Bayes factor m/u, and the product with the prior odds gives the pair's match weight (log2)
+and match probability. The parameters are Splink's own estimates, never set by hand:
+
+- the prior, ``probability_two_random_records_match``, from strict deterministic rules and a
+  recall assumption (``estimate_probability_two_random_records_match``);
+- the u probabilities (how often a level occurs between different people) from random pairs
+  (``estimate_u_using_random_sampling``, seeded);
+- the m probabilities (how often a level occurs between records of one person) by
+  expectation maximisation over two blocking rules, each session training the comparisons
+  its rule leaves free (``estimate_parameters_using_expectation_maximisation``).
+
+What this adds to a plain Splink set-up, for messy data:
+
+- **Normalisation** before any comparison: Unicode NFKC (full-width to half-width), accents
+  removed, case folded, spaces and punctuation removed (``normalise.fold``); identifiers and
+  dates reduced to their letters and digits; dates written ``DD/MM/YYYY`` or ``YYYY-MM-DD``
+  put in one form. An empty value is NULL, and a NULL is absent evidence (Bayes factor 1).
+- **Columns empty in every row are dropped** from comparisons and blocking rules, so a data
+  set without, say, ID numbers is still resolved on what it has.
+- **Blocking rules that survive corruption**: each rule needs agreement on one field only
+  (ID number, date of birth, the two names in either order, phonetic name keys, or a name
+  plus a location or year), so a pair is still found when most of its fields are wrong.
+- **Comparisons tolerant of the usual errors**: names compared as a pair, with levels for
+  typos (Jaro-Winkler), given name and surname swapped (exact or with typos) and one name
+  agreeing; dates of birth with levels for a day/month swap, one edited or transposed digit
+  and the same year and month; ID numbers and postcodes within one or two edits. Exact
+  agreement on names, postcode and suburb is adjusted for how common the value is.
+- **Clustering** (connected components at the upper threshold), so that A~B and B~C gives
+  A~C: transitivity recovers pairs whose direct comparison is too damaged to link.
+
+Thresholds are on the match probability, from ``packs/cn-national/resolution/thresholds.yaml``
+(a policy choice of the registry): at or above ``upper`` (0.99: at most one wrong link in a
+hundred such decisions by the model's own account, the level Splink's documentation clusters
+at) a pair links automatically; from ``lower`` (0.5: a match is more likely than not) up to
+``upper`` it goes to the review queue with the candidate and the per-comparison explanation;
+below ``lower`` the row is unresolved. A probability, unlike a weight, keeps its meaning when
+the prior changes with the size of the register.
+
+Training: by default a model is trained on the data it is asked to resolve (Splink's
+estimation is unsupervised). The u probabilities and the prior depend on the population
+(how common a surname or a postcode is, how many records there are), and m on the error
+rates of the sources, so estimates from the data at hand generalise better than any fixed
+set. The saved model (``persons_v1.json``, trained on generated Chinese and Latin-alphabet
+person records, see ``bench/person_records.py``) is used where there is too little data to
+train on: one incoming row against the register.
+
+Engines: ``engine="duckdb"`` (default). ``"spark"`` is the shape for Splink's Spark backend
+(with ``spark.jars`` set to ``splink.backends.spark.similarity_jar_location()``, see
+STACK.md); it is not implemented yet and raises.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+
+from . import normalise
+
+#: Bump when the preparation, comparisons or blocking change: a saved model records it.
+VERSION = 1
+
+Kind = Literal["person", "organisation"]
+Decision = Literal["link", "review", "unresolved"]
+
+#: The columns a person data set may carry (FEBRL's names); any may be missing or empty.
+PERSON_COLUMNS = (
+    "given_name",
+    "surname",
+    "street_number",
+    "address_1",
+    "address_2",
+    "suburb",
+    "postcode",
+    "state",
+    "date_of_birth",
+    "soc_sec_id",
+)
+
+_TEXT = ("given_name", "surname", "address_1", "address_2", "suburb", "state")
+_CODES = ("street_number", "postcode", "soc_sec_id")
+
+PACK = "cn-national"
+SEED = 20240604
+DEFAULT_THREADS = 2
+_LEFT, _RIGHT = "records_left", "records_right"
+
+
+# -- preparation -----------------------------------------------------------------------------
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+
+
+def fold_text(value: object) -> str | None:
+    """A name or address part folded for comparison, or None when nothing is left."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    s = _strip_accents(normalise.fold(str(value))).replace("(", "").replace(")", "")
+    return s or None
+
+
+def fold_code(value: object) -> str | None:
+    """An identifier or number: letters and digits only, upper case; None when empty."""
+    s = fold_text(value)
+    return s.upper() if s else None
+
+
+_DMY = re.compile(r"^(\d{1,2})\D(\d{1,2})\D(\d{4})$")
+_YMD = re.compile(r"^(\d{4})\D(\d{1,2})\D(\d{1,2})$")
+
+
+def fold_date(value: object) -> str | None:
+    """A date of birth as ``YYYYMMDD`` where it can be read as one; otherwise its digits
+    (a damaged date still compares digit by digit); None when empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    raw = unicodedata.normalize("NFKC", str(value)).strip()
+    if m := _YMD.match(raw):
+        return f"{m[1]}{int(m[2]):02d}{int(m[3]):02d}"
+    if m := _DMY.match(raw):
+        return f"{m[3]}{int(m[2]):02d}{int(m[1]):02d}"
+    digits = "".join(c for c in raw if c.isdigit())
+    return digits or None
+
+
+_SOUNDEX = str.maketrans("bfpvcgjkqsxzdtlmnr", "111122222222334556")
+
+
+def phonetic(name: str | None) -> str | None:
+    """American Soundex of a Latin-alphabet name; other scripts are their own key."""
+    if not name:
+        return None
+    if not name.isascii() or not name.isalpha():
+        return name
+    codes = name.translate(_SOUNDEX)
+    out, last = [name[0]], codes[0]
+    for ch, code in zip(name[1:], codes[1:], strict=True):
+        if code.isdigit() and code != last:
+            out.append(code)
+        if ch not in "hw":
+            last = code
+    return "".join(out)[:4].ljust(4, "0")
+
+
+def prepare(records: pd.DataFrame) -> pd.DataFrame:
+    """The records in the form the model compares: one ``unique_id`` per row (0..n-1), the
+    person columns folded (missing ones all NULL) and the derived keys."""
+    out = pd.DataFrame({"unique_id": range(len(records))})
+    for col in PERSON_COLUMNS:
+        values = records[col].tolist() if col in records.columns else [None] * len(records)
+        if col == "date_of_birth":
+            folded = [fold_date(v) for v in values]
+        elif col in _CODES:
+            folded = [fold_code(v) for v in values]
+        else:
+            folded = [fold_text(v) for v in values]
+        out[col] = pd.Series(folded, dtype="object")
+    given, surname = out["given_name"], out["surname"]
+    out["full_name"] = [
+        f"{g} {s}" if g and s else None for g, s in zip(given, surname, strict=True)
+    ]
+    out["name_sorted"] = [
+        " ".join(sorted(p for p in (g, s) if p)) or None
+        for g, s in zip(given, surname, strict=True)
+    ]
+    out["given_ph"] = [phonetic(g) for g in given]
+    out["surname_ph"] = [phonetic(s) for s in surname]
+    out["names_ph"] = [
+        " ".join(sorted(p for p in (g, s) if p)) or None
+        for g, s in zip(out["given_ph"], out["surname_ph"], strict=True)
+    ]
+    out["dob_year"] = [d[:4] if d and len(d) == 8 else None for d in out["date_of_birth"]]
+    return out
+
+
+def available_columns(*tables: pd.DataFrame) -> frozenset[str]:
+    """Person columns with at least one value in every table: a column empty throughout one
+    side of a linkage can never agree, so it is left out on both."""
+    return frozenset(col for col in PERSON_COLUMNS if all(t[col].notna().any() for t in tables))
+
+
+# -- model definition -----------------------------------------------------------------------
+
+
+def _jw(a: str, b: str) -> str:
+    return f"jaro_winkler_similarity({a}, {b})"
+
+
+def _name_comparison(cols: frozenset[str]) -> dict[str, Any] | None:
+    import splink.comparison_level_library as cll
+
+    both = {"given_name", "surname"} <= cols
+    if not both:
+        only = next((c for c in ("surname", "given_name") if c in cols), None)
+        if only is None:
+            return None
+        return _levels(
+            "name",
+            f"{only}: exact or Jaro-Winkler similar",
+            [
+                cll.NullLevel(only),
+                cll.ExactMatchLevel(only, term_frequency_adjustments=True),
+                cll.JaroWinklerLevel(only, 0.92),
+                cll.JaroWinklerLevel(only, 0.8),
+                cll.ElseLevel(),
+            ],
+        )
+    swapped = f"{_jw('given_name_l', 'surname_r')} + {_jw('surname_l', 'given_name_r')}"
+    levels: list[Any] = [
+        {
+            "sql_condition": "(given_name_l IS NULL OR given_name_r IS NULL) AND "
+            "(surname_l IS NULL OR surname_r IS NULL)",
+            "label_for_charts": "Null",
+            "is_null_level": True,
+        },
+        cll.ExactMatchLevel("full_name", term_frequency_adjustments=True),
+        cll.ColumnsReversedLevel("given_name", "surname"),
+        cll.JaroWinklerLevel("full_name", 0.92),
+        cll.CustomLevel(f"{swapped} >= 1.8", "given and surname swapped, with typos"),
+        cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
+        cll.ExactMatchLevel("given_name", term_frequency_adjustments=True),
+        cll.CustomLevel("given_name_l = surname_r OR surname_l = given_name_r", "one name swapped"),
+        cll.JaroWinklerLevel("full_name", 0.8),
+        cll.CustomLevel(f"{swapped} >= 1.5", "swapped, similar"),
+        cll.CustomLevel(
+            " OR ".join(
+                f"{_jw(a, b)} >= 0.85"
+                for a, b in (
+                    ("surname_l", "surname_r"),
+                    ("given_name_l", "given_name_r"),
+                    ("given_name_l", "surname_r"),
+                    ("surname_l", "given_name_r"),
+                )
+            ),
+            "one name similar",
+        ),
+        cll.ElseLevel(),
+    ]
+    return {
+        "output_column_name": "name",
+        "comparison_levels": [
+            lvl if isinstance(lvl, dict) else lvl.get_comparison_level("duckdb").as_dict()
+            for lvl in levels
+        ],
+        "comparison_description": "given name and surname, as a pair",
+    }
+
+
+def _levels(name: str, description: str, levels: Sequence[Any]) -> dict[str, Any]:
+    return {
+        "output_column_name": name,
+        "comparison_description": description,
+        "comparison_levels": [lvl.get_comparison_level("duckdb").as_dict() for lvl in levels],
+    }
+
+
+def _dob_comparison() -> dict[str, Any]:
+    import splink.comparison_level_library as cll
+
+    c = "date_of_birth"
+    swap = (
+        f"substr({c}_l, 1, 4) = substr({c}_r, 1, 4) AND substr({c}_l, 5, 2) = "
+        f"substr({c}_r, 7, 2) AND substr({c}_l, 7, 2) = substr({c}_r, 5, 2)"
+    )
+    return _levels(
+        c,
+        "date of birth (YYYYMMDD), tolerant of a day/month swap and digit typos",
+        [
+            cll.NullLevel(c),
+            cll.ExactMatchLevel(c),
+            cll.CustomLevel(swap, "day and month swapped"),
+            cll.DamerauLevenshteinLevel(c, 1),
+            cll.CustomLevel(f"substr({c}_l, 1, 6) = substr({c}_r, 1, 6)", "same year and month"),
+            cll.DamerauLevenshteinLevel(c, 2),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _code_comparison(col: str, tf: bool, edits: Sequence[int]) -> dict[str, Any]:
+    import splink.comparison_level_library as cll
+
+    levels: list[Any] = [
+        cll.NullLevel(col),
+        cll.ExactMatchLevel(col, term_frequency_adjustments=tf),
+    ]
+    levels += [cll.DamerauLevenshteinLevel(col, n) for n in edits]
+    levels.append(cll.ElseLevel())
+    return _levels(col, f"{col}, exact or within {', '.join(map(str, edits))} edits", levels)
+
+
+def _text_comparison(col: str, tf: bool, thresholds: Sequence[float]) -> dict[str, Any]:
+    import splink.comparison_level_library as cll
+
+    levels: list[Any] = [
+        cll.NullLevel(col),
+        cll.ExactMatchLevel(col, term_frequency_adjustments=tf),
+    ]
+    levels += [cll.JaroWinklerLevel(col, t) for t in thresholds]
+    levels.append(cll.ElseLevel())
+    return _levels(col, f"{col}, exact or Jaro-Winkler similar", levels)
+
+
+def comparisons(cols: frozenset[str]) -> list[dict[str, Any]]:
+    """The comparisons for the columns at hand, as Splink settings dicts."""
+    out: list[dict[str, Any]] = []
+    if (name := _name_comparison(cols)) is not None:
+        out.append(name)
+    if "date_of_birth" in cols:
+        out.append(_dob_comparison())
+    if "soc_sec_id" in cols:
+        out.append(_code_comparison("soc_sec_id", False, (1, 2)))
+    if "street_number" in cols:
+        out.append(_code_comparison("street_number", False, (1,)))
+    if "address_1" in cols:
+        out.append(_text_comparison("address_1", False, (0.9, 0.8)))
+    if "address_2" in cols:
+        out.append(_text_comparison("address_2", False, (0.9,)))
+    if "suburb" in cols:
+        out.append(_text_comparison("suburb", True, (0.9,)))
+    if "postcode" in cols:
+        out.append(_code_comparison("postcode", True, (1, 2)))
+    elif "state" in cols:  # the state says little that a postcode does not already say
+        out.append(_text_comparison("state", False, ()))
+    return out
+
+
+def _needs(cols: frozenset[str], *need: str) -> bool:
+    derived = {
+        "full_name": {"given_name", "surname"},
+        "name_sorted": set(),
+        "names_ph": set(),
+        "given_ph": {"given_name"},
+        "surname_ph": {"surname"},
+        "dob_year": {"date_of_birth"},
+    }
+    names = {"given_name", "surname"} & cols
+    for n in need:
+        base = derived.get(n, {n})
+        if n in ("name_sorted", "names_ph"):
+            if not names:
+                return False
+        elif not base <= cols:
+            return False
+    return True
+
+
+def blocking_rules(cols: frozenset[str]) -> list[str]:
+    """Candidate-pair rules for prediction; a pair is scored when any one holds. Each needs
+    agreement on little, so that a pair with most fields damaged is still found."""
+    from splink import block_on
+
+    candidates: list[tuple[str, ...]] = [
+        ("soc_sec_id",),
+        ("date_of_birth",),
+        ("name_sorted",),
+        ("names_ph",),
+        ("surname_ph", "postcode"),
+        ("given_ph", "postcode"),
+        ("surname_ph", "suburb"),
+        ("given_ph", "suburb"),
+        ("surname_ph", "dob_year"),
+        ("given_ph", "dob_year"),
+        ("postcode", "dob_year"),
+        # the same address: a locality and a detail of the street
+        ("street_number", "address_1"),
+        ("address_1", "postcode"),
+        ("address_1", "suburb"),
+        ("street_number", "postcode"),
+        ("street_number", "suburb"),
+        ("address_2", "postcode"),
+        ("address_2", "suburb"),
+    ]
+    rules = [
+        block_on(*c).get_blocking_rule("duckdb").blocking_rule_sql
+        for c in candidates
+        if _needs(cols, *c)
+    ]
+    if _needs(cols, "given_name", "surname"):
+        rules.append("l.given_name = r.surname AND l.surname = r.given_name")
+    return rules
+
+
+def _deterministic_rules(cols: frozenset[str]) -> list[str]:
+    """Rules that almost only true matches pass, for the prior (with a recall assumption)."""
+    from splink import block_on
+
+    candidates = [
+        ("soc_sec_id", "date_of_birth"),
+        ("soc_sec_id", "name_sorted"),
+        ("name_sorted", "date_of_birth"),
+        ("name_sorted", "postcode", "dob_year"),
+    ]
+    return [
+        block_on(*c).get_blocking_rule("duckdb").blocking_rule_sql
+        for c in candidates
+        if _needs(cols, *c)
+    ]
+
+
+def _em_rules(cols: frozenset[str]) -> list[str]:
+    """Two blocking rules for expectation maximisation on different fields, so that each
+    comparison is trained in at least one session."""
+    from splink import block_on
+
+    candidates = [("date_of_birth",), ("postcode",), ("name_sorted",), ("soc_sec_id",)]
+    usable = [c for c in candidates if _needs(cols, *c)]
+    return [block_on(*c).get_blocking_rule("duckdb").blocking_rule_sql for c in usable[:2]]
+
+
+# -- models ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Model:
+    """A trained Splink model: Splink's settings dict (parameters included) and our metadata.
+
+    ``columns`` are the person columns the model compares; applied to data lacking some of
+    them, the comparisons of the missing columns are left out.
+    """
+
+    kind: Kind
+    settings: dict[str, Any]
+    columns: frozenset[str]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    version: int = VERSION
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": "socialcredit-resolution-model",
+            "version": self.version,
+            "kind": self.kind,
+            "columns": sorted(self.columns),
+            "metadata": self.metadata,
+            "splink_settings": self.settings,
+        }
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(
+            json.dumps(self.as_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Model:
+        if data.get("format") != "socialcredit-resolution-model":
+            raise ValueError("not a socialcredit resolution model")
+        if data["version"] != VERSION:
+            raise ValueError(f"model version {data['version']}, this code reads {VERSION}")
+        return cls(
+            kind=data["kind"],
+            settings=dict(data["splink_settings"]),
+            columns=frozenset(data["columns"]),
+            metadata=dict(data.get("metadata", {})),
+            version=data["version"],
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Model:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def restricted_to(self, cols: frozenset[str], link_type: str) -> dict[str, Any]:
+        """Splink settings for data with only ``cols``: comparisons of other columns out,
+        blocking rules rebuilt for what is there (blocking is not a trained parameter)."""
+        keep = {c["output_column_name"] for c in comparisons(cols & self.columns)}
+        settings = dict(self.settings)
+        settings["comparisons"] = [
+            c for c in self.settings["comparisons"] if c["output_column_name"] in keep
+        ]
+        settings["blocking_rules_to_generate_predictions"] = [
+            {"blocking_rule": r, "sql_dialect": "duckdb"} for r in blocking_rules(cols)
+        ]
+        settings["link_type"] = link_type
+        return settings
+
+
+def _resource(name: str) -> Path:
+    return Path(str(resources.files("socialcredit") / "packs" / PACK / "resolution" / name))
+
+
+def default_model(kind: Kind = "person") -> Model:
+    """The model saved in the policy pack (``persons_v1.json``)."""
+    return Model.load(_resource(f"{'persons' if kind == 'person' else 'organisations'}_v1.json"))
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    upper: float
+    lower: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.lower <= self.upper <= 1.0:
+            raise ValueError(f"thresholds must satisfy 0 <= lower <= upper <= 1: {self}")
+
+
+def thresholds(kind: Kind = "person", path: str | Path | None = None) -> Thresholds:
+    """The policy's thresholds on the match probability, from ``thresholds.yaml``."""
+    data = yaml.safe_load(Path(path or _resource("thresholds.yaml")).read_text("utf-8"))
+    entry = data["persons" if kind == "person" else "organisations"]
+    return Thresholds(upper=float(entry["upper"]), lower=float(entry["lower"]))
+
+
+# -- engines -----------------------------------------------------------------------------------
+
+
+def _db_api(engine: str, threads: int) -> Any:
+    if engine == "duckdb":
+        import duckdb
+        from splink import DuckDBAPI
+
+        con = duckdb.connect(config={"threads": threads})
+        return DuckDBAPI(connection=con)
+    if engine == "spark":
+        raise NotImplementedError(
+            "the Spark engine is not wired yet: build a SparkSession with spark.jars set to "
+            "splink.backends.spark.similarity_jar_location() and pass SparkAPI(spark_session=...)"
+        )
+    raise ValueError(f"unknown engine {engine!r} (duckdb or spark)")
+
+
+def _quiet_splink() -> None:
+    import logging
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+
+
+def _linker(tables: list[pd.DataFrame], settings: dict[str, Any], engine: str, threads: int) -> Any:
+    from splink import Linker
+
+    _quiet_splink()
+    aliases = [_LEFT, _RIGHT][: len(tables)]
+    return Linker(
+        tables if len(tables) > 1 else tables[0],
+        settings,
+        db_api=_db_api(engine, threads),
+        set_up_basic_logging=False,
+        input_table_aliases=aliases if len(tables) > 1 else None,
+    )
+
+
+def _tables(left: pd.DataFrame, right: pd.DataFrame | None) -> list[pd.DataFrame]:
+    return [prepare(left)] + ([prepare(right)] if right is not None else [])
+
+
+def train(
+    left: pd.DataFrame,
+    right: pd.DataFrame | None = None,
+    *,
+    kind: Kind = "person",
+    engine: str = "duckdb",
+    threads: int = DEFAULT_THREADS,
+    recall: float = 0.7,
+    max_pairs: float = 2e6,
+    seed: int = SEED,
+    metadata: Mapping[str, Any] | None = None,
+) -> Model:
+    """Train a model with Splink's own estimation on raw records (one table: dedupe; two:
+    linkage). See the module docstring for the three steps."""
+    if kind != "person":
+        raise NotImplementedError("only the person model is implemented")
+    tables = _tables(left, right)
+    return _train_prepared(tables, engine, threads, recall, max_pairs, seed, metadata)
+
+
+def _train_prepared(
+    tables: list[pd.DataFrame],
+    engine: str,
+    threads: int,
+    recall: float,
+    max_pairs: float,
+    seed: int,
+    metadata: Mapping[str, Any] | None,
+) -> Model:
+    cols = available_columns(*tables)
+    if not cols:
+        raise ValueError("no person column has any value: nothing to compare")
+    link_type = "link_only" if len(tables) > 1 else "dedupe_only"
+    settings: dict[str, Any] = {
+        "link_type": link_type,
+        "unique_id_column_name": "unique_id",
+        "comparisons": comparisons(cols),
+        "blocking_rules_to_generate_predictions": blocking_rules(cols),
+        "retain_intermediate_calculation_columns": True,
+        "retain_matching_columns": True,
+        "em_convergence": 0.001,
+        "max_iterations": 25,
+    }
+    linker = _linker(tables, settings, engine, threads)
+    det = _deterministic_rules(cols)
+    if det:
+        linker.training.estimate_probability_two_random_records_match(det, recall=recall)
+    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    for rule in _em_rules(cols):
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True
+        )
+    prior = _refine_prior(linker, tables)
+    trained = linker.misc.save_model_to_json()
+    if prior is not None:
+        trained["probability_two_random_records_match"] = prior
+    import splink
+
+    meta = {
+        "splink_version": splink.__version__,
+        "normaliser_version": normalise.VERSION,
+        "trained_on_rows": [len(t) for t in tables],
+        **(metadata or {}),
+    }
+    return Model(kind="person", settings=trained, columns=cols, metadata=meta)
+
+
+def _pair_count(tables: Sequence[pd.DataFrame]) -> int:
+    if len(tables) > 1:
+        return len(tables[0]) * len(tables[1])
+    n = len(tables[0])
+    return n * (n - 1) // 2
+
+
+def _refine_prior(linker: Any, tables: Sequence[pd.DataFrame], rounds: int = 50) -> float | None:
+    """The prior as the model's own expected share of matches among all pairs.
+
+    The deterministic rules' count divided by an assumed recall is only a first guess: where
+    the data are damaged the strict rules find far fewer pairs than the recall assumed, and a
+    prior too small pulls every probability down. With m and u trained, the expected number
+    of matches is the sum of the match probabilities of the candidate pairs (pairs the
+    blocking rules do not produce are taken as non-matches). That sum depends on the prior,
+    so it is iterated to its fixed point: the update expectation maximisation makes for the
+    prior, over the candidate pairs. Pairs whose evidence is below 2^-10 are left out (each
+    would add at most a thousandth of the prior)."""
+    lam0 = float(linker._settings_obj._probability_two_random_records_match)
+    prior_w = math.log2(lam0 / (1 - lam0))
+    pred = linker.inference.predict(threshold_match_weight=prior_w - 10)
+    weights = pred.as_pandas_dataframe()["match_weight"].to_numpy(dtype=float)
+    pred.drop_table_from_database_and_remove_from_cache()
+    total = _pair_count(tables)
+    if total == 0 or len(weights) == 0:
+        return None
+    evidence = weights - prior_w
+    lam = lam0
+    for _ in range(rounds):
+        logit = math.log2(lam / (1 - lam))
+        expected = float((1.0 / (1.0 + 2.0 ** -(evidence + logit))).sum())
+        new = min(max(expected / total, 1e-12), 0.5)
+        if abs(new - lam) <= 1e-4 * lam:
+            lam = new
+            break
+        lam = new
+    return lam
+
+
+# -- linking -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One comparison's contribution to a pair's match weight."""
+
+    comparison: str
+    level: str
+    bayes_factor: float
+
+    @property
+    def match_weight(self) -> float:
+        return math.log2(self.bayes_factor) if self.bayes_factor > 0 else -math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class PairDecision:
+    """A candidate pair: ``left`` and ``right`` are row positions in the inputs (both in the
+    one input for a dedupe)."""
+
+    left: int
+    right: int
+    decision: Decision
+    match_weight: float
+    match_probability: float
+    explanation: tuple[Evidence, ...]
+    via_cluster: bool = False
+
+
+@dataclass
+class Resolution:
+    """The outcome of :func:`link`. ``pairs`` has one row per scored candidate pair at or above
+    ``lower`` (columns ``left``, ``right``, ``match_weight``, ``match_probability``,
+    ``decision`` and Splink's ``gamma_*``/``bf_*`` columns); ``linked`` is the set of pairs
+    linked, directly or through a cluster."""
+
+    pairs: pd.DataFrame
+    linked: set[tuple[int, int]]
+    model: Model
+    thresholds: Thresholds
+    labels: dict[str, list[str]]
+
+    def explain(self, row: Mapping[str, Any]) -> tuple[Evidence, ...]:
+        out = []
+        for name, labels in self.labels.items():
+            gamma = row.get(f"gamma_{name}")
+            if gamma is None or pd.isna(gamma) or int(gamma) < 0:
+                label = "Null"
+            else:
+                label = labels[len(labels) - 1 - int(gamma)] if labels else str(gamma)
+            bf = float(row.get(f"bf_{name}", 1.0))
+            tf = row.get(f"bf_tf_adj_{name}")
+            if tf is not None and not pd.isna(tf):
+                bf *= float(tf)
+            out.append(Evidence(name, label, bf))
+        return tuple(out)
+
+    def decisions(self) -> list[PairDecision]:
+        out = []
+        for row in self.pairs.to_dict("records"):
+            out.append(
+                PairDecision(
+                    left=int(row["left"]),
+                    right=int(row["right"]),
+                    decision=row["decision"],
+                    match_weight=float(row["match_weight"]),
+                    match_probability=float(row["match_probability"]),
+                    explanation=self.explain(row),
+                )
+            )
+        linked_direct = {(d.left, d.right) for d in out if d.decision == "link"}
+        for a, b in sorted(self.linked - linked_direct):
+            out.append(PairDecision(a, b, "link", math.nan, math.nan, (), via_cluster=True))
+        return out
+
+
+def _labels(settings: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Level labels per comparison, ordered as Splink numbers them (null level excluded; the
+    first listed non-null level has the highest gamma)."""
+    out = {}
+    for comp in settings["comparisons"]:
+        levels = [
+            str(lvl.get("label_for_charts") or lvl["sql_condition"])
+            for lvl in comp["comparison_levels"]
+            if not lvl.get("is_null_level")
+        ]
+        out[comp["output_column_name"]] = levels
+    return out
+
+
+def link(
+    left: pd.DataFrame,
+    right: pd.DataFrame | None = None,
+    model: Model | None = None,
+    *,
+    upper: float | None = None,
+    lower: float | None = None,
+    engine: str = "duckdb",
+    threads: int = DEFAULT_THREADS,
+    cluster: bool = True,
+    seed: int = SEED,
+) -> Resolution:
+    """Resolve ``left`` against ``right`` (linkage) or within ``left`` (dedupe).
+
+    Without ``model`` one is trained on these records first. Thresholds default to the
+    pack's. A pair at or above ``upper`` is ``link``, from ``lower`` to ``upper`` ``review``;
+    pairs below ``lower`` are not returned (``unresolved``: see :func:`decide`).
+    """
+    policy = thresholds("person")
+    th = Thresholds(
+        upper=policy.upper if upper is None else upper,
+        lower=policy.lower if lower is None else lower,
+    )
+    tables = _tables(left, right)
+    cols = available_columns(*tables)
+    link_type = "link_only" if len(tables) > 1 else "dedupe_only"
+    if model is None:
+        model = _train_prepared(tables, engine, threads, 0.7, 2e6, seed, None)
+    settings = model.restricted_to(cols, link_type)
+    linker = _linker(tables, settings, engine, threads)
+    predictions = linker.inference.predict(threshold_match_probability=th.lower)
+    df = predictions.as_pandas_dataframe()
+    df = _orient(df, len(tables) > 1)
+    df["decision"] = [decide(p, th) for p in df["match_probability"]]
+    linked = {
+        (int(a), int(b))
+        for a, b, d in zip(df["left"], df["right"], df["decision"], strict=True)
+        if d == "link"
+    }
+    if cluster and linked:
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+            predictions, threshold_match_probability=th.upper
+        ).as_pandas_dataframe()
+        linked |= _cluster_pairs(clusters, len(tables) > 1)
+    return Resolution(df, linked, model, th, _labels(settings))
+
+
+def decide(probability: float, th: Thresholds) -> Decision:
+    if probability >= th.upper:
+        return "link"
+    if probability >= th.lower:
+        return "review"
+    return "unresolved"
+
+
+def _orient(df: pd.DataFrame, linkage: bool) -> pd.DataFrame:
+    """``left``/``right`` row positions; in a linkage ``left`` is always from the first input."""
+    a = df["unique_id_l"].astype(int)
+    b = df["unique_id_r"].astype(int)
+    if linkage:
+        flip = df["source_dataset_l"] != _LEFT
+        left = a.where(~flip, b)
+        right = b.where(~flip, a)
+    else:
+        left, right = a.where(a < b, b), b.where(a < b, a)
+    df = df.assign(left=left.to_numpy(), right=right.to_numpy())
+    return df.sort_values("match_weight", ascending=False, ignore_index=True)
+
+
+def _cluster_pairs(clusters: pd.DataFrame, linkage: bool) -> set[tuple[int, int]]:
+    out: set[tuple[int, int]] = set()
+    for _, members in clusters.groupby("cluster_id"):
+        if len(members) < 2:
+            continue
+        ids = members["unique_id"].astype(int).tolist()
+        if linkage:
+            src = members["source_dataset"].tolist()
+            ls = [i for i, s in zip(ids, src, strict=True) if s == _LEFT]
+            rs = [i for i, s in zip(ids, src, strict=True) if s != _LEFT]
+            out.update((a, b) for a in ls for b in rs)
+        else:
+            ids.sort()
+            out.update((a, b) for i, a in enumerate(ids) for b in ids[i + 1 :])
+    return out
+
+
+def linked_pairs(res: Resolution) -> set[tuple[int, int]]:
+    return set(res.linked)
+
+
+def best_candidates(res: Resolution, row: int) -> list[PairDecision]:
+    """The candidates for one ``left`` row, best first (for a review page)."""
+    return [d for d in res.decisions() if d.left == row and not d.via_cluster]
+
+
+def iter_review(res: Resolution) -> Iterable[PairDecision]:
+    return (d for d in res.decisions() if d.decision == "review")
