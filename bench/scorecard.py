@@ -54,6 +54,7 @@ from socialcredit.analytics import scorecard as sc  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+SMB_START, SMB_END = "<!-- smb-figures:start -->", "<!-- smb-figures:end -->"
 SMALL = "†"
 P_BAD_MAX = sc.COST_GOOD_DECLINED / (sc.COST_GOOD_DECLINED + sc.COST_BAD_APPROVED)  # 1/6
 NAMES = {
@@ -97,7 +98,13 @@ def versions() -> dict[str, str]:
 
 
 def baselines(
-    rows: list[dict[str, Any]], train_idx: list[int], test_idx: list[int], seed: int
+    rows: list[dict[str, Any]],
+    train_idx: list[int],
+    test_idx: list[int],
+    seed: int,
+    candidates: tuple[str, ...] = sc.CANDIDATES,
+    numeric_names: tuple[str, ...] = sc.NUMERIC,
+    tuned: bool = True,
 ) -> dict[str, list[float]]:
     """P(bad) of each baseline for the test applicants."""
     import pandas as pd
@@ -108,9 +115,9 @@ def baselines(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    numeric = [c for c in sc.CANDIDATES if c in sc.NUMERIC]
-    categorical = [c for c in sc.CANDIDATES if c not in sc.NUMERIC]
-    x = sc.frame(rows, sc.CANDIDATES)
+    numeric = [c for c in candidates if c in numeric_names]
+    categorical = [c for c in candidates if c not in numeric_names]
+    x = sc.frame(rows, candidates)
     xc = x.copy()
     for c in categorical:  # one category list for both parts, so unseen values cannot occur
         xc[c] = pd.Categorical(xc[c], categories=sorted(xc[c].unique()))
@@ -150,6 +157,8 @@ def baselines(
             xc,
         ),
     }
+    if not tuned:
+        del models["hist_gradient_boosting_tuned"]
     out = {}
     for name, (model, data) in models.items():
         model.fit(data.iloc[train_idx], y_train)
@@ -368,15 +377,54 @@ def figures(res: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_card(path: Path, block: list[str]) -> bool:
+def smb_section(command: str) -> tuple[dict[str, Any], list[str]]:
+    """The organisations' scorecard (``registry_smb_v1``) against the same baselines (without
+    the grid search) on its own generated data and split (seed 0)."""
+    from socialcredit.analytics import smb
+
+    rows = smb.rows_of(smb.generate())
+    train_idx, test_idx = sc.split(rows, smb.SEED)
+    test_rows = [rows[i] for i in test_idx]
+    bad = sc.is_bad(test_rows)
+    model = sc.load_model(smb.MODEL_ID)
+    goodness = {"scorecard": [float(model.score(r)["score"]) for r in test_rows]}
+    p_bad = baselines(rows, train_idx, test_idx, smb.SEED, smb.CANDIDATES, smb.NUMERIC, False)
+    goodness.update({name: [-v for v in p] for name, p in p_bad.items()})
+    res = {name: {"auc": sc.auc(bad, g), "ks": sc.ks(bad, g)} for name, g in goodness.items()}
+    best = max(r["auc"] for r in res.values())
+    lines = [
+        f"Measured by `{command}` on {len(rows):,} generated organisations "
+        f"({sum(sc.is_bad(rows)):,} bad), split 70/30 by outcome with seed 0; the scorecard "
+        f"keeps {len(model.features)} of {len(smb.CANDIDATES)} inputs, the baselines use all "
+        f"{len(smb.CANDIDATES)}.",
+        "",
+        "| model | AUC | KS | gap to best AUC |",
+        "|---|--:|--:|--:|",
+    ]
+    for name, r in res.items():
+        r["gap_to_best"] = best - r["auc"]
+        lines.append(f"| {NAMES[name]} | {r['auc']:.3f} | {r['ks']:.3f} | {r['gap_to_best']:.3f} |")
+    approved = sum(s >= model.cutoff for s in goodness["scorecard"]) / len(test_rows)
+    lines += [
+        "",
+        f"Cut-off {model.cutoff} points: {pct(approved)} of the test organisations approved. "
+        "Dropped for low information value: "
+        + (", ".join(f"`{k}`" for k in model.provenance.get("dropped_low_iv", {})) or "none")
+        + ".",
+        "",
+    ]
+    return res, lines
+
+
+def write_card(path: Path, block: list[str], start: str = START, end: str = END) -> bool:
     if not path.exists():
         return False
     text = path.read_text(encoding="utf-8")
-    if START not in text or END not in text:
+    if start not in text or end not in text:
         return False
-    before, rest = text.split(START, 1)
-    _, after = rest.split(END, 1)
-    path.write_text(before + START + "\n" + "\n".join(block) + "\n" + END + after, "utf-8")
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    path.write_text(before + start + "\n" + "\n".join(block) + "\n" + end + after, "utf-8")
     return True
 
 
@@ -441,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     res["fairness"]["proxies"] = proxies(saved, rows)
+    t = time.perf_counter()
+    res["organisations"], smb_block = smb_section(res["command"])
+    print(f"organisations' scorecard: {time.perf_counter() - t:.0f} s", flush=True)
     print(f"fairness audit: {time.perf_counter() - t:.0f} s", flush=True)
     res["seconds"] = round(time.perf_counter() - t0, 1)
     res["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -461,10 +512,14 @@ def main(argv: list[str] | None = None) -> int:
         "See `docs/model-card.md` for what these figures mean and their limits.",
         "",
         *block,
+        "## Organisations' scorecard (`registry_smb_v1`)",
+        "",
+        *smb_block,
     ]
     (args.out / "scorecard.md").write_text("\n".join(md), "utf-8")
     if not args.no_card:
         wrote = write_card(args.card, block)
+        write_card(args.card, smb_block, SMB_START, SMB_END)
         print(f"model card {'updated' if wrote else 'not updated (no figures markers)'}")
 
     hm = head["models"]

@@ -64,7 +64,8 @@ objection_app = typer.Typer(
 )
 notices_app = typer.Typer(help="Notices to subjects and their delivery.", no_args_is_help=True)
 principals_app = typer.Typer(
-    help="Accounts and their roles (agency, reviewer, subject, auditor).", no_args_is_help=True
+    help="Accounts and their roles (agency, reviewer, subject, auditor, source, lender).",
+    no_args_is_help=True,
 )
 inspect_app = typer.Typer(
     help="Random inspection plans (double random, one public).", no_args_is_help=True
@@ -608,7 +609,9 @@ def notices_deliver(as_of: AsOf = None) -> None:
 @principals_app.command("add")
 @clerk_errors
 def principals_add(
-    role: Annotated[str, typer.Argument(help="agency, reviewer, subject, auditor or source.")],
+    role: Annotated[
+        str, typer.Argument(help="agency, reviewer, subject, auditor, source or lender.")
+    ],
     name: Annotated[str, typer.Option(help="Who holds the account.")],
     measures: Annotated[
         str | None, typer.Option(help="Agency only: the measures it implements, comma-separated.")

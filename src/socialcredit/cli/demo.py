@@ -121,6 +121,7 @@ def run_demo(
         ("reviewer", "复核员 (demo)", {}, "reviewer"),
         ("source", "法院录入员 (demo)", {"source": "court"}, "court-clerk"),
         ("agency", "民航核查员 (demo)", {"measures": ["restrict_air_travel"]}, "caac-desk"),
+        ("lender", "示范银行 (demo)", {}, "bank"),
     ]
     if examples:
         accounts.append(("subject", "listed organisation (demo)", {"subject": sample}, "org"))
@@ -137,6 +138,11 @@ def run_demo(
             **scope,  # type: ignore[arg-type]
         )
         out.print(f"  {role:9} {username:12} {password}")
+    if examples:
+        out.print(
+            "  (as org: share the file with the demo bank under Consents; as bank: read the "
+            "report at /lender)"
+        )
     out.print(
         f"[bold]pages[/]: {base}/   [bold]API docs[/]: {base}/docs   "
         f"[bold]OpenAPI[/]: {base}/openapi.json"
