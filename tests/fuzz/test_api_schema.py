@@ -38,13 +38,14 @@ from socialcredit.clock import FixedClock, parse_moment
 from socialcredit.generate import generate
 from socialcredit.ingest.readers import read_rows
 from socialcredit.services import ingest, listings, objections, repairs, subjects
-from socialcredit.services.access import create_principal
+from socialcredit.services.access import authenticate, create_principal
+from socialcredit.services.consents import grant
 from socialcredit.services.sources import issue_token
 from tests.fixtures.rows import ORG, PERSON, judgment, numbered, penalty
 
 #: generated requests per operation and mode (valid, invalid); each is sent once per role
 MAX_EXAMPLES = int(os.environ.get("SOCIALCREDIT_TEST_FUZZ_EXAMPLES", "8"))
-ROLES = ("public", "source", "reviewer", "agency", "auditor", "subject")
+ROLES = ("public", "source", "reviewer", "agency", "auditor", "subject", "lender")
 SEED = 20261001
 
 
@@ -71,6 +72,15 @@ def seed_registry(reg: Registry, clock: FixedClock, tmp_path: Path) -> dict[str,
         "auditor": create_principal(reg, "auditor", "审计", actor=op)["token"],
         "subject": create_principal(reg, "subject", "某公司", actor=op, subject=ORG)["token"],
     }
+    bank = create_principal(reg, "lender", "某银行", actor=op)
+    tokens["lender"] = bank["token"]
+    consent = grant(
+        reg,
+        authenticate(reg, tokens["subject"]),
+        ORG,
+        lender=bank["principal_id"],
+        purpose="loan_application",
+    )
     codes = [ORG, PERSON]
     for line in (data / "subjects.jsonl").read_text(encoding="utf-8").splitlines()[:8]:
         codes.append(json.loads(line)["subject_id"])
@@ -89,6 +99,8 @@ def seed_registry(reg: Registry, clock: FixedClock, tmp_path: Path) -> dict[str,
         "records": ["court/BJ-2026-0001", "samr/P-1"],
         "objections": [objection["id"]],
         "repairs": [repair["id"]],
+        "consents": [consent["consent_id"]],
+        "lenders": [bank["principal_id"]],
     }
 
 
@@ -101,7 +113,16 @@ def load_schema(app: Any, seeded: dict[str, Any]) -> Any:
             "checks": {"positive_data_acceptance": {"enabled": False}},
             "dictionaries": {
                 name: {"values": seeded[name]}
-                for name in ("codes", "measures", "listings", "records", "objections", "repairs")
+                for name in (
+                    "codes",
+                    "measures",
+                    "listings",
+                    "records",
+                    "objections",
+                    "repairs",
+                    "consents",
+                    "lenders",
+                )
             },
             "parameters": {
                 "path.code": {"dictionary": "codes", "probability": half},
@@ -114,6 +135,8 @@ def load_schema(app: Any, seeded: dict[str, Any]) -> Any:
                 "body.record": {"dictionary": "records", "probability": half},
                 "path.objection_id": {"dictionary": "objections", "probability": half},
                 "path.repair_id": {"dictionary": "repairs", "probability": half},
+                "path.consent_id": {"dictionary": "consents", "probability": half},
+                "body.lender": {"dictionary": "lenders", "probability": half},
             },
         }
     )
