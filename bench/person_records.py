@@ -3,7 +3,8 @@
 
 ``corrupt(df, seed)`` damages a data set the way messy sources do (used by
 ``resolve_accuracy.py --messy``): heavy typos in names, given name and surname swapped,
-dates of birth with two digits transposed, day and month swapped or one digit wrong, values
+dates of birth with two digits transposed, day and month swapped or one digit wrong, typos
+in numbers (training data only), values
 left blank, and one column (``soc_sec_id``) empty in every row. Each kind has its own
 probability (``MESSY``); the random generator is seeded, so a run is repeatable.
 
@@ -55,6 +56,7 @@ class Rates:
     dob_day_month: float
     dob_digit: float
     address_typo: float
+    code_typo: float
     blank: float
     empty_columns: tuple[str, ...]
 
@@ -67,6 +69,7 @@ MESSY = Rates(
     dob_day_month=0.15,
     dob_digit=0.15,
     address_typo=0.3,
+    code_typo=0.0,
     blank=0.1,
     empty_columns=("soc_sec_id",),
 )
@@ -79,6 +82,7 @@ MODERATE = Rates(
     dob_day_month=0.05,
     dob_digit=0.05,
     address_typo=0.15,
+    code_typo=0.05,
     blank=0.05,
     empty_columns=(),
 )
@@ -143,6 +147,10 @@ def corrupt(df: pd.DataFrame, seed: int, rates: Rates = MESSY) -> pd.DataFrame:
             v = str(r[col])
             if v and rng.random() < rates.address_typo:
                 r[col] = _typo(rng, v, _alphabet(v))
+        for col in ("street_number", "postcode", "soc_sec_id"):
+            v = str(r[col])
+            if v and rng.random() < rates.code_typo:
+                r[col] = _typo(rng, v, string.digits)
         for col in COLUMNS:
             if rng.random() < rates.blank:
                 r[col] = ""

