@@ -36,6 +36,7 @@ def accounts(reg: Registry) -> dict[str, str | None]:
             "token"
         ],
         "auditor": create_principal(reg, "auditor", "Audit office", actor=op)["token"],
+        "lender": create_principal(reg, "lender", "Example Bank", actor=op)["token"],
     }
 
 
@@ -200,8 +201,16 @@ ALLOWED = {
     ("GET", "/v1/review-queue"): {"reviewer"},
     ("GET", "/v1/inspection-plans"): "everyone",
     ("GET", "/v1/inspection-plans/{plan_id}"): "everyone",
+    ("GET", "/v1/lenders"): "everyone",
+    ("POST", "/v1/consents"): {"subject"},
+    ("POST", "/v1/consents/sources"): {"subject"},
+    ("GET", "/v1/consents"): {"subject", "lender"},
+    ("POST", "/v1/consents/{consent_id}/revoke"): {"subject"},
+    ("GET", "/v1/lending/reports/{code}"): {"lender"},
+    ("POST", "/v1/lending/scores"): {"lender"},
+    ("POST", "/v1/lending/verify"): "everyone",
 }
-ROLES = ("public", "source", "agency", "reviewer", "subject", "auditor")
+ROLES = ("public", "source", "agency", "reviewer", "subject", "auditor", "lender")
 
 
 def test_every_endpoint_against_every_role(reg: Registry, clock: FixedClock, server: str) -> None:
@@ -220,6 +229,18 @@ def test_every_endpoint_against_every_role(reg: Registry, clock: FixedClock, ser
         lst = rev.get(f"/v1/file/{ORG}").json()["listings"]
     court_lid = next(x["id"] for x in lst if x["list"] == "dishonest_judgment_debtors")
     samr_lid = next(x["id"] for x in lst if x["list"] == "serious_illegal_dishonest")
+    with client(server, tok["public"]) as anyone:
+        (bank,) = anyone.get("/v1/lenders").json()
+
+    def fresh_consent() -> str:
+        with client(server, tok["subject"]) as me:
+            r = me.post(
+                "/v1/consents",
+                json={"subject": ORG, "lender": bank["lender"], "purpose": "loan_application"},
+            )
+            return str(r.json()["consent_id"])
+
+    fresh_consent()  # the lender's standing consent
 
     def fresh_objection() -> str:
         with client(server, tok["subject"]) as me:
@@ -254,6 +275,16 @@ def test_every_endpoint_against_every_role(reg: Registry, clock: FixedClock, ser
             body = {"outcome": "withdrawn" if role == "subject" else "rejected", "reason": "m"}
         elif path == "/v1/repairs" and method == "POST":
             body = {"subject": ORG, "listing_id": samr_lid, "evidence": "paid"}
+        elif path == "/v1/consents" and method == "POST":
+            body = {"subject": ORG, "lender": bank["lender"], "purpose": "loan_application"}
+        elif path == "/v1/consents/sources":
+            body = {"subject": ORG, "source": "hrss", "record_types": ["social_insurance_payment"]}
+        elif "{consent_id}" in path:
+            url = path.replace("{consent_id}", fresh_consent())
+        elif path == "/v1/lending/scores":
+            body = {"subject": ORG}
+        elif path == "/v1/lending/verify":
+            body = {"report_id": "R0", "seal": {"sha256": "0", "mac": "0"}}
         elif "{plan_id}" in path or "{plan_id}" in path:
             url = path.replace("{plan_id}", "2026-Q4")  # none published: 404 for everyone alike
         elif "{repair_id}" in path:
