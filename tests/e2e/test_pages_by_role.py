@@ -31,8 +31,13 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/me"): {"subject"},
     ("POST", "/me/objections"): {"subject"},
     ("POST", "/me/repairs"): {"subject"},
+    ("POST", "/me/consents"): {"subject"},
+    ("POST", "/me/consents/{consent_id}/revoke"): {"subject"},
+    ("GET", "/lender"): {"lender"},
+    ("GET", "/lender/reports/{code}"): {"lender"},
+    ("GET", "/lender/reports/{code}/pdf"): {"lender"},
 }
-ROLES = ("public", "source", "reviewer", "agency", "auditor", "subject")
+ROLES = ("public", "source", "reviewer", "agency", "auditor", "subject", "lender")
 
 
 def sessions(reg: Registry) -> dict[str, str | None]:
@@ -46,6 +51,7 @@ def sessions(reg: Registry) -> dict[str, str | None]:
         )["token"],
         "auditor": create_principal(reg, "auditor", "审计", actor=op)["token"],
         "subject": create_principal(reg, "subject", "某公司", actor=op, subject=ORG)["token"],
+        "lender": create_principal(reg, "lender", "某银行", actor=op)["token"],
     }
 
 
@@ -61,7 +67,7 @@ def test_every_page_against_every_role(reg: Registry, server: str) -> None:
         (m, r.path)
         for r in routes(create_app(reg).routes)
         for m in getattr(r, "methods", ()) or ()
-        if r.path.startswith(("/console", "/me")) and m != "HEAD"
+        if r.path.startswith(("/console", "/me", "/lender")) and m != "HEAD"
     }
     assert pages == set(ALLOWED), "every signed-in page needs its row in the role matrix"
     ingest.ingest(reg, numbered([judgment()]), "court", actor="court")  # the subject's file
@@ -71,8 +77,10 @@ def test_every_page_against_every_role(reg: Registry, server: str) -> None:
         with httpx.Client(base_url=server, cookies=cookies, timeout=30) as http:
             for (method, path), allowed in sorted(ALLOWED.items()):
                 url = path.replace("{item_id}", "x").replace("{objection_id}", "x")
+                url = url.replace("{consent_id}", "x").replace("{code}", ORG)
                 data = {"action": "resolve", "outcome": "rejected", "reason": "r"}
                 data |= {"target": "x", "grounds": "g", "evidence": "e"}
+                data |= {"lender": "x", "purpose": "loan_application"}
                 post = method == "POST"
                 files = {"file": ("rows.csv", b"source_record_id\n")} if post else None
                 r = http.request(method, url, data=data if post else None, files=files)
@@ -80,6 +88,9 @@ def test_every_page_against_every_role(reg: Registry, server: str) -> None:
                     "/signin?next="
                 )
                 assert sent_to_sign_in == (role not in allowed), (role, method, path, r.status_code)
-                if role in allowed:
+                if role in allowed and path.startswith("/lender/reports"):
+                    # past the role check: without the subject's consent, refused
+                    assert r.status_code == 403, (role, path)
+                elif role in allowed:
                     # past the role check: a form without its token is refused, a page is shown
                     assert r.status_code == (200 if method == "GET" else 403), (role, path)
