@@ -100,3 +100,20 @@ def test_migration_indexes_what_was_registered_before_it(reg: Registry) -> None:
         command.upgrade(alembic_config(conn), "head")
     with reg.engine.connect() as conn:
         assert conn.execute(select(name_grams).order_by(*name_grams.primary_key)).all() == projected
+
+
+def test_near_matches_follow_the_exact_ones(reg: Registry) -> None:
+    build(reg)
+    # a typo (技 -> 枝): no name contains the query, the nearest names are offered as similar
+    result = views.search(reg, "北京某某科枝有限公司")
+    assert names(result)[:1] == [NAMES["OTHER"]]
+    assert result["results"][0]["match"] == "similar"
+    # a missing character and a different legal form
+    assert names(views.search(reg, "华为技术公司"))[:1] == [NAMES["HW"]]
+    # exact matches come first and are marked as such; nothing unrelated is offered
+    exact = views.search(reg, "深圳华为")
+    assert exact["results"][0] == {**exact["results"][0], "name": NAMES["SZHW"], "match": "name"}
+    assert "ＡＢＣ Trading Co., Ltd." not in names(exact)
+    assert views.search(reg, "完全无关的名字")["results"] == []
+    # a person is never offered, not even as a near match of its name
+    assert "张三华为" not in names(views.search(reg, "张三华为公司"))

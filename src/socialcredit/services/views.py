@@ -346,6 +346,13 @@ def source_listings(reg: Registry, source: str, limit: int = 200) -> dict[str, A
 
 #: Postings counted per pair before a search picks the rarest one to read (a bound, not a limit).
 GRAM_COUNT_CAP = 5000
+#: A near-match search reads the postings of the query's pairs that have fewer than this many
+#: names ("公司" and "有限" have nearly every name: they tell nothing and would cost the most).
+SIMILAR_POSTINGS_MAX = 20000
+#: How many names sharing the most pairs with the query are scored by rapidfuzz.
+SIMILAR_CANDIDATES = 200
+#: rapidfuzz's ``WRatio`` (0-100) a near match must reach.
+SIMILAR_MIN_SCORE = 75.0
 
 
 def search(reg: Registry, query: str, limit: int = 20) -> dict[str, Any]:
@@ -380,10 +387,15 @@ def search(reg: Registry, query: str, limit: int = 20) -> dict[str, Any]:
                     .limit(limit + 1)
                 )
             )
+        match = {r.subject_id: "code" for r in rows}
         if len(key) >= 2 and len(rows) <= limit:
-            seen = {r.subject_id for r in rows}
             named = _names_containing(conn, key, t, limit + 1)
-            rows = (rows + [r for r in named if r.subject_id not in seen])[: limit + 1]
+            rows = (rows + [r for r in named if r.subject_id not in match])[: limit + 1]
+            match |= {r.subject_id: "name" for r in named if r.subject_id not in match}
+        if len(key) >= 3 and len(rows) < limit:
+            similar = _names_similar(conn, key, t, limit - len(rows), exclude=set(match))
+            rows += similar
+            match |= {r.subject_id: "similar" for r in similar}
         ids = [r.subject_id for r in rows[:limit]]
         listed: dict[str, set[str]] = {}
         if ids:
@@ -397,6 +409,7 @@ def search(reg: Registry, query: str, limit: int = 20) -> dict[str, Any]:
                 "subject": r.subject_id,
                 "name": r.name,
                 "division": r.division,
+                "match": match.get(r.subject_id, "name"),
                 "lists": [
                     {
                         "list": lid,
@@ -411,6 +424,59 @@ def search(reg: Registry, query: str, limit: int = 20) -> dict[str, Any]:
         "more": len(rows) > limit,
         "too_short": not rows and len(key) < 2,
     }
+
+
+def _names_similar(
+    conn: Connection, key: str, t: datetime, want: int, exclude: set[str]
+) -> list[Any]:
+    """Up to ``want`` organisations whose names are close to ``key`` without containing it (a
+    typo, a character missing or added, a different legal form), best first.
+
+    Candidates are the names that share the most character pairs with the query, counted in
+    the database over the postings of the query's informative pairs; rapidfuzz's ``WRatio``
+    then ranks them against the query, and those below ``SIMILAR_MIN_SCORE`` are dropped."""
+    from rapidfuzz import fuzz, process
+
+    pairs = grams(key)
+    sizes = {
+        g: conn.execute(
+            select(func.count()).select_from(
+                select(name_grams.c.subject_id)
+                .where(name_grams.c.gram == g)
+                .limit(SIMILAR_POSTINGS_MAX)
+                .subquery()
+            )
+        ).scalar_one()
+        for g in pairs
+    }
+    useful = [g for g in pairs if 0 < sizes[g] < SIMILAR_POSTINGS_MAX]
+    if not useful:
+        return []
+    shared = func.count().label("shared")
+    top = (
+        select(name_grams.c.subject_id, shared)
+        .where(name_grams.c.gram.in_(useful))
+        .group_by(name_grams.c.subject_id)
+        .having(func.count() >= max(1, (len(useful) + 1) // 3))
+        .order_by(shared.desc(), name_grams.c.subject_id)
+        .limit(SIMILAR_CANDIDATES)
+        .subquery()
+    )
+    cands = conn.execute(
+        select(subjects.c.subject_id, subjects.c.name, subjects.c.division)
+        .join(top, top.c.subject_id == subjects.c.subject_id)
+        .where(subjects.c.registered_at <= t, subjects.c.kind == "organisation")
+    ).all()
+    cands = [c for c in cands if c.subject_id not in exclude]
+    scored = process.extract(
+        key,
+        [normalise(c.name) for c in cands],
+        scorer=fuzz.WRatio,
+        limit=None,
+        score_cutoff=SIMILAR_MIN_SCORE,
+    )
+    best = sorted(scored, key=lambda m: (-m[1], len(cands[m[2]].name), cands[m[2]].subject_id))
+    return [cands[i] for _, _, i in best[:want]]
 
 
 def _names_containing(conn: Connection, key: str, t: datetime, want: int) -> list[Any]:
