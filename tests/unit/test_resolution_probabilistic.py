@@ -170,3 +170,22 @@ def test_accuracy_script_on_a_small_csv(
     assert {"precision", "recall", "f1"} <= result.keys()
     assert result["task"] == "dedupe" and result["true_pairs"] == 80
     assert result["f1"] >= 0.9, result
+
+
+def test_organisations_linked_across_kinds_of_damage() -> None:
+    """Generated organisations (socialcredit.generate), damaged one way each, most without
+    their USCC, against the register; traditional characters are folded to simplified."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from org_records import task
+
+    assert p.simplified("華東國際貿易") == "华东国际贸易"
+    register, rows = task(400, 5)
+    feats = ["name", "address", "legal_rep", "uscc"]
+    res = p.link(rows[feats], register[feats], kind="organisation")
+    assert res.model.kind == "organisation"
+    truth_l, truth_r = rows["truth"].tolist(), register["truth"].tolist()
+    tp = sum(1 for a, b in res.linked if truth_l[a] == truth_r[b])
+    true = int((rows["kind"] != "new").sum())
+    assert tp / len(res.linked) >= 0.99 and tp / true >= 0.95, (tp, len(res.linked), true)
+    new = {i for i, k in enumerate(rows["kind"]) if k == "new"}
+    assert not [a for a, _ in res.linked if a in new]

@@ -61,7 +61,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -195,10 +195,12 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def available_columns(*tables: pd.DataFrame) -> frozenset[str]:
+def available_columns(
+    *tables: pd.DataFrame, columns: Sequence[str] = PERSON_COLUMNS
+) -> frozenset[str]:
     """Person columns with at least one value in every table: a column empty throughout one
     side of a linkage can never agree, so it is left out on both."""
-    return frozenset(col for col in PERSON_COLUMNS if all(t[col].notna().any() for t in tables))
+    return frozenset(col for col in columns if all(t[col].notna().any() for t in tables))
 
 
 # -- model definition -----------------------------------------------------------------------
@@ -430,6 +432,205 @@ def _em_rules(cols: frozenset[str]) -> list[str]:
     return [block_on(*c).get_blocking_rule("duckdb").blocking_rule_sql for c in usable[:2]]
 
 
+# -- organisations -----------------------------------------------------------------------------
+
+#: Traditional characters met in organisation names, addresses and personal names, and their
+#: simplified forms: sources in Hong Kong, Macao and Taiwan, and older records, write them.
+#: A closed table (no conversion library is a dependency); a character not in it is kept.
+TRADITIONAL = dict(
+    zip(
+        "華東國貿發業廣門電氣車書長龍興達豐順榮創聯匯潤遠錦責團飲醫藥農產計網絡雲數據務設備築"
+        "運輸傳實驗學術會協環節機儀動場館資諮詢銷進區縣號棟樓嶺灣濱蘇閩贛魯粵瓊陝寧遼內貴滬晉"
+        "陽鄉鎮莊臺島廈漢瀋濟鄭蘭烏齊爾連開頭馬魚鳥風飛體樂師聽問間關紡織絲紅線綠針鋼鐵鋁銀銅"
+        "鋒錢時際現經營廠裝飾維護熱視訊鴻鵬鳳偉軍強傑濤輝凱帥麗艷穎潔瑩曉劉陳楊趙吳孫羅謝許韓"
+        "馮鄧蔣葉呂盧鍾譚陸賈韋鄒閆賀顧龔萬嚴湯個體勞專業合作社記醫療圖書幣價質權証證總廳局",
+        "华东国贸发业广门电气车书长龙兴达丰顺荣创联汇润远锦责团饮医药农产计网络云数据务设备筑"
+        "运输传实验学术会协环节机仪动场馆资咨询销进区县号栋楼岭湾滨苏闽赣鲁粤琼陕宁辽内贵沪晋"
+        "阳乡镇庄台岛厦汉沈济郑兰乌齐尔连开头马鱼鸟风飞体乐师听问间关纺织丝红线绿针钢铁铝银铜"
+        "锋钱时际现经营厂装饰维护热视讯鸿鹏凤伟军强杰涛辉凯帅丽艳颖洁莹晓刘陈杨赵吴孙罗谢许韩"
+        "冯邓蒋叶吕卢钟谭陆贾韦邹闫贺顾龚万严汤个体劳专业合作社记医疗图书币价质权证证总厅局",
+        strict=True,
+    )
+)
+_T2S = str.maketrans(TRADITIONAL)
+
+ORGANISATION_COLUMNS = ("name", "address", "legal_rep", "uscc")
+
+
+def simplified(text: str) -> str:
+    return text.translate(_T2S)
+
+
+def _without_province(rest: str) -> str:
+    """An address without a province name written anywhere in it (``normalise.address`` sets
+    apart only a leading one): parts written in another order compare as the same
+    characters."""
+    for province in normalise._provinces():
+        if province in rest:
+            return rest.replace(province, "", 1)
+    return rest
+
+
+def prepare_organisations(records: pd.DataFrame) -> pd.DataFrame:
+    """Organisation rows (``name``, ``address``, ``legal_rep``, ``uscc``; any may be missing
+    or empty) in the form the model compares: names taken apart by ``normalise.org_name``
+    (base, legal form, branch) after traditional characters are simplified, addresses by
+    ``normalise.address`` (province set apart), the organisation code that a USCC embeds."""
+    n = len(records)
+
+    def col(name: str) -> list[object]:
+        return records[name].tolist() if name in records.columns else [None] * n
+
+    out = pd.DataFrame({"unique_id": range(n)})
+    names = [fold_text(v) for v in col("name")]
+    parts = [normalise.org_name(simplified(v)) if v else None for v in names]
+    # ``name``: the name's key (base and branch: a branch is not its head office);
+    # ``name_base``: the base alone
+    out["name"] = pd.Series(
+        [(o.base + (f"/{o.branch}" if o.branch else "")) or None if o else None for o in parts],
+        dtype="object",
+    )
+    out["name_base"] = pd.Series([o.base or None if o else None for o in parts], dtype="object")
+    out["legal_form"] = pd.Series([o.legal_form if o else None for o in parts], dtype="object")
+    addresses = [fold_text(v) for v in col("address")]
+    addr = [normalise.address(simplified(v)) if v else None for v in addresses]
+    out["address"] = pd.Series(
+        [_without_province(a.rest) or None if a else None for a in addr], dtype="object"
+    )
+    out["province"] = pd.Series([a.province if a else None for a in addr], dtype="object")
+    reps = [fold_text(v) for v in col("legal_rep")]
+    out["legal_rep"] = pd.Series([simplified(v) if v else None for v in reps], dtype="object")
+    codes = [fold_code(v) for v in col("uscc")]
+    out["uscc"] = pd.Series(codes, dtype="object")
+    out["org_code"] = pd.Series(
+        [c[8:17] if c and len(c) == 18 else None for c in codes], dtype="object"
+    )
+    out["name_head"] = [v[:3] if v else None for v in out["name_base"]]
+    out["name_tail"] = [v[-3:] if v else None for v in out["name_base"]]
+    return out
+
+
+def organisation_comparisons(cols: frozenset[str]) -> list[dict[str, Any]]:
+    import splink.comparison_level_library as cll
+
+    out: list[dict[str, Any]] = []
+    if "name" in cols:
+        out.append(
+            _levels(
+                "name",
+                "name without its legal form: exact (same branch), another branch, similar",
+                [
+                    cll.NullLevel("name"),
+                    cll.ExactMatchLevel("name", term_frequency_adjustments=True),
+                    cll.CustomLevel("name_base_l = name_base_r", "same name, another branch"),
+                    cll.JaroWinklerLevel("name", 0.92),
+                    cll.JaroWinklerLevel("name", 0.85),
+                    cll.JaccardLevel("name", 0.8),
+                    cll.ElseLevel(),
+                ],
+            )
+        )
+        out.append(
+            _levels(
+                "legal_form",
+                "legal form (有限公司, 股份有限公司, ...): often left off, so NULL is no evidence",
+                [cll.NullLevel("legal_form"), cll.ExactMatchLevel("legal_form"), cll.ElseLevel()],
+            )
+        )
+    if "uscc" in cols:
+        out.append(_code_comparison("uscc", False, (1, 2)))
+    if "address" in cols:
+        out.append(
+            _levels(
+                "address",
+                "address without the province: exact, similar, same characters in another order",
+                [
+                    cll.NullLevel("address"),
+                    cll.ExactMatchLevel("address"),
+                    cll.JaroWinklerLevel("address", 0.9),
+                    cll.JaccardLevel("address", 0.9),
+                    cll.JaroWinklerLevel("address", 0.8),
+                    cll.ElseLevel(),
+                ],
+            )
+        )
+    if "legal_rep" in cols:
+        out.append(
+            _levels(
+                "legal_rep",
+                "legal representative",
+                [
+                    cll.NullLevel("legal_rep"),
+                    cll.ExactMatchLevel("legal_rep", term_frequency_adjustments=True),
+                    cll.DamerauLevenshteinLevel("legal_rep", 1),
+                    cll.ElseLevel(),
+                ],
+            )
+        )
+    return out
+
+
+def _org_rules(cols: frozenset[str], candidates: Sequence[tuple[str, ...]]) -> list[str]:
+    from splink import block_on
+
+    derived = {"org_code": "uscc", "name_head": "name", "name_tail": "name", "name_base": "name"}
+    return [
+        block_on(*c).get_blocking_rule("duckdb").blocking_rule_sql
+        for c in candidates
+        if all(derived.get(x, x) in cols for x in c)
+    ]
+
+
+def organisation_blocking_rules(cols: frozenset[str]) -> list[str]:
+    return _org_rules(
+        cols,
+        [
+            ("uscc",),
+            ("org_code",),
+            ("name_base",),
+            ("name_head", "address"),
+            ("name_head", "legal_rep"),
+            ("name_tail", "legal_rep"),
+            ("name_head", "name_tail"),
+            ("address",),
+            ("legal_rep", "province"),
+        ],
+    )
+
+
+def _org_deterministic(cols: frozenset[str]) -> list[str]:
+    return _org_rules(cols, [("uscc", "name_head"), ("name", "address"), ("name", "legal_rep")])
+
+
+def _org_em(cols: frozenset[str]) -> list[str]:
+    return _org_rules(cols, [("legal_rep",), ("name_head",), ("address",)])[:2]
+
+
+@dataclass(frozen=True)
+class _Spec:
+    columns: tuple[str, ...]
+    prepare: Callable[[pd.DataFrame], pd.DataFrame]
+    comparisons: Callable[[frozenset[str]], list[dict[str, Any]]]
+    blocking_rules: Callable[[frozenset[str]], list[str]]
+    deterministic_rules: Callable[[frozenset[str]], list[str]]
+    em_rules: Callable[[frozenset[str]], list[str]]
+
+
+_SPECS: dict[str, _Spec] = {
+    "person": _Spec(
+        PERSON_COLUMNS, prepare, comparisons, blocking_rules, _deterministic_rules, _em_rules
+    ),
+    "organisation": _Spec(
+        ORGANISATION_COLUMNS,
+        prepare_organisations,
+        organisation_comparisons,
+        organisation_blocking_rules,
+        _org_deterministic,
+        _org_em,
+    ),
+}
+
+
 # -- models ------------------------------------------------------------------------------------
 
 
@@ -486,7 +687,8 @@ class Model:
         """Splink settings for data with only ``cols``: comparisons of other columns out,
         blocking rules rebuilt for what is there (blocking is not a trained parameter).
         Without ``term_frequencies`` an agreement weighs its average, whatever the value."""
-        keep = {c["output_column_name"] for c in comparisons(cols & self.columns)}
+        spec = _SPECS[self.kind]
+        keep = {c["output_column_name"] for c in spec.comparisons(cols & self.columns)}
         settings = copy.deepcopy(self.settings)
         settings["comparisons"] = [
             c for c in settings["comparisons"] if c["output_column_name"] in keep
@@ -497,7 +699,7 @@ class Model:
                     level.pop("tf_adjustment_column", None)
                     level.pop("tf_adjustment_weight", None)
         settings["blocking_rules_to_generate_predictions"] = [
-            {"blocking_rule": r, "sql_dialect": "duckdb"} for r in blocking_rules(cols)
+            {"blocking_rule": r, "sql_dialect": "duckdb"} for r in spec.blocking_rules(cols)
         ]
         settings["link_type"] = link_type
         return settings
@@ -567,8 +769,11 @@ def _linker(tables: list[pd.DataFrame], settings: dict[str, Any], engine: str, t
     )
 
 
-def _tables(left: pd.DataFrame, right: pd.DataFrame | None) -> list[pd.DataFrame]:
-    return [prepare(left)] + ([prepare(right)] if right is not None else [])
+def _tables(
+    left: pd.DataFrame, right: pd.DataFrame | None, kind: Kind = "person"
+) -> list[pd.DataFrame]:
+    prep = _SPECS[kind].prepare
+    return [prep(left)] + ([prep(right)] if right is not None else [])
 
 
 def train(
@@ -585,14 +790,13 @@ def train(
 ) -> Model:
     """Train a model with Splink's own estimation on raw records (one table: dedupe; two:
     linkage). See the module docstring for the three steps."""
-    if kind != "person":
-        raise NotImplementedError("only the person model is implemented")
-    tables = _tables(left, right)
-    return _train_prepared(tables, engine, threads, recall, max_pairs, seed, metadata)
+    tables = _tables(left, right, kind)
+    return _train_prepared(tables, kind, engine, threads, recall, max_pairs, seed, metadata)
 
 
 def _train_prepared(
     tables: list[pd.DataFrame],
+    kind: Kind,
     engine: str,
     threads: int,
     recall: float,
@@ -600,26 +804,27 @@ def _train_prepared(
     seed: int,
     metadata: Mapping[str, Any] | None,
 ) -> Model:
-    cols = available_columns(*tables)
+    spec = _SPECS[kind]
+    cols = available_columns(*tables, columns=spec.columns)
     if not cols:
-        raise ValueError("no person column has any value: nothing to compare")
+        raise ValueError(f"no {kind} column has any value: nothing to compare")
     link_type = "link_only" if len(tables) > 1 else "dedupe_only"
     settings: dict[str, Any] = {
         "link_type": link_type,
         "unique_id_column_name": "unique_id",
-        "comparisons": comparisons(cols),
-        "blocking_rules_to_generate_predictions": blocking_rules(cols),
+        "comparisons": spec.comparisons(cols),
+        "blocking_rules_to_generate_predictions": spec.blocking_rules(cols),
         "retain_intermediate_calculation_columns": True,
         "retain_matching_columns": True,
         "em_convergence": 0.001,
         "max_iterations": 25,
     }
     linker = _linker(tables, settings, engine, threads)
-    det = _deterministic_rules(cols)
+    det = spec.deterministic_rules(cols)
     if det:
         linker.training.estimate_probability_two_random_records_match(det, recall=recall)
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    for rule in _em_rules(cols):
+    for rule in spec.em_rules(cols):
         linker.training.estimate_parameters_using_expectation_maximisation(
             rule, estimate_without_term_frequencies=True
         )
@@ -637,7 +842,7 @@ def _train_prepared(
         "trained_on_rows": [len(t) for t in tables],
         **(metadata or {}),
     }
-    return Model(kind="person", settings=trained, columns=cols, metadata=meta)
+    return Model(kind=kind, settings=trained, columns=cols, metadata=meta)
 
 
 def _pair_count(tables: Sequence[pd.DataFrame]) -> int:
@@ -810,23 +1015,27 @@ def link(
     threads: int = DEFAULT_THREADS,
     cluster: bool = True,
     seed: int = SEED,
+    kind: Kind = "person",
 ) -> Resolution:
     """Resolve ``left`` against ``right`` (linkage) or within ``left`` (dedupe).
 
     Without ``model`` one is trained on these records first. Thresholds default to the
     pack's. A pair at or above ``upper`` is ``link``, from ``lower`` to ``upper`` ``review``;
-    pairs below ``lower`` are not returned (``unresolved``: see :func:`decide`).
+    pairs below ``lower`` are not returned (``unresolved``: see :func:`decide`). ``kind`` is
+    the model's when one is given.
     """
-    policy = thresholds("person")
+    if model is not None:
+        kind = model.kind
+    policy = thresholds(kind)
     th = Thresholds(
         upper=policy.upper if upper is None else upper,
         lower=policy.lower if lower is None else lower,
     )
-    tables = _tables(left, right)
-    cols = available_columns(*tables)
+    tables = _tables(left, right, kind)
+    cols = available_columns(*tables, columns=_SPECS[kind].columns)
     link_type = "link_only" if len(tables) > 1 else "dedupe_only"
     if model is None:
-        model = _train_prepared(tables, engine, threads, 0.7, 2e6, seed, None)
+        model = _train_prepared(tables, kind, engine, threads, 0.7, 2e6, seed, None)
         prior = None
     else:
         prior = _rescaled_prior(model, tables)
