@@ -1,4 +1,4 @@
-"""Probabilistic resolution of natural persons with Splink (Fellegi-Sunter), DuckDB by default.
+"""Probabilistic resolution with Splink (Fellegi-Sunter), DuckDB by default: persons, organisations.
 
 A row about a person that carries no usable resident ID is compared with the register's
 records on name, date of birth, ID number and address. Splink scores every candidate pair:
@@ -48,6 +48,13 @@ rates of the sources, so estimates from the data at hand generalise better than 
 set. The saved model (``persons_v1.json``, trained on generated Chinese and Latin-alphabet
 person records, see ``bench/person_records.py``) is used where there is too little data to
 train on: one incoming row against the register.
+
+Organisations (``kind="organisation"``, columns ``name``, ``address``, ``legal_rep``,
+``uscc``) use the same training and decisions with their own comparisons: the name taken
+apart by ``normalise.org_name`` after traditional characters are simplified (``TRADITIONAL``),
+so the legal form is compared on its own and a branch never agrees with its head office;
+the address without its province, with a character-set level for parts written in another
+order; the legal representative; the USCC within one or two edits.
 
 Engines: ``engine="duckdb"`` (default). ``"spark"`` is the shape for Splink's Spark backend
 (with ``spark.jars`` set to ``splink.backends.spark.similarity_jar_location()``, see
