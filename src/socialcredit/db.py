@@ -33,7 +33,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0011"
+SCHEMA_REVISION = "0012"
 
 events = Table(
     "events",
@@ -72,6 +72,9 @@ subjects = Table(
     Column("birth_date", Date),
     Column("known_from", String(32), nullable=False),
     Column("registered_at", DateTime, nullable=False),
+    # an organisation's name as searched (``name_index.normalise``); NULL for a person, who is
+    # never found by name. On PostgreSQL a pg_trgm GIN index serves searches of 3+ characters.
+    Column("name_key", Text),
     Index("ix_subjects_organisation_code", "organisation_code"),
 )
 

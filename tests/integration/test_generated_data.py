@@ -50,5 +50,11 @@ def test_migrations_produce_exactly_the_schema_in_code(reg: Registry) -> None:
 
     from socialcredit.db import metadata
 
+    # the pg_trgm index exists only where the extension could be created (migration 0012):
+    # it is the one object of the schema that the code does not describe
+    def include(name: str | None, type_: str, parent: object) -> bool:
+        return name != "ix_subjects_name_key_trgm"
+
     with reg.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        ctx = MigrationContext.configure(conn, opts={"include_name": include})
+        assert compare_metadata(ctx, metadata) == []

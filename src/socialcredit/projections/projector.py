@@ -161,6 +161,7 @@ def _subject_registered(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
                 birth_date=_d(p.get("birth_date")),
                 known_from=p["known_from"],
                 registered_at=ev.at,
+                name_key=normalise(p["name"]) if p["kind"] == "organisation" else None,
             ),
         ),
         *_name_grams(p),

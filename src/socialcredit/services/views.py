@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
 from ..clock import iso, to_utc_naive
 from ..db import events, listings, name_grams, records, review_queue, subjects
@@ -353,6 +353,9 @@ SIMILAR_POSTINGS_MAX = 20000
 SIMILAR_CANDIDATES = 200
 #: rapidfuzz's ``WRatio`` (0-100) a near match must reach.
 SIMILAR_MIN_SCORE = 75.0
+#: Near matches are looked for only for queries this long (after normalisation): a short query
+#: is a part of a name, and names merely resembling it would be noise.
+SIMILAR_MIN_CHARS = 6
 
 
 def search(reg: Registry, query: str, limit: int = 20) -> dict[str, Any]:
@@ -392,7 +395,7 @@ def search(reg: Registry, query: str, limit: int = 20) -> dict[str, Any]:
             named = _names_containing(conn, key, t, limit + 1)
             rows = (rows + [r for r in named if r.subject_id not in match])[: limit + 1]
             match |= {r.subject_id: "name" for r in named if r.subject_id not in match}
-        if len(key) >= 3 and len(rows) < limit:
+        if len(key) >= SIMILAR_MIN_CHARS and len(rows) < limit:
             similar = _names_similar(conn, key, t, limit - len(rows), exclude=set(match))
             rows += similar
             match |= {r.subject_id: "similar" for r in similar}
@@ -426,6 +429,20 @@ def search(reg: Registry, query: str, limit: int = 20) -> dict[str, Any]:
     }
 
 
+def _posting_sizes(conn: Connection, pairs: list[str], cap: int) -> dict[str, int]:
+    """How many names each pair has, counted up to ``cap``, in one statement."""
+    counts = [
+        select(func.count())
+        .select_from(
+            select(name_grams.c.subject_id).where(name_grams.c.gram == g).limit(cap).subquery()
+        )
+        .scalar_subquery()
+        for g in pairs
+    ]
+    row = conn.execute(select(*counts)).one()
+    return dict(zip(pairs, (int(n) for n in row), strict=True))
+
+
 def _names_similar(
     conn: Connection, key: str, t: datetime, want: int, exclude: set[str]
 ) -> list[Any]:
@@ -433,22 +450,24 @@ def _names_similar(
     typo, a character missing or added, a different legal form), best first.
 
     Candidates are the names that share the most character pairs with the query, counted in
-    the database over the postings of the query's informative pairs; rapidfuzz's ``WRatio``
+    the database over the postings of the query's informative pairs (on PostgreSQL with
+    pg_trgm: the names most similar by the database's trigram index); rapidfuzz's ``WRatio``
     then ranks them against the query, and those below ``SIMILAR_MIN_SCORE`` are dropped."""
-    from rapidfuzz import fuzz, process
-
-    pairs = grams(key)
-    sizes = {
-        g: conn.execute(
-            select(func.count()).select_from(
-                select(name_grams.c.subject_id)
-                .where(name_grams.c.gram == g)
-                .limit(SIMILAR_POSTINGS_MAX)
-                .subquery()
+    schema = _trgm(conn)
+    if schema is not None:
+        found: list[Any] = list(
+            conn.execute(
+                text(
+                    "SELECT subject_id, name, division FROM subjects "
+                    f'WHERE name_key OPERATOR("{schema}".%) :q AND registered_at <= :t '
+                    f'ORDER BY "{schema}".similarity(name_key, :q) DESC, subject_id LIMIT :n'
+                ),
+                {"q": key, "t": t, "n": SIMILAR_CANDIDATES},
             )
-        ).scalar_one()
-        for g in pairs
-    }
+        )
+        return _ranked(key, [c for c in found if c.subject_id not in exclude], want)
+    pairs = grams(key)
+    sizes = _posting_sizes(conn, pairs, SIMILAR_POSTINGS_MAX)
     useful = [g for g in pairs if 0 < sizes[g] < SIMILAR_POSTINGS_MAX]
     if not useful:
         return []
@@ -467,7 +486,13 @@ def _names_similar(
         .join(top, top.c.subject_id == subjects.c.subject_id)
         .where(subjects.c.registered_at <= t, subjects.c.kind == "organisation")
     ).all()
-    cands = [c for c in cands if c.subject_id not in exclude]
+    return _ranked(key, [c for c in cands if c.subject_id not in exclude], want)
+
+
+def _ranked(key: str, cands: list[Any], want: int) -> list[Any]:
+    """The candidates close enough to ``key`` by rapidfuzz's ``WRatio``, best first."""
+    from rapidfuzz import fuzz, process
+
     scored = process.extract(
         key,
         [normalise(c.name) for c in cands],
@@ -479,21 +504,49 @@ def _names_similar(
     return [cands[i] for _, _, i in best[:want]]
 
 
+#: Per database (its URL): the schema of pg_trgm where the trigram index on names exists.
+_TRGM: dict[str, str | None] = {}
+
+
+def _trgm(conn: Connection) -> str | None:
+    """The schema of the pg_trgm extension when the names' trigram index exists (migration
+    0012 creates it where it can), else None: SQLite, or PostgreSQL without the extension."""
+    if conn.dialect.name != "postgresql":
+        return None
+    url = conn.engine.url.render_as_string(hide_password=False)
+    if url not in _TRGM:
+        _TRGM[url] = conn.execute(
+            text(
+                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+                "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm' AND EXISTS ("
+                "SELECT 1 FROM pg_indexes WHERE indexname = 'ix_subjects_name_key_trgm' "
+                "AND schemaname = current_schema())"
+            )
+        ).scalar()
+    return _TRGM[url]
+
+
 def _names_containing(conn: Connection, key: str, t: datetime, want: int) -> list[Any]:
     """Up to ``want`` organisations registered by ``t`` whose normalised name contains ``key``,
-    shortest name first (then by code)."""
-    pairs = grams(key)
-    postings = {
-        g: conn.execute(
-            select(func.count()).select_from(
-                select(name_grams.c.subject_id)
-                .where(name_grams.c.gram == g)
-                .limit(GRAM_COUNT_CAP)
-                .subquery()
+    shortest name first (then by code).
+
+    On PostgreSQL with pg_trgm, a key of three characters or more is found through the
+    database's trigram index; otherwise (and for two characters, which make no trigram)
+    through the pair index."""
+    if len(key) >= 3 and _trgm(conn) is not None:
+        return list(
+            conn.execute(
+                select(subjects.c.subject_id, subjects.c.name, subjects.c.division)
+                .where(
+                    subjects.c.name_key.like(f"%{key}%"),
+                    subjects.c.registered_at <= t,
+                )
+                .order_by(func.length(subjects.c.name_key), subjects.c.subject_id)
+                .limit(want)
             )
-        ).scalar_one()
-        for g in pairs
-    }
+        )
+    pairs = grams(key)
+    postings = _posting_sizes(conn, pairs, GRAM_COUNT_CAP)
     rarest = min(pairs, key=lambda g: (postings[g], g))
     if postings[rarest] == 0:
         return []
