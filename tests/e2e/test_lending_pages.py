@@ -5,6 +5,7 @@ next attempt is refused."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,7 +68,7 @@ def test_consent_report_pdf_and_revocation_in_the_browser(
     assert axe_violations(page) == []
     with page.expect_download() as dl:
         page.get_by_role("link", name="Download this report (PDF)").click()
-    pdf = PdfReader(io.BytesIO(open(dl.value.path(), "rb").read()))
+    pdf = PdfReader(io.BytesIO(Path(dl.value.path()).read_bytes()))
     text = "".join(p.extract_text() for p in pdf.pages)
     assert "Lender's credit report" in text and "Example Bank" in text
     page.goto("/lender")
