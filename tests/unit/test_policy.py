@@ -253,3 +253,14 @@ def test_consent_rule_for_a_kind_the_type_does_not_cover_is_refused(pack_copy: P
     f = pack_copy / "record_types" / "tax_payment.yaml"
     edit(f, lambda d: dict(d, subject_kinds=["organisation"]))  # type: ignore[arg-type]
     refuse(pack_copy, "tax_payment", "consent.required_for names 'person'")
+
+
+def test_resolution_thresholds_are_policy_and_checked(pack_copy: Path) -> None:
+    pack = load_pack(pack_copy)
+    assert pack.resolution is not None
+    assert pack.resolution.organisations.lower <= pack.resolution.organisations.upper
+    f = pack_copy / "resolution" / "thresholds.yaml"
+    edit(f, lambda d: dict(d, persons={"upper": 0.4, "lower": 0.6}))  # type: ignore[arg-type]
+    refuse(pack_copy, "resolution/thresholds.yaml", "persons", "not 0 < lower <= upper <= 1")
+    edit(f, lambda d: dict(d, persons={"upper": 0.99, "lower": 0.5}, legal_basis=[]))  # type: ignore[arg-type]
+    refuse(pack_copy, "resolution thresholds", "legal_basis is empty")

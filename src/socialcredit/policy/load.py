@@ -31,6 +31,7 @@ from .model import (
     Pack,
     PackMeta,
     RecordType,
+    ResolutionPolicy,
     Source,
 )
 from .prohibited import prohibited_category
@@ -165,6 +166,17 @@ def load_pack(path: Path | str | None = None) -> Pack:
         if lending_file.is_file()
         else None
     )
+    resolution_file = root / "resolution" / "thresholds.yaml"
+    resolution = (
+        _parse(
+            ResolutionPolicy,
+            _read_yaml(resolution_file, root),
+            _rel(resolution_file, root),
+            "resolution thresholds",
+        )
+        if resolution_file.is_file()
+        else None
+    )
     pack = Pack(
         meta=meta,
         citations=citations,
@@ -174,6 +186,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
         sources=sources,
         grading=grading,
         lending=lending,
+        resolution=resolution,
         digest=_digest(root),
     )
     _check(pack, files, root)
@@ -593,6 +606,20 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
 
     if pack.lending is not None:
         _check_lending(pack, pack.lending, basis)
+    if pack.resolution is not None:
+        f, e = "resolution/thresholds.yaml", "resolution thresholds"
+        basis(f, e, pack.resolution.legal_basis)
+        for who, th in (
+            ("persons", pack.resolution.persons),
+            ("organisations", pack.resolution.organisations),
+        ):
+            if not (0 < th.lower <= th.upper <= 1):
+                raise PolicyError(
+                    f,
+                    e,
+                    f"{who}: lower {th.lower} and upper {th.upper} are not 0 < lower <= upper <= 1",
+                    "give probabilities, the lower not above the upper (e.g. lower: 0.5, upper: 0.99)",
+                )
 
     for sid, src in pack.sources.items():
         f, e = files[f"sources/{sid}"], f"source '{sid}'"

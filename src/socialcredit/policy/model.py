@@ -374,6 +374,21 @@ class LendingPolicy(Strict):
     score: ScorePolicy
 
 
+class Threshold(Strict):
+    """On a candidate pair's match probability: link at or above ``upper``, review from
+    ``lower``, unresolved below."""
+
+    upper: float
+    lower: float
+
+
+class ResolutionPolicy(Strict):
+    persons: Threshold
+    organisations: Threshold
+    legal_basis: Basis
+    note: str | None = None
+
+
 class CalendarSpec(Strict):
     country: str = "CN"
     announced_years: list[int] = Field(default_factory=list)
@@ -400,6 +415,7 @@ class Pack(Strict):
     sources: dict[str, Source]
     grading: dict[str, GradingMethod] = Field(default_factory=dict)
     lending: LendingPolicy | None = None  # absent: the registry shares no file with lenders
+    resolution: ResolutionPolicy | None = None  # absent: no probabilistic resolution
     digest: str  # sha256 of the pack's files, recorded with every event batch
 
     def cite(self, basis: Basis) -> list[str]:
