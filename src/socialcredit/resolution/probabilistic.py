@@ -1049,6 +1049,7 @@ def link(
     cluster: bool = True,
     seed: int = SEED,
     kind: Kind = "person",
+    population: int | None = None,
 ) -> Resolution:
     """Resolve ``left`` against ``right`` (linkage) or within ``left`` (dedupe).
 
@@ -1056,6 +1057,12 @@ def link(
     pack's. A pair at or above ``upper`` is ``link``, from ``lower`` to ``upper`` ``review``;
     pairs below ``lower`` are not returned (``unresolved``: see :func:`decide`). ``kind`` is
     the model's when one is given.
+
+    ``population``: in a linkage, how many records ``right`` was drawn from when it holds only
+    the candidates a search found in a larger register (the registry reads a handful of
+    candidates per row rather than all its organisations). The prior is then the one for
+    ``left`` against the whole register: a few candidates must not make a match look likely.
+    Only with a saved ``model`` (training needs the whole population).
     """
     if model is not None:
         kind = model.kind
@@ -1074,12 +1081,17 @@ def link(
         model = model or default_model(kind)
         return Resolution(empty, set(), model, th, {}, len(tables) > 1)
     prior = None
-    if model is None:
+    if model is None and population is None:
         try:
             model = _train_prepared(tables, kind, engine, threads, 0.7, 2e6, seed, None)
         except TooLittleData:
             model = default_model(kind)
-    if "match_rate" in model.metadata and model.metadata.get("trained_on_rows") != [
+    model = model or default_model(kind)
+    if population is not None:
+        if right is None:
+            raise ValueError("population is for a linkage against candidates of a register")
+        prior = _rescaled_prior(model, tables, population)
+    elif "match_rate" in model.metadata and model.metadata.get("trained_on_rows") != [
         len(t) for t in tables
     ]:
         prior = _rescaled_prior(model, tables)
@@ -1108,7 +1120,9 @@ def link(
     return Resolution(df, linked, model, th, _labels(settings), len(tables) > 1)
 
 
-def _rescaled_prior(model: Model, tables: Sequence[pd.DataFrame]) -> float | None:
+def _rescaled_prior(
+    model: Model, tables: Sequence[pd.DataFrame], population: int | None = None
+) -> float | None:
     """A saved model's prior, carried over to data of another size.
 
     The prior is a share of all pairs, so it shrinks as the data grow while the share of
@@ -1118,10 +1132,14 @@ def _rescaled_prior(model: Model, tables: Sequence[pd.DataFrame]) -> float | Non
     data's capacity over their pairs. For one row against a register of R records it is
     ``match_rate / R``."""
     rate = model.metadata.get("match_rate")
-    pairs = _pair_count(tables)
+    if population is not None:
+        n = len(tables[0])
+        pairs, capacity = n * max(population, 1), float(max(1, min(n, population)))
+    else:
+        pairs, capacity = _pair_count(tables), _match_capacity(tables)
     if rate is None or pairs == 0:
         return None
-    return min(float(rate) * _match_capacity(tables) / pairs, 0.5)
+    return min(float(rate) * capacity / pairs, 0.5)
 
 
 def decide(probability: float, th: Thresholds) -> Decision:
