@@ -33,7 +33,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0012"
+SCHEMA_REVISION = "0013"
 
 events = Table(
     "events",
@@ -164,7 +164,22 @@ review_queue = Table(
     Column("row", Text, nullable=False),
     Column("queued_at", DateTime, nullable=False),
     Column("status", String(16), nullable=False),
+    #: the probabilistic model's finding (review-item-evaluated), JSON; NULL until evaluated
+    Column("resolution", Text),
     UniqueConstraint("source", "source_record_id", name="uq_review_source_id"),
+)
+
+#: What sources say of an organisation besides its name, from rows that name it by its code:
+#: its address and legal representative as last reported. Resolution compares rows without a
+#: code against these. Organisations only: a person's address is not kept.
+subject_details = Table(
+    "subject_details",
+    metadata,
+    Column("subject_id", String(64), primary_key=True),
+    Column("address", Text),
+    Column("legal_representative", Text),
+    Column("source", String(32), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
 )
 
 ingest_batches = Table(
@@ -355,6 +370,7 @@ PROJECTIONS: tuple[Table, ...] = (
     listings,
     notices,
     review_queue,
+    subject_details,
     ingest_batches,
     source_tokens,
     objections,

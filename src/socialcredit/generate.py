@@ -37,6 +37,8 @@ COURT_FILE = "court.jsonl"
 SAMR_FILE = "samr.csv"
 TAX_FILE = "tax.csv"
 SUBJECTS_FILE = "subjects.jsonl"
+#: Ground truth of the rows written without a code: source_record_id and the subject's code.
+CODELESS_FILE = "codeless.jsonl"
 
 #: Column order of the interchange format; CSV headers follow it, unknown columns go last.
 COLUMN_ORDER = (
@@ -618,6 +620,7 @@ class _Generator:
         self.used_codes: set[str] = set()
         self.used_names: set[str] = set()
         self.used_ids: set[str] = set()
+        self.codeless: dict[str, str] = {}  # source_record_id -> the subject, for the truth
         self.used_numbers: dict[str, set[int]] = {}
         self.tax_batches: dict[str, tuple[str, date]] = {}
         self.tax_province_no: dict[str, int] = {}
@@ -949,13 +952,15 @@ class _Generator:
 
     def without_code(self, row: dict[str, str], s: _Subject, *, json_lines: bool) -> None:
         rng = self.rng
+        self.codeless[row["source_record_id"]] = s.canonical_id
         if json_lines and rng.random() < 0.5:
             del row["subject_id"]
         else:
             row["subject_id"] = ""
         row["subject_name"] = self.variant(s.name)
         if s.kind == "organisation":
-            row["subject_legacy_code"] = s.legacy_code
+            if self.n.no_code % 3:  # a third come without the legacy code: the model's work
+                row["subject_legacy_code"] = s.legacy_code
             if s.registration_no and rng.random() < 0.5:
                 row["subject_registration_no"] = s.registration_no
         address = s.address
@@ -1028,6 +1033,10 @@ class _Generator:
         kind = rng.choice(s.industry.licences)
         decided = self.day(self.start, self.end)
         row = self.base_row(self.next_id("SAMR-L"), "administrative_licence", s)
+        if s.kind == "organisation":
+            # the licensing authority has the registered address and legal representative
+            row["subject_address"] = s.address
+            row["subject_legal_representative"] = s.legal_rep
         row["authority"] = self.samr_authority(div)
         row["decision_ref"] = self.samr_ref(div, "许", decided, 10)
         row["decided_on"] = decided.isoformat()
@@ -1326,6 +1335,9 @@ def generate(
             gen.court.write_jsonl(out / COURT_FILE)
             gen.samr.write_csv(out / SAMR_FILE)
             gen.tax.write_csv(out / TAX_FILE)
+            with (out / CODELESS_FILE).open("w", encoding="utf-8", newline="\n") as f:
+                for rid, code in sorted(gen.codeless.items()):
+                    f.write(json.dumps({"source_record_id": rid, "subject_id": code}) + "\n")
         finally:
             for spool in (gen.court, gen.samr, gen.tax):
                 spool.close()

@@ -199,6 +199,9 @@ ALLOWED = {
     ("POST", "/v1/repairs"): {"subject"},
     ("POST", "/v1/repairs/{repair_id}/decision"): {"reviewer"},
     ("GET", "/v1/review-queue"): {"reviewer"},
+    ("POST", "/v1/review-queue/{item_id}/decision"): {"reviewer"},
+    ("POST", "/v1/links/undo"): {"reviewer"},
+    ("POST", "/v1/resolution/run"): {"reviewer"},
     ("GET", "/v1/inspection-plans"): "everyone",
     ("GET", "/v1/inspection-plans/{plan_id}"): "everyone",
     ("GET", "/v1/lenders"): "everyone",
@@ -287,6 +290,11 @@ def test_every_endpoint_against_every_role(reg: Registry, clock: FixedClock, ser
             body = {"report_id": "R0", "seal": {"sha256": "0", "mac": "0"}}
         elif "{plan_id}" in path or "{plan_id}" in path:
             url = path.replace("{plan_id}", "2026-Q4")  # none published: 404 for everyone alike
+        elif "{item_id}" in path:
+            url = path.replace("{item_id}", "Q0")  # no such item: 404 for a reviewer
+            body = {"action": "reject", "reason": "m"}
+        elif path == "/v1/links/undo":
+            body = {"record": "court/none", "reason": "m"}  # no such record: 404 for a reviewer
         elif "{repair_id}" in path:
             with client(server, tok["subject"]) as me:
                 r = me.post(

@@ -26,6 +26,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/record"): {"source"},
     ("POST", "/console/amend"): {"source"},
     ("POST", "/console/review/{item_id}"): {"reviewer"},
+    ("POST", "/console/resolution"): {"reviewer"},
+    ("POST", "/console/links/undo"): {"reviewer"},
     ("POST", "/console/objections/{objection_id}"): {"reviewer", "source"},
     ("GET", "/console/check"): {"agency"},
     ("GET", "/me"): {"subject"},

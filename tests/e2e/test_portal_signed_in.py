@@ -82,7 +82,7 @@ def test_upload_errors_then_reviewer_resolves(
     item = page.locator("article.queue-item", has_text="R4")
     assert ORG_NAME in item.inner_text()
     assert axe_violations(page) == []
-    item.get_by_label("主体代码（统一社会信用代码或身份证号码）").fill(ORG)
+    item.get_by_label("其他主体：其代码（统一社会信用代码或身份证号码；新主体将予登记）").fill(ORG)
     item.get_by_role("button", name="关联到该主体").click()
     page.wait_for_url("**/console?done=resolved#queue")
     assert page.locator("article.queue-item", has_text="R4").count() == 0

@@ -232,7 +232,11 @@ def test_the_same_rows_in_batches_of_one_give_the_same_outcome(
 def measure(reg: Registry, data: Path) -> dict[str, Any]:
     """Ingest a generated set and hold every deterministic link against subjects.jsonl."""
     register = [json.loads(line) for line in (data / "subjects.jsonl").open(encoding="utf-8")]
-    truth = {s["legacy_code"]: s for s in register if s["kind"] == "organisation"}
+    by_code = {s["subject_id"]: s for s in register}
+    truth = {
+        t["source_record_id"]: by_code[t["subject_id"]]
+        for t in map(json.loads, (data / "codeless.jsonl").open(encoding="utf-8"))
+    }
     rows_without_code: dict[tuple[str, str], dict[str, Any]] = {}
     for name, source in (("samr.csv", "samr"), ("tax.csv", "tax"), ("court.jsonl", "court")):
         batch = list(read_rows(data / name))
@@ -251,7 +255,7 @@ def measure(reg: Registry, data: Path) -> dict[str, Any]:
     correct = 0
     for key, p in linked.items():
         row = rows_without_code[key]
-        subject = truth[row["subject_legacy_code"]]
+        subject = truth[key[1]]
         # the same subject, and the details resolution did not use agree with it too
         if (
             p["subject_id"] == subject["subject_id"]
@@ -267,12 +271,7 @@ def measure(reg: Registry, data: Path) -> dict[str, Any]:
         )
     # queued only because the organisation was registered after the row came: a later pass over
     # the queue would link these
-    later = sum(
-        1
-        for k in orgs
-        if k not in linked
-        and truth[rows_without_code[k]["subject_legacy_code"]]["subject_id"] in registered_now
-    )
+    later = sum(1 for k in orgs if k not in linked and truth[k[1]]["subject_id"] in registered_now)
     return {
         "rows_without_code": len(rows_without_code),
         "organisation_rows_without_code": len(orgs),

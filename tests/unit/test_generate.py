@@ -156,7 +156,7 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     generate(400, b, seed=3)
     generate(400, c, seed=4)
     names = sorted(p.name for p in a.iterdir())
-    assert names == ["court.jsonl", "samr.csv", "subjects.jsonl", "tax.csv"]
+    assert names == ["codeless.jsonl", "court.jsonl", "samr.csv", "subjects.jsonl", "tax.csv"]
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert (a / "subjects.jsonl").read_bytes() != (c / "subjects.jsonl").read_bytes()
@@ -249,13 +249,36 @@ def test_rows_without_code_carry_what_review_needs(gen: Generated) -> None:
                 without.append(row)
     assert len(without) == gen.summary.rows_without_code
     assert 0.004 < len(without) / total < 0.02
+    truth = {t["source_record_id"]: t["subject_id"] for t in read_rows(gen.out / "codeless.jsonl")}
+    assert set(truth) == {row["source_record_id"] for row in without}
+    by_code = {s["subject_id"]: s for s in gen.subjects}
+    orgs = no_legacy = 0
     for row in without:
         assert row["subject_name"]
         assert row["subject_kind"] in {"organisation", "person"}
+        subject = by_code[truth[row["source_record_id"]]]
+        assert subject["kind"] == row["subject_kind"]
         if row["subject_kind"] == "organisation":
-            subject = by_legacy[row["subject_legacy_code"]]
-            assert row["subject_legal_representative"] == subject["legal_representative"]
+            orgs += 1
             assert row["subject_address"]
+            assert row["subject_legal_representative"] == subject["legal_representative"]
+            if "subject_legacy_code" not in row:
+                no_legacy += 1  # left to the model: name, address and legal representative
+                continue
+            assert by_legacy[row["subject_legacy_code"]] is subject
+    assert 0.2 < no_legacy / orgs < 0.5
+
+
+def test_licence_rows_carry_the_registered_address_and_legal_rep(gen: Generated) -> None:
+    orgs = {s["subject_id"]: s for s in gen.subjects if s["kind"] == "organisation"}
+    n = 0
+    for row in gen.rows["samr.csv"]:
+        if row["record_type"] == "administrative_licence" and row.get("subject_id") in orgs:
+            s = orgs[row["subject_id"]]
+            assert row["subject_address"] == s["address"]
+            assert row["subject_legal_representative"] == s["legal_representative"]
+            n += 1
+    assert n > 10
 
 
 def test_resubmissions_come_after_their_originals(gen: Generated) -> None:

@@ -95,7 +95,11 @@ def test_the_generators_variants_agree_with_the_register(tmp_path: Path) -> None
     the register's name, and its address to the register's address."""
     summary = generate(1500, tmp_path, seed=11)
     register = [json.loads(line) for line in (tmp_path / "subjects.jsonl").open()]
-    by_legacy = {s["legacy_code"]: s for s in register if s["kind"] == "organisation"}
+    by_code = {s["subject_id"]: s for s in register}
+    truth = {
+        t["source_record_id"]: by_code[t["subject_id"]]
+        for t in map(json.loads, (tmp_path / "codeless.jsonl").open())
+    }
     variants = 0
     seen = 0
     for name in ("samr.csv", "tax.csv", "court.jsonl"):
@@ -104,9 +108,9 @@ def test_the_generators_variants_agree_with_the_register(tmp_path: Path) -> None
             if row.get("subject_id") or row.get("subject_kind") != "organisation":
                 continue
             seen += 1
-            truth = by_legacy[row["subject_legacy_code"]]
-            assert names_agree(row["subject_name"], truth["name"]), (row, truth)
-            assert addresses_agree(row["subject_address"], truth["address"]), (row, truth)
-            variants += row["subject_name"] != truth["name"]
+            subject = truth[row["source_record_id"]]
+            assert names_agree(row["subject_name"], subject["name"]), (row, subject)
+            assert addresses_agree(row["subject_address"], subject["address"]), (row, subject)
+            variants += row["subject_name"] != subject["name"]
     assert seen >= 10 and seen <= summary.rows_without_code
     assert variants >= 1  # the generator did write some names differently

@@ -34,6 +34,8 @@ from ..services import (
     objections,
     purge,
     repairs,
+    resolution,
+    review,
     subjects,
     views,
 )
@@ -547,6 +549,35 @@ def create_app(
         """Rows waiting for their subject to be resolved (reviewers)."""
         access.require(who, "reviewer")
         return views.review_items(reg)
+
+    @app.post("/v1/review-queue/{item_id}/decision", responses=ERRORS, tags=["resolution"])
+    def post_review_decision(
+        reg: RegDep, who: WhoDep, item_id: str, body: schemas.ReviewDecisionIn
+    ) -> Any:
+        """A reviewer links the queued row to a subject (a candidate of the model's, or another
+        code: registered if new), or closes it as not resolvable."""
+        access.require(who, "reviewer")
+        if body.action == "resolve":
+            if not body.subject:
+                raise InvalidInput("name the subject: its USCC or resident ID number")
+            return review.resolve_item(reg, item_id, body.subject, actor=who.label)
+        return review.reject_item(reg, item_id, reason=body.reason or "", actor=who.label)
+
+    @app.post("/v1/links/undo", responses=ERRORS, tags=["resolution"])
+    def post_link_undo(reg: RegDep, who: WhoDep, body: schemas.LinkUndoIn) -> Any:
+        """A reviewer undoes a link the registry made (the law's mapping, the model, a
+        reviewer): the record leaves the subject's file, its listings end, the row is queued."""
+        access.require(who, "reviewer")
+        source, sep, rid = body.record.partition("/")
+        if not sep or not source or not rid:
+            raise InvalidInput("record is SOURCE/SOURCE_RECORD_ID")
+        return review.undo_link(reg, source, rid, reason=body.reason, actor=who.label)
+
+    @app.post("/v1/resolution/run", responses=ERRORS, tags=["resolution"])
+    def post_resolution_run(reg: RegDep, who: WhoDep) -> Any:
+        """A reviewer has the model evaluate every open item it has not seen yet."""
+        access.require(who, "reviewer")
+        return resolution.run(reg, actor=who.label).as_dict()
 
     @app.get("/v1/inspection-plans", tags=["supervision"])
     def get_plans(reg: RegDep) -> Any:

@@ -157,6 +157,21 @@ class RepairDecisionIn(BaseModel):
     reason: str = Field(min_length=1, max_length=10_000)
 
 
+class ReviewDecisionIn(BaseModel):
+    action: Literal["resolve", "reject"]
+    subject: str | None = Field(
+        default=None, max_length=40, description="USCC or resident ID the row is about (resolve)"
+    )
+    reason: str | None = Field(
+        default=None, max_length=2000, description="why it cannot be resolved (reject)"
+    )
+
+
+class LinkUndoIn(BaseModel):
+    record: str = Field(max_length=200, description="SOURCE/SOURCE_RECORD_ID of the linked record")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class SearchList(BaseModel):
     list: str
     kind: Literal["red", "black"]

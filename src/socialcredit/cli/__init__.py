@@ -74,6 +74,10 @@ grades_app = typer.Typer(help="Grades of all organisations in batch.", no_args_i
 repair_app = typer.Typer(
     help="Credit repair: early removal after corrected conduct.", no_args_is_help=True
 )
+resolve_app = typer.Typer(
+    help="Resolution: link rows sent without a code to their subjects; undo a link.",
+    no_args_is_help=True,
+)
 for sub, name in (
     (sources_app, "sources"),
     (lists_app, "lists"),
@@ -89,6 +93,7 @@ for sub, name in (
     (principals_app, "principals"),
     (inspect_app, "inspect"),
     (grades_app, "grades"),
+    (resolve_app, "resolve"),
 ):
     app.add_typer(sub, name=name)
 
@@ -189,12 +194,20 @@ def ingest(
     ],
     as_of: AsOf = None,
     batch_size: Annotated[int, typer.Option(help="Rows per transaction.", min=1)] = 1000,
+    resolve: Annotated[
+        bool,
+        typer.Option(
+            help="Then let the model link the rows it queued (the policy's thresholds decide)."
+        ),
+    ] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Validate and record an agency file; report every rejected row with its reason.
 
-    Exits non-zero only when the file cannot be read at all; rejected rows are reported, and
-    rows without a subject code go to the review queue.
+    Exits non-zero only when the file cannot be read at all; rejected rows are reported. A
+    row without a subject code is linked where the law maps it (a legacy organisation code);
+    otherwise it is queued, and the model then links it (above the upper threshold), proposes
+    candidates to a reviewer, or leaves it unresolved (see socialcredit resolve run).
 
     Example: socialcredit ingest court.jsonl --source court --as-of 2026-03-01
     """
@@ -215,8 +228,11 @@ def ingest(
             batch_size=batch_size,
             progress=lambda n: bar.advance(task, n),
         )
+    found = None
+    if resolve and summary.queued_items:
+        found = _resolve(reg, summary.queued_items, f"resolve {file.name}")
     if json_out:
-        print_json(summary.as_dict())
+        print_json(summary.as_dict() | ({"resolution": found.as_dict()} if found else {}))
         return
     s = summary
     out.print(f"[bold]{file}[/] from [bold]{source}[/] as of {iso(reg.now(), reg.tz)}")
@@ -235,6 +251,14 @@ def ingest(
         ("barred from listing", s.barred),
     ):
         table.add_row(label, str(value))
+    if found is not None:
+        for label, value in (
+            ("  linked by the model", found.linked),
+            ("  candidates for a reviewer", found.review),
+            ("  unresolved", found.unresolved),
+            ("  persons, left to reviewers", found.persons_left),
+        ):
+            table.add_row(label, str(value))
     out.print(table)
     if s.rejects:
         rt = Table(
@@ -836,6 +860,61 @@ def review_reject(
     print_json(reject_item(reg, item_id, reason=reason, actor=actor("cli:reviewer")))
 
 
+def _resolve(reg: Any, item_ids: list[str] | None, label: str) -> Any:
+    from ..services import resolution
+
+    total = len(item_ids) if item_ids is not None else len(resolution.open_items(reg))
+    with progress_bar() as bar:
+        task = bar.add_task(label, total=total)
+        return resolution.run(
+            reg,
+            actor=actor("cli:resolution"),
+            item_ids=item_ids,
+            progress=lambda n: bar.advance(task, n),
+        )
+
+
+@resolve_app.command("run")
+@clerk_errors
+def resolve_run(
+    as_of: AsOf = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Evaluate every open review item the model has not seen: link those at or above the
+    policy's upper threshold, give the others their candidates and the model's explanation.
+
+    Example: socialcredit resolve run
+    """
+    reg = registry(as_of)
+    found = _resolve(reg, None, "resolve the review queue")
+    if json_out:
+        print_json(found.as_dict() | {"linked_items": found.linked_items})
+        return
+    table = Table(show_header=False, box=None)
+    for label, value in found.as_dict().items():
+        table.add_row(label.replace("_", " "), str(value))
+    out.print(table)
+
+
+@resolve_app.command("undo")
+@clerk_errors
+def resolve_undo(
+    source: Annotated[str, typer.Argument(help="The source that sent the record.")],
+    source_record_id: Annotated[str, typer.Argument(help="The source's id of the record.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the link is wrong.")],
+    as_of: AsOf = None,
+) -> None:
+    """Undo a link made by the registry (the law's mapping, the model or a reviewer): the record
+    leaves the subject's file, listings resting on it end, the row returns to the queue.
+
+    Example: socialcredit resolve undo samr SAMR-P000123 --reason "another company of that name"
+    """
+    from ..services.review import undo_link
+
+    reg = registry(as_of)
+    print_json(undo_link(reg, source, source_record_id, reason=reason, actor=actor("cli:reviewer")))
+
+
 @app.command()
 @clerk_errors
 def rebuild() -> None:
@@ -1085,7 +1164,8 @@ def generate(
     ),
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
 ) -> None:
-    """Write realistic agency files (court.jsonl, samr.csv, tax.csv) and a register extract.
+    """Write realistic agency files (court.jsonl, samr.csv, tax.csv), a register extract and
+    the truth of the rows written without a code (codeless.jsonl).
 
     Example: socialcredit generate --entities 100000 --out data/
     """

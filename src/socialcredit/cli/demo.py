@@ -77,6 +77,17 @@ def run_demo(
             f"{s.queued} queued for review; {s.listings_notified} listings notified, "
             f"{s.listings_ended} ended"
         )
+    from ..services import resolution
+
+    open_now = len(resolution.open_items(reg))
+    with progress_bar() as bar:
+        task = bar.add_task("resolve the review queue (Splink)", total=open_now)
+        found = resolution.run(reg, actor="demo:resolution", progress=_advancer(bar, task))
+    out.print(
+        f"  resolution: {found.linked} linked ({found.by_law} by legacy code), "
+        f"{found.review} with candidates for a reviewer, {found.unresolved} unresolved, "
+        f"{found.persons_left} about persons left to reviewers"
+    )
     clock.set(now)
     adv = listings.advance(reg, "demo:sweep")
     out.print(

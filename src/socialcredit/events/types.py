@@ -16,7 +16,10 @@ RECORD_ACCEPTED = "record-accepted"
 """record_key, source, source_record_id, record_type, subject_id, subject_name, authority,
 decision_ref, decided_on, legal_basis, status, fields, publicity_until, content_hash; and
 resolved_by ({method, evidence}) when the row carried no code and the registry linked it to its
-subject by a rule of law (a legacy organisation code with an agreeing name)"""
+subject: by a rule of law (a legacy organisation code with an agreeing name) or by the
+probabilistic model (method ``probabilistic``: model, match_probability, item_id); and
+subject_details ({address, legal_representative}, what the source says of an organisation it
+names by its code: read by resolution, not part of the content hash)"""
 
 RECORD_AMENDED = "record-amended"
 """record_key and the same fields as record-accepted (resolved_by included), as they now stand;
@@ -27,7 +30,20 @@ ROW_QUEUED = "row-queued-for-review"
 
 REVIEW_ITEM_RESOLVED = "review-item-resolved"
 """item_id, subject_id (the key, never a resident ID in clear), record_key, decided_by: a reviewer
-named the queued row's subject; the row was ingested for it in the same transaction"""
+named the queued row's subject, or (method ``probabilistic``, with model and match_probability)
+the model linked it at or above the policy's upper threshold; the row was ingested for it in the
+same transaction"""
+
+REVIEW_ITEM_EVALUATED = "review-item-evaluated"
+"""item_id, decision (review: candidates between the thresholds; unresolved: none reaches the
+lower one), model, thresholds {upper, lower}, candidates [{subject_id, name, match_probability,
+match_weight, explanation [{comparison, level, bayes_factor}]}], decided_by: the probabilistic
+model's finding on a queued row, shown to the reviewer who decides it"""
+
+LINK_UNDONE = "link-undone"
+"""record_key, subject_id (the subject the record is taken from), item_id, reason, decided_by:
+a reviewer undid a link; the record leaves the subject's file (its events stay in the log),
+listings resting on it end, and the row is back in the review queue as item_id"""
 
 REVIEW_ITEM_REJECTED = "review-item-rejected"
 """item_id, reason, decided_by: a reviewer closed the queued row as not resolvable"""
@@ -129,6 +145,8 @@ ALL_TYPES = (
     ROW_QUEUED,
     REVIEW_ITEM_RESOLVED,
     REVIEW_ITEM_REJECTED,
+    REVIEW_ITEM_EVALUATED,
+    LINK_UNDONE,
     BATCH_INGESTED,
     LISTING_PROPOSED,
     LISTING_NOTIFIED,

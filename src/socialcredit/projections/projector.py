@@ -40,6 +40,7 @@ from ..db import (
     review_queue,
     sessions,
     source_tokens,
+    subject_details,
     subjects,
 )
 from ..events import types as T
@@ -194,8 +195,27 @@ def _record_values(p: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _details(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    d = p.get("subject_details")
+    if not d:
+        return []
+    return [
+        (
+            UPSERT_DETAILS,
+            dict(
+                subject_id=p["subject_id"],
+                address=d.get("address"),
+                legal_representative=d.get("legal_representative"),
+                source=p["source"],
+                updated_at=ev.at,
+            ),
+        )
+    ]
+
+
 def _record_accepted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     return [
+        *_details(ev, p),
         _record_notice(ev, p, "record-filed"),
         (
             INSERT_RECORD,
@@ -214,6 +234,7 @@ def _record_accepted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
 
 def _record_amended(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     return [
+        *_details(ev, p),
         _record_notice(ev, p, "record-amended"),
         (UPDATE_RECORD, dict(k=p["record_key"], updated_at=ev.at, **_record_values(p))),
     ]
@@ -702,6 +723,31 @@ class Upsert:
 
 
 UPSERT_GRADE = Upsert.of(grades, ("subject_id", "method"))
+UPSERT_DETAILS = Upsert.of(subject_details, ("subject_id",))
+EVALUATE_REVIEW = (
+    update(review_queue)
+    .where(review_queue.c.item_id == bindparam("k"))
+    .values(resolution=bindparam("resolution"))
+)
+REOPEN_REVIEW = (
+    update(review_queue)
+    .where(review_queue.c.item_id == bindparam("k"))
+    .values(status="open", resolution=None, reason=bindparam("reason"))
+)
+DELETE_RECORD = delete(records).where(records.c.record_key == bindparam("k"))
+
+
+def _item_evaluated(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    finding = {k: p[k] for k in ("decision", "model", "thresholds", "candidates")}
+    finding["evaluated_at"] = ev.at.isoformat()
+    return [(EVALUATE_REVIEW, {"k": p["item_id"], "resolution": canonical(finding)})]
+
+
+def _link_undone(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [
+        (DELETE_RECORD, {"k": p["record_key"]}),
+        (REOPEN_REVIEW, {"k": p["item_id"], "reason": f"link undone: {p['reason']}"}),
+    ]
 
 
 def _grade_assigned(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
@@ -759,6 +805,8 @@ EVENT_HANDLERS: dict[str, Handler] = {
     T.REVIEW_ITEM_REJECTED: lambda ev, p: [
         (CLOSE_REVIEW, {"k": p["item_id"], "status": "rejected"})
     ],
+    T.REVIEW_ITEM_EVALUATED: _item_evaluated,
+    T.LINK_UNDONE: _link_undone,
     T.BATCH_INGESTED: _batch_ingested,
     T.LISTING_PROPOSED: _listing_proposed,
     T.LISTING_NOTIFIED: _listing_notified,

@@ -59,6 +59,9 @@ class IngestSummary:
     barred: int = 0
     batches: int = 0
     rejects: list[RowProblem] = field(default_factory=list)
+    #: the review items this ingest queued (for the model to evaluate next, see
+    #: ``services.resolution``)
+    queued_items: list[str] = field(default_factory=list)
 
     def as_dict(self, max_rejects: int | None = None) -> dict[str, Any]:
         shown = self.rejects if max_rejects is None else self.rejects[:max_rejects]
@@ -214,12 +217,19 @@ def _batch(
 
 
 def ingest_within(
-    reg: Registry, uow: UnitOfWork, batch: list[Row], source: str, summary: IngestSummary
+    reg: Registry,
+    uow: UnitOfWork,
+    batch: list[Row],
+    source: str,
+    summary: IngestSummary,
+    *,
+    resolved_by: dict[str, Any] | None = None,
 ) -> None:
     """One batch of rows as events of the caller's unit of work, which the caller commits.
 
     ``ingest`` opens a unit of work per batch; a caller that must record more in the same
-    transaction (a reviewer resolving a queued row) calls this directly."""
+    transaction (a reviewer resolving a queued row) calls this directly. ``resolved_by``: how
+    the caller linked rows it passes with a code their source did not send (the model)."""
     st = _Batch(reg, source, uow.at, summary)
     today = uow.at.replace(tzinfo=UTC).astimezone(reg.tz).date()
     counts_before = _counts(summary)
@@ -260,7 +270,7 @@ def ingest_within(
         if ref is None:
             _queue(st, row, res.reason if res else deterministic.NOT_RESOLVED)
         else:
-            problem = _record(st, row, ref, resolved_by=res.resolved_by if res else None)
+            problem = _record(st, row, ref, resolved_by=res.resolved_by if res else resolved_by)
             if problem:
                 rejects.append(problem)
     rejected_rows = len({r.row for r in rejects})
@@ -453,11 +463,12 @@ def _resolve_codeless(
 
 
 def _queue(st: _Batch, row: ValidRow, reason: str) -> None:
+    item_id = "Q" + record_key(st.source, row.source_record_id)[:31]
     st.emit(
         NewEvent(
             T.ROW_QUEUED,
             {
-                "item_id": "Q" + record_key(st.source, row.source_record_id)[:31],
+                "item_id": item_id,
                 "source": st.source,
                 "source_record_id": row.source_record_id,
                 "record_type": row.record_type,
@@ -472,6 +483,7 @@ def _queue(st: _Batch, row: ValidRow, reason: str) -> None:
         )
     )
     st.summary.queued += 1
+    st.summary.queued_items.append(item_id)
 
 
 def _publicity_until(st: _Batch, row: ValidRow) -> date:
@@ -519,6 +531,14 @@ def _register_subject(st: _Batch, row: ValidRow, ref: SubjectRef) -> None:
     st.summary.subjects_registered += 1
 
 
+#: Hints a source gives about an organisation it names by its code, kept as the organisation's
+#: details (``subject_details``) for resolving later rows that come without one.
+_DETAILS = (
+    ("subject_address", "address"),
+    ("subject_legal_representative", "legal_representative"),
+)
+
+
 def _record(
     st: _Batch, row: ValidRow, ref: SubjectRef, *, resolved_by: dict[str, Any] | None = None
 ) -> RowProblem | None:
@@ -557,6 +577,10 @@ def _record(
     }
     if resolved_by is not None:
         payload["resolved_by"] = resolved_by
+    elif ref.kind == "organisation":
+        details = {k: row.hints[h] for h, k in _DETAILS if row.hints.get(h)}
+        if details:
+            payload["subject_details"] = details
     if old is None:
         st.emit(NewEvent(T.RECORD_ACCEPTED, payload, subject_id=ref.subject_id))
         st.summary.accepted += 1

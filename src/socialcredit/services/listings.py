@@ -142,6 +142,8 @@ def ended(
         basis = ld.objection.legal_basis
     elif trigger == "repair" and ld.repair is not None:
         basis = ld.repair.legal_basis
+    elif trigger == "link_undone" and reg.pack.resolution is not None:
+        basis = reg.pack.resolution.legal_basis
     return NewEvent(
         T.LISTING_ENDED,
         {

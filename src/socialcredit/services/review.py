@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ..clock import iso
-from ..db import records, review_queue
+from ..db import events, records, review_queue
+from ..db import listings as listings_table
 from ..errors import Conflict, InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.types import NewEvent
-from . import ingest, listings
+from . import grading, ingest, listings
 from .subjects import resolve_code
 
 if TYPE_CHECKING:
@@ -28,8 +29,19 @@ if TYPE_CHECKING:
     from ..uow import UnitOfWork
 
 
-def resolve_item(reg: Registry, item_id: str, subject_code: str, *, actor: str) -> dict[str, Any]:
+def resolve_item(
+    reg: Registry,
+    item_id: str,
+    subject_code: str,
+    *,
+    actor: str,
+    finding: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Ingest the queued row for the subject with this USCC or resident ID; close the item.
+
+    ``finding``: the model's decision when it, not a reviewer, links the row (method
+    ``probabilistic``, model, match_probability); it goes into the decision event and, as
+    ``resolved_by``, into the record's.
 
     Raises InvalidIdentifier (422) for a malformed code, UnknownEntity (404) for an unknown
     item, Conflict (409) for an item already closed or out of date (its source has filed the
@@ -49,6 +61,7 @@ def resolve_item(reg: Registry, item_id: str, subject_code: str, *, actor: str) 
             [(_row_number(item), _as_submitted(item, subject_code))],
             item.source,
             summary,
+            resolved_by={**finding, "item_id": item_id} if finding else None,
         )
         if summary.rejects:
             problems = [f"{p.field}: {p.reason}" for p in summary.rejects]
@@ -66,7 +79,8 @@ def resolve_item(reg: Registry, item_id: str, subject_code: str, *, actor: str) 
                     "subject_id": ref.subject_id,
                     "record_key": key,
                     "decided_by": actor,
-                },
+                }
+                | (finding or {}),
                 subject_id=ref.subject_id,
             )
         )
@@ -101,6 +115,135 @@ def reject_item(reg: Registry, item_id: str, *, reason: str, actor: str) -> dict
         )
         uow.commit()
     return {"item_id": item_id, "status": "rejected", "reason": reason.strip()}
+
+
+def undo_link(
+    reg: Registry, source: str, source_record_id: str, *, reason: str, actor: str
+) -> dict[str, Any]:
+    """Undo the link of a record to its subject, whoever made it (the law's mapping at ingest,
+    the model, a reviewer): the record leaves that subject's file, the listings resting on it
+    end, the subject is regraded, and the row is back in the review queue to be linked again
+    (to the right subject, by a reviewer) or closed. The log keeps every event of the link.
+
+    Only a record its source sent without a code can be unlinked: one sent with the code is
+    the source's own statement, corrected by an objection, not by a reviewer. Raises
+    UnknownEntity (404) for an unknown record, Conflict (409) for a record sent with its code.
+    """
+    if not reason.strip():
+        raise InvalidInput("say why the link is wrong (--reason)")
+    listings.advance(reg, actor)
+    key = ingest.record_key(source, source_record_id)
+    with reg.uow(actor) as uow:
+        rec = uow.execute(select(records).where(records.c.record_key == key)).first()
+        if rec is None:
+            raise UnknownEntity(f"no record {source}/{source_record_id}")
+        item = uow.execute(
+            select(review_queue).where(
+                review_queue.c.source == source,
+                review_queue.c.source_record_id == source_record_id,
+            )
+        ).first()
+        linked_by = _linked_by(uow, key, rec.subject_id)
+        if item is None and linked_by is None:
+            raise Conflict(
+                f"{source}/{source_record_id} was sent with its subject's code: it was not "
+                "linked by the registry, so there is no link to undo (an objection corrects it)"
+            )
+        item_id = item.item_id if item is not None else "Q" + key[:31]
+        evs: list[NewEvent] = []
+        if item is None:
+            # linked at ingest by the law's mapping: the row goes to the queue as it was sent
+            evs.append(
+                NewEvent(
+                    T.ROW_QUEUED,
+                    {
+                        "item_id": item_id,
+                        "source": source,
+                        "source_record_id": source_record_id,
+                        "record_type": rec.record_type,
+                        "subject_name": rec.subject_name,
+                        "reason": f"link undone: {reason.strip()}",
+                        "row": _row_of(rec, linked_by or {}),
+                    },
+                )
+            )
+        evs.append(
+            NewEvent(
+                T.LINK_UNDONE,
+                {
+                    "record_key": key,
+                    "subject_id": rec.subject_id,
+                    "item_id": item_id,
+                    "reason": reason.strip(),
+                    "decided_by": actor,
+                },
+                subject_id=rec.subject_id,
+            )
+        )
+        ended = []
+        for lrow in uow.execute(
+            select(listings_table).where(
+                listings_table.c.record_key == key, listings_table.c.status != "ended"
+            )
+        ):
+            evs.append(
+                listings.ended(
+                    reg,
+                    reg.pack.lists[lrow.list_id],
+                    lrow.listing_id,
+                    lrow.subject_id,
+                    key,
+                    "link_undone",
+                    "link_undone",
+                    uow.at,
+                )
+            )
+            ended.append(lrow.listing_id)
+        uow.emit_many(evs)
+        uow.emit_many(grading.regrade(reg, uow.conn, {rec.subject_id}, uow.at))
+        uow.commit()
+    return {
+        "record": f"{source}/{source_record_id}",
+        "subject_id": rec.subject_id,
+        "item_id": item_id,
+        "status": "open",
+        "listings_ended": ended,
+    }
+
+
+def _linked_by(uow: UnitOfWork, key: str, subject_id: str) -> dict[str, Any] | None:
+    """The ``resolved_by`` of the record's latest filing, when the registry linked it."""
+    for (payload,) in uow.execute(
+        select(events.c.payload)
+        .where(
+            events.c.subject_id == subject_id,
+            events.c.type.in_([T.RECORD_ACCEPTED, T.RECORD_AMENDED]),
+        )
+        .order_by(events.c.seq.desc())
+    ):
+        p = json.loads(payload)
+        if p.get("record_key") == key:
+            by = p.get("resolved_by")
+            return by if isinstance(by, dict) else None
+    return None
+
+
+def _row_of(rec: Any, linked_by: dict[str, Any]) -> dict[str, Any]:
+    hints = {}
+    code = linked_by.get("evidence", {}).get("legacy_organisation_code")
+    if code:
+        hints["subject_legacy_code"] = code
+    return {
+        "record_type": rec.record_type,
+        "subject_name": rec.subject_name,
+        "authority": rec.authority,
+        "decision_ref": rec.decision_ref,
+        "decided_on": rec.decided_on.isoformat(),
+        "legal_basis": rec.legal_basis,
+        "status": rec.status,
+        "fields": json.loads(rec.fields),
+        "hints": hints,
+    }
 
 
 def _open_item(uow: UnitOfWork, item_id: str) -> Any:

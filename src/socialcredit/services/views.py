@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, func, select, text
 
 from ..clock import iso, to_utc_naive
-from ..db import events, listings, name_grams, records, review_queue, subjects
+from ..db import events, listings, name_grams, records, review_queue, subject_details, subjects
 from ..errors import InvalidInput, UnknownEntity
 from ..identifiers.protect import mask_person_name
 from ..projections.name_index import grams, normalise
@@ -93,6 +93,20 @@ def review_items(reg: Registry, limit: int = 50) -> dict[str, Any]:
             .order_by(review_queue.c.queued_at, review_queue.c.item_id)
             .limit(limit)
         ).all()
+        findings = {r.item_id: json.loads(r.resolution) for r in rows if r.resolution}
+        wanted = sorted({c["subject_id"] for f in findings.values() for c in f["candidates"]})
+        details = {
+            d.subject_id: d
+            for i in range(0, len(wanted), 500)
+            for d in conn.execute(
+                select(subject_details).where(subject_details.c.subject_id.in_(wanted[i : i + 500]))
+            )
+        }
+    for f in findings.values():
+        for c in f["candidates"]:
+            d = details.get(c["subject_id"])
+            c["address"] = d.address if d else None
+            c["legal_representative"] = d.legal_representative if d else None
     return {
         "open": n,
         "items": [
@@ -105,6 +119,7 @@ def review_items(reg: Registry, limit: int = 50) -> dict[str, Any]:
                 "reason": r.reason,
                 "queued_at": iso(r.queued_at, reg.tz),
                 "row": json.loads(r.row),
+                "finding": findings.get(r.item_id),
             }
             for r in rows
         ],
@@ -447,25 +462,31 @@ def _names_similar(
     conn: Connection, key: str, t: datetime, want: int, exclude: set[str]
 ) -> list[Any]:
     """Up to ``want`` organisations whose names are close to ``key`` without containing it (a
-    typo, a character missing or added, a different legal form), best first.
+    typo, a character missing or added, a different legal form), best first: the candidates of
+    :func:`similar_names`, ranked against the query by rapidfuzz's ``WRatio``; those below
+    ``SIMILAR_MIN_SCORE`` are dropped."""
+    found = similar_names(conn, key, t, SIMILAR_CANDIDATES)
+    return _ranked(key, [c for c in found if c.subject_id not in exclude], want)
 
-    Candidates are the names that share the most character pairs with the query, counted in
-    the database over the postings of the query's informative pairs (on PostgreSQL with
-    pg_trgm: the names most similar by the database's trigram index); rapidfuzz's ``WRatio``
-    then ranks them against the query, and those below ``SIMILAR_MIN_SCORE`` are dropped."""
+
+def similar_names(conn: Connection, key: str, t: datetime, n: int) -> list[Any]:
+    """Up to ``n`` organisations registered by ``t`` (``subject_id``, ``name``, ``division``)
+    whose names share the most character pairs with ``key`` (a normalised name), counted in the
+    database over the postings of the key's informative pairs; on PostgreSQL with pg_trgm, the
+    names most similar by the database's trigram index. Unranked beyond that: the caller
+    scores them (name search with rapidfuzz, resolution with its model)."""
     schema = _trgm(conn)
     if schema is not None:
-        found: list[Any] = list(
+        return list(
             conn.execute(
                 text(
                     "SELECT subject_id, name, division FROM subjects "
                     f'WHERE name_key OPERATOR("{schema}".%) :q AND registered_at <= :t '
                     f'ORDER BY "{schema}".similarity(name_key, :q) DESC, subject_id LIMIT :n'
                 ),
-                {"q": key, "t": t, "n": SIMILAR_CANDIDATES},
+                {"q": key, "t": t, "n": n},
             )
         )
-        return _ranked(key, [c for c in found if c.subject_id not in exclude], want)
     pairs = grams(key)
     sizes = _posting_sizes(conn, pairs, SIMILAR_POSTINGS_MAX)
     useful = [g for g in pairs if 0 < sizes[g] < SIMILAR_POSTINGS_MAX]
@@ -478,15 +499,16 @@ def _names_similar(
         .group_by(name_grams.c.subject_id)
         .having(func.count() >= max(1, (len(useful) + 1) // 3))
         .order_by(shared.desc(), name_grams.c.subject_id)
-        .limit(SIMILAR_CANDIDATES)
+        .limit(n)
         .subquery()
     )
-    cands = conn.execute(
-        select(subjects.c.subject_id, subjects.c.name, subjects.c.division)
-        .join(top, top.c.subject_id == subjects.c.subject_id)
-        .where(subjects.c.registered_at <= t, subjects.c.kind == "organisation")
-    ).all()
-    return _ranked(key, [c for c in cands if c.subject_id not in exclude], want)
+    return list(
+        conn.execute(
+            select(subjects.c.subject_id, subjects.c.name, subjects.c.division)
+            .join(top, top.c.subject_id == subjects.c.subject_id)
+            .where(subjects.c.registered_at <= t, subjects.c.kind == "organisation")
+        )
+    )
 
 
 def _ranked(key: str, cands: list[Any], want: int) -> list[Any]:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..errors import InvalidInput, RegistryError
 from ..ingest.readers import read_upload
-from ..services import checks, ingest, objections, review, views
+from ..services import checks, ingest, objections, resolution, review, views
 from ..services.access import Principal
 from . import session
 from .i18n import gettext as _
@@ -190,6 +190,38 @@ def decide_review_item(
     except RegistryError as exc:
         return _console(request, who, error=exc.message, status_code=exc.status)
     return RedirectResponse(f"/console?done={action}d#queue", 303)
+
+
+@router.post("/console/resolution", response_class=HTMLResponse)
+def run_resolution(request: Request, csrf: Annotated[str, Form()] = "") -> Any:
+    who = session.require(request, "reviewer")
+    if isinstance(who, RedirectResponse):
+        return who
+    session.check_csrf(request, csrf)
+    resolution.run(_reg(request), actor=who.label)
+    return RedirectResponse("/console?done=evaluated#queue", 303)
+
+
+@router.post("/console/links/undo", response_class=HTMLResponse)
+def undo_link(
+    request: Request,
+    record: Annotated[str, Form(max_length=200)],
+    reason: Annotated[str, Form(max_length=2000)],
+    csrf: Annotated[str, Form()] = "",
+) -> Any:
+    who = session.require(request, "reviewer")
+    if isinstance(who, RedirectResponse):
+        return who
+    session.check_csrf(request, csrf)
+    reg = _reg(request)
+    source, sep, rid = record.strip().partition("/")
+    try:
+        if not sep or not source or not rid:
+            raise InvalidInput("the record is SOURCE/SOURCE_RECORD_ID")
+        review.undo_link(reg, source, rid, reason=reason, actor=who.label)
+    except RegistryError as exc:
+        return _console(request, who, error=exc.message, status_code=exc.status)
+    return RedirectResponse("/console?done=undone#queue", 303)
 
 
 @router.post("/console/objections/{objection_id}", response_class=HTMLResponse)

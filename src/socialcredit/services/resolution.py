@@ -1,0 +1,336 @@
+"""Probabilistic resolution of queued rows: the model links, proposes or leaves each one.
+
+A row that arrives without a usable code and that the law's mapping could not link
+(``resolution.deterministic``) waits in the review queue. For a row about an organisation,
+this service reads the registered organisations most like it by name (the name index, see
+``views.similar_names``), with the address and legal representative their sources last gave
+(``subject_details``), and scores row against candidates with the organisation model of the
+policy pack (``resolution.probabilistic``, Splink). The prior is the one for the row against
+the whole register, not against the handful of candidates read. Then, by the pack's
+thresholds (``resolution/thresholds.yaml``):
+
+- at or above ``upper`` the row is linked: it is ingested for that subject exactly as if a
+  reviewer had named it (``review.resolve_item``), the decision recorded as made by the model,
+  with its probability; the listing rules then apply to that subject;
+- from ``lower`` up to ``upper`` the item stays open for a reviewer, with the candidates and
+  the model's explanation (each comparison's level and Bayes factor): review-item-evaluated;
+- below ``lower`` it stays open, marked unresolved (no candidate is likely enough).
+
+A reviewer can undo any link, automatic or not (``review.undo_link``). Rows about natural
+persons are left to reviewers: the register keeps a person's name and date of birth only, and
+rows without an ID number rarely carry a date of birth, so there is too little to compare.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from ..clock import to_utc_naive
+from ..db import review_queue, subject_details, subjects
+from ..errors import Conflict
+from ..events import types as T
+from ..events.types import NewEvent
+from ..projections.name_index import normalise as name_key
+from ..resolution import deterministic
+from . import review, views
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..bootstrap import Registry
+
+Progress = Callable[[int], None]
+
+MODEL = "organisations_v1"
+#: Registered organisations read per row: those whose names share the most character pairs.
+CANDIDATES = 20
+#: Rows scored together (one Splink job).
+CHUNK = 500
+
+
+@dataclass
+class ResolveSummary:
+    considered: int = 0
+    linked: int = 0
+    by_law: int = 0
+    review: int = 0
+    unresolved: int = 0
+    persons_left: int = 0
+    conflicts: int = 0
+    linked_items: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "considered": self.considered,
+            "linked": self.linked,
+            "linked_by_law": self.by_law,
+            "review": self.review,
+            "unresolved": self.unresolved,
+            "persons_left_to_reviewers": self.persons_left,
+            "conflicts": self.conflicts,
+        }
+
+
+def _is_organisation(reg: Registry, item: Any, row: dict[str, Any]) -> bool:
+    hints = row.get("hints", {})
+    kind = hints.get("subject_kind")
+    if kind:
+        return bool(kind == "organisation")
+    rt = reg.pack.record_types.get(item.record_type)
+    return bool(rt and set(rt.subject_kinds) == {"organisation"}) or bool(
+        hints.get("subject_legacy_code") or hints.get("subject_registration_no")
+    )
+
+
+def open_items(
+    reg: Registry, item_ids: Sequence[str] | None = None, *, again: bool = False
+) -> list[Any]:
+    """Open items, oldest first; without ``again`` only those the model has not evaluated."""
+    q = select(review_queue).where(review_queue.c.status == "open")
+    if not again:
+        q = q.where(review_queue.c.resolution.is_(None))
+    q = q.order_by(review_queue.c.queued_at, review_queue.c.item_id)
+    with reg.engine.connect() as conn:
+        if item_ids is None:
+            return list(conn.execute(q))
+        wanted = sorted(set(item_ids))
+        out: list[Any] = []
+        for i in range(0, len(wanted), 500):
+            out.extend(conn.execute(q.where(review_queue.c.item_id.in_(wanted[i : i + 500]))))
+        return sorted(out, key=lambda r: (r.queued_at, r.item_id))
+
+
+def run(
+    reg: Registry,
+    *,
+    actor: str = "resolution",
+    item_ids: Sequence[str] | None = None,
+    again: bool = False,
+    progress: Progress | None = None,
+    chunk: int = CHUNK,
+) -> ResolveSummary:
+    """Evaluate open review items (``item_ids``, or all not yet evaluated) with the model."""
+    summary = ResolveSummary()
+    items = open_items(reg, item_ids, again=again)
+    orgs: list[tuple[Any, dict[str, Any]]] = []
+    for item in items:
+        row = json.loads(item.row)
+        if _is_organisation(reg, item, row):
+            orgs.append((item, row))
+        else:
+            summary.persons_left += 1
+    if progress and summary.persons_left:
+        progress(summary.persons_left)
+    for i in range(0, len(orgs), chunk):
+        part = orgs[i : i + chunk]
+        _evaluate(reg, part, actor, summary)
+        if progress:
+            progress(len(part))
+    return summary
+
+
+def _left(part: Sequence[tuple[Any, dict[str, Any]]]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "name": [item.subject_name for item, _ in part],
+            "address": [row.get("hints", {}).get("subject_address") for _, row in part],
+            "legal_rep": [
+                row.get("hints", {}).get("subject_legal_representative") for _, row in part
+            ],
+            "uscc": [None] * len(part),
+        }
+    )
+
+
+def _candidates(reg: Registry, names: Sequence[str]) -> tuple[pd.DataFrame, list[str], int]:
+    """The registered organisations most like any of ``names``, with their details: a table
+    for the model, their codes in its row order, and how many organisations are registered."""
+    import pandas as pd
+
+    from ..resolution.probabilistic import simplified
+
+    t = to_utc_naive(reg.now())
+    ids: dict[str, None] = {}
+    with reg.engine.connect() as conn:
+        population = conn.execute(
+            select(func.count())
+            .select_from(subjects)
+            .where(subjects.c.kind == "organisation", subjects.c.registered_at <= t)
+        ).scalar_one()
+        for name in names:
+            key = name_key(simplified(name))
+            for r in views.similar_names(conn, key, t, CANDIDATES):
+                ids.setdefault(r.subject_id)
+        order = list(ids)
+        found: dict[str, Any] = {}
+        for i in range(0, len(order), 500):
+            q = (
+                select(
+                    subjects.c.subject_id,
+                    subjects.c.name,
+                    subject_details.c.address,
+                    subject_details.c.legal_representative,
+                )
+                .outerjoin(subject_details, subject_details.c.subject_id == subjects.c.subject_id)
+                .where(subjects.c.subject_id.in_(order[i : i + 500]))
+            )
+            found.update({r.subject_id: r for r in conn.execute(q)})
+    order = [s for s in order if s in found]
+    table = pd.DataFrame(
+        {
+            "name": [found[s].name for s in order],
+            "address": [found[s].address for s in order],
+            "legal_rep": [found[s].legal_representative for s in order],
+            "uscc": order,
+        }
+    )
+    return table, order, int(population)
+
+
+def _by_law(
+    reg: Registry,
+    part: Sequence[tuple[Any, dict[str, Any]]],
+    actor: str,
+    summary: ResolveSummary,
+) -> list[tuple[Any, dict[str, Any]]]:
+    """Link the rows the law's mapping now resolves (their organisation registered since they
+    were queued); the others are returned for the model."""
+    codes = {c for _, row in part if (c := deterministic.legacy_code_of(row.get("hints", {})))}
+    if not codes:
+        return list(part)
+    with reg.engine.connect() as conn:
+        found = deterministic.candidates(conn, codes)
+    rest = []
+    for item, row in part:
+        res = deterministic.resolve(
+            item.subject_name,
+            row.get("hints", {}),
+            found,
+            record_type=item.record_type,
+            subject_kinds=reg.pack.record_types[item.record_type].subject_kinds,
+        )
+        if res.subject_id is None:
+            rest.append((item, row))
+            continue
+        try:
+            review.resolve_item(
+                reg, item.item_id, res.subject_id, actor=actor, finding=res.resolved_by
+            )
+        except Conflict:
+            summary.conflicts += 1
+            continue
+        summary.linked += 1
+        summary.by_law += 1
+        summary.linked_items.append(
+            {"item_id": item.item_id, "subject_id": res.subject_id, "method": deterministic.METHOD}
+        )
+    return rest
+
+
+def _evaluate(
+    reg: Registry,
+    part: Sequence[tuple[Any, dict[str, Any]]],
+    actor: str,
+    summary: ResolveSummary,
+) -> None:
+    from ..resolution import probabilistic as P
+
+    summary.considered += len(part)
+    part = _by_law(reg, part, actor, summary)
+    if not part:
+        return
+    th = reg.pack.resolution.organisations if reg.pack.resolution else P.thresholds("organisation")
+    right, codes, population = _candidates(reg, [item.subject_name for item, _ in part])
+    outcomes: dict[int, P.RowOutcome] = {}
+    if codes:
+        res = P.link(
+            _left(part),
+            right,
+            P.default_model("organisation"),
+            upper=th.upper,
+            lower=th.lower,
+            cluster=False,
+            population=max(population, len(codes)),
+        )
+        outcomes = {i: P.outcome(res, i) for i in range(len(part))}
+    names = dict(zip(codes, right["name"], strict=True))
+    findings: list[NewEvent] = []
+    for i, (item, _row) in enumerate(part):
+        out = outcomes.get(i)
+        cands = [
+            {
+                "subject_id": codes[c.right],
+                "name": names[codes[c.right]],
+                "match_probability": round(c.match_probability, 6),
+                "match_weight": round(c.match_weight, 3),
+                "explanation": [
+                    {
+                        "comparison": e.comparison,
+                        "level": e.level,
+                        "bayes_factor": round(e.bayes_factor, 4),
+                    }
+                    for e in c.explanation
+                ],
+            }
+            for c in (out.candidates[:5] if out else ())
+        ]
+        if out is not None and out.decision == "link":
+            best = cands[0]
+            try:
+                review.resolve_item(
+                    reg,
+                    item.item_id,
+                    best["subject_id"],
+                    actor=actor,
+                    finding={
+                        "method": "probabilistic",
+                        "model": MODEL,
+                        "match_probability": best["match_probability"],
+                    },
+                )
+            except Conflict:
+                summary.conflicts += 1
+                continue
+            summary.linked += 1
+            summary.linked_items.append(
+                {"item_id": item.item_id, "method": "probabilistic", **best}
+            )
+            continue
+        decision = "review" if cands else "unresolved"
+        if decision == "review":
+            summary.review += 1
+        else:
+            summary.unresolved += 1
+        findings.append(
+            NewEvent(
+                T.REVIEW_ITEM_EVALUATED,
+                {
+                    "item_id": item.item_id,
+                    "decision": decision,
+                    "model": MODEL,
+                    "thresholds": {"upper": th.upper, "lower": th.lower},
+                    "candidates": cands,
+                    "decided_by": actor,
+                },
+            )
+        )
+    if findings:
+        with reg.uow(actor) as uow:
+            still = {
+                r.item_id
+                for r in uow.execute(
+                    select(review_queue.c.item_id).where(
+                        review_queue.c.item_id.in_([ev.payload["item_id"] for ev in findings]),
+                        review_queue.c.status == "open",
+                    )
+                )
+            }
+            uow.emit_many([ev for ev in findings if ev.payload["item_id"] in still])
+            uow.commit()
