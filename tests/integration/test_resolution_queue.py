@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from socialcredit.bootstrap import Registry
-from socialcredit.db import events, listings, records, review_queue, subject_details
+from socialcredit.db import events, listings, notices, records, review_queue, subject_details
 from socialcredit.errors import Conflict
 from socialcredit.events import types as T
 from socialcredit.identifiers.uscc import build_uscc
@@ -221,6 +221,14 @@ def test_a_reviewer_undoes_a_link_and_links_the_row_again(
         ended = conn.execute(select(events.c.payload).where(events.c.type == T.LISTING_ENDED)).all()
     payload = json.loads(ended[-1].payload)
     assert payload["reason"] == "link_undone" and payload["exit_basis"]  # cites PIPL
+    # A is told, through the notices outbox
+    with reg.engine.connect() as conn:
+        told = conn.execute(
+            select(notices.c.body).where(
+                notices.c.subject_id == a["code"], notices.c.kind == "link-undone"
+            )
+        ).scalar_one()
+    assert json.loads(told)["record"] == "court/CT-X-001"
 
     # the row is linked again, to the right subject; its listing follows it
     review.resolve_item(reg, item.item_id, c["code"], actor="test:reviewer")

@@ -41,9 +41,10 @@ match_weight, explanation [{comparison, level, bayes_factor}]}], decided_by: the
 model's finding on a queued row, shown to the reviewer who decides it"""
 
 LINK_UNDONE = "link-undone"
-"""record_key, subject_id (the subject the record is taken from), item_id, reason, decided_by:
-a reviewer undid a link; the record leaves the subject's file (its events stay in the log),
-listings resting on it end, and the row is back in the review queue as item_id"""
+"""record_key, record (SOURCE/SOURCE_RECORD_ID), subject_id (the subject the record is taken
+from), item_id, reason, decided_by: a reviewer undid a link; the record leaves the subject's file
+(its events stay in the log), the subject is told, listings resting on it end, and the row is
+back in the review queue as item_id"""
 
 REVIEW_ITEM_REJECTED = "review-item-rejected"
 """item_id, reason, decided_by: a reviewer closed the queued row as not resolvable"""

@@ -29,3 +29,13 @@ def proposal_notice(p: dict[str, Any]) -> dict[str, Any]:
         "en": f"You are proposed for the list {p['list_id']}."
         + (f" Pending: {pending}" if pending else ""),
     }
+
+
+def unlink_notice(p: dict[str, Any]) -> dict[str, Any]:
+    """A reviewer found that a record the registry had linked to the subject is not about it."""
+    return {
+        "zh": f"经复核，记录 {p['record']} 并非关于您，已从您的档案中移除。理由：{p['reason']}",
+        "en": f"On review, record {p['record']} is not about you and has left your file. "
+        f"Reasons: {p['reason']}",
+        "record": p["record"],
+    }

@@ -47,7 +47,7 @@ from ..events import types as T
 from ..events.chain import canonical
 from ..events.store import StoredEvent
 from .name_index import grams, normalise
-from .notice_text import derived_notice_id, proposal_notice, record_notice
+from .notice_text import derived_notice_id, proposal_notice, record_notice, unlink_notice
 
 Op = tuple[Any, dict[str, Any]]  # a statement, or an Upsert resolved per dialect
 Handler = Callable[[StoredEvent, dict[str, Any]], list[Op]]
@@ -746,6 +746,17 @@ def _item_evaluated(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
 def _link_undone(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     return [
         (DELETE_RECORD, {"k": p["record_key"]}),
+        (
+            INSERT_NOTICE,
+            dict(
+                notice_id=derived_notice_id(ev.event_id),
+                subject_id=ev.subject_id,
+                listing_id=None,
+                kind="link-undone",
+                issued_at=ev.at,
+                body=canonical(unlink_notice(p)),
+            ),
+        ),
         (REOPEN_REVIEW, {"k": p["item_id"], "reason": f"link undone: {p['reason']}"}),
     ]
 

@@ -172,6 +172,7 @@ def undo_link(
                 T.LINK_UNDONE,
                 {
                     "record_key": key,
+                    "record": f"{source}/{source_record_id}",
                     "subject_id": rec.subject_id,
                     "item_id": item_id,
                     "reason": reason.strip(),

@@ -18,7 +18,12 @@ from ..identifiers import looks_like_resident_id, parse_resident_id, parse_uscc
 from ..identifiers.protect import PERSON_PREFIX, mask_person_name
 from ..identifiers.resident_id import ResidentId
 from ..identifiers.uscc import Uscc
-from ..projections.notice_text import derived_notice_id, proposal_notice, record_notice
+from ..projections.notice_text import (
+    derived_notice_id,
+    proposal_notice,
+    record_notice,
+    unlink_notice,
+)
 from ..rules.lists import status_at
 
 if TYPE_CHECKING:
@@ -188,6 +193,17 @@ def subject_file(
                     "end_decision_ref": None,
                     "decision_ref": None,
                 }
+            elif ev.type == T.LINK_UNDONE:
+                recs.pop(p["record_key"], None)
+                notes.append(
+                    {
+                        "kind": "link-undone",
+                        "notice_id": derived_notice_id(ev.event_id),
+                        "issued_at": iso(ev.at, reg.tz),
+                        "listing_id": None,
+                        **unlink_notice(p),
+                    }
+                )
             elif ev.type == T.RECORD_RETRACTED:
                 recs[p["record_key"]]["retracted"] = {
                     "at": iso(ev.at, reg.tz),
