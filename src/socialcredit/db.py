@@ -75,6 +75,9 @@ subjects = Table(
     # an organisation's name as searched (``name_index.normalise``); NULL for a person, who is
     # never found by name. On PostgreSQL a pg_trgm GIN index serves searches of 3+ characters.
     Column("name_key", Text),
+    # set when a reviewer merged this subject into another (subjects-merged): its records and
+    # listings are the survivor's from then on; its own events stay in the log
+    Column("merged_into", String(64)),
     Index("ix_subjects_organisation_code", "organisation_code"),
 )
 
@@ -167,6 +170,25 @@ review_queue = Table(
     #: the probabilistic model's finding (review-item-evaluated), JSON; NULL until evaluated
     Column("resolution", Text),
     UniqueConstraint("source", "source_record_id", name="uq_review_source_id"),
+)
+
+#: Pairs of registered organisations the model takes for one (``resolve dedupe``), for a
+#: reviewer to merge or keep apart.
+merge_proposals = Table(
+    "merge_proposals",
+    metadata,
+    Column("proposal_id", String(32), primary_key=True),
+    Column("subject_a", String(64), nullable=False),
+    Column("subject_b", String(64), nullable=False),
+    Column("match_probability", Float, nullable=False),
+    Column("finding", Text, nullable=False),
+    Column("proposed_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # open, merged, kept_apart
+    Column("survivor", String(64)),
+    Column("decided_by", String(128)),
+    Column("reason", Text),
+    Column("decided_at", DateTime),
+    Index("ix_merge_proposals_status", "status"),
 )
 
 #: What sources say of an organisation besides its name, from rows that name it by its code:
@@ -371,6 +393,7 @@ PROJECTIONS: tuple[Table, ...] = (
     notices,
     review_queue,
     subject_details,
+    merge_proposals,
     ingest_batches,
     source_tokens,
     objections,

@@ -201,6 +201,8 @@ ALLOWED = {
     ("GET", "/v1/review-queue"): {"reviewer"},
     ("POST", "/v1/review-queue/{item_id}/decision"): {"reviewer"},
     ("POST", "/v1/links/undo"): {"reviewer"},
+    ("GET", "/v1/merge-proposals"): {"reviewer"},
+    ("POST", "/v1/merge-proposals/{proposal_id}/decision"): {"reviewer"},
     ("POST", "/v1/resolution/run"): {"reviewer"},
     ("GET", "/v1/inspection-plans"): "everyone",
     ("GET", "/v1/inspection-plans/{plan_id}"): "everyone",
@@ -293,6 +295,9 @@ def test_every_endpoint_against_every_role(reg: Registry, clock: FixedClock, ser
         elif "{item_id}" in path:
             url = path.replace("{item_id}", "Q0")  # no such item: 404 for a reviewer
             body = {"action": "reject", "reason": "m"}
+        elif "{proposal_id}" in path:
+            url = path.replace("{proposal_id}", "M0")  # no such proposal: 404 for a reviewer
+            body = {"action": "keep_apart", "reason": "m"}
         elif path == "/v1/links/undo":
             body = {"record": "court/none", "reason": "m"}  # no such record: 404 for a reviewer
         elif "{repair_id}" in path:

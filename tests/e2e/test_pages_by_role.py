@@ -28,6 +28,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/review/{item_id}"): {"reviewer"},
     ("POST", "/console/resolution"): {"reviewer"},
     ("POST", "/console/links/undo"): {"reviewer"},
+    ("POST", "/console/merges/{proposal_id}"): {"reviewer"},
     ("POST", "/console/objections/{objection_id}"): {"reviewer", "source"},
     ("GET", "/console/check"): {"agency"},
     ("GET", "/me"): {"subject"},
@@ -80,6 +81,7 @@ def test_every_page_against_every_role(reg: Registry, server: str) -> None:
             for (method, path), allowed in sorted(ALLOWED.items()):
                 url = path.replace("{item_id}", "x").replace("{objection_id}", "x")
                 url = url.replace("{consent_id}", "x").replace("{code}", ORG)
+                url = url.replace("{proposal_id}", "x")
                 data = {"action": "resolve", "outcome": "rejected", "reason": "r"}
                 data |= {"target": "x", "grounds": "g", "evidence": "e"}
                 data |= {"lender": "x", "purpose": "loan_application"}

@@ -73,3 +73,38 @@ def test_reviewer_compares_accepts_and_undoes(page: Any, reg: Registry) -> None:
     undo.get_by_role("button", name="撤销此关联").click()
     assert "no record court/NOPE" in page.locator("p.error").inner_text()
     assert resolution.open_items(reg, again=True)[0].source_record_id == "CT-Y-002"
+
+
+def test_reviewer_merges_a_proposed_pair(page: Any, reg: Registry) -> None:
+    from socialcredit.services import dedupe
+    from tests.fixtures.rows import judgment
+    from tests.integration.test_resolution_queue import ghost_of
+
+    create_principal(
+        reg, "reviewer", "复核员", actor="test:admin", username="reviewer", password=PASSWORD
+    )
+    orgs = population()
+    register(reg, orgs)
+    a = orgs[5]
+    ghost = ghost_of(a, 1)
+    row = judgment(
+        "CT-G-001",
+        ghost,
+        subject_name=a["name"],
+        subject_address=a["address"],
+        subject_legal_representative=a["rep"],
+    )
+    ingest.ingest(reg, numbered([row]), "court", actor="test:court")
+    assert dedupe.propose(reg)["proposed"] == 1
+
+    sign_in(page, "reviewer")
+    page.wait_for_url("**/console")
+    section = page.locator("#merges")
+    body = section.locator("table").inner_text()
+    assert a["code"] in body and ghost in body and a["address"] in body
+    assert axe_violations(page) == []
+    section.get_by_label("决定理由").fill("代码录入错误")
+    section.get_by_role("button", name=f"合并，保留 {a['code']}").click()
+    page.wait_for_url("**/console?done=merged#merges")
+    assert subject_of(reg, "CT-G-001") == a["code"]
+    assert "暂无拟合并的主体" in page.locator("#merges").inner_text()

@@ -312,3 +312,91 @@ def test_both_thresholds_come_from_policy(reg: Registry, orgs: list[dict[str, st
     resolution.run(reg, item_ids=s.queued_items, again=True)
     assert best("CT-Y-002")[0] == "unresolved"
     assert record_of(reg, "CT-Y-002") is None
+
+
+# -- dedupe of the register -------------------------------------------------------------------
+
+
+def ghost_of(o: dict[str, str], n: int) -> str:
+    """Another valid USCC: what a source that mistyped the organisation's code sent."""
+    return build_uscc("9", "1", "330100", f"{89000000 + n:08d}")
+
+
+def test_dedupe_proposes_a_merge_and_the_merge_loses_nothing(
+    reg: Registry, orgs: list[dict[str, str]]
+) -> None:
+    from socialcredit.services import dedupe
+    from socialcredit.services.subjects import subject_file
+
+    a, b = orgs[5], orgs[12]
+    ga, gb = ghost_of(a, 1), ghost_of(b, 2)
+    rows = [
+        judgment(
+            "CT-G-001",
+            ga,
+            subject_name=a["name"],
+            subject_address=a["address"],
+            subject_legal_representative=a["rep"],
+        ),
+        judgment(
+            "CT-G-002",
+            gb,
+            subject_name=b["name"],
+            subject_address=b["address"],
+            subject_legal_representative=b["rep"],
+            listing_ref="（2026）京0105执1235号之一",
+        ),
+    ]
+    s = ingest.ingest(reg, numbered(rows), "court", actor="test:court")
+    assert s.accepted == 2 and s.subjects_registered == 2
+    with reg.engine.connect() as conn:
+        n_events = len(conn.execute(select(events.c.seq)).all())
+
+    found = dedupe.propose(reg, actor="test:dedupe")
+    assert found["organisations"] == len(orgs) + 2
+    props = {
+        frozenset((p["a"]["subject"], p["b"]["subject"])): p
+        for p in dedupe.proposals(reg)["proposals"]
+    }
+    assert set(props) == {frozenset((a["code"], ga)), frozenset((b["code"], gb))}
+    pa = props[frozenset((a["code"], ga))]
+    assert pa["match_probability"] >= reg.pack.resolution.organisations.lower  # type: ignore[union-attr]
+    assert {e["comparison"] for e in pa["explanation"]} >= {"name", "address", "legal_rep"}
+    assert dedupe.propose(reg, actor="test:dedupe")["proposed"] == 0  # never twice
+
+    out = dedupe.merge(reg, pa["proposal_id"], a["code"], reason="code mistyped", actor="rev")
+    assert (out["survivor"], out["merged"]) == (a["code"], ga)
+    with pytest.raises(Conflict):
+        dedupe.merge(reg, pa["proposal_id"], a["code"], reason="again", actor="rev")
+    # the ghost's record and listing are A's now; A's file holds both histories
+    assert record_of(reg, "CT-G-001").subject_id == a["code"]
+    assert [r.list_id for r in active_listings(reg, a["code"])] == ["dishonest_judgment_debtors"]
+    assert active_listings(reg, ga) == []
+    file = subject_file(reg, a["code"])
+    assert {r["record"] for r in file["records"]} == {"samr/SAMR-0005", "court/CT-G-001"}
+    assert file["merged_from"] == [ga] and file["name"] == a["name"]
+    # nothing left the log: the ghost's events are all there, under its own code
+    with reg.engine.connect() as conn:
+        assert len(conn.execute(select(events.c.seq)).all()) > n_events
+        ghost_types = {
+            t for (t,) in conn.execute(select(events.c.type).where(events.c.subject_id == ga))
+        }
+    assert {T.SUBJECT_REGISTERED, T.RECORD_ACCEPTED, T.LISTING_PROPOSED} <= ghost_types
+    # a source still sending the ghost's code files for A
+    later = penalty("SAMR-G-9", ga, severity="minor", subject_name=a["name"])
+    s = ingest.ingest(reg, numbered([later]), "samr", actor="test:samr")
+    assert s.accepted == 1 and s.subjects_registered == 0
+    assert record_of(reg, "SAMR-G-9").subject_id == a["code"]
+
+    # the other pair is kept apart, and not proposed again
+    pb = props[frozenset((b["code"], gb))]
+    dedupe.keep_apart(reg, pb["proposal_id"], reason="two companies", actor="rev")
+    assert dedupe.propose(reg, actor="test:dedupe")["proposed"] == 0
+    assert {p["proposal_id"] for p in dedupe.proposals(reg, "kept_apart")["proposals"]} == {
+        pb["proposal_id"]
+    }
+    assert record_of(reg, "CT-G-002").subject_id == gb
+
+    before = audit.fingerprint(reg)
+    audit.rebuild(reg)
+    assert audit.fingerprint(reg) == before

@@ -25,6 +25,7 @@ from ..services import (
     audit,
     checks,
     consents,
+    dedupe,
     grading,
     ingest,
     inspection,
@@ -572,6 +573,28 @@ def create_app(
         if not sep or not source or not rid:
             raise InvalidInput("record is SOURCE/SOURCE_RECORD_ID")
         return review.undo_link(reg, source, rid, reason=body.reason, actor=who.label)
+
+    @app.get("/v1/merge-proposals", responses=ERRORS, tags=["resolution"])
+    def get_merge_proposals(reg: RegDep, who: WhoDep, status: str = "open") -> Any:
+        """Pairs of registered organisations the model takes for one (reviewers)."""
+        access.require(who, "reviewer")
+        if status not in ("open", "merged", "kept_apart"):
+            raise InvalidInput("status is open, merged or kept_apart")
+        return dedupe.proposals(reg, status)
+
+    @app.post("/v1/merge-proposals/{proposal_id}/decision", responses=ERRORS, tags=["resolution"])
+    def post_merge_decision(
+        reg: RegDep, who: WhoDep, proposal_id: str, body: schemas.MergeDecisionIn
+    ) -> Any:
+        """A reviewer merges the pair (the other into ``survivor``) or keeps them apart."""
+        access.require(who, "reviewer")
+        if body.action == "merge":
+            if not body.survivor:
+                raise InvalidInput("name the survivor: one of the two USCCs")
+            return dedupe.merge(
+                reg, proposal_id, body.survivor, reason=body.reason, actor=who.label
+            )
+        return dedupe.keep_apart(reg, proposal_id, reason=body.reason, actor=who.label)
 
     @app.post("/v1/resolution/run", responses=ERRORS, tags=["resolution"])
     def post_resolution_run(reg: RegDep, who: WhoDep) -> Any:

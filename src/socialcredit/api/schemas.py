@@ -167,6 +167,12 @@ class ReviewDecisionIn(BaseModel):
     )
 
 
+class MergeDecisionIn(BaseModel):
+    action: Literal["merge", "keep_apart"]
+    survivor: str | None = Field(default=None, max_length=40, description="the USCC that stays")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class LinkUndoIn(BaseModel):
     record: str = Field(max_length=200, description="SOURCE/SOURCE_RECORD_ID of the linked record")
     reason: str = Field(min_length=1, max_length=2000)

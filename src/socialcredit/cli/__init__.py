@@ -915,6 +915,82 @@ def resolve_undo(
     print_json(undo_link(reg, source, source_record_id, reason=reason, actor=actor("cli:reviewer")))
 
 
+@resolve_app.command("dedupe")
+@clerk_errors
+def resolve_dedupe(
+    as_of: AsOf = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Find registered organisations the model takes for one; propose each pair to a reviewer
+    (never merged without one). Pairs already proposed are not proposed again.
+
+    Example: socialcredit resolve dedupe
+    """
+    from ..services import dedupe
+
+    reg = registry(as_of)
+    with progress_bar() as bar:
+        task = bar.add_task("dedupe the register (Splink)", total=None)
+        found = dedupe.propose(
+            reg, actor=actor("cli:dedupe"), progress=lambda n: bar.advance(task, n)
+        )
+    if json_out:
+        print_json(found)
+        return
+    out.print(f"{found['organisations']} organisations compared; {found['proposed']} new proposals")
+
+
+@resolve_app.command("proposals")
+@clerk_errors
+def resolve_proposals(
+    status: Annotated[str, typer.Option(help="open, merged or kept_apart.")] = "open",
+    as_of: AsOf = None,
+) -> None:
+    """Merge proposals with both organisations side by side, as JSON.
+
+    Example: socialcredit resolve proposals
+    """
+    from ..services import dedupe
+
+    print_json(dedupe.proposals(registry(as_of), status))
+
+
+@resolve_app.command("merge")
+@clerk_errors
+def resolve_merge(
+    proposal_id: Annotated[str, typer.Argument(help="The proposal (see resolve proposals).")],
+    survivor: Annotated[str, typer.Option("--survivor", help="The USCC that stays.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the two are one organisation.")],
+    as_of: AsOf = None,
+) -> None:
+    """Merge the proposal's other organisation into SURVIVOR: its records and listings become
+    the survivor's; every event of both stays in the log.
+
+    Example: socialcredit resolve merge M01ab --survivor 91110000600037341L --reason "typo in code"
+    """
+    from ..services import dedupe
+
+    reg = registry(as_of)
+    print_json(dedupe.merge(reg, proposal_id, survivor, reason=reason, actor=actor("cli:reviewer")))
+
+
+@resolve_app.command("keep-apart")
+@clerk_errors
+def resolve_keep_apart(
+    proposal_id: Annotated[str, typer.Argument(help="The proposal (see resolve proposals).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why they are different.")],
+    as_of: AsOf = None,
+) -> None:
+    """Close a merge proposal: the two are different organisations.
+
+    Example: socialcredit resolve keep-apart M01ab --reason "different legal representatives"
+    """
+    from ..services import dedupe
+
+    reg = registry(as_of)
+    print_json(dedupe.keep_apart(reg, proposal_id, reason=reason, actor=actor("cli:reviewer")))
+
+
 @app.command()
 @clerk_errors
 def rebuild() -> None:

@@ -49,6 +49,20 @@ back in the review queue as item_id"""
 REVIEW_ITEM_REJECTED = "review-item-rejected"
 """item_id, reason, decided_by: a reviewer closed the queued row as not resolvable"""
 
+MERGE_PROPOSED = "merge-proposed"
+"""proposal_id, subject_a, subject_b, match_probability, model, candidates-style explanation
+[{comparison, level, bayes_factor}], decided_by: the model takes two registered organisations for
+one (``resolve dedupe``); a reviewer decides"""
+
+MERGE_KEPT_APART = "merge-kept-apart"
+"""proposal_id, reason, decided_by: a reviewer found the two are different organisations"""
+
+SUBJECTS_MERGED = "subjects-merged"
+"""proposal_id (or null), survivor, merged, reason, decided_by: a reviewer merged ``merged`` into
+``survivor``: its records and listings are the survivor's from then on, its file is read as part
+of the survivor's, and rows naming its code are recorded for the survivor; every event of both
+stays in the log. Recorded under the survivor's subject_id"""
+
 BATCH_INGESTED = "batch-ingested"
 """batch_id, source, file_name, accepted, amended, unchanged, rejected, queued, rejects (row, field,
 reason; never the rejected values), pack_digest"""
@@ -148,6 +162,9 @@ ALL_TYPES = (
     REVIEW_ITEM_REJECTED,
     REVIEW_ITEM_EVALUATED,
     LINK_UNDONE,
+    MERGE_PROPOSED,
+    MERGE_KEPT_APART,
+    SUBJECTS_MERGED,
     BATCH_INGESTED,
     LISTING_PROPOSED,
     LISTING_NOTIFIED,

@@ -30,6 +30,7 @@ from ..db import (
     ingest_batches,
     inspection_plans,
     listings,
+    merge_proposals,
     name_grams,
     notices,
     objections,
@@ -743,6 +744,91 @@ def _item_evaluated(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     return [(EVALUATE_REVIEW, {"k": p["item_id"], "resolution": canonical(finding)})]
 
 
+INSERT_PROPOSAL = insert(merge_proposals)
+DECIDE_PROPOSAL = (
+    update(merge_proposals)
+    .where(merge_proposals.c.proposal_id == bindparam("k"))
+    .values(
+        status=bindparam("status"),
+        survivor=bindparam("survivor"),
+        decided_by=bindparam("decided_by"),
+        reason=bindparam("reason"),
+        decided_at=bindparam("decided_at"),
+    )
+)
+MERGE_SUBJECT = (
+    update(subjects)
+    .where(subjects.c.subject_id == bindparam("k"))
+    .values(merged_into=bindparam("survivor"))
+)
+MOVE_RECORDS = (
+    update(records)
+    .where(records.c.subject_id == bindparam("k"))
+    .values(subject_id=bindparam("survivor"))
+)
+MOVE_LISTINGS = (
+    update(listings)
+    .where(listings.c.subject_id == bindparam("k"))
+    .values(subject_id=bindparam("survivor"))
+)
+DROP_GRAMS = delete(name_grams).where(name_grams.c.subject_id == bindparam("k"))
+DROP_DETAILS = delete(subject_details).where(subject_details.c.subject_id == bindparam("k"))
+DROP_GRADES = delete(grades).where(grades.c.subject_id == bindparam("k"))
+
+
+def _merge_proposed(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    finding = {k: p[k] for k in ("model", "explanation")}
+    return [
+        (
+            INSERT_PROPOSAL,
+            dict(
+                proposal_id=p["proposal_id"],
+                subject_a=p["subject_a"],
+                subject_b=p["subject_b"],
+                match_probability=p["match_probability"],
+                finding=canonical(finding),
+                proposed_at=ev.at,
+                status="open",
+                survivor=None,
+                decided_by=None,
+                reason=None,
+                decided_at=None,
+            ),
+        )
+    ]
+
+
+def _decided(p: dict[str, Any], ev: StoredEvent, status: str) -> Op:
+    return (
+        DECIDE_PROPOSAL,
+        dict(
+            k=p["proposal_id"],
+            status=status,
+            survivor=p.get("survivor"),
+            decided_by=p["decided_by"],
+            reason=p["reason"],
+            decided_at=ev.at,
+        ),
+    )
+
+
+def _subjects_merged(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    """The merged subject's records and listings become the survivor's; it leaves the name
+    index (a search finds the survivor) and keeps its row, marked, for its code to redirect."""
+    k = {"k": p["merged"], "survivor": p["survivor"]}
+    ops: list[Op] = [
+        (MERGE_SUBJECT, k),
+        (MOVE_RECORDS, k),
+        (MOVE_LISTINGS, k),
+        (DROP_GRAMS, {"k": p["merged"]}),
+        (DROP_DETAILS, {"k": p["merged"]}),
+        (DROP_GRADES, {"k": p["merged"]}),
+    ]
+    if p.get("proposal_id"):
+        ops.append(_decided(p, ev, "merged"))
+    return ops
+
+
 def _link_undone(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     return [
         (DELETE_RECORD, {"k": p["record_key"]}),
@@ -818,6 +904,9 @@ EVENT_HANDLERS: dict[str, Handler] = {
     ],
     T.REVIEW_ITEM_EVALUATED: _item_evaluated,
     T.LINK_UNDONE: _link_undone,
+    T.MERGE_PROPOSED: _merge_proposed,
+    T.MERGE_KEPT_APART: lambda ev, p: [_decided(p, ev, "kept_apart")],
+    T.SUBJECTS_MERGED: _subjects_merged,
     T.BATCH_INGESTED: _batch_ingested,
     T.LISTING_PROPOSED: _listing_proposed,
     T.LISTING_NOTIFIED: _listing_notified,

@@ -262,6 +262,7 @@ def ingest_within(
                 )
                 continue
         valid.append((result, ref))
+    valid = _to_survivors(reg, uow.conn, valid)
     valid = _consented(reg, uow.conn, source, uow.at, valid, rejects)
     resolutions = _resolve_codeless(reg, uow.conn, valid)
     _prefetch(uow.conn, st, valid)
@@ -295,6 +296,22 @@ def ingest_within(
     # grades follow at once from the records and listings this batch changed
     touched = {ev.subject_id for ev in st.events if ev.subject_id}
     uow.emit_many(grading.regrade(reg, uow.conn, touched, uow.at))
+
+
+def _to_survivors(
+    reg: Registry, conn: Any, valid: list[tuple[ValidRow, SubjectRef | None]]
+) -> list[tuple[ValidRow, SubjectRef | None]]:
+    """Rows naming an organisation a reviewer merged into another are the survivor's."""
+    from .dedupe import survivors
+
+    ids = {ref.subject_id for _, ref in valid if ref is not None and ref.kind == "organisation"}
+    into = survivors(conn, ids) if ids else {}
+    if not into:
+        return valid
+    return [
+        (row, resolve_code(reg, into[ref.subject_id]) if ref and ref.subject_id in into else ref)
+        for row, ref in valid
+    ]
 
 
 def _consented(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ..clock import iso, to_utc_naive
-from ..db import reads, subjects
+from ..db import events, reads, subjects
 from ..errors import InvalidIdentifier, UnknownEntity
 from ..events import types as T
 from ..events.store import read
@@ -128,8 +129,12 @@ def subject_file(
     notes: list[dict[str, Any]] = []
     cons: dict[str, dict[str, Any]] = {}
     with reg.engine.connect() as conn:
-        for ev in read(conn, subject_id=ref.subject_id, until_at=until):
+        merged = _merged_into(conn, ref.subject_id, until)
+        streams = [read(conn, subject_id=s, until_at=until) for s in [ref.subject_id, *merged]]
+        for ev in heapq.merge(*streams, key=lambda e: e.seq):
             p = json.loads(ev.payload)
+            if ev.type == T.SUBJECT_REGISTERED and ev.subject_id != ref.subject_id:
+                continue  # a subject merged into this one: its history is read, not its identity
             if ev.type == T.SUBJECT_REGISTERED:
                 subject = {
                     "subject": ref.display,
@@ -365,7 +370,28 @@ def subject_file(
             for c in reversed(cons.values())
         ],
         "reads": _reads(reg, ref.subject_id, until),
+        "merged_from": merged,
     }
+
+
+def _merged_into(conn: Any, subject_id: str, until: datetime) -> list[str]:
+    """Subjects a reviewer merged into this one by ``until`` (and those merged into them)."""
+    out: list[str] = []
+    todo = [subject_id]
+    while todo:
+        sid = todo.pop()
+        for (payload,) in conn.execute(
+            select(events.c.payload).where(
+                events.c.subject_id == sid,
+                events.c.type == T.SUBJECTS_MERGED,
+                events.c.at <= until,
+            )
+        ):
+            m = json.loads(payload)["merged"]
+            if m not in out:
+                out.append(m)
+                todo.append(m)
+    return sorted(out)
 
 
 def _reads(reg: Registry, subject_id: str, until: datetime) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..errors import InvalidInput, RegistryError
 from ..ingest.readers import read_upload
-from ..services import checks, ingest, objections, resolution, review, views
+from ..services import checks, dedupe, ingest, objections, resolution, review, views
 from ..services.access import Principal
 from . import session
 from .i18n import gettext as _
@@ -35,6 +35,7 @@ def _console(request: Request, who: Principal, **extra: Any) -> HTMLResponse:
     if who.role == "reviewer":
         ctx["queue"] = views.review_items(reg)
         ctx["inbox"] = views.objection_inbox(reg)
+        ctx["merges"] = dedupe.proposals(reg)
     if who.role == "source" and who.source is not None:
         ctx["inbox"] = views.objection_inbox(reg, source=who.source)
         ctx["listings"] = views.source_listings(reg, who.source)
@@ -202,11 +203,39 @@ def run_resolution(request: Request, csrf: Annotated[str, Form()] = "") -> Any:
     return RedirectResponse("/console?done=evaluated#queue", 303)
 
 
+@router.post("/console/merges/{proposal_id}", response_class=HTMLResponse)
+def decide_merge(
+    request: Request,
+    proposal_id: str,
+    action: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Any:
+    who = session.require(request, "reviewer")
+    if isinstance(who, RedirectResponse):
+        return who
+    session.check_csrf(request, csrf)
+    reg = _reg(request)
+    try:
+        if action.startswith("merge:"):
+            dedupe.merge(
+                reg, proposal_id, action.removeprefix("merge:"), reason=reason, actor=who.label
+            )
+        elif action == "keep_apart":
+            dedupe.keep_apart(reg, proposal_id, reason=reason, actor=who.label)
+        else:
+            raise InvalidInput("choose a survivor or keep the two apart")
+    except RegistryError as exc:
+        return _console(request, who, error=exc.message, status_code=exc.status)
+    done = "merged" if action.startswith("merge:") else "kept"
+    return RedirectResponse(f"/console?done={done}#merges", 303)
+
+
 @router.post("/console/links/undo", response_class=HTMLResponse)
 def undo_link(
     request: Request,
-    record: Annotated[str, Form(max_length=200)],
-    reason: Annotated[str, Form(max_length=2000)],
+    record: Annotated[str, Form(max_length=200)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Any:
     who = session.require(request, "reviewer")
