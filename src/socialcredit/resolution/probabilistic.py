@@ -1197,3 +1197,15 @@ def best_candidates(res: Resolution, row: int) -> list[PairDecision]:
 
 def iter_review(res: Resolution) -> Iterable[PairDecision]:
     return (d for d in res.decisions() if d.decision == "review")
+
+
+def outcomes(res: Resolution) -> dict[int, RowOutcome]:
+    """:func:`outcome` for every ``left`` row that has a candidate, in one pass over the pairs
+    (rows without one are ``unresolved``)."""
+    by: dict[int, list[PairDecision]] = {}
+    for r in res.pairs.to_dict("records"):
+        d = res._decision(r)
+        by.setdefault(d.left, []).append(d)
+        if not res.linkage and d.right != d.left:
+            by.setdefault(d.right, []).append(d)
+    return {row: RowOutcome(row, cands[0].decision, tuple(cands)) for row, cands in by.items()}

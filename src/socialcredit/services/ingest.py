@@ -223,13 +223,14 @@ def ingest_within(
     source: str,
     summary: IngestSummary,
     *,
-    resolved_by: dict[str, Any] | None = None,
+    resolved_by: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """One batch of rows as events of the caller's unit of work, which the caller commits.
 
     ``ingest`` opens a unit of work per batch; a caller that must record more in the same
     transaction (a reviewer resolving a queued row) calls this directly. ``resolved_by``: how
-    the caller linked rows it passes with a code their source did not send (the model)."""
+    the caller linked rows it passes with a code their source did not send (the model), by
+    source_record_id."""
     st = _Batch(reg, source, uow.at, summary)
     today = uow.at.replace(tzinfo=UTC).astimezone(reg.tz).date()
     counts_before = _counts(summary)
@@ -271,7 +272,8 @@ def ingest_within(
         if ref is None:
             _queue(st, row, res.reason if res else deterministic.NOT_RESOLVED)
         else:
-            problem = _record(st, row, ref, resolved_by=res.resolved_by if res else resolved_by)
+            by = res.resolved_by if res else (resolved_by or {}).get(row.source_record_id)
+            problem = _record(st, row, ref, resolved_by=by)
             if problem:
                 rejects.append(problem)
     rejected_rows = len({r.row for r in rejects})

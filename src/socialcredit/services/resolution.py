@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from ..clock import to_utc_naive
-from ..db import review_queue, subject_details, subjects
-from ..errors import Conflict
+from ..db import name_grams, review_queue, subject_details, subjects
 from ..events import types as T
 from ..events.types import NewEvent
+from ..projections.name_index import grams
 from ..projections.name_index import normalise as name_key
 from ..resolution import deterministic
 from . import review, views
@@ -149,25 +149,63 @@ def _left(part: Sequence[tuple[Any, dict[str, Any]]]) -> pd.DataFrame:
     )
 
 
+#: A pair of characters in more names than this says little about which organisation a row
+#: names (a city, an industry, a legal form): candidates are found through the rarer pairs.
+COMMON_PAIR = 2000
+
+
+def _candidate_ids(conn: Any, names: Sequence[str], t: Any) -> list[list[str]]:
+    """For each name, the registered organisations sharing the most of its informative pairs of
+    characters (the name index, ``name_grams``), at most ``CANDIDATES``: one statement for the
+    postings of all the names' informative pairs, counted here. A name whose every pair is
+    common is looked up by its two rarest."""
+    from collections import Counter
+
+    from ..resolution.probabilistic import simplified
+
+    keyed = [grams(name_key(simplified(n))) for n in names]
+    distinct = sorted({g for gs in keyed for g in gs})
+    sizes: dict[str, int] = {}
+    for i in range(0, len(distinct), 200):
+        sizes |= views._posting_sizes(conn, distinct[i : i + 200], COMMON_PAIR)
+    wanted: list[list[str]] = []
+    for gs in keyed:
+        useful = [g for g in gs if 0 < sizes[g] < COMMON_PAIR]
+        if not useful:
+            useful = sorted((g for g in gs if sizes[g]), key=lambda g: (sizes[g], g))[:2]
+        wanted.append(useful)
+    grams_needed = sorted({g for w in wanted for g in w})
+    postings: dict[str, list[str]] = {}
+    for i in range(0, len(grams_needed), 200):
+        for gram, sid in conn.execute(
+            select(name_grams.c.gram, name_grams.c.subject_id)
+            .join(subjects, subjects.c.subject_id == name_grams.c.subject_id)
+            .where(name_grams.c.gram.in_(grams_needed[i : i + 200]), subjects.c.registered_at <= t)
+        ):
+            postings.setdefault(gram, []).append(sid)
+    out = []
+    for w in wanted:
+        shared = Counter(sid for g in w for sid in postings.get(g, ()))
+        best = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:CANDIDATES]
+        out.append([sid for sid, _ in best])
+    return out
+
+
 def _candidates(reg: Registry, names: Sequence[str]) -> tuple[pd.DataFrame, list[str], int]:
     """The registered organisations most like any of ``names``, with their details: a table
     for the model, their codes in its row order, and how many organisations are registered."""
     import pandas as pd
 
-    from ..resolution.probabilistic import simplified
-
     t = to_utc_naive(reg.now())
-    ids: dict[str, None] = {}
     with reg.engine.connect() as conn:
         population = conn.execute(
             select(func.count())
             .select_from(subjects)
             .where(subjects.c.kind == "organisation", subjects.c.registered_at <= t)
         ).scalar_one()
-        for name in names:
-            key = name_key(simplified(name))
-            for r in views.similar_names(conn, key, t, CANDIDATES):
-                ids.setdefault(r.subject_id)
+        ids: dict[str, None] = dict.fromkeys(
+            sid for cands in _candidate_ids(conn, names, t) for sid in cands
+        )
         order = list(ids)
         found: dict[str, Any] = {}
         for i in range(0, len(order), 500):
@@ -179,7 +217,11 @@ def _candidates(reg: Registry, names: Sequence[str]) -> tuple[pd.DataFrame, list
                     subject_details.c.legal_representative,
                 )
                 .outerjoin(subject_details, subject_details.c.subject_id == subjects.c.subject_id)
-                .where(subjects.c.subject_id.in_(order[i : i + 500]))
+                .where(
+                    subjects.c.subject_id.in_(order[i : i + 500]),
+                    subjects.c.kind == "organisation",
+                    subjects.c.merged_into.is_(None),
+                )
             )
             found.update({r.subject_id: r for r in conn.execute(q)})
     order = [s for s in order if s in found]
@@ -208,6 +250,7 @@ def _by_law(
     with reg.engine.connect() as conn:
         found = deterministic.candidates(conn, codes)
     rest = []
+    links: list[tuple[str, str, dict[str, Any]]] = []
     for item, row in part:
         res = deterministic.resolve(
             item.subject_name,
@@ -218,20 +261,31 @@ def _by_law(
         )
         if res.subject_id is None:
             rest.append((item, row))
-            continue
-        try:
-            review.resolve_item(
-                reg, item.item_id, res.subject_id, actor=actor, finding=res.resolved_by
-            )
-        except Conflict:
-            summary.conflicts += 1
-            continue
-        summary.linked += 1
-        summary.by_law += 1
-        summary.linked_items.append(
-            {"item_id": item.item_id, "subject_id": res.subject_id, "method": deterministic.METHOD}
-        )
+        else:
+            links.append((item.item_id, res.subject_id, res.resolved_by))
+    done, failed = review.resolve_items(reg, links, actor=actor) if links else ([], {})
+    summary.linked += len(done)
+    summary.by_law += len(done)
+    summary.conflicts += len(failed)
+    summary.linked_items += [
+        {"item_id": i, "subject_id": sid, "method": deterministic.METHOD}
+        for i, sid, _ in links
+        if i not in failed
+    ]
     return rest
+
+
+def _finding(c: Any, codes: Sequence[str], names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "subject_id": codes[c.right],
+        "name": names[codes[c.right]],
+        "match_probability": round(c.match_probability, 6),
+        "match_weight": round(c.match_weight, 3),
+        "explanation": [
+            {"comparison": e.comparison, "level": e.level, "bayes_factor": round(e.bayes_factor, 4)}
+            for e in c.explanation
+        ],
+    }
 
 
 def _evaluate(
@@ -240,6 +294,8 @@ def _evaluate(
     actor: str,
     summary: ResolveSummary,
 ) -> None:
+    """The law's mapping first, then the model: links at or above ``upper`` in one
+    transaction, the others' findings in another."""
     from ..resolution import probabilistic as P
 
     summary.considered += len(part)
@@ -259,68 +315,48 @@ def _evaluate(
             cluster=False,
             population=max(population, len(codes)),
         )
-        outcomes = {i: P.outcome(res, i) for i in range(len(part))}
+        outcomes = P.outcomes(res)
     names = dict(zip(codes, right["name"], strict=True))
-    findings: list[NewEvent] = []
+    links: list[tuple[str, str, dict[str, Any]]] = []
+    proposed: dict[str, list[dict[str, Any]]] = {}
     for i, (item, _row) in enumerate(part):
         out = outcomes.get(i)
-        cands = [
-            {
-                "subject_id": codes[c.right],
-                "name": names[codes[c.right]],
-                "match_probability": round(c.match_probability, 6),
-                "match_weight": round(c.match_weight, 3),
-                "explanation": [
-                    {
-                        "comparison": e.comparison,
-                        "level": e.level,
-                        "bayes_factor": round(e.bayes_factor, 4),
-                    }
-                    for e in c.explanation
-                ],
-            }
-            for c in (out.candidates[:5] if out else ())
-        ]
+        cands = [_finding(c, codes, names) for c in (out.candidates[:5] if out else ())]
+        proposed[item.item_id] = cands
         if out is not None and out.decision == "link":
             best = cands[0]
-            try:
-                review.resolve_item(
-                    reg,
-                    item.item_id,
-                    best["subject_id"],
-                    actor=actor,
-                    finding={
-                        "method": "probabilistic",
-                        "model": MODEL,
-                        "match_probability": best["match_probability"],
-                    },
-                )
-            except Conflict:
-                summary.conflicts += 1
-                continue
-            summary.linked += 1
-            summary.linked_items.append(
-                {"item_id": item.item_id, "method": "probabilistic", **best}
-            )
+            finding = {
+                "method": "probabilistic",
+                "model": MODEL,
+                "match_probability": best["match_probability"],
+            }
+            links.append((item.item_id, best["subject_id"], finding))
+    done, failed = review.resolve_items(reg, links, actor=actor) if links else ([], {})
+    summary.linked += len(done)
+    summary.conflicts += len(failed)
+    for item_id, _sid, _how in links:
+        if item_id in done:
+            best = proposed[item_id][0]
+            summary.linked_items.append({"item_id": item_id, "method": "probabilistic", **best})
+    findings: list[NewEvent] = []
+    for item, _row in part:
+        if item.item_id in done:
             continue
+        cands = proposed[item.item_id]
         decision = "review" if cands else "unresolved"
         if decision == "review":
             summary.review += 1
         else:
             summary.unresolved += 1
-        findings.append(
-            NewEvent(
-                T.REVIEW_ITEM_EVALUATED,
-                {
-                    "item_id": item.item_id,
-                    "decision": decision,
-                    "model": MODEL,
-                    "thresholds": {"upper": th.upper, "lower": th.lower},
-                    "candidates": cands,
-                    "decided_by": actor,
-                },
-            )
-        )
+        payload = {
+            "item_id": item.item_id,
+            "decision": decision,
+            "model": MODEL,
+            "thresholds": {"upper": th.upper, "lower": th.lower},
+            "candidates": cands,
+            "decided_by": actor,
+        }
+        findings.append(NewEvent(T.REVIEW_ITEM_EVALUATED, payload))
     if findings:
         with reg.uow(actor) as uow:
             still = {

@@ -21,6 +21,7 @@ from ..db import listings as listings_table
 from ..errors import Conflict, InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.types import NewEvent
+from ..ingest.readers import Row
 from . import grading, ingest, listings
 from .subjects import resolve_code
 
@@ -61,7 +62,9 @@ def resolve_item(
             [(_row_number(item), _as_submitted(item, subject_code))],
             item.source,
             summary,
-            resolved_by={**finding, "item_id": item_id} if finding else None,
+            resolved_by={item.source_record_id: {**finding, "item_id": item_id}}
+            if finding
+            else None,
         )
         if summary.rejects:
             problems = [f"{p.field}: {p.reason}" for p in summary.rejects]
@@ -99,6 +102,71 @@ def resolve_item(
         "listings_ended": summary.listings_ended,
         "barred": summary.barred,
     }
+
+
+def resolve_items(
+    reg: Registry, decisions: list[tuple[str, str, dict[str, Any]]], *, actor: str
+) -> tuple[list[str], dict[str, str]]:
+    """Link many queued rows at once, as :func:`resolve_item` does one, in one transaction:
+    ``decisions`` are (item_id, subject code, finding). Returns the items linked, and for the
+    others why not (closed or out of date since, or the row cannot be recorded for that
+    subject: those stay open)."""
+    from ..errors import RegistryError
+
+    listings.advance(reg, actor)
+    done: list[str] = []
+    failed: dict[str, str] = {}
+    with reg.uow(actor) as uow:
+        by_source: dict[str, list[tuple[Any, str, str, dict[str, Any]]]] = {}
+        for item_id, code, finding in decisions:
+            try:
+                ref = resolve_code(reg, code)
+                item = _open_item(uow, item_id)
+                key = ingest.record_key(item.source, item.source_record_id)
+                _refuse_if_stale(reg, uow, item, key)
+            except RegistryError as exc:
+                failed[item_id] = exc.message
+                continue
+            by_source.setdefault(item.source, []).append((item, ref.subject_id, code, finding))
+        for source, batch in by_source.items():
+            summary = ingest.IngestSummary(source=source, file_name="resolution")
+            rows = [(_row_number(it), _as_submitted(it, code)) for it, _, code, _ in batch]
+            # row numbers of the submitted rows identify the items whose rows were refused
+            numbered: list[Row] = [(i + 1, row) for i, (_, row) in enumerate(rows)]
+            ingest.ingest_within(
+                reg,
+                uow,
+                numbered,
+                source,
+                summary,
+                resolved_by={
+                    it.source_record_id: {**finding, "item_id": it.item_id}
+                    for it, _, _, finding in batch
+                },
+            )
+            refused: dict[int, list[str]] = {}
+            for p in summary.rejects:
+                refused.setdefault(p.row, []).append(f"{p.field}: {p.reason}")
+            for i, (it, sid, _, finding) in enumerate(batch):
+                if i + 1 in refused:
+                    failed[it.item_id] = "; ".join(refused[i + 1])
+                    continue
+                uow.emit(
+                    NewEvent(
+                        T.REVIEW_ITEM_RESOLVED,
+                        {
+                            "item_id": it.item_id,
+                            "subject_id": sid,
+                            "record_key": ingest.record_key(it.source, it.source_record_id),
+                            "decided_by": actor,
+                        }
+                        | finding,
+                        subject_id=sid,
+                    )
+                )
+                done.append(it.item_id)
+        uow.commit()
+    return done, failed
 
 
 def reject_item(reg: Registry, item_id: str, *, reason: str, actor: str) -> dict[str, Any]:
