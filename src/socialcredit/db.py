@@ -202,6 +202,8 @@ subject_details = Table(
     Column("legal_representative", Text),
     Column("source", String(32), nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Index("ix_subject_details_legal_rep", "legal_representative"),
+    Index("ix_subject_details_address", "address"),
 )
 
 ingest_batches = Table(

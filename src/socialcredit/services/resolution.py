@@ -191,10 +191,37 @@ def _candidate_ids(conn: Any, names: Sequence[str], t: Any) -> list[list[str]]:
     return out
 
 
-def _candidates(reg: Registry, names: Sequence[str]) -> tuple[pd.DataFrame, list[str], int]:
-    """The registered organisations most like any of ``names``, with their details: a table
-    for the model, their codes in its row order, and how many organisations are registered."""
+#: A legal representative or an address shared by more registered organisations than this
+#: does not narrow the search (a common name): it adds no candidates.
+COMMON_DETAIL = 50
+
+
+def _by_details(conn: Any, values: dict[str, set[str]]) -> dict[str, dict[str, list[str]]]:
+    """Registered organisations by their exact legal representative and address, for the values
+    rows give (a name misspelt past recognition still has its legal representative)."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for column, wanted in values.items():
+        col = subject_details.c[column]
+        found: dict[str, list[str]] = {}
+        todo = sorted(wanted)
+        for i in range(0, len(todo), 500):
+            for value, sid in conn.execute(
+                select(col, subject_details.c.subject_id).where(col.in_(todo[i : i + 500]))
+            ):
+                found.setdefault(value, []).append(sid)
+        out[column] = {v: sorted(ids) for v, ids in found.items() if len(ids) <= COMMON_DETAIL}
+    return out
+
+
+def _candidates(
+    reg: Registry, part: Sequence[tuple[Any, dict[str, Any]]]
+) -> tuple[pd.DataFrame, list[str], int]:
+    """The registered organisations most like any of the rows (by name, and by exact legal
+    representative or address), with their details: a table for the model, their codes in its
+    row order, and how many organisations are registered."""
     import pandas as pd
+
+    from ..resolution.probabilistic import simplified
 
     t = to_utc_naive(reg.now())
     with reg.engine.connect() as conn:
@@ -203,9 +230,20 @@ def _candidates(reg: Registry, names: Sequence[str]) -> tuple[pd.DataFrame, list
             .select_from(subjects)
             .where(subjects.c.kind == "organisation", subjects.c.registered_at <= t)
         ).scalar_one()
+        names = [item.subject_name for item, _ in part]
         ids: dict[str, None] = dict.fromkeys(
             sid for cands in _candidate_ids(conn, names, t) for sid in cands
         )
+        hints = [row.get("hints", {}) for _, row in part]
+        wanted = {
+            "legal_representative": {
+                simplified(v) for h in hints if (v := h.get("subject_legal_representative"))
+            },
+            "address": {simplified(v) for h in hints if (v := h.get("subject_address"))},
+        }
+        for by_value in _by_details(conn, wanted).values():
+            for sids in by_value.values():
+                ids.update(dict.fromkeys(sids))
         order = list(ids)
         found: dict[str, Any] = {}
         for i in range(0, len(order), 500):
@@ -221,6 +259,7 @@ def _candidates(reg: Registry, names: Sequence[str]) -> tuple[pd.DataFrame, list
                     subjects.c.subject_id.in_(order[i : i + 500]),
                     subjects.c.kind == "organisation",
                     subjects.c.merged_into.is_(None),
+                    subjects.c.registered_at <= t,
                 )
             )
             found.update({r.subject_id: r for r in conn.execute(q)})
@@ -303,7 +342,7 @@ def _evaluate(
     if not part:
         return
     th = reg.pack.resolution.organisations if reg.pack.resolution else P.thresholds("organisation")
-    right, codes, population = _candidates(reg, [item.subject_name for item, _ in part])
+    right, codes, population = _candidates(reg, part)
     outcomes: dict[int, P.RowOutcome] = {}
     if codes:
         res = P.link(

@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("subject_id"),
     )
+    op.create_index("ix_subject_details_legal_rep", "subject_details", ["legal_representative"])
+    op.create_index("ix_subject_details_address", "subject_details", ["address"])
     op.add_column("review_queue", sa.Column("resolution", sa.Text(), nullable=True))
     op.add_column("subjects", sa.Column("merged_into", sa.String(length=64), nullable=True))
     op.create_table(
