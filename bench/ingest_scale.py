@@ -2,7 +2,7 @@
 """Ingest at volume: rows/s as the store grows, on SQLite and PostgreSQL (COPY).
 
 Usage:
-    python bench/ingest_scale.py [--rows 100000,1000000] [--postgres-url URL]
+    python bench/ingest_scale.py [--rows 100000,1000000] [--runs 3,1] [--postgres-url URL]
                                  [--batch 5000] [--out bench/results]
 
 For each target size (agency rows), generates data with ``socialcredit.generate`` (seed 0; the
@@ -14,10 +14,12 @@ afterwards). Every batch is the full path: validation, subject resolution, event
 the hash chain, projections (plain inserts go to PostgreSQL as COPY, see ``socialcredit.bulk``),
 list rules and the grades of the subjects it touched.
 
-Reported per size and engine: total rows/s, the rows/s of each tenth of the load (does
-throughput fall as the store grows?), the event count, the database's size on disk, and the
-peak RSS of this process. One run per size: at a million rows a run takes many minutes, so the
-spread is shown within a run (the tenths) instead of across runs.
+Reported per size and engine: total rows/s (median, min and max over ``--runs`` runs, each
+into a fresh database; one run by default, as a million rows take many minutes), the rows/s of
+each tenth of the load (does throughput fall as the store grows?), the CPU seconds of this
+process (PostgreSQL's own work is not in them), the event count, the database's size on disk,
+the peak RSS of this process, and the machine's 1-minute load average when each load started
+and ended (the machine may be shared: above its CPU count, other work competed).
 
 Results go to <out>/ingest_scale.json and <out>/ingest_scale.md.
 """
@@ -88,6 +90,8 @@ def load(url: str, data: Path, total: int, batch: int, label: str) -> dict[str, 
     reg = make_registry(url, INGEST_AT)
     marks: list[tuple[int, float]] = [(0, 0.0)]
     done = 0
+    load_at_start = os.getloadavg()
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     next_print = [0.0]
 
@@ -121,6 +125,7 @@ def load(url: str, data: Path, total: int, batch: int, label: str) -> dict[str, 
             d.pop("rejects_not_shown")
             summaries[name] = d
         seconds = time.perf_counter() - t0
+        cpu_s = time.process_time() - cpu0
         with reg.engine.connect() as conn:
             n_events = conn.execute(select(func.count()).select_from(events)).scalar_one()
         size = db_bytes(url, reg.engine)
@@ -138,13 +143,60 @@ def load(url: str, data: Path, total: int, batch: int, label: str) -> dict[str, 
         "rows": done,
         "seconds": seconds,
         "rows_per_s": done / seconds,
+        "cpu_s": cpu_s,
         "tenths_rows_per_s": tenths,
         "events": n_events,
         "events_per_row": n_events / done,
         "db_bytes": size,
         "peak_rss_mib": peak_rss_mib(),
+        "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg(),
         "files": summaries,
+    }
+
+
+def one_run(args: Any, engine: str, tmp: Path, i: int, rows: int, label: str) -> dict[str, Any]:
+    """One load into a fresh database: an SQLite file, or a fresh PostgreSQL schema."""
+    drop: Callable[[], None] = lambda: None  # noqa: E731
+    if engine == "sqlite":
+        path = tmp / f"registry-{i}.db"
+        url = f"sqlite:///{path}"
+
+        def drop() -> None:
+            for p in tmp.glob(path.name + "*"):
+                p.unlink()
+
+    else:
+        admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
+        schema = f"bench_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+
+        def drop(admin: Any = admin, schema: str = schema) -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+
+        url = pg_schema_url(args.postgres_url, schema)
+    try:
+        return load(url, tmp / "data", rows, args.batch, label)
+    finally:
+        drop()
+
+
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median rows/s, with every run's rows/s, CPU seconds and load averages."""
+    rates = [r["rows_per_s"] for r in runs]
+    mid = sorted(runs, key=lambda r: r["rows_per_s"])[(len(runs) - 1) // 2]
+    return {
+        **mid,
+        "rows_per_s": statistics.median(rates),
+        "runs": len(runs),
+        "runs_rows_per_s": rates,
+        "runs_cpu_s": [r["cpu_s"] for r in runs],
+        "runs_load_average": [
+            [r["load_average_at_start"][0], r["load_average_at_end"][0]] for r in runs
+        ],
     }
 
 
@@ -166,22 +218,33 @@ def markdown(res: dict[str, Any]) -> str:
             f"shared_buffers={pg.get('shared_buffers')})"
         )
     lines += [
-        f"- Batch: {res['batch']:,} rows per transaction; data `generate(N, seed=0)`; "
-        "one run per size (a run's own spread is in the tenths column)",
+        f"- Batch: {res['batch']:,} rows per transaction; data `generate(N, seed=0)`; each run "
+        "into a fresh database; rows/s is the median of the runs (min-max beside it); the "
+        "tenths, seconds, CPU and sizes are those of the median run",
         "",
-        "| Engine | Rows | Seconds | Rows/s | Rows/s by tenth of the load (min / median / max) "
-        "| Events | Events per row | DB size MiB | Peak RSS MiB |",
-        "|---|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| Engine | Rows | Runs | Rows/s (median) | min-max | Seconds | CPU s (this process) "
+        "| Rows/s by tenth of the load (min / median / max) | Events | Events per row "
+        "| DB size MiB | Peak RSS MiB | Load avg start → end |",
+        "|---|---:|---:|---:|---|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for size in res["sizes"]:
         for engine, r in size["engines"].items():
             t = r["tenths_rows_per_s"]
             tenth = f"{min(t):,.0f} / {statistics.median(t):,.0f} / {max(t):,.0f}" if t else "–"
             mib = f"{r['db_bytes'] / 2**20:,.0f}" if r["db_bytes"] is not None else "?"
+            rates = r.get("runs_rows_per_s", [r["rows_per_s"]])
+            loads = r.get(
+                "runs_load_average",
+                [[r.get("load_average_at_start", [float("nan")])[0], r["load_average_at_end"][0]]],
+            )
+            cpu = f"{r['cpu_s']:,.0f}" if "cpu_s" in r else "?"
             lines.append(
-                f"| {engine} | {r['rows']:,} | {r['seconds']:,.0f} | **{r['rows_per_s']:,.0f}** "
+                f"| {engine} | {r['rows']:,} | {len(rates)} | **{r['rows_per_s']:,.0f}** "
+                f"| {min(rates):,.0f}-{max(rates):,.0f} | {r['seconds']:,.0f} | {cpu} "
                 f"| {tenth} | {r['events']:,} | {r['events_per_row']:.2f} | {mib} "
-                f"| {r['peak_rss_mib']:,.0f} |"
+                f"| {r['peak_rss_mib']:,.0f} | "
+                + ", ".join(f"{a:.1f} → {b:.1f}" for a, b in loads)
+                + " |"
             )
     lines.append("")
     engines = sorted({e for s in res["sizes"] for e in s["engines"]})
@@ -219,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--rows", default="100000,1000000", help="target agency rows per size")
     p.add_argument("--batch", type=int, default=5000, help="rows per transaction (5000)")
+    p.add_argument(
+        "--runs", default="1", help="runs per size, one number or one per size (e.g. 3,1)"
+    )
     p.add_argument("--engines", default="sqlite,postgresql", help="sqlite,postgresql")
     p.add_argument(
         "--postgres-url",
@@ -228,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("bench/results"), help="results directory")
     args = p.parse_args(argv)
     sizes = [int(x) for x in args.rows.split(",") if x.strip()]
+    runs_of = [int(x) for x in args.runs.split(",") if x.strip()]
+    runs_of += [runs_of[-1]] * (len(sizes) - len(runs_of))
     engines = [e for e in args.engines.split(",") if e]
     if "postgresql" in engines and not args.postgres_url:
         print("no --postgres-url: PostgreSQL is left out", flush=True)
@@ -252,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         "batch": args.batch,
         "sizes": [],
     }
-    for target in sizes:
+    for target, n_runs in zip(sizes, runs_of, strict=False):
         entities = max(1, round(target / ROWS_PER_ENTITY))
         with tempfile.TemporaryDirectory(prefix="socialcredit-ingest-") as tmp_s:
             tmp = Path(tmp_s)
@@ -265,32 +333,20 @@ def main(argv: list[str] | None = None) -> int:
             )
             size: dict[str, Any] = {"target_rows": target, "entities": entities, "engines": {}}
             for engine in engines:
-                drop: Callable[[], None] = lambda: None  # noqa: E731
-                if engine == "sqlite":
-                    url = f"sqlite:///{tmp / 'registry.db'}"
-                else:
-                    admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-                    schema = f"bench_{uuid.uuid4().hex[:12]}"
-                    with admin.connect() as conn:
-                        conn.execute(text(f"CREATE SCHEMA {schema}"))
-
-                    def drop(admin: Any = admin, schema: str = schema) -> None:
-                        with admin.connect() as conn:
-                            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-                        admin.dispose()
-
-                    url = pg_schema_url(args.postgres_url, schema)
-                try:
-                    r = load(url, tmp / "data", rows, args.batch, f"{engine} {target:,}")
-                finally:
-                    drop()
-                print(
-                    f"{engine} {target:,}: {r['rows']:,} rows in {r['seconds']:,.0f}s = "
-                    f"{r['rows_per_s']:,.0f} rows/s",
-                    flush=True,
-                )
-                size["engines"][engine] = r
+                runs = []
+                for i in range(n_runs):
+                    r = one_run(args, engine, tmp, i, rows, f"{engine} {target:,}")
+                    print(
+                        f"{engine} {target:,} run {i + 1}/{n_runs}: {r['rows']:,} rows in "
+                        f"{r['seconds']:,.0f}s = {r['rows_per_s']:,.0f} rows/s "
+                        f"(CPU {r['cpu_s']:,.0f}s, load {r['load_average_at_start'][0]:.1f}"
+                        f" -> {r['load_average_at_end'][0]:.1f})",
+                        flush=True,
+                    )
+                    runs.append(r)
+                size["engines"][engine] = combine(runs)
             res["sizes"].append(size)
+
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "ingest_scale.json").write_text(
                 json.dumps(res, indent=2, ensure_ascii=False) + "\n"

@@ -253,13 +253,17 @@ def targets(checks: list[dict[str, Any]], http: dict[str, Any], core: dict[str, 
         if largest and engine in largest[0]["engines"]:
             r = largest[0]["engines"][engine]
             batch = core["ingest_scale"]["batch"]
+            runs = r.get("runs", 1)
+            loads = r.get("runs_load_average") or [[r["load_average_at_end"][0]] * 2]
             add(
                 label,
                 target,
                 r["rows_per_s"],
                 "rows/s",
                 True,
-                f"{r['rows']:,} rows into an empty store, batches of {batch:,}, one run",
+                f"{r['rows']:,} rows into an empty store, batches of {batch:,}, "
+                + ("one run" if runs == 1 else f"median of {runs} runs")
+                + f"; load average {max(max(x) for x in loads):.1f} at most (2 CPUs)",
             )
         elif engine in core["ingest"]:
             r = core["ingest"][engine]

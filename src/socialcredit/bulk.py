@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Executable
+from sqlalchemy import ARRAY, ColumnElement, Connection, Executable, any_, bindparam
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
 
@@ -99,12 +99,24 @@ def write_many(conn: Connection, stmt: Executable, rows: Sequence[dict[str, Any]
     get = itemgetter(*names)
     values: list[Any]
     values = [(get(r),) for r in rows] if len(names) == 1 else [get(r) for r in rows]
-    processed = [(i, p) for i, p in enumerate(procs) if p is not None]
+    processed: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
+        (i, p, {}) for i, p in enumerate(procs) if p is not None
+    ]
     if processed:
+        # a batch repeats its values (every event of a unit has the same moment): each
+        # distinct value is processed once (SQLite's date and time processors format text)
         lists = [list(v) for v in values]
         for v in lists:
-            for i, p in processed:
-                v[i] = p(v[i])
+            for i, p, seen in processed:
+                x = v[i]
+                key = (x.__class__, x)  # 1 and True are equal keys, but not of one class
+                try:
+                    y = seen[key]
+                except KeyError:
+                    y = seen[key] = p(x)
+                except TypeError:  # unhashable
+                    y = p(x)
+                v[i] = y
         values = lists
     raw = conn.connection.dbapi_connection
     assert raw is not None
@@ -128,3 +140,12 @@ def _send(cur: Any, plan: _Plan, values: list[Any]) -> None:
         cur.executemany(plan.sql, values)
     else:
         cur.executemany(plan.sql, [dict(zip(plan.names, v, strict=True)) for v in values])
+
+
+def among(column: ColumnElement[Any], values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
+    """``column IN (values)``. On PostgreSQL ``column = ANY(array)``, the condition PostgreSQL
+    itself makes of an IN list, sent as one parameter: one query text for any number of values,
+    where an IN list is rendered anew by SQLAlchemy and parsed anew by psycopg on every call."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)

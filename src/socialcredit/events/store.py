@@ -6,8 +6,9 @@ its head and the projections commit or roll back together.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import uuid
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,14 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from ..bulk import write_many
 from ..db import chain_head, events
-from .chain import GENESIS, chained_content, event_hash, is_redacted, payload_digest
+from .chain import (
+    GENESIS,
+    at_text,
+    chained_content,
+    event_hash,
+    is_redacted,
+    payload_digest,
+)
 from .types import PERSONAL_DATA_PURGED as PURGE_TYPE
 from .types import NewEvent
 
@@ -45,6 +53,19 @@ def lock_head(conn: Connection) -> tuple[int, str]:
     return int(row.seq), str(row.hash)
 
 
+def _new_ids(n: int) -> list[str]:
+    """``n`` random (version 4) UUIDs as text, as ``str(uuid.uuid4())`` writes them."""
+    raw = os.urandom(16 * n)
+    out = []
+    for i in range(0, 16 * n, 16):
+        b = bytearray(raw[i : i + 16])
+        b[6] = (b[6] & 0x0F) | 0x40  # version 4
+        b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+        h = b.hex()
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out
+
+
 def append(
     conn: Connection,
     head: tuple[int, str],
@@ -56,13 +77,27 @@ def append(
     seq, prev = head
     stored: list[StoredEvent] = []
     rows: list[dict[str, Any]] = []
-    for ev, payload in batch:
+    ids = _new_ids(len(batch))
+    # event_hash and payload_digest, inlined: the same text hashed, once per event
+    at_s = at_text(at)
+    sha256 = hashlib.sha256
+    for (ev, payload), event_id in zip(batch, ids, strict=True):
         seq += 1
-        event_id = str(uuid.uuid4())
-        digest = payload_digest(payload)
-        h = event_hash(
-            prev, seq, event_id, ev.type, at, actor, ev.subject_id, chained_content(payload, digest)
-        )
+        digest = sha256(payload.encode("utf-8")).hexdigest()
+        h = sha256(
+            "\x1e".join(
+                (
+                    prev,
+                    str(seq),
+                    event_id,
+                    ev.type,
+                    at_s,
+                    actor,
+                    ev.subject_id or "",
+                    "sha256:" + digest,
+                )
+            ).encode("utf-8")
+        ).hexdigest()
         rows.append(
             {
                 "seq": seq,

@@ -52,10 +52,16 @@ class Grader:
         self, pack: Pack, method: GradingMethod, calendar: WorkingCalendar, tz: tzinfo
     ) -> None:
         self.pack, self.method, self.calendar, self.tz = pack, method, calendar, tz
+        self._ends: dict[tuple[date, str], datetime] = {}
+        self._starts: dict[date, datetime] = {}
 
     def _window_end(self, decided_on: date, window: str) -> datetime:
-        start = datetime.combine(decided_on, time(0, 0), tzinfo=self.tz)
-        return add_duration(start, Duration.parse(window), self.calendar, self.tz).at
+        end = self._ends.get((decided_on, window))
+        if end is None:
+            start = datetime.combine(decided_on, time(0, 0), tzinfo=self.tz)
+            end = add_duration(start, Duration.parse(window), self.calendar, self.tz).at
+            self._ends[(decided_on, window)] = end
+        return end
 
     def _hits(
         self,
@@ -74,7 +80,10 @@ class Grader:
                 if item.window is None:
                     out.append(_Hit(r.record, points, None))
                     continue
-                start = datetime.combine(r.decided_on, time(0, 0), tzinfo=self.tz)
+                start = self._starts.get(r.decided_on)
+                if start is None:
+                    start = datetime.combine(r.decided_on, time(0, 0), tzinfo=self.tz)
+                    self._starts[r.decided_on] = start
                 ends = self._window_end(r.decided_on, item.window)
                 if not (start <= at < ends):
                     continue
@@ -93,8 +102,13 @@ class Grader:
         return out
 
     def score(
-        self, records: list[GradeRecord], listings: list[GradeListing], at: datetime
+        self,
+        records: list[GradeRecord],
+        listings: list[GradeListing],
+        at: datetime,
+        explain: bool = True,
     ) -> tuple[float, list[dict[str, Any]]]:
+        """Points and the factors behind them (none without ``explain``: the same points)."""
         total = self.method.start
         factors: list[dict[str, Any]] = []
         for ind in self.method.indicators:
@@ -105,6 +119,9 @@ class Grader:
             capped = raw
             if ind.cap is not None:
                 capped = max(raw, ind.cap) if ind.cap < 0 else min(raw, ind.cap)
+            total += capped
+            if not explain:
+                continue
             scale = capped / raw if raw else 0.0
             shares = [round(h.points * scale, 2) for h in hits]
             shares[-1] = round(round(capped, 2) - sum(shares[:-1]), 2)  # factors add up exactly
@@ -120,7 +137,6 @@ class Grader:
                         **({"note": f"capped at {ind.cap:g} for this rule"} if scale != 1 else {}),
                     }
                 )
-            total += capped
         return round(total, 2), factors
 
     def level_for(self, points: float) -> str:
@@ -130,11 +146,18 @@ class Grader:
         return self.method.levels[-1].level
 
     def evaluate(
-        self, records: list[GradeRecord], listings: list[GradeListing], at: datetime
+        self,
+        records: list[GradeRecord],
+        listings: list[GradeListing],
+        at: datetime,
+        explain: bool = True,
     ) -> tuple[float, list[dict[str, Any]], str, list[dict[str, Any]], dict[str, datetime | None]]:
-        """Points, factors, level, the overrides that applied, and when each stops applying."""
+        """Points, factors, level, the overrides that applied, and when each stops applying.
+
+        Without ``explain`` the factors and overrides are left empty (points, level and ends
+        are the same): what a regrade needs, at ingest volume."""
         live = [x for x in listings if x.until is None or x.until > at]
-        points, factors = self.score(records, live, at)
+        points, factors = self.score(records, live, at, explain)
         level = self.level_for(points)
         order = [lv.level for lv in self.method.levels]
         applied: list[dict[str, Any]] = []
@@ -148,16 +171,17 @@ class Grader:
                 continue
             ends = [h.ends for h in hits]
             ends_of[o.id] = None if any(e is None for e in ends) else max(e for e in ends if e)
-            applied.append(
-                {
-                    "rule": o.id,
-                    "rule_name": o.name.model_dump(),
-                    "records": [h.source for h in hits],
-                    "level": o.level,
-                    "at_most": o.at_most,
-                    "legal_basis": self.pack.cite(o.legal_basis),
-                }
-            )
+            if explain:
+                applied.append(
+                    {
+                        "rule": o.id,
+                        "rule_name": o.name.model_dump(),
+                        "records": [h.source for h in hits],
+                        "level": o.level,
+                        "at_most": o.at_most,
+                        "legal_basis": self.pack.cite(o.legal_basis),
+                    }
+                )
             if o.level is not None and set_level is None:
                 set_level = o.level
             if (

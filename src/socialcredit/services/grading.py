@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy import select
 
+from ..bulk import among
 from ..db import grades, listings, records
 from ..errors import InvalidInput, UnknownEntity
 from ..events import types as T
@@ -132,11 +133,20 @@ def regrade(
     recs: dict[str, list[GradeRecord]] = {s: [] for s in ids}
     lsts: dict[str, list[GradeListing]] = {s: [] for s in ids}
     current: dict[tuple[str, str], tuple[str, float]] = {}
+    dialect = conn.dialect.name
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         for r in conn.execute(
-            select(records)
-            .where(records.c.subject_id.in_(chunk))
+            select(
+                records.c.subject_id,
+                records.c.source,
+                records.c.source_record_id,
+                records.c.record_type,
+                records.c.status,
+                records.c.decided_on,
+                records.c.fields,
+            )
+            .where(among(records.c.subject_id, chunk, dialect))
             .where(records.c.retracted_at.is_(None))
         ):
             recs[r.subject_id].append(
@@ -148,7 +158,18 @@ def regrade(
                     orjson.loads(r.fields),
                 )
             )
-        for x in conn.execute(select(listings).where(listings.c.subject_id.in_(chunk))):
+        for x in conn.execute(
+            select(
+                listings.c.subject_id,
+                listings.c.listing_id,
+                listings.c.list_id,
+                listings.c.proposed_at,
+                listings.c.notified_at,
+                listings.c.activates_at,
+                listings.c.until,
+                listings.c.ended_at,
+            ).where(among(listings.c.subject_id, chunk, dialect))
+        ):
             if (
                 status_at(
                     at_naive, x.proposed_at, x.notified_at, x.activates_at, x.until, x.ended_at
@@ -160,13 +181,19 @@ def regrade(
                         x.listing_id, x.list_id, x.until.replace(tzinfo=UTC) if x.until else None
                     )
                 )
-        for g in conn.execute(select(grades).where(grades.c.subject_id.in_(chunk))):
+        for g in conn.execute(
+            select(grades.c.subject_id, grades.c.method, grades.c.level, grades.c.points).where(
+                among(grades.c.subject_id, chunk, dialect)
+            )
+        ):
             current[(g.subject_id, g.method)] = (g.level, g.points)
     out: list[NewEvent] = []
     for gm in methods:
         grader = Grader(reg.pack, gm, reg.calendar, reg.tz)
         for sid in ids:
-            points, _factors, level, _applied, _ends = grader.evaluate(recs[sid], lsts[sid], at)
+            points, _factors, level, _applied, _ends = grader.evaluate(
+                recs[sid], lsts[sid], at, explain=False
+            )
             before = current.get((sid, gm.id))
             if before is not None and before == (level, points):
                 continue

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
+from ..bulk import among
 from ..db import listings, records, repairs, subjects
 from ..errors import InvalidIdentifier, UnknownEntity
 from ..events import types as T
@@ -203,6 +204,7 @@ class _Batch:
         self.records: dict[str, dict[str, Any]] = {}
         self.subjects: dict[str, dict[str, Any]] = {}
         self.open = _OpenListings()
+        self.publicity: dict[tuple[str, date], date] = {}  # (period, decided on): until
 
     def emit(self, ev: NewEvent) -> None:
         self.events.append(ev)
@@ -236,6 +238,7 @@ def ingest_within(
     counts_before = _counts(summary)
     rejects: list[RowProblem] = []
     valid: list[tuple[ValidRow, SubjectRef | None]] = []
+    refs: dict[str, SubjectRef | InvalidIdentifier] = {}  # a batch names a subject many times
     for n, item in batch:
         summary.rows += 1
         if isinstance(item, RowProblem):
@@ -247,11 +250,17 @@ def ingest_within(
             continue
         ref: SubjectRef | None = None
         if result.subject_id:
-            try:
-                ref = resolve_code(reg, result.subject_id)
-            except InvalidIdentifier as exc:
-                rejects.append(RowProblem(n, "subject_id", exc.reason))
+            known = refs.get(result.subject_id)
+            if known is None:
+                try:
+                    known = resolve_code(reg, result.subject_id)
+                except InvalidIdentifier as exc:
+                    known = exc
+                refs[result.subject_id] = known
+            if isinstance(known, InvalidIdentifier):
+                rejects.append(RowProblem(n, "subject_id", known.reason))
                 continue
+            ref = known
             rt = reg.pack.record_types[result.record_type]
             if ref.kind not in rt.subject_kinds:
                 rejects.append(
@@ -377,12 +386,13 @@ def _chunks(items: list[str], n: int = 500) -> Iterable[list[str]]:
 def _prefetch(conn: Any, st: _Batch, valid: list[tuple[ValidRow, SubjectRef | None]]) -> None:
     keys = sorted({record_key(st.source, r.source_record_id) for r, _ in valid})
     sids = sorted({ref.subject_id for _, ref in valid if ref is not None})
+    dialect = conn.dialect.name
     for chunk in _chunks(keys):
-        for row in conn.execute(select(records).where(records.c.record_key.in_(chunk))):
+        for row in conn.execute(select(records).where(among(records.c.record_key, chunk, dialect))):
             st.records[row.record_key] = _record_state(row._mapping)
         for row in conn.execute(
             select(repairs.c.record_key).where(
-                repairs.c.record_key.in_(chunk) & (repairs.c.status == "approved")
+                among(repairs.c.record_key, chunk, dialect) & (repairs.c.status == "approved")
             )
         ):
             # an approved repair ended the record's publicity: a resubmission keeps that end
@@ -390,7 +400,7 @@ def _prefetch(conn: Any, st: _Batch, valid: list[tuple[ValidRow, SubjectRef | No
     for chunk in _chunks(sids):
         for row in conn.execute(
             select(subjects.c.subject_id, subjects.c.kind, subjects.c.birth_date).where(
-                subjects.c.subject_id.in_(chunk)
+                among(subjects.c.subject_id, chunk, dialect)
             )
         ):
             st.subjects[row.subject_id] = {"kind": row.kind, "birth_date": row.birth_date}
@@ -399,7 +409,12 @@ def _prefetch(conn: Any, st: _Batch, valid: list[tuple[ValidRow, SubjectRef | No
             select(listings, records.c.decided_on)
             .join(records, records.c.record_key == listings.c.record_key)
             .where(listings.c.status != "ended")
-            .where(or_(listings.c.record_key.in_(kchunk), listings.c.subject_id.in_(schunk)))
+            .where(
+                or_(
+                    among(listings.c.record_key, kchunk, dialect),
+                    among(listings.c.subject_id, schunk, dialect),
+                )
+            )
         )
         for row in conn.execute(q):
             st.open.add(
@@ -512,8 +527,12 @@ def _publicity_until(st: _Batch, row: ValidRow) -> date:
         v = row.fields.get(fname)
         if v in table:
             text = table[v]
-    start = datetime.combine(row.decided_on, time(0, 0), tzinfo=st.reg.tz)
-    return add_duration(start, Duration.parse(text), st.reg.calendar, st.reg.tz).at.date()
+    until = st.publicity.get((text, row.decided_on))
+    if until is None:
+        start = datetime.combine(row.decided_on, time(0, 0), tzinfo=st.reg.tz)
+        until = add_duration(start, Duration.parse(text), st.reg.calendar, st.reg.tz).at.date()
+        st.publicity[(text, row.decided_on)] = until
+    return until
 
 
 def _publicity(st: _Batch, row: ValidRow, old: dict[str, Any] | None) -> date:
