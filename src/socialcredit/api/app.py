@@ -83,6 +83,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.ErrorOut},
     422: {"model": schemas.ErrorOut},
 }
+#: Decisions on something another decision may have closed first (a review item, a merge
+#: proposal, a link): 409 with the error body.
+DECISIONS = {**ERRORS, 409: {"model": schemas.ErrorOut}}
 
 
 def limit_search(request: Request) -> None:
@@ -551,7 +554,7 @@ def create_app(
         access.require(who, "reviewer")
         return views.review_items(reg)
 
-    @app.post("/v1/review-queue/{item_id}/decision", responses=ERRORS, tags=["resolution"])
+    @app.post("/v1/review-queue/{item_id}/decision", responses=DECISIONS, tags=["resolution"])
     def post_review_decision(
         reg: RegDep, who: WhoDep, item_id: str, body: schemas.ReviewDecisionIn
     ) -> Any:
@@ -564,7 +567,7 @@ def create_app(
             return review.resolve_item(reg, item_id, body.subject, actor=who.label)
         return review.reject_item(reg, item_id, reason=body.reason or "", actor=who.label)
 
-    @app.post("/v1/links/undo", responses=ERRORS, tags=["resolution"])
+    @app.post("/v1/links/undo", responses=DECISIONS, tags=["resolution"])
     def post_link_undo(reg: RegDep, who: WhoDep, body: schemas.LinkUndoIn) -> Any:
         """A reviewer undoes a link the registry made (the law's mapping, the model, a
         reviewer): the record leaves the subject's file, its listings end, the row is queued."""
@@ -582,7 +585,9 @@ def create_app(
             raise InvalidInput("status is open, merged or kept_apart")
         return dedupe.proposals(reg, status)
 
-    @app.post("/v1/merge-proposals/{proposal_id}/decision", responses=ERRORS, tags=["resolution"])
+    @app.post(
+        "/v1/merge-proposals/{proposal_id}/decision", responses=DECISIONS, tags=["resolution"]
+    )
     def post_merge_decision(
         reg: RegDep, who: WhoDep, proposal_id: str, body: schemas.MergeDecisionIn
     ) -> Any:
