@@ -7,12 +7,15 @@ Usage:
     python bench/resolve_accuracy.py --messy [--seed 7]   # the same, damaged (person_records)
     python bench/resolve_accuracy.py --left A.csv [--right B.csv] --truth COLUMN [--plain]
     python bench/resolve_accuracy.py --organisations 5000 [--seed 7]   # per kind of damage
+    python bench/resolve_accuracy.py --engine spark ...   # ours on Splink's Spark backend
 
 Any data set with FEBRL's columns (given_name, surname, street_number, address_1, address_2,
 suburb, postcode, state, date_of_birth, soc_sec_id; any may be missing or empty) and a truth
 column. One file is a dedupe, two a linkage. Ours is ``socialcredit.resolution.probabilistic
 .link``: trained on the data with Splink's estimation (or ``--model FILE`` / ``--model pack``
-for a saved one), pairs linked at the pack's upper threshold, then clustered.
+for a saved one), pairs linked at the pack's upper threshold, then clustered; on DuckDB, or
+with ``--engine spark`` on Spark in local mode (``socialcredit.spark``: the session's start is
+not in ``seconds``, the first job's warm-up is).
 
 Plain Splink is the "detailed" model of Splink's FEBRL4 example
 (docs/demos/examples/duckdb/febrl4.ipynb): NameComparison on each name with term
@@ -119,14 +122,18 @@ def at_thresholds(
 
 
 def run_ours(
-    left: pd.DataFrame, right: pd.DataFrame | None, model: str | None, threads: int
+    left: pd.DataFrame,
+    right: pd.DataFrame | None,
+    model: str | None,
+    threads: int,
+    engine: str = "duckdb",
 ) -> tuple[Pairs, dict[str, Any]]:
     m = None
     if model == "pack":
         m = probabilistic.default_model("person")
     elif model:
         m = probabilistic.Model.load(model)
-    res = probabilistic.link(left, right, m, threads=threads)
+    res = probabilistic.link(left, right, m, threads=threads, engine=engine)
     counts = res.pairs["decision"].value_counts().to_dict()
     extra = {
         "review_pairs": int(counts.get("review", 0)),
@@ -322,7 +329,12 @@ def run_plain(
 
 
 def run_organisations(
-    n: int, seed: int, threads: int, model: str | None, drop: Sequence[str] = ()
+    n: int,
+    seed: int,
+    threads: int,
+    model: str | None,
+    drop: Sequence[str] = (),
+    engine: str = "duckdb",
 ) -> dict[str, Any]:
     """Generated organisations (``org_records.task``): incoming rows linked against the
     register, figures per kind of damage."""
@@ -338,7 +350,9 @@ def run_organisations(
         m = probabilistic.Model.load(model)
     feats = ["name", "address", "legal_rep", "uscc"]
     t0 = time.perf_counter()
-    res = probabilistic.link(rows[feats], register[feats], m, threads=threads, kind="organisation")
+    res = probabilistic.link(
+        rows[feats], register[feats], m, threads=threads, kind="organisation", engine=engine
+    )
     secs = round(time.perf_counter() - t0, 2)
     truth_l = _truth_values(rows, "truth")
     truth_r = _truth_values(register, "truth")
@@ -369,6 +383,7 @@ def run_organisations(
         "data": f"generated organisations (org_records.task({n}, seed={seed}))"
         + (f", incoming rows without {', '.join(drop)}" if drop else ""),
         "task": "linkage",
+        "engine": engine,
         "records": [len(rows), len(register)],
         **metrics(res.linked, truth_l, truth_r),
         "seconds": secs,
@@ -390,6 +405,15 @@ def run_organisations(
         )
     print(f"seconds {secs}")
     return result
+
+
+def _start_spark() -> None:
+    """Start the local Spark session before the timed run (its start is not the job's)."""
+    from socialcredit import spark
+
+    t0 = time.perf_counter()
+    spark.session()
+    print(f"spark session started in {time.perf_counter() - t0:.1f}s", flush=True)
 
 
 def _timed(fn: Any, *args: Any) -> tuple[Pairs, dict[str, Any], float]:
@@ -418,7 +442,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="which model of Splink's FEBRL4 example plain Splink runs",
     )
     ap.add_argument("--model", help="a saved model (path or 'pack') instead of training")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="DuckDB's threads")
+    ap.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="the engine of ours (plain Splink runs on DuckDB)",
+    )
     ap.add_argument(
         "--organisations",
         type=int,
@@ -429,7 +459,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = ap.parse_args(argv)
     if args.organisations:
         drop = [c for c in (args.org_drop or "").split(",") if c]
-        org = run_organisations(args.organisations, args.seed, args.threads, args.model, drop)
+        if args.engine == "spark":
+            _start_spark()
+        org = run_organisations(
+            args.organisations, args.seed, args.threads, args.model, drop, args.engine
+        )
         print(json.dumps(org, ensure_ascii=False))
         return org
 
@@ -462,11 +496,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     lf = left[features]
     rf = right[[c for c in right.columns if c != truth_col]] if right is not None else None
 
-    pairs, extra, secs = _timed(run_ours, lf, rf, args.model, args.threads)
+    if args.engine == "spark":
+        _start_spark()
+    pairs, extra, secs = _timed(run_ours, lf, rf, args.model, args.threads, args.engine)
     extra["f1_of_pairs_at"] = at_thresholds(extra.pop("scored"), tl, tr)
     result: dict[str, Any] = {
         "data": name,
         "task": "linkage" if right is not None else "dedupe",
+        "engine": args.engine,
         "records": [len(left)] + ([len(right)] if right is not None else []),
         **metrics(pairs, tl, tr),
         "seconds": secs,

@@ -291,29 +291,12 @@ def _on_duckdb(
         db.close()
 
 
-_spark: Any = None
-
-
 def spark_session() -> Any:
-    """A local Spark session (pyspark imported only here); at scale, point it at a cluster."""
-    global _spark
-    if _spark is None:
-        try:
-            from pyspark.sql import SparkSession
-        except ImportError:
-            raise RuntimeError(
-                "the Spark engine needs pyspark: pip install 'socialcredit[spark]'"
-            ) from None
-        _spark = (
-            SparkSession.builder.master("local[2]")
-            .appName("socialcredit")
-            .config("spark.ui.enabled", "false")
-            .config("spark.sql.shuffle.partitions", "4")
-            .config("spark.sql.session.timeZone", "UTC")
-            .getOrCreate()
-        )
-        _spark.sparkContext.setLogLevel("ERROR")
-    return _spark
+    """The process's local Spark session (``socialcredit.spark``, shared with resolution);
+    at scale, point it at a cluster."""
+    from .. import spark
+
+    return spark.session()
 
 
 def _on_spark(
