@@ -270,3 +270,79 @@ def test_a_model_trained_on_spark_is_stored_in_duckdb_dialect() -> None:
     assert "`" in str(on_spark["comparisons"]) and "`" not in str(stored["comparisons"])
     with pytest.raises(ValueError, match="not the ones given"):
         spark_engine.as_duckdb(on_spark, {**given, "comparisons": given["comparisons"][1:]})
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_registry_resolves_the_queue_and_its_duplicates_the_same_on_spark(
+    spark: Any, reg: Any
+) -> None:
+    """``socialcredit resolve run --engine spark`` and ``resolve dedupe --engine spark``: the
+    same decisions as on DuckDB, and the same probabilities for the items and pairs left to a
+    reviewer (evaluated again on DuckDB and compared)."""
+    import json
+
+    from socialcredit.services import dedupe, ingest, resolution
+    from tests.fixtures.rows import judgment, numbered
+    from tests.integration.test_resolution_queue import (
+        codeless_judgment,
+        ghost_of,
+        items,
+        population,
+        record_of,
+        register,
+    )
+
+    orgs = population()
+    register(reg, orgs)
+    a, b = orgs[5], orgs[12]
+    rows = [
+        codeless_judgment(
+            "CT-X-001",
+            a["name"].removesuffix("有限公司"),
+            subject_address=a["address"],
+            subject_legal_representative=a["rep"],
+        ),
+        codeless_judgment("CT-Y-002", b["name"].replace("有限公司", "股份有限公司")),
+        codeless_judgment(
+            "CT-Z-003", "哈尔滨北极星冷链运输有限公司", subject_legal_representative="孙悦"
+        ),
+    ]
+    s = ingest.ingest(reg, numbered(rows), "court", actor="test:court")
+    found = resolution.run(reg, item_ids=s.queued_items, engine="spark")
+    assert (found.linked, found.review, found.unresolved) == (1, 1, 1)
+    assert record_of(reg, "CT-X-001").subject_id == a["code"]
+
+    def findings() -> dict[str, Any]:
+        return {
+            rid: json.loads(it.resolution) for rid, it in items(reg).items() if it.status == "open"
+        }
+
+    on_spark = findings()
+    resolution.run(reg, item_ids=s.queued_items, again=True, engine="duckdb")
+    on_duckdb = findings()
+    assert set(on_spark) == set(on_duckdb) == {"CT-Y-002", "CT-Z-003"}
+    for rid in on_spark:
+        got, want = on_spark[rid]["candidates"], on_duckdb[rid]["candidates"]
+        assert on_spark[rid]["decision"] == on_duckdb[rid]["decision"]
+        assert [c["subject_id"] for c in got] == [c["subject_id"] for c in want]
+        for g, w in zip(got, want, strict=True):
+            assert math.isclose(g["match_probability"], w["match_probability"], rel_tol=REL)
+            # the second run scored fewer rows, so a column empty in all of them was left out:
+            # on the first it was compared, and (empty in this row) weighed nothing
+            ge = {e["comparison"]: e for e in g["explanation"]}
+            we = {e["comparison"]: e for e in w["explanation"]}
+            assert all(ge[c] == we[c] for c in we)
+            assert all(ge[c]["level"] == "Null" for c in set(ge) - set(we))
+
+    ghost = ghost_of(a, 1)
+    ghost_row = judgment(
+        "CT-G-001",
+        ghost,
+        subject_name=a["name"],
+        subject_address=a["address"],
+        subject_legal_representative=a["rep"],
+    )
+    ingest.ingest(reg, numbered([ghost_row]), "court", actor="test:court")
+    assert dedupe.propose(reg, engine="spark")["proposed"] == 1
+    [prop] = dedupe.proposals(reg)["proposals"]
+    assert {prop["a"]["subject"], prop["b"]["subject"]} == {a["code"], ghost}

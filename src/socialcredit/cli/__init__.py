@@ -860,9 +860,19 @@ def review_reject(
     print_json(reject_item(reg, item_id, reason=reason, actor=actor("cli:reviewer")))
 
 
-def _resolve(reg: Any, item_ids: list[str] | None, label: str) -> Any:
+Engine = Annotated[
+    str,
+    typer.Option(
+        help="duckdb, or spark (Splink's Spark backend, local mode; needs Java 17 and pyspark)."
+    ),
+]
+
+
+def _resolve(reg: Any, item_ids: list[str] | None, label: str, engine: str = "duckdb") -> Any:
     from ..services import resolution
 
+    if engine not in ("duckdb", "spark"):
+        raise typer.BadParameter("--engine is duckdb or spark")
     total = len(item_ids) if item_ids is not None else len(resolution.open_items(reg))
     with progress_bar() as bar:
         task = bar.add_task(label, total=total)
@@ -871,6 +881,7 @@ def _resolve(reg: Any, item_ids: list[str] | None, label: str) -> Any:
             actor=actor("cli:resolution"),
             item_ids=item_ids,
             progress=lambda n: bar.advance(task, n),
+            engine=engine,
         )
 
 
@@ -878,6 +889,7 @@ def _resolve(reg: Any, item_ids: list[str] | None, label: str) -> Any:
 @clerk_errors
 def resolve_run(
     as_of: AsOf = None,
+    engine: Engine = "duckdb",
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Evaluate every open review item the model has not seen: link those at or above the
@@ -886,7 +898,7 @@ def resolve_run(
     Example: socialcredit resolve run
     """
     reg = registry(as_of)
-    found = _resolve(reg, None, "resolve the review queue")
+    found = _resolve(reg, None, "resolve the review queue", engine)
     if json_out:
         print_json(found.as_dict() | {"linked_items": found.linked_items})
         return
@@ -919,6 +931,7 @@ def resolve_undo(
 @clerk_errors
 def resolve_dedupe(
     as_of: AsOf = None,
+    engine: Engine = "duckdb",
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Find registered organisations the model takes for one; propose each pair to a reviewer
@@ -931,8 +944,10 @@ def resolve_dedupe(
     reg = registry(as_of)
     with progress_bar() as bar:
         task = bar.add_task("dedupe the register (Splink)", total=None)
+        if engine not in ("duckdb", "spark"):
+            raise typer.BadParameter("--engine is duckdb or spark")
         found = dedupe.propose(
-            reg, actor=actor("cli:dedupe"), progress=lambda n: bar.advance(task, n)
+            reg, actor=actor("cli:dedupe"), progress=lambda n: bar.advance(task, n), engine=engine
         )
     if json_out:
         print_json(found)

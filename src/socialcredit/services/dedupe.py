@@ -43,9 +43,14 @@ def proposal_id(a: str, b: str) -> str:
 
 
 def propose(
-    reg: Registry, *, actor: str = "dedupe", progress: Progress | None = None
+    reg: Registry,
+    *,
+    actor: str = "dedupe",
+    progress: Progress | None = None,
+    engine: str = "duckdb",
 ) -> dict[str, Any]:
-    """Score the register against itself; record new pairs at or above ``lower``."""
+    """Score the register against itself (on DuckDB, or Splink's Spark backend with
+    ``engine="spark"``); record new pairs at or above ``lower``."""
     import pandas as pd
 
     from ..resolution import probabilistic as P
@@ -83,6 +88,7 @@ def propose(
             upper=th.upper,
             lower=th.lower,
             cluster=False,
+            engine=engine,
         )
         for d in res.decisions():
             a, b = rows[d.left].subject_id, rows[d.right].subject_id

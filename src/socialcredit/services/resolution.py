@@ -113,8 +113,10 @@ def run(
     again: bool = False,
     progress: Progress | None = None,
     chunk: int = CHUNK,
+    engine: str = "duckdb",
 ) -> ResolveSummary:
-    """Evaluate open review items (``item_ids``, or all not yet evaluated) with the model."""
+    """Evaluate open review items (``item_ids``, or all not yet evaluated) with the model, on
+    DuckDB or (``engine="spark"``) Splink's Spark backend: the same scores."""
     summary = ResolveSummary()
     items = open_items(reg, item_ids, again=again)
     orgs: list[tuple[Any, dict[str, Any]]] = []
@@ -128,7 +130,7 @@ def run(
         progress(summary.persons_left)
     for i in range(0, len(orgs), chunk):
         part = orgs[i : i + chunk]
-        _evaluate(reg, part, actor, summary)
+        _evaluate(reg, part, actor, summary, engine)
         if progress:
             progress(len(part))
     return summary
@@ -332,6 +334,7 @@ def _evaluate(
     part: Sequence[tuple[Any, dict[str, Any]]],
     actor: str,
     summary: ResolveSummary,
+    engine: str = "duckdb",
 ) -> None:
     """The law's mapping first, then the model: links at or above ``upper`` in one
     transaction, the others' findings in another."""
@@ -353,6 +356,7 @@ def _evaluate(
             lower=th.lower,
             cluster=False,
             population=max(population, len(codes)),
+            engine=engine,
         )
         outcomes = P.outcomes(res)
     names = dict(zip(codes, right["name"], strict=True))
