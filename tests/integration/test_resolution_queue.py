@@ -375,6 +375,8 @@ def test_dedupe_proposes_a_merge_and_the_merge_loses_nothing(
     file = subject_file(reg, a["code"])
     assert {r["record"] for r in file["records"]} == {"samr/SAMR-0005", "court/CT-G-001"}
     assert file["merged_from"] == [ga] and file["name"] == a["name"]
+    assert subject_file(reg, ga)["merged_into"] == a["code"]
+    assert file["merged_into"] is None
     # nothing left the log: the ghost's events are all there, under its own code
     with reg.engine.connect() as conn:
         assert len(conn.execute(select(events.c.seq)).all()) > n_events

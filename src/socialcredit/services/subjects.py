@@ -371,7 +371,20 @@ def subject_file(
         ],
         "reads": _reads(reg, ref.subject_id, until),
         "merged_from": merged,
+        "merged_into": _survivor(reg, ref.subject_id, until),
     }
+
+
+def _survivor(reg: Registry, subject_id: str, until: datetime) -> str | None:
+    """The subject this one was merged into by ``until``, if a reviewer merged it (the
+    projection names the survivor; its own events say when)."""
+    with reg.engine.connect() as conn:
+        into = conn.execute(
+            select(subjects.c.merged_into).where(subjects.c.subject_id == subject_id)
+        ).scalar_one_or_none()
+        if into is None:
+            return None
+        return into if subject_id in _merged_into(conn, into, until) else None
 
 
 def _merged_into(conn: Any, subject_id: str, until: datetime) -> list[str]:
