@@ -99,10 +99,14 @@ def test_answers_as_the_exact_path_for_every_measure_and_moment(
     again = CheckFile(tmp_path / "checks.bin")
     assert again.header == f.header
     assert again.nbytes() == f.nbytes()
-    # 12 bytes a pair (32-bit key residue, from, until) and a u32 directory of 2^bits + 1
+    # 12 bytes a pair (32-bit key residue, from, until), a u32 directory of 2^bits + 1 and a
+    # prefix filter of 2^filter_bits bits, 8 to 16 a pair
     info = f.header["measures"]["restrict_air_travel"]
     assert info["count"] > 0
-    assert f.nbytes("restrict_air_travel") == 12 * info["count"] + 4 * (2 ** info["bits"] + 1)
+    assert 8 * info["count"] <= 2 ** info["filter_bits"] < 16 * info["count"]
+    assert f.nbytes("restrict_air_travel") == (
+        12 * info["count"] + 4 * (2 ** info["bits"] + 1) + 2 ** info["filter_bits"] // 8
+    )
 
 
 def test_a_listing_ended_shows_after_refresh(

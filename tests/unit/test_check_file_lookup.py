@@ -54,3 +54,24 @@ def test_lookups_equal_a_scan(tmp_path: Path) -> None:
     assert 32 + bits < 64
     twin = base ^ np.uint64(1)
     assert f.hits(twin, "m", 250).tolist() == f.hits(base, "m", 250).tolist()
+
+
+def test_the_prefix_filter_passes_every_listed_key_and_stops_most_others(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    n = 20_000
+    keys = rng.integers(0, 2**64, n, dtype=np.uint64)
+    always = (np.zeros(n, np.uint32), np.full(n, 2**32 - 1, np.uint32))
+    write_file(tmp_path / "c.bin", {"m": (keys, *always)}, version=1)
+    f = CheckFile(tmp_path / "c.bin")
+    fbits = f.header["measures"]["m"]["filter_bits"]
+    bitmap = np.unpackbits(f._m.measures["m"].filter, bitorder="little").astype(bool)
+    assert len(bitmap) == 2**fbits
+    assert bitmap[(keys >> np.uint64(64 - fbits)).astype(np.intp)].all()
+    assert 0.06 < bitmap.mean() < 0.12  # 8-16 bits a key, one set per key
+    # unlisted keys: the answer is False whether the filter stopped them or the search did
+    others = rng.integers(0, 2**64, 50_000, dtype=np.uint64)
+    others = others[~np.isin(others, keys)]
+    assert not f.hits(others, "m", 5).any()
+    assert not any(f.hit(int(k), "m", 5) for k in others[:2000])
+    assert f.hits(keys, "m", 5).all()
+    assert all(f.hit(int(k), "m", 5) for k in keys[:2000])
