@@ -9,6 +9,7 @@ tables.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from socialcredit.errors import Conflict
 from socialcredit.events import types as T
 from socialcredit.identifiers.uscc import build_uscc
 from socialcredit.policy.model import Threshold
-from socialcredit.services import audit, ingest, resolution, review
+from socialcredit.services import audit, checks, ingest, resolution, review
 from tests.fixtures.rows import judgment, numbered, penalty
 
 CITIES = ("杭州", "成都", "武汉", "西安", "南京", "苏州", "郑州", "长沙", "青岛", "沈阳")
@@ -377,6 +378,20 @@ def test_dedupe_proposes_a_merge_and_the_merge_loses_nothing(
     assert file["merged_from"] == [ga] and file["name"] == a["name"]
     assert subject_file(reg, ga)["merged_into"] == a["code"]
     assert file["merged_into"] is None
+    # a check on the merged code answers for A, from the overlay and from a fresh file
+    air, later = "restrict_air_travel", reg.now() + timedelta(days=40)  # once active
+    idx = checks.index(reg)
+    for fresh_file in (False, True):
+        if fresh_file:
+            idx.compile()
+            assert not idx.overlay
+        one = checks.answer(reg, ga, air, at=later)
+        survivor = checks.answer(reg, a["code"], air, at=later)
+        assert (one["restricted"], one["merged_into"]) == (True, a["code"])
+        assert one["listings"] == survivor["listings"] != []
+        assert "merged_into" not in survivor
+        bulk = checks.answer_bulk(reg, [b["code"], ga, a["code"]], air, at=later)
+        assert [x["index"] for x in bulk["answers"]] == [1, 2]
     # nothing left the log: the ghost's events are all there, under its own code
     with reg.engine.connect() as conn:
         assert len(conn.execute(select(events.c.seq)).all()) > n_events

@@ -48,6 +48,11 @@ class CheckAnswer(BaseModel):
         default=None, description="Listings suspended while an objection is open."
     )
     note: str | None = None
+    merged_into: str | None = Field(
+        default=None,
+        description="The code asked about was merged into the organisation with this code "
+        "(one organisation registered twice); the answer is that organisation's.",
+    )
 
 
 class BatchCheckIn(BaseModel):

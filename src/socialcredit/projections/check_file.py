@@ -105,14 +105,21 @@ def seconds(at: datetime) -> int:
 
 
 def compile_file(
-    conn: Connection, pack: Pack, path: Path, version: int, origin: str = ""
+    conn: Connection,
+    pack: Pack,
+    path: Path,
+    version: int,
+    origin: str = "",
+    aliases: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Write the check file for the notified listings as they stand; returns its header.
 
     ``version`` is the log's head read before the listings, ``origin`` names the log (the hash
     of its first event) so that a file compiled from another database is never taken for this
     one's. Intervals are widened outward to whole seconds: a moment inside a listing's interval
-    is always inside the file's."""
+    is always inside the file's. ``aliases`` names, per subject, other ids whose checks its
+    listings answer (the subjects merged into it): each gets the same intervals."""
+    aliases = aliases or {}
     measures_of: dict[str, list[str]] = {}
     for mid, m in pack.measures.items():
         for lid in m.lists:
@@ -134,9 +141,10 @@ def compile_file(
             continue  # ended as soon as notified: it never concerns a check
         start_s, end_s = seconds(r.notified_at), min(seconds(end) + 1, U32_MAX)
         for mid in measures_of.get(r.list_id, ()):
-            ids[mid].append(r.subject_id)
-            spans[mid][0].append(start_s)
-            spans[mid][1].append(end_s)
+            for sid in (r.subject_id, *aliases.get(r.subject_id, ())):
+                ids[mid].append(sid)
+                spans[mid][0].append(start_s)
+                spans[mid][1].append(end_s)
     columns = {
         mid: (
             subject_keys(ids[mid]),

@@ -12,6 +12,11 @@ write in this process) the log's head is read; the subjects of newer events join
 so a listing is visible to checks within that time of its events being committed. When the overlay grows past
 ``recompile_at`` subjects the file is compiled again, by one process at a time (a lock file
 beside it); every other process maps the new file when it appears.
+
+Merged subjects (``services/dedupe.py``): a code merged into another is answered for its
+survivor, which holds the listings now, and the answer names the survivor (``merged_into``).
+The file carries the survivor's intervals under the merged code's key too, the exact path reads
+the survivor's listings, and a merged code joins the overlay whenever its survivor does.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from ..events.store import head_seq
 from ..identifiers.uscc import valid_many
 from ..policy.model import Measure
 from ..projections.check_file import CheckFile, compile_file, seconds, subject_key, subject_keys
+from .dedupe import merged_subjects
 from .reads import CheckLog
 from .subjects import SubjectRef, resolve_code
 
@@ -73,6 +79,7 @@ class CheckIndex:
         self.file: CheckFile | None = None
         self.overlay: frozenset[str] = frozenset()
         self.overlay_keys = np.zeros(0, np.uint64)
+        self.merged: dict[str, str] = {}  # merged subject -> its survivor, as of ``version``
         self.compiled = 0  # how many times this process compiled the file
         configured = reg.settings.check_file
         if configured is None:
@@ -123,6 +130,7 @@ class CheckIndex:
 
     def _catch_up(self, conn: Connection, head: int) -> None:
         origin = _origin(conn)
+        merged = merged_subjects(conn)
         f = self._mapped(origin, head)
         if f is None:
             f = self._compile(origin)
@@ -130,6 +138,8 @@ class CheckIndex:
         if len(touched) > self.recompile_at:
             f = self._compile(origin)
             touched = _touched_since(conn, f.version)
+        touched |= {m for m, s in merged.items() if s in touched}
+        self.merged = merged
         self.file = f
         self.overlay = frozenset(touched)
         self.overlay_keys = np.sort(subject_keys(sorted(touched)))
@@ -158,7 +168,10 @@ class CheckIndex:
                 current = self._mapped(origin, head)
                 fresh = current is not None and len(_touched_since(conn, current.version)) == 0
                 if not fresh:
-                    compile_file(conn, self.reg.pack, self.path, head, origin)
+                    aliases: dict[str, list[str]] = {}
+                    for m, survivor in merged_subjects(conn).items():
+                        aliases.setdefault(survivor, []).append(m)
+                    compile_file(conn, self.reg.pack, self.path, head, origin, aliases)
                     self.compiled += 1
         if self.file is not None:
             self.file.refresh()
@@ -190,7 +203,14 @@ class CheckIndex:
         return out
 
     def entries(self, subject_ids: list[str]) -> dict[str, tuple[Entry, ...]]:
-        """The exact path: the subjects' notified listings with their suspensions."""
+        """The exact path: the subjects' notified listings with their suspensions (a merged
+        subject's are its survivor's)."""
+        merged = self.merged
+        targets = sorted({merged.get(s, s) for s in subject_ids})
+        found = self._entries(targets)
+        return {s: found[merged.get(s, s)] for s in subject_ids if merged.get(s, s) in found}
+
+    def _entries(self, subject_ids: list[str]) -> dict[str, tuple[Entry, ...]]:
         by: dict[str, list[Entry]] = {}
         with self.reg.engine.connect() as conn:
             for i in range(0, len(subject_ids), 500):
@@ -283,6 +303,9 @@ class CheckIndex:
                 self._list_info[hits[0].list_id]["how_to_resolve"] if hits and sanction else None
             ),
         }
+        survivor = self.merged.get(ref.subject_id)
+        if survivor is not None:
+            out["merged_into"] = survivor
         if suspended:
             out["suspended"] = [self._listing(e, tz) for e in suspended]
             out["note"] = (

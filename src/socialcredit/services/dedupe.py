@@ -241,6 +241,25 @@ def keep_apart(reg: Registry, pid: str, *, reason: str, actor: str) -> dict[str,
     return {"proposal_id": pid, "status": "kept_apart"}
 
 
+def merged_subjects(conn: Any) -> dict[str, str]:
+    """Every merged subject with its survivor (following merges of merges)."""
+    into = dict(
+        conn.execute(
+            select(subjects.c.subject_id, subjects.c.merged_into).where(
+                subjects.c.merged_into.is_not(None)
+            )
+        ).all()
+    )
+    return {sid: _last(into, sid) for sid in into}
+
+
+def _last(into: dict[str, str], sid: str) -> str:
+    end = into[sid]
+    while end in into:
+        end = into[end]
+    return end
+
+
 def survivors(conn: Any, subject_ids: set[str]) -> dict[str, str]:
     """The survivor of each merged subject among ``subject_ids`` (following merges of merges)."""
     into: dict[str, str] = {}
@@ -258,11 +277,4 @@ def survivors(conn: Any, subject_ids: set[str]) -> dict[str, str]:
         }
         into.update(found)
         frontier = sorted(set(found.values()) - set(into))
-    out = {}
-    for sid in subject_ids:
-        if sid in into:
-            end = into[sid]
-            while end in into:
-                end = into[end]
-            out[sid] = end
-    return out
+    return {sid: _last(into, sid) for sid in subject_ids if sid in into}
