@@ -130,14 +130,16 @@ def write_summary(out: Path, scale: str, started: str) -> None:
         "started": started,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": http["machine"],
-        "targets": targets(checks, http, core),
+        "targets": targets(checks, http, core, out),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "summary.md").write_text(markdown(summary))
     print((out / "summary.md").read_text())
 
 
-def targets(checks: list[dict[str, Any]], http: dict[str, Any], core: dict[str, Any]) -> list:
+def targets(
+    checks: list[dict[str, Any]], http: dict[str, Any], core: dict[str, Any], out: Path
+) -> list:
     first, largest = checks[0], max(checks, key=lambda c: c["pairs"])
     rows: list[dict[str, Any]] = []
 
@@ -265,7 +267,9 @@ def targets(checks: list[dict[str, Any]], http: dict[str, Any], core: dict[str, 
                 True,
                 f"{r['rows']:,} rows into an empty store, batches of {batch:,}, "
                 + ("one run" if runs == 1 else f"median of {runs} runs")
-                + f"; load average {max(max(x) for x in loads):.1f} at most (2 CPUs)",
+                + f", {r['cpu_s'] * 1e6 / r['rows']:,.0f} µs of CPU a row"
+                + f"; load average {max(max(x) for x in loads):.1f} at most (2 CPUs)"
+                + _larger_loads(out, engine, r["rows"]),
             )
         elif engine in core["ingest"]:
             r = core["ingest"][engine]
@@ -278,6 +282,26 @@ def targets(checks: list[dict[str, Any]], http: dict[str, Any], core: dict[str, 
                 f"{r['rows']:,} rows, batches of 1,000",
             )
     return rows
+
+
+def _larger_loads(out: Path, engine: str, rows: int) -> str:
+    """Notes on larger loads measured by separate ``ingest_scale.py`` runs whose results were
+    kept beside the summary (``ingest_scale_*.json``): a million rows take a quarter of an hour
+    an engine, more than ``--scale small`` spends."""
+    notes = []
+    for f in sorted(out.glob("ingest_scale_*.json")):
+        doc = json.loads(f.read_text())
+        for size in doc.get("sizes", []):
+            r = size["engines"].get(engine)
+            if r is None or r["rows"] <= rows:
+                continue
+            end = max(r["load_average_at_end"][:1] + r["load_average_at_start"][:1])
+            notes.append(
+                f"; at {r['rows']:,} rows: {r['rows_per_s']:,.0f} rows/s, {r['cpu_s']:,.0f} CPU s"
+                f" ({r['cpu_s'] * 1e6 / r['rows']:,.0f} µs a row), load average {end:.1f}"
+                f" ({f.name}, {doc['date']})"
+            )
+    return "".join(notes)
 
 
 def markdown(s: dict[str, Any]) -> str:
