@@ -36,6 +36,7 @@ from sqlalchemy import Connection, select
 from ..clock import iso, to_utc_naive
 from ..db import events, listings, objections
 from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
+from ..events import types as T
 from ..events.store import head_seq
 from ..identifiers.uscc import valid_many
 from ..policy.model import Measure
@@ -80,6 +81,7 @@ class CheckIndex:
         self.overlay: frozenset[str] = frozenset()
         self.overlay_keys = np.zeros(0, np.uint64)
         self.merged: dict[str, str] = {}  # merged subject -> its survivor, as of ``version``
+        self._origin: str | None = None  # the log ``merged`` was read from
         self.compiled = 0  # how many times this process compiled the file
         configured = reg.settings.check_file
         if configured is None:
@@ -130,7 +132,14 @@ class CheckIndex:
 
     def _catch_up(self, conn: Connection, head: int) -> None:
         origin = _origin(conn)
-        merged = merged_subjects(conn)
+        merged = self.merged
+        if (
+            origin != self._origin
+            or head < self.version
+            or _merged_since(conn, max(self.version, 0))
+        ):
+            merged = merged_subjects(conn)  # another log, or a merge since the last look
+        self._origin = origin
         f = self._mapped(origin, head)
         if f is None:
             f = self._compile(origin)
@@ -339,6 +348,12 @@ class CheckIndex:
 def _origin(conn: Connection) -> str:
     first = conn.execute(select(events.c.hash).where(events.c.seq == 1)).scalar_one_or_none()
     return first or ""
+
+
+def _merged_since(conn: Connection, version: int) -> bool:
+    """Whether a merge was logged after ``version`` (reads only the newer events)."""
+    q = select(events.c.seq).where((events.c.seq > version) & (events.c.type == T.SUBJECTS_MERGED))
+    return conn.execute(q.limit(1)).first() is not None
 
 
 def _touched_since(conn: Connection, version: int) -> set[str]:
