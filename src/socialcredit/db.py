@@ -33,7 +33,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0013"
+SCHEMA_REVISION = "0014"
 
 events = Table(
     "events",
@@ -65,11 +65,16 @@ subjects = Table(
     Column("subject_id", String(64), primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("name", Text, nullable=False),
+    # an organisation's registration division (from its USCC); NULL for a person, whose
+    # division is part of the ID number (no quasi-identifier in clear, DESIGN.md section 7)
     Column("division", String(6)),
+    # the province (two digits), for statistics: an organisation's and a person's
+    Column("province", String(2)),
     Column("organisation_code", String(10)),
     Column("id_cipher", Text),
+    # the ID number as the pack's publication rule masks it (publication.yaml): the last four
+    # characters at most
     Column("id_masked", String(32)),
-    Column("birth_date", Date),
     Column("known_from", String(32), nullable=False),
     Column("registered_at", DateTime, nullable=False),
     # an organisation's name as searched (``name_index.normalise``); NULL for a person, who is
@@ -112,6 +117,9 @@ records = Table(
     Column("version", Integer, nullable=False),
     Column("retracted_at", DateTime),
     Column("retraction_reason", Text),
+    # a natural person's record: whether the person was a minor at the decision date (derived
+    # at ingest, the birth date is not kept); NULL for an organisation or when not known
+    Column("minor_at_decision", Boolean),
     UniqueConstraint("source", "source_record_id", name="uq_records_source_id"),
     Index("ix_records_subject", "subject_id"),
 )

@@ -2,7 +2,8 @@
 of a registry filled with generated data, following every link, and looks in every response
 for what the public must never see.
 
-- a full resident ID number of any person in the register (only the masked form is published);
+- a full resident ID number of any person in the register (only the masked form is published),
+  or the pieces that rebuild one: its division together with its birth date in any format;
 - a natural person's full name (the lists publish a masked name: 张*丰);
 - an internal identifier: a person's keyed subject id (``P-…``), an encrypted ID (Fernet
   token), a password or token hash, a contact's e-mail address.
@@ -29,6 +30,7 @@ from socialcredit.db import listings, subjects
 from socialcredit.generate import generate
 from socialcredit.ingest.readers import read_rows
 from socialcredit.services import ingest, notices
+from tests.fixtures.privacy import rebuildable
 
 pytestmark = pytest.mark.e2e
 
@@ -124,9 +126,19 @@ def test_no_private_data_in_any_public_response(filled: tuple[Registry, Path], s
     ]
     # a person's entry asked for by its full number: the answer must not repeat it in full
     by_number = [f"/subjects?code={i}" for i in listed_persons]
+    # a listed person's public entry, reached from the list
+    with reg.engine.connect() as conn:
+        person_listings = list(
+            conn.execute(
+                select(listings.c.listing_id).where(listings.c.subject_id.like("P-%")).limit(15)
+            ).scalars()
+        )
+    assert person_listings
+    by_listing = [f"/listing/{lid}" for lid in person_listings]
+    by_listing += [f"/v1/listings/{lid}" for lid in person_listings]
 
     seen: set[str] = set()
-    queue = deque(seeds + by_number)
+    queue = deque(seeds + by_number + by_listing)
     problems: list[str] = []
     statuses: dict[str, int] = {}
     with httpx.Client(base_url=server, timeout=30, follow_redirects=True) as client:
@@ -148,6 +160,8 @@ def test_no_private_data_in_any_public_response(filled: tuple[Registry, Path], s
             for i in ids:
                 if i in body and i != asked:
                     problems.append(f"{path}: full ID number {i[:6]}…")
+                if i != asked and rebuildable(i, body.replace(asked or "\0", "")):
+                    problems.append(f"{path}: division and birth date of {i[:6]}…")
             if asked and body.count(asked) > 0:
                 # the one number the reader typed may stay in the form field, nowhere else
                 shown = body.count(asked) - body.count(f'value="{asked}"')
@@ -177,5 +191,6 @@ def test_no_private_data_in_any_public_response(filled: tuple[Registry, Path], s
     # the crawl reached the public surface, not just the seeds
     assert len(seen) > len(seeds) + 20, len(seen)
     assert statuses["/"] == 200 and statuses["/open-data/"] == 200
+    assert any(statuses[p] == 200 for p in by_listing), "no listed person's entry was read"
     for path in ("/v1/objections", "/v1/review-queue", "/v1/file/" + listed_orgs[0]):
         assert statuses[path] in (401, 403), (path, statuses[path])

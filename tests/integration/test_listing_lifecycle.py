@@ -108,7 +108,7 @@ def test_person_is_keyed_by_hash_and_masked(reg: Registry, clock: FixedClock) ->
     run(reg, [judgment("BJ-7", PERSON, conduct="evades_enforcement", listing_term_years="2")])
     clock.set(at("2026-04-01"))
     a = checks.answer(reg, PERSON, "restrict_air_travel")
-    assert a["restricted"] and a["subject"] == "1101**********002X"
+    assert a["restricted"] and a["subject"] == "**************002X"
     assert a["listings"][0]["until"] == "2028-03-01T09:00:00+08:00"  # the court's 2-year term
     from sqlalchemy import text
 

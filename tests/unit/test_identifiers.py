@@ -99,7 +99,7 @@ def test_resident_id_valid_and_birth_date() -> None:
     rid = parse_resident_id("11010519491231002x")
     assert rid.number == "11010519491231002X"
     assert rid.birth_date.isoformat() == "1949-12-31"
-    assert rid.masked() == "1101**********002X"
+    assert rid.masked() == "**************002X"
 
 
 def test_fifteen_digit_id_is_lifted_to_eighteen() -> None:
@@ -152,7 +152,11 @@ def test_masks() -> None:
     assert mask_person_name("张三") == "张*"
     assert mask_person_name("欧阳娜娜") == "欧**娜"
     assert mask_person_name("Li Wei") == "L* W**"
-    assert mask_resident_id("11010519491231002X") == "1101**********002X"
+    # the last four at most: nothing of the division (1-6) or the birth date (7-14)
+    assert mask_resident_id("11010519491231002X") == "**************002X"
+    assert mask_resident_id("11010519491231002X", 2) == "****************2X"
+    assert mask_resident_id("11010519491231002X", 0) == "*" * 18
+    assert mask_resident_id("11010519491231002X", 8) == "**************002X"
 
 
 def test_production_mode_without_keys_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -283,8 +283,18 @@ def create_app(
         code: str,
         as_of: Annotated[str | None, Query(max_length=40)] = None,
     ) -> Any:
-        """The public profile: records within their publicity period and current listings."""
+        """An organisation's public profile by its USCC: records within their publicity period
+        and listings, now or ``as_of`` a moment. A natural person is not looked up by ID number
+        here: every resident ID number gets the same 404 (a listed person's entry is at
+        ``/v1/listings/{listing_id}``)."""
         return views.public_profile(reg, code, moment(reg, as_of))
+
+    @app.get("/v1/listings/{listing_id}", responses=ERRORS, tags=["subjects"])
+    def get_listing(reg: RegDep, listing_id: Annotated[str, Path(max_length=40)]) -> Any:
+        """The public entry a listing leads to, now: the listed subject's public profile (a
+        natural person masked, and only while on a black list the law publishes). Listing ids
+        are in the open data's listings file."""
+        return views.public_listing(reg, listing_id)
 
     @app.get(
         "/v1/search",

@@ -26,10 +26,12 @@ from .chain import (
     is_redacted,
     payload_digest,
 )
-from .types import PERSONAL_DATA_PURGED as PURGE_TYPE
-from .types import NewEvent
+from .types import PERSONAL_DATA_PURGED, QUASI_IDENTIFIERS_REDACTED, NewEvent
 
 INSERT_EVENT = insert(events)
+
+#: The events that may authorise redactions, each naming the events it redacted (``seqs``).
+REDACTING_TYPES = frozenset({PERSONAL_DATA_PURGED, QUASI_IDENTIFIERS_REDACTED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +213,7 @@ def verify(conn: Connection) -> ChainReport:
                     f"event {ev_row.seq} ({ev_row.type}) was altered: its payload no longer "
                     "matches the digest its hash covers",
                 )
-        if ev_row.type == PURGE_TYPE:
+        if ev_row.type in REDACTING_TYPES:
             purged.update(json.loads(ev_row.payload).get("seqs", []))
         prev, expected_seq, count = h, expected_seq + 1, count + 1
     unaccounted = sorted(set(redacted) - purged)

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SUBJECT_REGISTERED = "subject-registered"
-"""subject_id, kind, name, division, organisation_code, id_cipher, id_masked, birth_date, known_from"""
+"""subject_id, kind, name, known_from; for an organisation division and organisation_code; for a
+natural person province, id_cipher and id_masked (events written before schema 0014 also held
+the person's division and birth date: ``quasi-identifiers-redacted`` removed them)"""
 
 RECORD_ACCEPTED = "record-accepted"
 """record_key, source, source_record_id, record_type, subject_id, subject_name, authority,
@@ -134,6 +136,12 @@ PERSONAL_DATA_PURGED = "personal-data-purged"
 retention the policy sets has passed. The redacted events keep the digest their hash covers, so
 the chain still verifies; ``audit verify`` checks that every redacted event is named here."""
 
+QUASI_IDENTIFIERS_REDACTED = "quasi-identifiers-redacted"
+"""seqs (the subject-registered events redacted), fields, minor_records (record keys whose
+person was a minor at the decision date, as the removed birth date showed), reason: the upgrade
+to schema 0014 removed natural persons' division and birth date from the log. Like a purge, it
+names every event it redacted, and ``audit verify`` accepts those redactions only."""
+
 RECORD_PUBLICITY_ENDED = "record-publicity-ended"
 """record_key, repair_id, ended_on: an approved repair ends the record's publicity early"""
 
@@ -186,6 +194,7 @@ ALL_TYPES = (
     SESSION_OPENED,
     READS_RECORDED,
     PERSONAL_DATA_PURGED,
+    QUASI_IDENTIFIERS_REDACTED,
     RECORD_PUBLICITY_ENDED,
     GRADE_ASSIGNED,
     INSPECTION_PLAN_PUBLISHED,

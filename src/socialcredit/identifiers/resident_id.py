@@ -25,13 +25,22 @@ class ResidentId:
     birth_date: date
     lifted_from_15: bool = False
 
-    def masked(self) -> str:
-        return mask_resident_id(self.number)
+    def masked(self, keep_last: int = 4) -> str:
+        return mask_resident_id(self.number, keep_last)
 
 
-def mask_resident_id(number: str) -> str:
-    """Keep the first four and last four characters, as public court lists do."""
-    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+#: The most of a number ever shown: its last four characters. The first six are the birth
+#: registration division, which a court's case number gives away too, and characters 7-14 the
+#: birth date; with the division and the check character known, the mask of court lists (first
+#: four and last four) leaves ~2,600 candidates, few enough to try one by one.
+MAX_SHOWN = 4
+
+
+def mask_resident_id(number: str, keep_last: int = MAX_SHOWN) -> str:
+    """Stars for every character but the last ``keep_last`` (at most four): no part of the
+    division or the birth date is ever shown."""
+    k = max(0, min(keep_last, MAX_SHOWN))
+    return "*" * (len(number) - k) + (number[-k:] if k else "")
 
 
 def lift_15(number: str) -> str:

@@ -30,6 +30,7 @@ from .model import (
     Override,
     Pack,
     PackMeta,
+    PublicationPolicy,
     RecordType,
     ResolutionPolicy,
     Source,
@@ -177,6 +178,17 @@ def load_pack(path: Path | str | None = None) -> Pack:
         if resolution_file.is_file()
         else None
     )
+    publication_file = root / "publication.yaml"
+    publication = (
+        _parse(
+            PublicationPolicy,
+            _read_yaml(publication_file, root),
+            _rel(publication_file, root),
+            "publication",
+        )
+        if publication_file.is_file()
+        else PublicationPolicy()
+    )
     pack = Pack(
         meta=meta,
         citations=citations,
@@ -187,6 +199,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
         grading=grading,
         lending=lending,
         resolution=resolution,
+        publication=publication,
         digest=_digest(root),
     )
     _check(pack, files, root)
@@ -606,6 +619,8 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
 
     if pack.lending is not None:
         _check_lending(pack, pack.lending, basis)
+    if (root / "publication.yaml").is_file():
+        basis("publication.yaml", "publication", pack.publication.legal_basis)
     if pack.resolution is not None:
         f, e = "resolution/thresholds.yaml", "resolution thresholds"
         basis(f, e, pack.resolution.legal_basis)

@@ -389,6 +389,21 @@ class ResolutionPolicy(Strict):
     note: str | None = None
 
 
+class PersonIdMask(Strict):
+    """How much of a natural person's ID number public outputs show: the last ``keep_last``
+    characters (0 to 4), never any part of the division (1-6) or the birth date (7-14)."""
+
+    keep_last: int = Field(default=4, ge=0, le=4)
+
+
+class PublicationPolicy(Strict):
+    """What the registry publishes of a natural person (``publication.yaml``)."""
+
+    person_id: PersonIdMask = Field(default_factory=lambda: PersonIdMask(keep_last=4))
+    legal_basis: Basis = Field(default_factory=list)
+    note: str | None = None
+
+
 class CalendarSpec(Strict):
     country: str = "CN"
     announced_years: list[int] = Field(default_factory=list)
@@ -416,6 +431,8 @@ class Pack(Strict):
     grading: dict[str, GradingMethod] = Field(default_factory=dict)
     lending: LendingPolicy | None = None  # absent: the registry shares no file with lenders
     resolution: ResolutionPolicy | None = None  # absent: no probabilistic resolution
+    # absent: the most protective publication (the last four characters of an ID number)
+    publication: PublicationPolicy = Field(default_factory=PublicationPolicy)
     digest: str  # sha256 of the pack's files, recorded with every event batch
 
     def cite(self, basis: Basis) -> list[str]:

@@ -156,11 +156,11 @@ def _subject_registered(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
                 subject_id=p["subject_id"],
                 kind=p["kind"],
                 name=p["name"],
-                division=p.get("division"),
+                division=p.get("division") if p["kind"] == "organisation" else None,
+                province=p.get("province") or (p.get("division") or "")[:2] or None,
                 organisation_code=p.get("organisation_code"),
                 id_cipher=p.get("id_cipher"),
                 id_masked=p.get("id_masked"),
-                birth_date=_d(p.get("birth_date")),
                 known_from=p["known_from"],
                 registered_at=ev.at,
                 name_key=normalise(p["name"]) if p["kind"] == "organisation" else None,
@@ -193,6 +193,7 @@ def _record_values(p: dict[str, Any]) -> dict[str, Any]:
         fields=canonical(p["fields"]),
         publicity_until=_d(p["publicity_until"]),
         content_hash=p["content_hash"],
+        minor_at_decision=p.get("minor_at_decision"),
     )
 
 
@@ -636,7 +637,7 @@ PURGED = "(purged)"
 PURGE_SUBJECT = (
     update(subjects)
     .where(subjects.c.subject_id == bindparam("k"))
-    .values(name=PURGED, id_cipher=None, id_masked=None, birth_date=None, division=None)
+    .values(name=PURGED, id_cipher=None, id_masked=None, division=None)
 )
 PURGE_RECORDS = (
     update(records).where(records.c.subject_id == bindparam("k")).values(subject_name=PURGED)
@@ -891,6 +892,17 @@ def _consent_granted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     ]
 
 
+MARK_MINOR = (
+    update(records).where(records.c.record_key == bindparam("k")).values(minor_at_decision=True)
+)
+
+
+def _quasi_identifiers_redacted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    # the subject-registered events it redacted are projected already without division or
+    # birth date; what the birth date decided is kept on each record
+    return [(MARK_MINOR, {"k": k}) for k in p.get("minor_records", [])]
+
+
 EVENT_HANDLERS: dict[str, Handler] = {
     T.SUBJECT_REGISTERED: _subject_registered,
     T.RECORD_ACCEPTED: _record_accepted,
@@ -940,6 +952,7 @@ EVENT_HANDLERS: dict[str, Handler] = {
     ],
     T.READS_RECORDED: _reads_recorded,
     T.PERSONAL_DATA_PURGED: _purged,
+    T.QUASI_IDENTIFIERS_REDACTED: _quasi_identifiers_redacted,
     T.GRADE_ASSIGNED: _grade_assigned,
     T.INSPECTION_PLAN_PUBLISHED: lambda ev, p: [
         (
@@ -964,7 +977,7 @@ EVENT_HANDLERS: dict[str, Handler] = {
 
 
 #: Events whose statements read other projections (a purge finds a subject's notices).
-BARRIERS = frozenset({T.PERSONAL_DATA_PURGED})
+BARRIERS = frozenset({T.PERSONAL_DATA_PURGED, T.QUASI_IDENTIFIERS_REDACTED})
 
 
 class _Run:

@@ -23,7 +23,9 @@ class RecordFacts:
     decided_on: date
     decision_ref: str
     fields: dict[str, str] = field(default_factory=dict)
-    birth_date: date | None = None
+    #: a natural person's age at the decision date, derived at ingest from the ID number (the
+    #: birth date itself is never kept); None for an organisation
+    minor_at_decision: bool | None = None
 
     def value(self, name: str) -> str | None:
         if name == "decision_ref":
@@ -55,12 +57,7 @@ def age_on(birth: date, on: date) -> int:
 def bar(ld: ListDef, rec: RecordFacts) -> str | None:
     """A reason the subject may not be listed despite meeting the entry criteria, or None."""
     for b in ld.bars:
-        if (
-            b.kind == "minor_at_decision"
-            and rec.subject_kind == "person"
-            and rec.birth_date is not None
-            and age_on(rec.birth_date, rec.decided_on) < 18
-        ):
+        if b.kind == "minor_at_decision" and rec.subject_kind == "person" and rec.minor_at_decision:
             return "minor_at_decision"
     return None
 

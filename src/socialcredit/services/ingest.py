@@ -399,11 +399,11 @@ def _prefetch(conn: Any, st: _Batch, valid: list[tuple[ValidRow, SubjectRef | No
             st.records[row.record_key]["repaired"] = True
     for chunk in _chunks(sids):
         for row in conn.execute(
-            select(subjects.c.subject_id, subjects.c.kind, subjects.c.birth_date).where(
+            select(subjects.c.subject_id, subjects.c.kind).where(
                 among(subjects.c.subject_id, chunk, dialect)
             )
         ):
-            st.subjects[row.subject_id] = {"kind": row.kind, "birth_date": row.birth_date}
+            st.subjects[row.subject_id] = {"kind": row.kind}
     for kchunk, schunk in _pairs(list(_chunks(keys)), list(_chunks(sids))):
         q = (
             select(listings, records.c.decided_on)
@@ -554,18 +554,17 @@ def _register_subject(st: _Batch, row: ValidRow, ref: SubjectRef) -> None:
         )
     elif ref.resident is not None:
         rid = ref.resident
+        # no part of the number in clear (DESIGN.md section 7): the province for statistics
+        # is all that is kept of the division, and the birth date is not kept at all (each
+        # record keeps whether the person was a minor at its decision date instead)
         p.update(
             name=row.subject_name,
-            division=rid.number[:6],
+            province=rid.number[:2],
             id_cipher=st.reg.protector.encrypt(rid.number),
-            id_masked=rid.masked(),
-            birth_date=rid.birth_date.isoformat(),
+            id_masked=rid.masked(st.pack.publication.person_id.keep_last),
         )
     st.emit(NewEvent(T.SUBJECT_REGISTERED, p, subject_id=ref.subject_id))
-    st.subjects[ref.subject_id] = {
-        "kind": ref.kind,
-        "birth_date": ref.resident.birth_date if ref.resident else None,
-    }
+    st.subjects[ref.subject_id] = {"kind": ref.kind}
     st.summary.subjects_registered += 1
 
 
@@ -613,6 +612,13 @@ def _record(
         "publicity_until": _publicity(st, row, old).isoformat(),
         "content_hash": content_hash,
     }
+    minor = (
+        rules.age_on(ref.resident.birth_date, row.decided_on) < 18
+        if ref.resident is not None
+        else None
+    )
+    if minor is not None:
+        payload["minor_at_decision"] = minor
     if resolved_by is not None:
         payload["resolved_by"] = resolved_by
     elif ref.kind == "organisation":
@@ -650,7 +656,7 @@ def _record(
         decided_on=row.decided_on,
         decision_ref=row.decision_ref,
         fields=row.fields,
-        birth_date=subj["birth_date"],
+        minor_at_decision=minor,
     )
     name = row.subject_name if ref.kind == "organisation" else mask_person_name(row.subject_name)
     if st.records[key]["retracted"]:

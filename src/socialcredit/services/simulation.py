@@ -59,7 +59,7 @@ def _qualifying(pack: Pack, rows: Sequence[Any]) -> set[tuple[str, str]]:
             decided_on=r.decided_on,
             decision_ref=r.decision_ref,
             fields=json.loads(r.fields),
-            birth_date=r.birth_date,
+            minor_at_decision=r.minor_at_decision,
         )
         for ld in rules.lists_for_record_type(pack, r.record_type):
             if rules.entry_matches(ld, facts) and rules.bar(ld, facts) is None:
@@ -83,7 +83,7 @@ def simulate(reg: Registry, policy: Path, out: Path | None = None) -> dict[str, 
                 records.c.decision_ref,
                 records.c.fields,
                 subjects.c.kind,
-                subjects.c.birth_date,
+                records.c.minor_at_decision,
             )
             .join(subjects, subjects.c.subject_id == records.c.subject_id)
             .where(records.c.retracted_at.is_(None))
@@ -94,7 +94,7 @@ def simulate(reg: Registry, policy: Path, out: Path | None = None) -> dict[str, 
                 select(
                     subjects.c.subject_id,
                     subjects.c.kind,
-                    subjects.c.division,
+                    subjects.c.province,
                     subjects.c.id_masked,
                 )
             )
@@ -124,7 +124,7 @@ def simulate(reg: Registry, policy: Path, out: Path | None = None) -> dict[str, 
         for lid, sid in pairs:
             s = info[sid]
             d = out_.setdefault(lid, {"by_region": {}, "by_type": {}})
-            reg_ = province(s.division)
+            reg_ = province(s.province)
             d["by_region"][reg_] = d["by_region"].get(reg_, 0) + 1
             typ = kind_of(sid, s.kind)
             d["by_type"][typ] = d["by_type"].get(typ, 0) + 1

@@ -59,7 +59,8 @@ def resolve_code(reg: Registry, code: str) -> SubjectRef:
     if looks_like_resident_id(raw):
         rid = parse_resident_id(raw)
         key = reg.protector.subject_key(rid.number)
-        return SubjectRef(key, "person", rid.masked(), resident=rid)
+        keep = reg.pack.publication.person_id.keep_last
+        return SubjectRef(key, "person", rid.masked(keep), resident=rid)
     raise uscc_error
 
 

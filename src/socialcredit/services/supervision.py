@@ -53,7 +53,7 @@ def statistics(reg: Registry, months: int = 12) -> dict[str, Any]:
         for mid, gm in reg.pack.grading.items()
         if "organisation" in gm.subject_kinds
     }
-    province = func.substr(subjects.c.division, 1, 2)
+    province = subjects.c.province
     kind = func.substr(subjects.c.subject_id, 1, 2)
     by_province: dict[str, dict[str, dict[str, int | None]]] = {m: {} for m in methods}
     by_type: dict[str, dict[str, dict[str, int | None]]] = {m: {} for m in methods}

@@ -221,7 +221,7 @@ def statistics(reg: Registry, at: datetime | None = None) -> dict[str, Any]:
         or_(L.ended_at.is_(None), L.ended_at > t),
         or_(L.until.is_(None), L.until > t),
     )
-    province = func.substr(S.division, 1, 2)
+    province = S.province
     l_subj = listings.outerjoin(subjects, S.subject_id == L.subject_id)
     o_subj = objections.outerjoin(subjects, S.subject_id == Ob.subject_id)
     o_state = case(

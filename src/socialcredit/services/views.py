@@ -126,28 +126,68 @@ def review_items(reg: Registry, limit: int = 50) -> dict[str, Any]:
     }
 
 
-def public_profile(reg: Registry, code: str, at: datetime | None = None) -> dict[str, Any]:
-    """What anyone may read about a subject: records within their publicity period, listings.
+#: What a public route answers for any resident ID number, right or wrong, listed or not: an
+#: answer that differed for the right number would let anyone try the ~2,600 numbers a masked
+#: entry leaves until one answers (issue: the lookup oracle).
+PERSON_BY_NUMBER = (
+    "natural persons are not looked up by ID number on public routes: a listed person's public "
+    "entry is reached from the list (its listing id, in the open data and at /v1/listings/{id})"
+)
 
-    A natural person appears only while on a black list whose publication the law provides for,
-    and then masked; otherwise the answer is the same "not found" as for an unknown code.
+
+def public_profile(reg: Registry, code: str, at: datetime | None = None) -> dict[str, Any]:
+    """What anyone may read about an organisation, by its code: records within their publicity
+    period, listings, at any moment.
+
+    A natural person is never found by ID number here (``PERSON_BY_NUMBER``, the same for every
+    number); a listed person's entry is reached through the listing (``public_listing``).
     """
     ref = resolve_code(reg, code)
+    if ref.kind == "person":
+        raise UnknownEntity(PERSON_BY_NUMBER)
+    return subject_profile(reg, ref.subject_id, ref.display, at)
+
+
+def public_listing(reg: Registry, listing_id: str) -> dict[str, Any]:
+    """The public entry a listing leads to, now: the listed subject's public profile.
+
+    A natural person appears only while on a black list whose publication the law provides for,
+    and then masked; a listing that does not exist, is not yet public or whose person is no
+    longer listed answers the same "not found". Public means now: no ``as_of`` for persons.
+    """
+    lid = (listing_id or "").strip()
+    with reg.engine.connect() as conn:
+        row = conn.execute(
+            select(listings.c.subject_id, subjects.c.kind, subjects.c.id_masked)
+            .join(subjects, subjects.c.subject_id == listings.c.subject_id)
+            .where(listings.c.listing_id == lid)
+        ).first()
+    if row is None:
+        raise UnknownEntity("no public listing with this id")
+    display = _display(row)
+    profile = subject_profile(reg, str(row.subject_id), display, None)
+    return {"listing_id": lid, **profile}
+
+
+def subject_profile(
+    reg: Registry, subject_id: str, display: str, at: datetime | None = None
+) -> dict[str, Any]:
+    """The public profile of a subject by its key (``public_profile``, ``public_listing``)."""
     moment = at or reg.now()
     t = to_utc_naive(moment)
     today = moment.astimezone(reg.tz).date()
     with reg.engine.connect() as conn:
-        subj = conn.execute(select(subjects).where(subjects.c.subject_id == ref.subject_id)).first()
+        subj = conn.execute(select(subjects).where(subjects.c.subject_id == subject_id)).first()
         if subj is None or subj.registered_at > t:
-            raise UnknownEntity(f"no public information on {ref.display}")
+            raise UnknownEntity(f"no public information on {display}")
         lrows = conn.execute(
             select(listings)
-            .where(listings.c.subject_id == ref.subject_id)
+            .where(listings.c.subject_id == subject_id)
             .order_by(listings.c.proposed_at)
         ).all()
         rrows = conn.execute(
             select(records)
-            .where(records.c.subject_id == ref.subject_id)
+            .where(records.c.subject_id == subject_id)
             .order_by(records.c.decided_on, records.c.record_key)
         ).all()
     active = []
@@ -170,12 +210,12 @@ def public_profile(reg: Registry, code: str, at: datetime | None = None) -> dict
             )
     person = subj.kind == "person"
     if person and not any(a["kind"] == "black" and a["state"] == "active" for a in active):
-        raise UnknownEntity(f"no public information on {ref.display}")
+        raise UnknownEntity(f"no public information on {display}")
     if person:
         from .reads import record_read
 
         # a person's listing is public by law, yet reading it is still a read of personal data
-        record_read(reg, ref.subject_id, "public", "profile", {"purpose": "public profile"})
+        record_read(reg, subject_id, "public", "profile", {"purpose": "public profile"})
     recs = []
     for r in rrows:
         if r.first_seen_at > t or r.publicity_until <= today:
@@ -201,7 +241,7 @@ def public_profile(reg: Registry, code: str, at: datetime | None = None) -> dict
             }
         )
     return {
-        "subject": ref.display,
+        "subject": display,
         "kind": subj.kind,
         "name": mask_person_name(subj.name) if person else subj.name,
         "division": subj.division,
@@ -379,8 +419,8 @@ def search(reg: Registry, query: str, limit: int = 20) -> dict[str, Any]:
     Codes are looked up by key; names through the name index (``projections/name_index.py``):
     the postings of the query's rarest pair of characters are read shortest name first, and
     each candidate's whole name is checked, so a search costs about what it returns. A name
-    search needs two characters. Natural persons are not searchable by name: a listed person is
-    found only by the ID number (see ``public_profile``), so the box cannot trawl for people.
+    search needs two characters. Natural persons are not searchable, by name or by number: a
+    listed person is reached from the list (see ``public_listing``).
     """
     q = " ".join((query or "").split())
     if not q:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..errors import InvalidIdentifier, RegistryError
@@ -245,17 +245,36 @@ def supervision_page(request: Request) -> Any:
 
 @router.get("/subjects", response_class=HTMLResponse)
 def subject_page(request: Request, code: Annotated[str, Query(max_length=40)] = "") -> Any:
-    """A listed person's public entry by ID number; an organisation's code goes to its profile."""
+    """An organisation's code goes to its profile. A resident ID number gets the same page
+    whatever the number: a person is never looked up by number on a public page (that answer
+    was an oracle that rebuilt masked numbers); a listed person is reached from the list."""
     reg = _reg(request)
     if not code:
         return RedirectResponse("/search", status_code=303)
     try:
         ref = resolve_code(reg, code)
-        if ref.kind == "organisation":
-            return RedirectResponse(f"/org/{ref.subject_id}", status_code=303)
-        profile = views.public_profile(reg, code)
     except RegistryError as exc:
         return not_found(request, explain(exc))
+    if ref.kind == "organisation":
+        return RedirectResponse(f"/org/{ref.subject_id}", status_code=303)
+    return not_found(
+        request,
+        _(
+            "Natural persons are not looked up by ID number. A listed person's public entry "
+            "is reached from the list: each listing in the open data has its own page."
+        ),
+    )
+
+
+@router.get("/listing/{listing_id}", response_class=HTMLResponse)
+def listing_page(request: Request, listing_id: Annotated[str, Path(max_length=40)]) -> Any:
+    """The public entry a listing leads to, now (a person masked, only while listed)."""
+    try:
+        profile = views.public_listing(_reg(request), listing_id)
+    except RegistryError as exc:
+        return not_found(request, explain(exc))
+    if profile["kind"] == "organisation":
+        return RedirectResponse(f"/org/{profile['subject']}", status_code=303)
     return page(request, "subject.html", {"profile": profile, "grades": []})
 
 
