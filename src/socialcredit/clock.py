@@ -49,12 +49,22 @@ def parse_moment(text: str, tz: tzinfo = DEFAULT_TZ) -> datetime:
     raw = text.strip()
     try:
         if len(raw) == 10:
-            return datetime.combine(date.fromisoformat(raw), time(0, 0), tzinfo=tz)
-        return ensure_aware(datetime.fromisoformat(raw), tz)
+            at = datetime.combine(date.fromisoformat(raw), time(0, 0), tzinfo=tz)
+        else:
+            at = ensure_aware(datetime.fromisoformat(raw), tz)
     except ValueError:
         raise InvalidInput(
             f"{text!r} is not a moment: use YYYY-MM-DD or YYYY-MM-DDTHH:MM (e.g. 2026-03-01T09:30)"
         ) from None
+    # 0001-01-01 or 9999-12-31T23:59-05:00 cannot be moved to UTC (the years 0 and 10000 do not
+    # exist): the registry's moments lie well inside these bounds
+    if not (MIN_YEAR <= at.year <= MAX_YEAR):
+        raise InvalidInput(f"{text!r} is outside the years {MIN_YEAR}-{MAX_YEAR}")
+    return at
+
+
+#: The moments a question may be about (no record or listing lies outside them).
+MIN_YEAR, MAX_YEAR = 1900, 9998
 
 
 def to_utc_naive(at: datetime) -> datetime:

@@ -16,6 +16,10 @@ SOCIALCREDIT_SEARCH_RATE    public name searches a second per client address, su
                             api/ratelimit.py)
 SOCIALCREDIT_SEARCH_BURST   searches a client address may make at once before the rate applies
                             (default 30)
+SOCIALCREDIT_PUBLIC_URL     the registry's public address, in open data and reports (default
+                            http://127.0.0.1:8000; never taken from a request's Host header)
+SOCIALCREDIT_MAX_BODY       the largest request body read, in bytes (default 4 MiB); larger: 413
+SOCIALCREDIT_MAX_UPLOAD     the largest upload (agency files, attachments), bytes (default 200 MiB)
 """
 
 from __future__ import annotations
@@ -47,6 +51,12 @@ class Settings:
     check_file_path: Path | None = None
     search_rate: float = 1.0
     search_burst: int = 30
+    #: the registry's public address, for links in open data and reports (never the request's
+    #: Host header, which a client chooses)
+    public_url: str = "http://127.0.0.1:8000"
+    #: the largest request body the API and pages read, and the largest upload (bytes)
+    max_body: int = 4 * 1024 * 1024
+    max_upload: int = 200 * 1024 * 1024
 
     @property
     def open_data_dir(self) -> Path:
@@ -130,7 +140,26 @@ class Settings:
             else None,
             search_rate=_number(e, "SOCIALCREDIT_SEARCH_RATE", 1.0, minimum=0),
             search_burst=int(_number(e, "SOCIALCREDIT_SEARCH_BURST", 30, minimum=1, whole=True)),
+            public_url=_public_url(e.get("SOCIALCREDIT_PUBLIC_URL") or "http://127.0.0.1:8000"),
+            max_body=int(
+                _number(e, "SOCIALCREDIT_MAX_BODY", 4 * 1024 * 1024, minimum=1024, whole=True)
+            ),
+            max_upload=int(
+                _number(e, "SOCIALCREDIT_MAX_UPLOAD", 200 * 1024 * 1024, minimum=1024, whole=True)
+            ),
         )
+
+
+def _public_url(raw: str) -> str:
+    from urllib.parse import urlsplit
+
+    u = urlsplit(raw.strip())
+    if u.scheme not in ("http", "https") or not u.netloc or u.query or u.fragment:
+        raise ConfigurationError(
+            f"SOCIALCREDIT_PUBLIC_URL must be an http(s) address such as "
+            f"https://credit.example.gov, not {raw!r}"
+        )
+    return raw.strip().rstrip("/")
 
 
 def _number(

@@ -229,6 +229,23 @@ ingest_batches = Table(
     Column("rejects", Text, nullable=False),
 )
 
+#: The rejected rows of an upload (row, field, reason), for the source to correct and resend.
+#: Not a projection and not in the log (which keeps the upload's counts and this report's
+#: SHA-256): written with the batch, deleted when ``keep_until`` has passed (intake.yaml).
+reject_reports = Table(
+    "reject_reports",
+    metadata,
+    Column("batch_id", String(32), primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("file_name", Text),
+    Column("at", DateTime, nullable=False),
+    Column("keep_until", Date, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_reject_reports_keep_until", "keep_until"),
+)
+
 source_tokens = Table(
     "source_tokens",
     metadata,

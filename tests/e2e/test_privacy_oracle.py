@@ -86,3 +86,40 @@ def test_public_routes_answer_alike_for_the_right_and_a_wrong_number(
         clock.set(parse_moment("2028-06-01T12:00"))
         assert client.get(f"/v1/listings/{lid}").status_code == 404
         assert client.get(f"/listing/{lid}").status_code == 404
+
+
+def test_anonymous_reads_are_counted_not_appended(
+    reg: Registry, clock: FixedClock, server: str
+) -> None:
+    """2,000 anonymous reads of a listed person's entry add a constant number of events (they
+    added one each: ~2,500 events in 20 s from one client), and the person's "who looked" shows
+    one line with the count."""
+    from sqlalchemy import func, select
+
+    from socialcredit.db import events, reads
+    from socialcredit.services.reads import public_reads
+
+    ingest.ingest(
+        reg,
+        numbered([judgment("BJ-7", PERSON, conduct="evades_enforcement", listing_term_years="2")]),
+        "court",
+        actor="court",
+    )
+    clock.set(parse_moment("2026-03-02T12:00"))
+    (listing,) = list(opendata.public_listings(reg))
+
+    def n_events() -> int:
+        with reg.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
+
+    before = n_events()
+    with httpx.Client(base_url=server, timeout=30) as client:
+        for _ in range(2000):
+            assert client.get(f"/v1/listings/{listing['listing_id']}").status_code == 200
+    public_reads(reg).flush()
+    assert n_events() - before <= 2
+    sid = reg.protector.subject_key(PERSON)
+    with reg.engine.connect() as conn:
+        rows = conn.execute(select(reads).where(reads.c.subject_id == sid)).all()
+    counted = [r for r in rows if r.kind == "public-count"]
+    assert len(counted) == 1 and '"count":2000' in counted[0].detail

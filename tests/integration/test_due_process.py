@@ -125,6 +125,43 @@ def test_suspending_objection_answers_allowed_with_a_note(reg: Registry, clock: 
     assert not checks.answer(reg, ORG, "increased_inspection", at("2026-02-05"))["restricted"]
 
 
+def test_refiling_does_not_keep_a_listing_suspended(reg: Registry, clock: FixedClock) -> None:
+    """Withdrawing and refiling (four cycles were tried) kept a suspended listing suspended for
+    ever; now one objection suspends it, a later one only with evidence not attached before."""
+    run(reg, [abnormal("AB-1")], "samr")
+    clock.set(at("2026-02-02"))
+    lid = only_listing(reg, ORG, "abnormal_operations")["id"]
+    first = objections.file_objection(
+        reg, ORG, listing_id=lid, grounds="we are at the address", actor="subject"
+    )
+    assert first["suspends_listing"]
+    for day in ("2026-02-03", "2026-02-04", "2026-02-05", "2026-02-06"):
+        clock.set(at(day))
+        objections.decide_objection(
+            reg, first["id"], outcome="withdrawn", reason="refiling", actor="subject"
+        )
+        first = objections.file_objection(
+            reg, ORG, listing_id=lid, grounds="we are at the address", actor="subject"
+        )
+        assert not first["suspends_listing"] and first["suspension_refused"]
+        assert checks.answer(reg, ORG, "increased_inspection")["restricted"], day
+    # new evidence suspends it again
+    clock.set(at("2026-02-09"))
+    objections.decide_objection(
+        reg, first["id"], outcome="withdrawn", reason="refiling", actor="subject"
+    )
+    again = objections.file_objection(
+        reg,
+        ORG,
+        listing_id=lid,
+        grounds="the lease, signed",
+        actor="subject",
+        files=[("lease.pdf", b"%PDF-1.4 lease")],
+    )
+    assert again["suspends_listing"] and again["suspension_refused"] is None
+    assert not checks.answer(reg, ORG, "increased_inspection")["restricted"]
+
+
 def test_corrected_objection_to_a_record_retracts_it(reg: Registry, clock: FixedClock) -> None:
     run(reg, [penalty("P-1")], "samr")
     clock.set(at("2026-03-01"))

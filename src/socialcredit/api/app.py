@@ -34,6 +34,7 @@ from ..services import (
     notices,
     objections,
     purge,
+    reads,
     repairs,
     resolution,
     review,
@@ -42,6 +43,7 @@ from ..services import (
 )
 from ..services.access import Principal
 from . import schemas
+from .limits import BodyLimit, SecurityHeaders
 from .ratelimit import RateLimited, SearchLimiter
 
 log = logging.getLogger(__name__)
@@ -153,6 +155,7 @@ def create_app(
                         listings.advance(registry, "system:sweep")
                         notices.deliver_due(registry, channels)
                         checks.index(registry).read_log.flush()
+                        reads.public_reads(registry).flush()
                     except Exception:
                         log.exception("sweep or notice delivery failed; retrying in 15 s")
 
@@ -161,6 +164,7 @@ def create_app(
         stop.set()
         if registry._check_index is not None:
             registry._check_index.read_log.flush()
+        reads.public_reads(registry).flush()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -172,6 +176,13 @@ def create_app(
         ),
     )
     app.state.registry = registry
+    # outermost first: the headers on every answer, the 413 included
+    app.add_middleware(
+        BodyLimit,
+        max_body=registry.settings.max_body,
+        max_upload=registry.settings.max_upload,
+    )
+    app.add_middleware(SecurityHeaders)
     app.state.search_limiter = search_limiter or SearchLimiter(
         registry.settings.search_rate, registry.settings.search_burst
     )
@@ -372,6 +383,18 @@ def create_app(
     def post_session(reg: RegDep, body: schemas.SignIn) -> Any:
         """Sign in with a username and password; returns a session token."""
         return access.sign_in(reg, body.username, body.password)
+
+    @app.delete("/v1/sessions", status_code=204, responses=ERRORS, tags=["access"])
+    def delete_session(
+        reg: RegDep,
+        who: WhoDep,
+        authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
+    ) -> Response:
+        """Sign out: the session token stops working at once, on the API and the pages."""
+        if who.role == "public":
+            raise NotAuthenticated("use Authorization: Bearer <session token>")
+        access.sign_out(reg, (authorization or "").partition(" ")[2].strip())
+        return Response(status_code=204)
 
     @app.get("/v1/file/{code}", responses=ERRORS, tags=["due process"])
     def get_file(

@@ -239,6 +239,11 @@ class ObjectionFiled(BaseModel):
     deadline_rule: str
     calendar_announced: bool
     suspends_listing: bool
+    suspension_refused: str | None = Field(
+        default=None,
+        description="Why this objection does not suspend the listing although the list's rule "
+        "suspends on objection (the listing was suspended before; new evidence is needed).",
+    )
     listing_id: str | None
     record: str | None
     note: str | None

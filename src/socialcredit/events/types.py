@@ -66,8 +66,9 @@ of the survivor's, and rows naming its code are recorded for the survivor; every
 stays in the log. Recorded under the survivor's subject_id"""
 
 BATCH_INGESTED = "batch-ingested"
-"""batch_id, source, file_name, accepted, amended, unchanged, rejected, queued, rejects (row, field,
-reason; never the rejected values), pack_digest"""
+"""batch_id, source, file_name, accepted, amended, unchanged, rejected, queued, rejects_digest (the
+SHA-256 of the batch's rejects report, kept in ``reject_reports`` for the pack's retention and
+not in the log; batches before schema 0014 carried the rejects here), pack_digest"""
 
 LISTING_PROPOSED = "listing-proposed"
 """listing_id, subject_id, list_id, record_key, ground, pending_reason"""
@@ -127,9 +128,17 @@ PRINCIPAL_REVOKED = "principal-revoked"
 SESSION_OPENED = "session-opened"
 """token_hash, principal_id, expires_at: a person signed in with a password"""
 
+SESSION_CLOSED = "session-closed"
+"""token_hash, reason (signed-out): the session ends at once, on the pages and the API"""
+
 READS_RECORDED = "reads-recorded"
 """reads: [{read_id, subject_id, at, reader, kind (check, file, export), detail}]: who looked at
 a subject's data and why; checks are recorded in batches so that answering stays fast"""
+
+PUBLIC_READS_COUNTED = "public-reads-counted"
+"""reads: [{read_id, subject_id, at, day, count}]: anonymous reads of listed persons' public
+entries, counted per subject, day and process (``read_id`` names the three; a later count for
+the same id replaces the earlier one): the public is counted, not recorded one by one"""
 
 PERSONAL_DATA_PURGED = "personal-data-purged"
 """subject_id, seqs (the events whose personal fields were redacted), fields, reason: the
@@ -192,7 +201,9 @@ ALL_TYPES = (
     PRINCIPAL_CREATED,
     PRINCIPAL_REVOKED,
     SESSION_OPENED,
+    SESSION_CLOSED,
     READS_RECORDED,
+    PUBLIC_READS_COUNTED,
     PERSONAL_DATA_PURGED,
     QUASI_IDENTIFIERS_REDACTED,
     RECORD_PUBLICITY_ENDED,

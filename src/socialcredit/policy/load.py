@@ -24,6 +24,7 @@ from .model import (
     Citation,
     GradingMethod,
     Indicator,
+    IntakePolicy,
     LendingPolicy,
     ListDef,
     Measure,
@@ -189,6 +190,12 @@ def load_pack(path: Path | str | None = None) -> Pack:
         if publication_file.is_file()
         else PublicationPolicy()
     )
+    intake_file = root / "intake.yaml"
+    intake = (
+        _parse(IntakePolicy, _read_yaml(intake_file, root), _rel(intake_file, root), "intake")
+        if intake_file.is_file()
+        else IntakePolicy()
+    )
     pack = Pack(
         meta=meta,
         citations=citations,
@@ -200,6 +207,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
         lending=lending,
         resolution=resolution,
         publication=publication,
+        intake=intake,
         digest=_digest(root),
     )
     _check(pack, files, root)
@@ -619,6 +627,8 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
 
     if pack.lending is not None:
         _check_lending(pack, pack.lending, basis)
+    if (root / "intake.yaml").is_file():
+        basis("intake.yaml", "intake", pack.intake.legal_basis)
     if (root / "publication.yaml").is_file():
         basis("publication.yaml", "publication", pack.publication.legal_basis)
     if pack.resolution is not None:

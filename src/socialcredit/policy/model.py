@@ -181,6 +181,11 @@ class ObjectionRule(Strict):
 
     deadline: str  # the source must answer within this, from the filing
     suspends: bool  # whether an open objection suspends the listing
+    #: how many objections may suspend the same listing; a further one suspends only when it
+    #: brings evidence not attached before (``suspends_again_with_new_evidence``). Without this
+    #: a subject kept a listing suspended for ever by withdrawing and refiling.
+    suspensions: int = Field(default=1, ge=1)
+    suspends_again_with_new_evidence: bool = True
     legal_basis: Basis
     note: str | None = None
 
@@ -404,6 +409,23 @@ class PublicationPolicy(Strict):
     note: str | None = None
 
 
+class RejectReports(Strict):
+    """How long the report of an upload's rejected rows is kept (a duration such as ``3m``)."""
+
+    retention: str = "3m"
+
+    _v = field_validator("retention")(classmethod(lambda cls, v: _duration(v)))
+
+
+class IntakePolicy(Strict):
+    """What the registry keeps of what it refused (``intake.yaml``): rejected rows are not
+    records, so they go to a per-upload report with a retention, not to the permanent log."""
+
+    reject_reports: RejectReports = Field(default_factory=lambda: RejectReports(retention="3m"))
+    legal_basis: Basis = Field(default_factory=list)
+    note: str | None = None
+
+
 class CalendarSpec(Strict):
     country: str = "CN"
     announced_years: list[int] = Field(default_factory=list)
@@ -433,6 +455,7 @@ class Pack(Strict):
     resolution: ResolutionPolicy | None = None  # absent: no probabilistic resolution
     # absent: the most protective publication (the last four characters of an ID number)
     publication: PublicationPolicy = Field(default_factory=PublicationPolicy)
+    intake: IntakePolicy = Field(default_factory=IntakePolicy)
     digest: str  # sha256 of the pack's files, recorded with every event batch
 
     def cite(self, basis: Basis) -> list[str]:

@@ -276,7 +276,9 @@ def _batch_ingested(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
                 unchanged=p["unchanged"],
                 rejected=p["rejected"],
                 queued=p["queued"],
-                rejects=canonical(p["rejects"]),
+                # batches before schema 0014 carried their rejects in the log; later ones keep
+                # them in reject_reports, with only their digest here
+                rejects=canonical(p.get("rejects", [])),
             ),
         )
     ]
@@ -726,6 +728,28 @@ class Upsert:
 
 UPSERT_GRADE = Upsert.of(grades, ("subject_id", "method"))
 UPSERT_DETAILS = Upsert.of(subject_details, ("subject_id",))
+UPSERT_READ = Upsert.of(reads, ("read_id",))
+
+
+def _public_reads_counted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [
+        (
+            UPSERT_READ,
+            dict(
+                read_id=r["read_id"],
+                subject_id=r["subject_id"],
+                at=_t(r["at"]),
+                reader="public",
+                kind="public-count",
+                detail=canonical(
+                    {"purpose": "public profile", "day": r["day"], "count": r["count"]}
+                ),
+            ),
+        )
+        for r in p["reads"]
+    ]
+
+
 EVALUATE_REVIEW = (
     update(review_queue)
     .where(review_queue.c.item_id == bindparam("k"))
@@ -892,6 +916,11 @@ def _consent_granted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     ]
 
 
+CLOSE_SESSION = (
+    update(sessions)
+    .where(sessions.c.token_hash == bindparam("k"))
+    .values(expires_at=bindparam("at"))
+)
 MARK_MINOR = (
     update(records).where(records.c.record_key == bindparam("k")).values(minor_at_decision=True)
 )
@@ -950,7 +979,9 @@ EVENT_HANDLERS: dict[str, Handler] = {
             ),
         )
     ],
+    T.SESSION_CLOSED: lambda ev, p: [(CLOSE_SESSION, {"k": p["token_hash"], "at": ev.at})],
     T.READS_RECORDED: _reads_recorded,
+    T.PUBLIC_READS_COUNTED: _public_reads_counted,
     T.PERSONAL_DATA_PURGED: _purged,
     T.QUASI_IDENTIFIERS_REDACTED: _quasi_identifiers_redacted,
     T.GRADE_ASSIGNED: _grade_assigned,

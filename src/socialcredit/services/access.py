@@ -171,6 +171,23 @@ def sign_in(reg: Registry, username: str, password: str) -> dict[str, Any]:
     return {"token": token, "expires_at": expires.isoformat(timespec="seconds"), "role": row.role}
 
 
+def sign_out(reg: Registry, token: str | None) -> bool:
+    """End a session now, server-side: its token stops working on the pages and the API (not
+    only the cookie that held it). True when an open session was ended."""
+    if not token:
+        return False
+    h = _hash(token)
+    now = reg.now().astimezone(UTC).replace(tzinfo=None)
+    with reg.engine.connect() as conn:
+        sess = conn.execute(select(sessions).where(sessions.c.token_hash == h)).first()
+    if sess is None or sess.expires_at <= now:
+        return False
+    with reg.uow("session", clamp=True) as uow:
+        uow.emit(NewEvent(T.SESSION_CLOSED, {"token_hash": h, "reason": "signed-out"}))
+        uow.commit()
+    return True
+
+
 def authenticate(reg: Registry, token: str | None) -> Principal:
     """The principal a bearer token belongs to; PUBLIC without one; 401 for a bad one."""
     if not token:

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 
 from ..bulk import among
-from ..db import listings, records, repairs, subjects
+from ..db import listings, records, reject_reports, repairs, subjects
 from ..errors import InvalidIdentifier, UnknownEntity
 from ..events import types as T
 from ..events.chain import canonical
@@ -298,7 +298,9 @@ def ingest_within(
                 "source": source,
                 "file_name": summary.file_name,
                 **delta,
-                "rejects": [{"row": r.row, "field": r.field, "reason": r.reason} for r in rejects],
+                # the rejected rows are not records: the log keeps their count and the digest
+                # of their report, the report is kept apart for the pack's retention
+                "rejects_digest": _reject_report(reg, uow, st, summary.file_name, rejects),
                 "pack_digest": reg.pack.digest,
             },
         )
@@ -307,6 +309,31 @@ def ingest_within(
     # grades follow at once from the records and listings this batch changed
     touched = {ev.subject_id for ev in st.events if ev.subject_id}
     uow.emit_many(grading.regrade(reg, uow.conn, touched, uow.at))
+
+
+def _reject_report(
+    reg: Registry, uow: Any, st: _Batch, file_name: str | None, rejects: list[RowProblem]
+) -> str | None:
+    """Keep a batch's rejects (row, field, reason) apart from the log; return their digest."""
+    if not rejects:
+        return None
+    body = canonical([{"row": r.row, "field": r.field, "reason": r.reason} for r in rejects])
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    start = datetime.combine(reg.now().astimezone(reg.tz).date(), time(0, 0), tzinfo=reg.tz)
+    keep = Duration.parse(reg.pack.intake.reject_reports.retention)
+    uow.execute(
+        insert(reject_reports).values(
+            batch_id=st.batch_id,
+            source=st.source,
+            file_name=file_name,
+            at=uow.at,
+            keep_until=add_duration(start, keep, reg.calendar, reg.tz).at.date(),
+            rejected=len({r.row for r in rejects}),
+            digest=digest,
+            body=body,
+        )
+    )
+    return digest
 
 
 def _to_survivors(

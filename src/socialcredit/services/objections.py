@@ -76,6 +76,32 @@ def _store_attachments(
     return meta
 
 
+def _may_suspend(
+    conn: Any, rule: ObjectionRule, listing_id: str | None, attachments: list[dict[str, Any]]
+) -> tuple[bool, str | None]:
+    """Whether a new objection to the listing suspends it, under the list's rule on repeated
+    objections; when it does not, why."""
+    earlier = conn.execute(
+        select(objections.c.attachments).where(
+            and_(objections.c.listing_id == listing_id, objections.c.suspends.is_(True))
+        )
+    ).all()
+    if len(earlier) < rule.suspensions:
+        return True, None
+    seen = {a["sha256"] for row in earlier for a in json.loads(row.attachments)}
+    if rule.suspends_again_with_new_evidence and any(a["sha256"] not in seen for a in attachments):
+        return True, None
+    return False, (
+        f"this listing was already suspended by {len(earlier)} objection(s); "
+        + (
+            "a further objection suspends it only with evidence not attached before"
+            if rule.suspends_again_with_new_evidence
+            else "a further objection does not suspend it"
+        )
+        + " (it is still examined within the deadline)"
+    )
+
+
 def _find_listing(conn: Any, subject_id: str, listing_id: str) -> Any:
     row = conn.execute(
         select(listings).where(
@@ -153,6 +179,10 @@ def file_objection(
         deadline = add_duration(_aware(uow.at), Duration.parse(deadline_text), reg.calendar, reg.tz)
         objection_id = "O" + uuid.uuid4().hex[:31]
         attachments = _store_attachments(uow.conn, ref.subject_id, files or [], uow.at)
+        suspends = bool(rule and rule.suspends and listing_id)
+        refused_suspension = None
+        if suspends and rule is not None:
+            suspends, refused_suspension = _may_suspend(uow.conn, rule, listing_id, attachments)
         payload = {
             "objection_id": objection_id,
             "subject_id": ref.subject_id,
@@ -163,7 +193,7 @@ def file_objection(
             "filed_by": actor,
             "deadline": deadline.at.astimezone(UTC).replace(tzinfo=None).isoformat(),
             "calendar_announced": deadline.calendar_announced,
-            "suspends": bool(rule and rule.suspends and listing_id),
+            "suspends": suspends,
         }
         uow.emit(NewEvent(T.OBJECTION_FILED, payload, subject_id=ref.subject_id))
         uow.commit()
@@ -174,6 +204,7 @@ def file_objection(
         "deadline_rule": deadline_text,
         "calendar_announced": deadline.calendar_announced,
         "suspends_listing": payload["suspends"],
+        "suspension_refused": refused_suspension,
         "listing_id": listing_id,
         "record": record,
         "note": None

@@ -35,6 +35,7 @@ import csv
 import hashlib
 import json
 import re
+import shutil
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
@@ -534,17 +535,34 @@ def _snapshot(reg: Registry, directory: Path, source_url: str | None) -> dict[st
     day = moment.astimezone(reg.tz).date().isoformat()
     folder = directory / day
     manifest_path = folder / "manifest.json"
+    persons_path = folder / PERSONS_FILE
     if manifest_path.exists():
         loaded: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
-        return loaded
+        published = (
+            json.loads(persons_path.read_text(encoding="utf-8")) if persons_path.exists() else []
+        )
+        if _still_listed(reg, published, moment):
+            return loaded
+        # a person published in today's files has left the list since: public means now, so
+        # the files are written anew rather than kept until tomorrow
     folder.mkdir(parents=True, exist_ok=True)
     files = []
+    persons: list[str] = []
+
+    def noting_persons(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for r in rows:
+            if r["subject_kind"] == "person":
+                persons.append(r["listing_id"])
+            yield r
+
     for name, (what, fmt) in FILES.items():
         rows: Iterable[dict[str, Any]]
         if what == "records":
             rows = public_records(reg, moment)
         elif what == "listings":
             rows = public_listings(reg, moment)
+            if name == "listings.csv":
+                rows = noting_persons(rows)
         else:
             rows = ftm_entities(reg, moment, source_url=source_url)
         tmp = folder / f".{name}.tmp"
@@ -555,8 +573,50 @@ def _snapshot(reg: Registry, directory: Path, source_url: str | None) -> dict[st
         files.append(
             {"name": name, "rows": n, "bytes": (folder / name).stat().st_size, "sha256": digest}
         )
-    manifest = {"day": day, "as_of": iso(moment, reg.tz), "files": files}
+    manifest = {
+        "day": day,
+        "as_of": iso(moment, reg.tz),
+        "files": files,
+        "persons": len(persons),
+    }
+    tmp = folder / f".{PERSONS_FILE}.tmp"
+    tmp.write_text(json.dumps(sorted(set(persons))), encoding="utf-8")
+    tmp.replace(persons_path)
     tmp = folder / ".manifest.tmp"
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     tmp.replace(manifest_path)
+    _remove_older(directory, day)
     return manifest
+
+
+#: The listings of persons a day's files publish (not served: only ``FILES`` are).
+PERSONS_FILE = ".person-listings.json"
+
+
+def _still_listed(reg: Registry, listing_ids: list[str], at: datetime) -> bool:
+    """Are all these listings of persons still active (so still public) at ``at``?"""
+    m = _Moment(reg, at)
+    with reg.engine.connect() as conn:
+        for i in range(0, len(listing_ids), BATCH):
+            chunk = listing_ids[i : i + BATCH]
+            rows = conn.execute(
+                select(
+                    listings.c.listing_id,
+                    listings.c.proposed_at,
+                    listings.c.notified_at,
+                    listings.c.activates_at,
+                    listings.c.until,
+                    listings.c.ended_at,
+                ).where(listings.c.listing_id.in_(chunk))
+            ).all()
+            if len(rows) < len(chunk) or any(_state(r, m.t) != "active" for r in rows):
+                return False
+    return True
+
+
+def _remove_older(directory: Path, day: str) -> None:
+    """Earlier days' files go once today's are written: a person delisted since must not stay
+    downloadable from an old folder."""
+    for old in directory.iterdir():
+        if old.is_dir() and old.name != day and re.fullmatch(r"\d{4}-\d{2}-\d{2}", old.name):
+            shutil.rmtree(old, ignore_errors=True)

@@ -19,7 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, select, update
 
-from ..db import blobs, events, listings, objections, principals, records, repairs, subjects
+from ..db import (
+    blobs,
+    events,
+    listings,
+    objections,
+    principals,
+    records,
+    reject_reports,
+    repairs,
+    subjects,
+)
 from ..events import types as T
 from ..events.chain import REDACTED_KEY, canonical, is_redacted
 from ..events.types import NewEvent
@@ -129,8 +139,19 @@ def redact(payload: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return {**payload, **{k: PERSONAL_FIELDS[k] for k in changed}, REDACTED_KEY: changed}, changed
 
 
+def expire_reject_reports(reg: Registry) -> int:
+    """Delete the rejects reports whose retention (intake.yaml) has passed; how many."""
+    today = reg.now().astimezone(reg.tz).date()
+    with reg.engine.begin() as conn:
+        return int(
+            conn.execute(delete(reject_reports).where(reject_reports.c.keep_until < today)).rowcount
+        )
+
+
 def purge(reg: Registry, *, actor: str, subject_ids: Iterable[str] | None = None) -> PurgeSummary:
     summary = PurgeSummary()
+    if subject_ids is None:  # the periodic sweep: what has outlived its retention
+        expire_reject_reports(reg)
     targets = list(subject_ids) if subject_ids is not None else due(reg)
     for sid in targets:
         with reg.uow(actor) as uow:

@@ -19,6 +19,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,6 +157,81 @@ class CheckLog:
             self._flusher.join(timeout=30)
             self._stop = self._flusher = None
         self.flush()
+
+
+class PublicReads:
+    """Anonymous reads of a listed person's public entry, counted per subject and day.
+
+    Anyone may read a listed person's entry, so appending an event per read let one client add
+    ~2,500 events in 20 s and made the person's "who looked" page megabytes long. Identified
+    readers (agencies, lenders, staff) are still recorded one by one; the public is counted:
+    each flush records one event holding, for every subject read since, this process's total
+    for the day, and the self-view shows one line per subject, day and process. The log grows
+    with the number of flushes and of subjects read, never with the number of reads.
+    """
+
+    #: a flush once this many subjects wait, whatever the timer
+    MAX_PENDING = 10_000
+
+    def __init__(self, reg: Registry) -> None:
+        self.reg = reg
+        self._totals: dict[tuple[str, str], int] = {}
+        self._dirty: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def add(self, subject_id: str, at: datetime) -> None:
+        day = at.astimezone(self.reg.tz).date().isoformat()
+        key = (subject_id, day)
+        with self._lock:
+            self._totals[key] = self._totals.get(key, 0) + 1
+            self._dirty.add(key)
+            full = len(self._dirty) >= self.MAX_PENDING
+        if full:
+            self.flush()
+
+    def flush(self) -> int:
+        """Record the counts that changed since the last flush; how many subjects."""
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+            counts = [(sid, day, self._totals[(sid, day)]) for sid, day in sorted(dirty)]
+            today = self.reg.now().astimezone(self.reg.tz).date().isoformat()
+            for key in [k for k in self._totals if k[1] < today and k not in dirty]:
+                del self._totals[key]  # an earlier day's total is final
+        if not counts:
+            return 0
+        now = _naive(self.reg.now())
+        entries = [
+            {
+                "read_id": f"pc-{_prefix()[:8]}-{day.replace('-', '')}-{sid[-16:]}",
+                "subject_id": sid,
+                "at": now,
+                "day": day,
+                "count": n,
+            }
+            for sid, day, n in counts
+        ]
+        try:
+            with self.reg.uow("system:reads", clamp=True) as uow:
+                uow.emit(NewEvent(T.PUBLIC_READS_COUNTED, {"reads": entries}))
+                uow.commit()
+        except Exception:
+            with self._lock:
+                self._dirty |= dirty
+            raise
+        return len(entries)
+
+
+_PUBLIC: weakref.WeakKeyDictionary[Any, PublicReads] = weakref.WeakKeyDictionary()
+_PUBLIC_LOCK = threading.Lock()
+
+
+def public_reads(reg: Registry) -> PublicReads:
+    """The registry's counter of anonymous public reads (one per registry and process)."""
+    with _PUBLIC_LOCK:
+        counter = _PUBLIC.get(reg)
+        if counter is None:
+            counter = _PUBLIC[reg] = PublicReads(reg)
+        return counter
 
 
 def record_read(

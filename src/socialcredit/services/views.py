@@ -212,10 +212,12 @@ def subject_profile(
     if person and not any(a["kind"] == "black" and a["state"] == "active" for a in active):
         raise UnknownEntity(f"no public information on {display}")
     if person:
-        from .reads import record_read
+        from .reads import public_reads
 
-        # a person's listing is public by law, yet reading it is still a read of personal data
-        record_read(reg, subject_id, "public", "profile", {"purpose": "public profile"})
+        # a person's listing is public by law, yet reading it is still a read of personal data:
+        # counted per day (anyone may read it, so one entry per read would let anyone flood the
+        # log and the person's "who looked" page)
+        public_reads(reg).add(subject_id, reg.now())
     recs = []
     for r in rrows:
         if r.first_seen_at > t or r.publicity_until <= today:

@@ -61,6 +61,7 @@ def signin(
 @router.post("/signout")
 def signout(request: Request, csrf: Annotated[str, Form()] = "") -> Any:
     session.check_csrf(request, csrf)
+    access.sign_out(_reg(request), request.cookies.get(session.COOKIE))
     resp = RedirectResponse("/", 303)
     resp.delete_cookie(session.COOKIE)
     return resp

@@ -121,7 +121,8 @@ def _report(request: Request, uscc: str) -> tuple[dict[str, Any] | None, HTMLRes
 
 
 def _verify_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/report/verify"
+    # the configured address, never the request's Host header (which the client chooses)
+    return str(_reg(request).settings.public_url) + "/report/verify"
 
 
 @router.get("/org/{uscc}/report.html", response_class=HTMLResponse)
@@ -182,9 +183,7 @@ def verify(request: Request, code: Annotated[str, Query(max_length=80)] = "") ->
 
 def _open_data(request: Request) -> dict[str, Any]:
     reg = _reg(request)
-    return opendata.snapshot(
-        reg, reg.settings.open_data_dir, source_url=str(request.base_url).rstrip("/")
-    )
+    return opendata.snapshot(reg, reg.settings.open_data_dir, source_url=reg.settings.public_url)
 
 
 @router.get("/open-data/", response_class=HTMLResponse)
@@ -213,7 +212,11 @@ def open_data_file(request: Request, name: str) -> Any:
         path,
         media_type=media,
         filename=f"socialcredit-{manifest['day']}-{name}",
-        headers={"Cache-Control": "public, max-age=3600"},
+        # files naming listed persons are not kept by caches: a person delisted today must not
+        # be served from a cache for another hour
+        headers={
+            "Cache-Control": "no-store" if manifest.get("persons", 1) else "public, max-age=3600"
+        },
     )
 
 

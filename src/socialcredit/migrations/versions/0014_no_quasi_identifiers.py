@@ -1,5 +1,6 @@
 """no quasi-identifiers of natural persons in clear: birth date dropped, division cleared,
-masks cut to the last four characters, the log's subject-registered events redacted
+masks cut to the last four characters, the log's subject-registered events redacted; rejected
+rows in per-upload reports with a retention instead of the log
 
 A person's division (characters 1-6 of the ID number) and birth date (7-14) beside the masked
 number (the last four) rebuilt the whole number with no key. From this revision the store keeps
@@ -55,6 +56,19 @@ def _as_date(v: object) -> date | None:
 
 def upgrade() -> None:
     conn = op.get_bind()
+    op.create_table(
+        "reject_reports",
+        sa.Column("batch_id", sa.String(length=32), nullable=False),
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("file_name", sa.Text(), nullable=True),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("keep_until", sa.Date(), nullable=False),
+        sa.Column("rejected", sa.Integer(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("batch_id"),
+    )
+    op.create_index("ix_reject_reports_keep_until", "reject_reports", ["keep_until"])
     op.add_column("subjects", sa.Column("province", sa.String(length=2), nullable=True))
     op.add_column("records", sa.Column("minor_at_decision", sa.Boolean(), nullable=True))
 
@@ -161,6 +175,8 @@ def _redact_log(conn: sa.Connection, minors: list[str]) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_reject_reports_keep_until", table_name="reject_reports")
+    op.drop_table("reject_reports")
     # the division and birth date are gone from the store and the log by design: a downgrade
     # brings back the column, empty
     op.add_column("subjects", sa.Column("birth_date", sa.Date(), nullable=True))
