@@ -79,8 +79,47 @@ class Registry:
         if migrate:
             upgrade_schema(self.engine)
         self.protector = IdProtector(settings.id_hash_key, settings.id_encryption_key)
+        self._check_keys()
         self._listeners: list[Any] = []
         self._check_index: Any = None
+
+    def _check_keys(self) -> None:
+        """Record the keys' fingerprint in a new store; refuse person data when this process's
+        keys differ from the store's (with other keys a listed person's check answered
+        "allowed", and said nothing)."""
+        from sqlalchemy import insert, select
+        from sqlalchemy.exc import DBAPIError
+
+        from .db import store_keys
+
+        ours = self.protector.fingerprint()
+        try:
+            with self.engine.connect() as conn:
+                stored = conn.execute(
+                    select(store_keys.c.fingerprint).where(store_keys.c.id == 1)
+                ).scalar()
+        except DBAPIError:
+            return  # a store older than the fingerprint, opened without migrating
+        if stored is None:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        insert(store_keys).values(
+                            id=1, fingerprint=ours, recorded_at=to_utc_naive(self.now())
+                        )
+                    )
+            except DBAPIError:
+                pass  # another process recorded it first: read it on the next start
+            return
+        if stored != ours:
+            self.protector.refuse(
+                f"the ID keys from {self.settings.key_source} are not the keys this store "
+                f"({self.settings.database_label}) was written with (fingerprint "
+                f"{ours[:8]}, the store's {stored[:8]}): persons would be keyed and decrypted "
+                "wrongly, so person data is refused. Use the store's keys "
+                "(SOCIALCREDIT_ID_HASH_KEY and SOCIALCREDIT_ID_ENCRYPTION_KEY, or the "
+                "development key file beside the database)"
+            )
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Registry:

@@ -5,7 +5,10 @@ SOCIALCREDIT_MODE           development (default) or production
 SOCIALCREDIT_ID_HASH_KEY    key of the HMAC that keys natural persons (16+ characters)
 SOCIALCREDIT_ID_ENCRYPTION_KEY  Fernet key of the encrypted ID copies
 SOCIALCREDIT_PACK           policy pack directory; default: the bundled cn-national pack
-SOCIALCREDIT_KEY_FILE       development only: where generated keys are kept (.socialcredit/keys.json)
+SOCIALCREDIT_LOG_SIGNING_KEY  Ed25519 key (base64) that signs the published tree heads of the log
+                            (made by `socialcredit keys new`; kept apart like the ID keys)
+SOCIALCREDIT_KEY_FILE       development only: where generated keys are kept (default: beside the
+                            SQLite file, e.g. demo.db.keys.json; else .socialcredit/keys.json)
 SOCIALCREDIT_SMTP_URL       smtp://host:port of the mail relay that delivers notices
 SOCIALCREDIT_MAIL_FROM      sender address of notices
 SOCIALCREDIT_OPEN_DATA_DIR  where the daily open-data files are written (default: next to the SQLite file)
@@ -51,6 +54,8 @@ class Settings:
     check_file_path: Path | None = None
     search_rate: float = 1.0
     search_burst: int = 30
+    #: Ed25519 private key (base64) that signs the log's published tree heads; None: unsigned
+    log_signing_key: str | None = None
     #: the registry's public address, for links in open data and reports (never the request's
     #: Host header, which a client chooses)
     public_url: str = "http://127.0.0.1:8000"
@@ -101,6 +106,7 @@ class Settings:
             )
         hash_key = e.get("SOCIALCREDIT_ID_HASH_KEY")
         enc_key = e.get("SOCIALCREDIT_ID_ENCRYPTION_KEY")
+        sign_key = e.get("SOCIALCREDIT_LOG_SIGNING_KEY")
         source = "environment"
         if not hash_key or not enc_key:
             if mode == "production":
@@ -117,11 +123,14 @@ class Settings:
                     "resident ID numbers must come from the environment (make them with "
                     "`socialcredit keys new`), never from a file next to the data"
                 )
-            key_file = Path(e.get("SOCIALCREDIT_KEY_FILE", ".socialcredit/keys.json"))
+            key_file = _key_file(e)
             keys = _development_keys(key_file)
             hash_key = hash_key or keys["id_hash_key"]
             enc_key = enc_key or keys["id_encryption_key"]
+            sign_key = sign_key or keys["log_signing_key"]
             source = f"development key file {key_file}"
+        if not sign_key and mode == "development":
+            sign_key = _development_keys(_key_file(e))["log_signing_key"]
         pack = e.get("SOCIALCREDIT_PACK")
         return cls(
             database_url=e.get("SOCIALCREDIT_DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -140,6 +149,7 @@ class Settings:
             else None,
             search_rate=_number(e, "SOCIALCREDIT_SEARCH_RATE", 1.0, minimum=0),
             search_burst=int(_number(e, "SOCIALCREDIT_SEARCH_BURST", 30, minimum=1, whole=True)),
+            log_signing_key=sign_key or None,
             public_url=_public_url(e.get("SOCIALCREDIT_PUBLIC_URL") or "http://127.0.0.1:8000"),
             max_body=int(
                 _number(e, "SOCIALCREDIT_MAX_BODY", 4 * 1024 * 1024, minimum=1024, whole=True)
@@ -148,6 +158,19 @@ class Settings:
                 _number(e, "SOCIALCREDIT_MAX_UPLOAD", 200 * 1024 * 1024, minimum=1024, whole=True)
             ),
         )
+
+
+def _key_file(e: dict[str, str]) -> Path:
+    """Development keys live beside the database they belong to (``demo.db`` ->
+    ``demo.db.keys.json``), so that a command run from another directory finds them; a store
+    that is not a file keeps them in .socialcredit/keys.json."""
+    if e.get("SOCIALCREDIT_KEY_FILE"):
+        return Path(e["SOCIALCREDIT_KEY_FILE"])
+    url = e.get("SOCIALCREDIT_DATABASE_URL") or DEFAULT_DATABASE_URL
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        db = Path(url.removeprefix("sqlite:///"))
+        return db.with_name(db.name + ".keys.json")
+    return Path(".socialcredit/keys.json")
 
 
 def _public_url(raw: str) -> str:
@@ -180,16 +203,25 @@ def _number(
 
 
 def new_keys() -> dict[str, str]:
+    from .events.treehead import new_signing_key
+
     return {
         "id_hash_key": secrets.token_hex(32),
         "id_encryption_key": Fernet.generate_key().decode(),
+        "log_signing_key": new_signing_key(),
     }
 
 
 def _development_keys(path: Path) -> dict[str, str]:
     """Keys for a development database, made once and kept beside it (never in production)."""
     if path.is_file():
-        return dict(json.loads(path.read_text()))
+        keys = dict(json.loads(path.read_text()))
+        if "log_signing_key" not in keys:  # a key file from before signed tree heads
+            from .events.treehead import new_signing_key
+
+            keys["log_signing_key"] = new_signing_key()
+            path.write_text(json.dumps(keys, indent=2))
+        return keys
     path.parent.mkdir(parents=True, exist_ok=True)
     keys = new_keys()
     path.write_text(json.dumps(keys, indent=2))

@@ -229,6 +229,25 @@ ingest_batches = Table(
     Column("rejects", Text, nullable=False),
 )
 
+#: A purge's permission to redact one event to exactly one payload, written just before the
+#: UPDATE and deleted after it: the log's guard (migration 0014) allows no other rewrite.
+redaction_grants = Table(
+    "redaction_grants",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("payload", Text, nullable=False),
+)
+
+#: The fingerprint of the ID keys the store was written with (``IdProtector.fingerprint``):
+#: a process whose keys differ refuses person data instead of answering wrongly.
+store_keys = Table(
+    "store_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+)
+
 #: The rejected rows of an upload (row, field, reason), for the source to correct and resend.
 #: Not a projection and not in the log (which keeps the upload's counts and this report's
 #: SHA-256): written with the batch, deleted when ``keep_until`` has passed (intake.yaml).
@@ -459,6 +478,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # deleted content is overwritten, not left in free pages (a purged name must not
+            # be readable with `strings` from the file)
+            cur.execute("PRAGMA secure_delete=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_MIB * 1024}")
             cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_MIB * 2**20}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
 
 from socialcredit.bootstrap import Registry
@@ -76,18 +78,66 @@ def test_purge_after_retention_keeps_the_chain_verifiable(reg: Registry, clock: 
     assert subjects.subject_file(reg, ORG)["name"]  # the organisation is untouched
 
 
+def _without_guard(conn: Any) -> None:
+    """What someone with write access to the database can do: remove the log's guard."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("DROP TRIGGER IF EXISTS events_no_update"))
+    else:
+        conn.execute(text("DROP TRIGGER IF EXISTS events_append_only_row ON events"))
+
+
 def test_redaction_without_a_purge_event_is_found(reg: Registry) -> None:
+    """A hand-made rewrite that looks like a redaction (it keeps "_redacted") was accepted by
+    the guard; now the guard refuses it, and verify names it when the guard was removed."""
+    import pytest
+
     ingest.ingest(reg, numbered([judgment("BJ-7", PERSON)]), "court", actor="court")
     assert audit.verify_chain(reg).ok
+    forged = canonical({"_redacted": ["name"], "name": "(purged)"})
+    with reg.engine.connect() as conn:
+        seq = conn.execute(
+            text("SELECT seq FROM events WHERE type = 'subject-registered'")
+        ).scalar_one()
+    with pytest.raises(Exception, match="append-only"), reg.engine.begin() as conn:
+        conn.execute(text("UPDATE events SET payload = :p WHERE seq = :s"), {"p": forged, "s": seq})
     with reg.engine.begin() as conn:
-        seq, _payload = conn.execute(
-            text("SELECT seq, payload FROM events WHERE type = 'subject-registered'")
-        ).one()
-        forged = canonical({"_redacted": ["name"], "name": "(purged)"})
+        _without_guard(conn)
         conn.execute(text("UPDATE events SET payload = :p WHERE seq = :s"), {"p": forged, "s": seq})
     report = audit.verify_chain(reg)
     assert not report.ok and report.first_bad_seq == seq
     assert "without a purge event" in (report.problem or "")
+
+
+def test_a_purged_event_rewritten_again_is_found(reg: Registry) -> None:
+    """After a purge, a purged record's authority and date were changed (the payload kept
+    "_redacted") and verify passed; the purge event now names what each payload became."""
+    import pytest
+
+    ingest.ingest(reg, numbered([judgment("BJ-7", PERSON)]), "court", actor="court")
+    sid = reg.protector.subject_key(PERSON)
+    purge.purge(reg, actor="system:purge", subject_ids=[sid])
+    assert audit.verify_chain(reg).ok
+    with reg.engine.connect() as conn:
+        seq, payload = conn.execute(
+            text(
+                "SELECT seq, payload FROM events WHERE type = 'record-accepted' "
+                "AND payload LIKE '%_redacted%'"
+            )
+        ).one()
+    rewritten = payload.replace("北京市朝阳区人民法院", "某某法院")
+    assert rewritten != payload
+    with pytest.raises(Exception, match="append-only"), reg.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE events SET payload = :p WHERE seq = :s"), {"p": rewritten, "s": seq}
+        )
+    with reg.engine.begin() as conn:
+        _without_guard(conn)
+        conn.execute(
+            text("UPDATE events SET payload = :p WHERE seq = :s"), {"p": rewritten, "s": seq}
+        )
+    report = audit.verify_chain(reg)
+    assert not report.ok and report.first_bad_seq == seq
+    assert "rewritten after its redaction" in (report.problem or "")
 
 
 def test_any_other_update_of_the_log_is_refused(reg: Registry) -> None:

@@ -90,6 +90,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 DECISIONS = {**ERRORS, 409: {"model": schemas.ErrorOut}}
 
 
+def _host(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def limit_search(request: Request) -> None:
     """One token of the client's search bucket (api/ratelimit.py), or 429."""
     limiter: SearchLimiter = request.app.state.search_limiter
@@ -111,10 +115,11 @@ def allowed_methods(request: Request) -> list[str]:
 RATE_LIMITED: dict[int | str, dict[str, Any]] = {
     429: {
         "model": schemas.ErrorOut,
-        "description": "Too many searches from this address; wait and try again",
+        "description": "Too many requests (searches from this address, or failed sign-ins); "
+        "wait and try again",
         "headers": {
             "Retry-After": {
-                "description": "Seconds until the next search is accepted",
+                "description": "Seconds until the next request is accepted",
                 "schema": {"type": "integer", "minimum": 1},
             }
         },
@@ -369,8 +374,9 @@ def create_app(
 
     @app.get("/v1/audit/chain", response_model=schemas.ChainOut, tags=["audit"])
     def get_chain(reg: RegDep) -> Any:
-        """Verify the hash chain of the event log now."""
-        r = audit.verify_chain(reg)
+        """The hash chain of the event log, verified: walked whole once, then extended by the
+        events appended since (``socialcredit audit verify`` walks it all)."""
+        r = audit.chain_status(reg)
         return {
             "ok": r.ok,
             "events_checked": r.events_checked,
@@ -379,10 +385,24 @@ def create_app(
             "problem": r.problem,
         }
 
-    @app.post("/v1/sessions", response_model=schemas.SessionOut, responses=ERRORS, tags=["access"])
-    def post_session(reg: RegDep, body: schemas.SignIn) -> Any:
-        """Sign in with a username and password; returns a session token."""
-        return access.sign_in(reg, body.username, body.password)
+    @app.get("/v1/audit/head", responses=ERRORS, tags=["audit"])
+    def get_head(reg: RegDep) -> Any:
+        """The log's signed tree head now: its size and head hash, signed with the registry's
+        Ed25519 log key. Keep one: ``socialcredit audit verify --against HEAD`` later proves
+        the log extends it (a truncated or rewritten log fails)."""
+        return audit.signed_head(reg)
+
+    @app.post(
+        "/v1/sessions",
+        response_model=schemas.SessionOut,
+        responses={**ERRORS, **RATE_LIMITED},
+        tags=["access"],
+    )
+    def post_session(reg: RegDep, request: Request, body: schemas.SignIn) -> Any:
+        """Sign in with a username and password; returns a session token. After five failures
+        for an account (twenty from an address) each attempt waits twice as long as the one
+        before: 429 with Retry-After."""
+        return access.sign_in(reg, body.username, body.password, address=_host(request))
 
     @app.delete("/v1/sessions", status_code=204, responses=ERRORS, tags=["access"])
     def delete_session(

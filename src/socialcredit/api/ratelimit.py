@@ -35,7 +35,6 @@ dependency.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import threading
 import time
@@ -43,6 +42,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from ..errors import RegistryError
+from ..services.signin_guard import client_key
+
+__all__ = ["RateLimited", "SearchLimiter", "client_key"]
 
 
 class RateLimited(RegistryError):
@@ -59,21 +61,6 @@ class RateLimited(RegistryError):
         )
         self.retry_after = retry_after
         self.headers = {"Retry-After": str(retry_after)}
-
-
-def client_key(host: str | None) -> str:
-    """The bucket a peer address falls in: the address itself, or the /64 of an IPv6 one."""
-    if not host:
-        return "unknown"
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
-        return host  # not an address (a test client, a Unix socket)
-    if isinstance(addr, ipaddress.IPv6Address):
-        if addr.ipv4_mapped is not None:
-            return str(addr.ipv4_mapped)
-        return str(ipaddress.IPv6Network((addr, 64), strict=False))
-    return str(addr)
 
 
 class SearchLimiter:

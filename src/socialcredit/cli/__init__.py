@@ -30,7 +30,7 @@ from rich.table import Table
 from ..bootstrap import Registry
 from ..clock import FixedClock, SystemClock, iso, parse_moment
 from ..config import Settings, new_keys
-from ..errors import RegistryError
+from ..errors import InvalidInput, RegistryError
 
 app = typer.Typer(
     name="socialcredit",
@@ -1092,14 +1092,30 @@ def restore(
 
 @audit_app.command("verify")
 @clerk_errors
-def audit_verify() -> None:
+def audit_verify(
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            help="A signed tree head kept before (a file, or the URL of /v1/audit/head or of "
+            "a day's open-data manifest): prove the log extends it.",
+        ),
+    ] = None,
+) -> None:
     """Walk the hash chain; exit non-zero and name the first altered or missing event.
 
-    Example: socialcredit audit verify
+    Example: socialcredit audit verify --against head-2026-11-01.json
     """
-    from ..services.audit import verify_chain
+    from ..services.audit import verify_against, verify_chain
 
-    report = verify_chain(registry())
+    reg = registry()
+    if against is None:
+        report = verify_chain(reg)
+    else:
+        head = _read_head(against)
+        report = verify_against(reg, head)
+        if report.ok:
+            out.print(f"the log extends the head of {head['at']} (size {head['size']})")
     if report.ok:
         out.print(
             f"[green]chain verified[/]: {report.events_checked} events, head {report.head_seq}"
@@ -1107,6 +1123,27 @@ def audit_verify() -> None:
         return
     err.print(f"[bold red]chain broken at event {report.first_bad_seq}[/]: {report.problem}")
     raise typer.Exit(1)
+
+
+def _read_head(where: str) -> dict[str, Any]:
+    """A tree head from a file or a URL; a day's open-data manifest carries one too."""
+    if where.startswith(("http://", "https://")):
+        import httpx
+
+        r = httpx.get(where, timeout=30, follow_redirects=True)
+        if r.status_code != 200:
+            raise InvalidInput(f"{where} answered {r.status_code}")
+        data = r.json()
+    else:
+        try:
+            data = json.loads(Path(where).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"cannot read a tree head from {where}: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("tree_head"), dict):
+        data = data["tree_head"]
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{where} holds no tree head")
+    return data
 
 
 @audit_app.command("export")
@@ -1235,7 +1272,8 @@ def db_upgrade() -> None:
 
 @keys_app.command("new")
 def keys_new() -> None:
-    """Print a fresh pair of keys for SOCIALCREDIT_ID_HASH_KEY and SOCIALCREDIT_ID_ENCRYPTION_KEY.
+    """Print fresh keys for SOCIALCREDIT_ID_HASH_KEY, SOCIALCREDIT_ID_ENCRYPTION_KEY and
+    SOCIALCREDIT_LOG_SIGNING_KEY (the Ed25519 key that signs the log's published heads).
 
     Example: socialcredit keys new >> production.env
     """
@@ -1243,6 +1281,7 @@ def keys_new() -> None:
     sys.stdout.write(
         f"SOCIALCREDIT_ID_HASH_KEY={keys['id_hash_key']}\n"
         f"SOCIALCREDIT_ID_ENCRYPTION_KEY={keys['id_encryption_key']}\n"
+        f"SOCIALCREDIT_LOG_SIGNING_KEY={keys['log_signing_key']}\n"
     )
 
 

@@ -155,16 +155,23 @@ class ChainReport:
     problem: str | None = None
 
 
-def verify(conn: Connection) -> ChainReport:
-    """Walk the whole log; name the first event that was altered, deleted or inserted."""
+def verify(conn: Connection, *, after: tuple[int, str] | None = None) -> ChainReport:
+    """Walk the whole log; name the first event that was altered, deleted or inserted.
+
+    ``after``: (seq, hash) of an event verified before: walk only the events after it, linking
+    the first to that hash (the API's cached, incrementally extended check; ``audit verify``
+    walks everything)."""
     head = conn.execute(
         select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)
     ).first()
     head_seq, head_hash = (int(head.seq), str(head.hash)) if head else (0, GENESIS)
-    prev, expected_seq, count = GENESIS, 1, 0
+    start_seq, prev = after if after is not None else (0, GENESIS)
+    expected_seq, count = start_seq + 1, 0
     redacted: dict[int, str] = {}
     purged: set[int] = set()
-    for ev_row in _raw(conn):
+    now_digest: dict[int, str] = {}
+    became: dict[int, str] = {}
+    for ev_row in _raw(conn, after=start_seq):
         if ev_row.seq != expected_seq:
             return ChainReport(
                 False,
@@ -204,6 +211,7 @@ def verify(conn: Connection) -> ChainReport:
         if ev_row.payload_digest:
             if is_redacted(ev_row.payload):
                 redacted.setdefault(ev_row.seq, ev_row.type)
+                now_digest[ev_row.seq] = payload_digest(ev_row.payload)
             elif payload_digest(ev_row.payload) != ev_row.payload_digest:
                 return ChainReport(
                     False,
@@ -214,8 +222,22 @@ def verify(conn: Connection) -> ChainReport:
                     "matches the digest its hash covers",
                 )
         if ev_row.type in REDACTING_TYPES:
-            purged.update(json.loads(ev_row.payload).get("seqs", []))
+            authorising = json.loads(ev_row.payload)
+            purged.update(authorising.get("seqs", []))
+            # what each payload became (events before these digests name none)
+            for k, d in (authorising.get("redacted_digests") or {}).items():
+                became[int(k)] = d
         prev, expected_seq, count = h, expected_seq + 1, count + 1
+    rewritten = sorted(s for s, d in became.items() if s in now_digest and now_digest[s] != d)
+    if rewritten:
+        return ChainReport(
+            False,
+            count,
+            head_seq,
+            rewritten[0],
+            f"event {rewritten[0]} ({redacted[rewritten[0]]}) was rewritten after its "
+            "redaction: its payload is not the one the redacting event names",
+        )
     unaccounted = sorted(set(redacted) - purged)
     if unaccounted:
         return ChainReport(
@@ -238,8 +260,8 @@ def verify(conn: Connection) -> ChainReport:
     return ChainReport(True, count, head_seq)
 
 
-def _raw(conn: Connection, chunk: int = 5000) -> Iterator[Any]:
-    last = 0
+def _raw(conn: Connection, chunk: int = 5000, *, after: int = 0) -> Iterator[Any]:
+    last = after
     while True:
         rows = conn.execute(
             select(events).where(events.c.seq > last).order_by(events.c.seq).limit(chunk)

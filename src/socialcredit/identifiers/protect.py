@@ -23,6 +23,7 @@ class IdProtector:
         if len(hash_key) < 16:
             raise ConfigurationError("the ID hash key must have at least 16 bytes")
         self._hash_key = hash_key
+        self._fernet_key = bytes(encryption_key)
         try:
             self._fernet = Fernet(encryption_key)
         except (ValueError, TypeError):
@@ -30,8 +31,26 @@ class IdProtector:
                 "the ID encryption key must be a Fernet key (32 url-safe base64-encoded bytes); "
                 "make one with: socialcredit keys new"
             ) from None
+        self._refusal: str | None = None
+
+    def fingerprint(self) -> str:
+        """Names the pair of keys without revealing them: stored with the data, it tells a
+        process whose keys differ (every person would be keyed and decrypted wrongly)."""
+        h = hmac.new(self._hash_key, b"socialcredit key fingerprint", hashlib.sha256).digest()
+        e = hmac.new(self._fernet_key, b"socialcredit key fingerprint", hashlib.sha256).digest()
+        return hashlib.sha256(h + e).hexdigest()[:32]
+
+    def refuse(self, reason: str) -> None:
+        """From now on, every use of the keys raises ``reason`` (keys that differ from the
+        store's: better no answer about a person than a wrong one)."""
+        self._refusal = reason
+
+    def _usable(self) -> None:
+        if self._refusal is not None:
+            raise ConfigurationError(self._refusal)
 
     def subject_key(self, canonical_number: str) -> str:
+        self._usable()
         digest = hmac.new(self._hash_key, canonical_number.encode("ascii"), hashlib.sha256)
         return PERSON_PREFIX + digest.hexdigest()[:32]
 
@@ -42,9 +61,11 @@ class IdProtector:
         return base64.b32encode(mac).decode("ascii")[:length]
 
     def encrypt(self, canonical_number: str) -> str:
+        self._usable()
         return self._fernet.encrypt(canonical_number.encode("ascii")).decode("ascii")
 
     def decrypt(self, token: str) -> str:
+        self._usable()
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode("ascii")
         except InvalidToken:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import secrets
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from ..db import principals, sessions, source_tokens
 from ..errors import InvalidInput, NotAuthenticated, NotPermitted, UnknownEntity
 from ..events import types as T
 from ..events.types import NewEvent
+from .signin_guard import SignInGuard, check_password
 from .subjects import resolve_code
 
 if TYPE_CHECKING:
@@ -100,8 +102,8 @@ def create_principal(
         scope["subject_id"] = resolve_code(reg, subject).subject_id
     if username and not password:
         raise InvalidInput("a username needs a password")
-    if password is not None and len(password) < 12:
-        raise InvalidInput("a password has at least 12 characters")
+    if password is not None:
+        check_password(password, user_inputs=[username or "", name])
     token = None if username else f"sc_{role}_{secrets.token_urlsafe(24)}"
     principal_id = "U" + uuid.uuid4().hex[:31]
     with reg.uow(actor) as uow:
@@ -143,7 +145,34 @@ def revoke_principal(reg: Registry, principal_id: str, *, actor: str) -> None:
         uow.commit()
 
 
-def sign_in(reg: Registry, username: str, password: str) -> dict[str, Any]:
+_GUARDS: weakref.WeakKeyDictionary[Any, SignInGuard] = weakref.WeakKeyDictionary()
+
+
+def guard(reg: Registry) -> SignInGuard:
+    """The registry's sign-in guard (one per registry and process)."""
+    g = _GUARDS.get(reg)
+    if g is None:
+        g = _GUARDS[reg] = SignInGuard()
+    return g
+
+
+def sign_in(
+    reg: Registry, username: str, password: str, *, address: str | None = None
+) -> dict[str, Any]:
+    """Open a session. Failed attempts are slowed per account and per ``address`` (the
+    client's), and an attempt made too early is refused unread (``signin_guard``)."""
+    g = guard(reg)
+    g.before(username, address)
+    try:
+        opened = _sign_in(reg, username, password)
+    except NotAuthenticated:
+        g.failed(username, address)
+        raise
+    g.succeeded(username, address)
+    return opened
+
+
+def _sign_in(reg: Registry, username: str, password: str) -> dict[str, Any]:
     with reg.engine.connect() as conn:
         row = conn.execute(select(principals).where(principals.c.username == username)).first()
     usable = row is not None and row.revoked_at is None and bool(row.password_hash)

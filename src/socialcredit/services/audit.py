@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
 from ..clock import iso
-from ..db import PROJECTIONS, events
-from ..events.chain import canonical
+from ..db import PROJECTIONS, chain_head, events
+from ..errors import ConfigurationError
+from ..events import treehead
+from ..events.chain import GENESIS, canonical
 from ..events.store import ChainReport, lock_head, read, verify
 from ..projections import projector
 
@@ -22,6 +26,36 @@ if TYPE_CHECKING:
 def verify_chain(reg: Registry) -> ChainReport:
     with reg.engine.connect() as conn:
         return verify(conn)
+
+
+_CHECKED: weakref.WeakKeyDictionary[Any, tuple[int, str, int]] = weakref.WeakKeyDictionary()
+_CHECKED_LOCK = threading.Lock()
+
+
+def chain_status(reg: Registry) -> ChainReport:
+    """The chain's state for the public route: the whole log is walked once per process, then
+    only the events appended since (re-hashing 22k events took 2 s on every call). Events
+    altered inside the part walked before are found by ``audit verify``, which walks it all,
+    and by ``audit verify --against`` a published head."""
+    with _CHECKED_LOCK:
+        done = _CHECKED.get(reg)
+        with reg.engine.connect() as conn:
+            if done is None:
+                report = verify(conn)
+                base = 0
+            else:
+                seq, digest, base = done
+                report = verify(conn, after=(seq, digest))
+            if report.ok and report.head_seq:
+                head = conn.execute(select(events.c.hash).where(events.c.seq == report.head_seq))
+                _CHECKED[reg] = (
+                    report.head_seq,
+                    str(head.scalar_one()),
+                    base + report.events_checked,
+                )
+    if done is not None and report.ok:
+        return ChainReport(True, done[2] + report.events_checked, report.head_seq)
+    return report
 
 
 def rebuild(reg: Registry, progress: Callable[[int], None] | None = None) -> int:
@@ -46,6 +80,69 @@ def rebuild(reg: Registry, progress: Callable[[int], None] | None = None) -> int
     if reg._check_index is not None:
         reg._check_index.invalidate()
     return count
+
+
+def signed_head(reg: Registry) -> dict[str, Any]:
+    """The log's tree head now (its size and head hash), signed with the registry's log
+    signing key, for publication outside the database (``events/treehead.py``)."""
+    key = reg.settings.log_signing_key
+    if not key:
+        raise ConfigurationError(
+            "no SOCIALCREDIT_LOG_SIGNING_KEY: the log's head cannot be signed (make a key with "
+            "`socialcredit keys new`)"
+        )
+    with reg.engine.connect() as conn:
+        head = conn.execute(
+            select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)
+        ).first()
+    size, digest = (int(head.seq), str(head.hash)) if head else (0, GENESIS)
+    return treehead.sign(
+        key,
+        log=f"{reg.pack.meta.id}:{reg.settings.public_url}",
+        size=size,
+        head=digest,
+        at=iso(reg.now(), reg.tz) or "",
+    )
+
+
+def verify_against(reg: Registry, head: dict[str, Any]) -> ChainReport:
+    """Does the log extend ``head`` (a tree head published before)? The head's signature must
+    verify under this registry's key, the log must hold at least ``size`` events, and the
+    event at ``size`` must have the head's hash; then the whole chain is walked as
+    ``verify_chain`` does. A truncated log, or history rewritten with recomputed hashes, fails."""
+    trusted = (
+        treehead.public_key_of(reg.settings.log_signing_key)
+        if reg.settings.log_signing_key
+        else None
+    )
+    problem = treehead.check_signature(head, trusted)
+    with reg.engine.connect() as conn:
+        report = verify(conn)
+        if problem is not None:
+            return ChainReport(False, report.events_checked, report.head_seq, None, problem)
+        size = int(head["size"])
+        if size == 0:
+            return report
+        at_size = conn.execute(select(events.c.hash).where(events.c.seq == size)).scalar()
+    if at_size is None or report.head_seq < size:
+        return ChainReport(
+            False,
+            report.events_checked,
+            report.head_seq,
+            report.head_seq + 1,
+            f"the log holds {report.head_seq} events, fewer than the {size} of the head "
+            f"published at {head['at']}: it was truncated",
+        )
+    if at_size != head["head"]:
+        return ChainReport(
+            False,
+            report.events_checked,
+            report.head_seq,
+            size,
+            f"event {size} has another hash than the head published at {head['at']}: the "
+            "history up to it was rewritten",
+        )
+    return report
 
 
 def event_count(reg: Registry) -> int:

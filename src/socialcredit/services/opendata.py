@@ -573,12 +573,17 @@ def _snapshot(reg: Registry, directory: Path, source_url: str | None) -> dict[st
         files.append(
             {"name": name, "rows": n, "bytes": (folder / name).stat().st_size, "sha256": digest}
         )
-    manifest = {
+    manifest: dict[str, Any] = {
         "day": day,
         "as_of": iso(moment, reg.tz),
         "files": files,
         "persons": len(persons),
     }
+    if reg.settings.log_signing_key:
+        # the log's signed head, published outside the database with each day's files
+        from .audit import signed_head
+
+        manifest["tree_head"] = signed_head(reg)
     tmp = folder / f".{PERSONS_FILE}.tmp"
     tmp.write_text(json.dumps(sorted(set(persons))), encoding="utf-8")
     tmp.replace(persons_path)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from ..db import (
     blobs,
@@ -26,12 +26,13 @@ from ..db import (
     objections,
     principals,
     records,
+    redaction_grants,
     reject_reports,
     repairs,
     subjects,
 )
 from ..events import types as T
-from ..events.chain import REDACTED_KEY, canonical, is_redacted
+from ..events.chain import REDACTED_KEY, canonical, payload_digest
 from ..events.types import NewEvent
 from ..policy.durations import Duration, add_duration
 
@@ -136,7 +137,8 @@ def redact(payload: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     changed = [k for k, v in PERSONAL_FIELDS.items() if k in payload and payload[k] != v]
     if not changed:
         return payload, []
-    return {**payload, **{k: PERSONAL_FIELDS[k] for k in changed}, REDACTED_KEY: changed}, changed
+    names = sorted(set(payload.get(REDACTED_KEY, [])) | set(changed))
+    return {**payload, **{k: PERSONAL_FIELDS[k] for k in changed}, REDACTED_KEY: names}, changed
 
 
 def expire_reject_reports(reg: Registry) -> int:
@@ -161,26 +163,35 @@ def purge(reg: Registry, *, actor: str, subject_ids: Iterable[str] | None = None
                 .order_by(events.c.seq)
             ).all()
             seqs: list[int] = []
+            digests: dict[str, str] = {}
             fields: set[str] = set()
             updates = []
             for r in rows:
                 if r.payload_digest is None:
                     summary.legacy_events_kept += 1
                     continue
-                if is_redacted(r.payload):
-                    continue
+                # an event redacted before (schema 0014 removed a person's quasi-identifiers)
+                # still holds the name: redact what is left
                 new, changed = redact(json.loads(r.payload))
                 if changed:
-                    updates.append({"s": r.seq, "p": canonical(new)})
+                    text = canonical(new)
+                    updates.append({"s": r.seq, "p": text})
                     seqs.append(r.seq)
+                    digests[str(r.seq)] = payload_digest(text)
                     fields.update(changed)
             if updates:
+                # the log's guard lets through exactly the rewrites granted here
+                uow.execute(
+                    insert(redaction_grants),
+                    [{"seq": u["s"], "payload": u["p"]} for u in updates],
+                )
                 uow.execute(
                     update(events)
                     .where(events.c.seq == bindparam("s"))
                     .values(payload=bindparam("p")),
                     updates,
                 )
+                uow.execute(delete(redaction_grants))
             owners = [
                 r.principal_id
                 for r in uow.execute(
@@ -194,6 +205,8 @@ def purge(reg: Registry, *, actor: str, subject_ids: Iterable[str] | None = None
                     {
                         "subject_id": sid,
                         "seqs": seqs,
+                        # what each redacted payload became: a later rewrite of it is found
+                        "redacted_digests": digests,
                         "fields": sorted(fields),
                         "principal_ids": owners,
                         "reason": "retention after the end of publicity has passed",

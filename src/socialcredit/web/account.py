@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..errors import RegistryError
 from ..services import access, consents, grading, objections, repairs
+from ..services.signin_guard import TooManyAttempts
 from ..services.subjects import code_of, subject_file
 from . import session
 from .i18n import _
@@ -44,8 +45,21 @@ def signin(
     password: Annotated[str, Form(max_length=256)],
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> Any:
+    host = request.client.host if request.client else None
     try:
-        opened = access.sign_in(_reg(request), username, password)
+        opened = access.sign_in(_reg(request), username, password, address=host)
+    except TooManyAttempts as exc:
+        return page(
+            request,
+            "signin.html",
+            {
+                "next": next,
+                "error": _("Too many failed sign-ins: wait %(seconds)s s and try again.")
+                % {"seconds": exc.retry_after},
+            },
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     except RegistryError:
         return page(
             request,

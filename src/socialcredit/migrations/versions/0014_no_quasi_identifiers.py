@@ -1,6 +1,6 @@
 """no quasi-identifiers of natural persons in clear: birth date dropped, division cleared,
 masks cut to the last four characters, the log's subject-registered events redacted; rejected
-rows in per-upload reports with a retention instead of the log
+rows in per-upload reports with a retention instead of the log; the fingerprint of the ID keys
 
 A person's division (characters 1-6 of the ID number) and birth date (7-14) beside the masked
 number (the last four) rebuilt the whole number with no key. From this revision the store keeps
@@ -34,6 +34,40 @@ branch_labels = None
 depends_on = None
 
 ACTOR = "schema-0014"
+
+#: 0005's guard: the one UPDATE allowed is a redaction with everything the hash covers unchanged
+_SAME = (
+    "NEW.seq = OLD.seq AND NEW.event_id = OLD.event_id AND NEW.type = OLD.type "
+    "AND NEW.at = OLD.at AND NEW.actor = OLD.actor AND NEW.prev_hash = OLD.prev_hash "
+    "AND NEW.hash = OLD.hash AND NEW.payload_digest = OLD.payload_digest "
+    "AND OLD.payload_digest IS NOT NULL AND NEW.payload LIKE '%\"_redacted\":%'"
+)
+#: and now only the redaction a purge granted, to exactly that payload: a hand-made rewrite
+#: that merely looks like one (it keeps "_redacted") is refused
+_GRANTED = (
+    " AND EXISTS (SELECT 1 FROM redaction_grants g WHERE g.seq = OLD.seq "
+    "AND g.payload = NEW.payload)"
+)
+
+
+def _guard(dialect: str, condition: str) -> None:
+    if dialect == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS events_no_update")
+        op.execute(
+            "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
+            f"WHEN NOT ({condition} AND NEW.subject_id IS OLD.subject_id) "
+            "BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END"
+        )
+    elif dialect == "postgresql":
+        op.execute(
+            "CREATE OR REPLACE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN "
+            f"IF TG_OP = 'UPDATE' AND {condition} "
+            "AND NEW.subject_id IS NOT DISTINCT FROM OLD.subject_id THEN RETURN NEW; END IF; "
+            "RAISE EXCEPTION 'the event log is append-only'; END $$"
+        )
+
+
 CHUNK = 5000
 
 
@@ -69,6 +103,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("batch_id"),
     )
     op.create_index("ix_reject_reports_keep_until", "reject_reports", ["keep_until"])
+    op.create_table(
+        "store_keys",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
     op.add_column("subjects", sa.Column("province", sa.String(length=2), nullable=True))
     op.add_column("records", sa.Column("minor_at_decision", sa.Boolean(), nullable=True))
 
@@ -108,14 +149,23 @@ def upgrade() -> None:
 
     _redact_log(conn, minors)
 
+    op.create_table(
+        "redaction_grants",
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
+    )
+    _guard(conn.dialect.name, _SAME + _GRANTED)
+
 
 def _redact_log(conn: sa.Connection, minors: list[str]) -> None:
     from socialcredit.db import events
-    from socialcredit.events.chain import REDACTED_KEY, canonical
+    from socialcredit.events.chain import REDACTED_KEY, canonical, payload_digest
     from socialcredit.events.store import append, lock_head
     from socialcredit.events.types import QUASI_IDENTIFIERS_REDACTED, NewEvent
 
     seqs: list[int] = []
+    digests: dict[str, str] = {}
     legacy = 0
     fields: set[str] = set()
     last = 0
@@ -149,8 +199,10 @@ def _redact_log(conn: sa.Connection, minors: list[str]) -> None:
                 continue
             names = sorted(set(p.get(REDACTED_KEY, [])) | set(changed))
             fields.update(changed)
-            updates.append({"s": seq, "p": canonical({**p, **changed, REDACTED_KEY: names})})
+            text = canonical({**p, **changed, REDACTED_KEY: names})
+            updates.append({"s": seq, "p": text})
             seqs.append(seq)
+            digests[str(seq)] = payload_digest(text)
         if updates:
             conn.execute(sa.text("UPDATE events SET payload = :p WHERE seq = :s"), updates)
     if not seqs and not minors and not legacy:
@@ -160,6 +212,7 @@ def _redact_log(conn: sa.Connection, minors: list[str]) -> None:
         return
     payload = {
         "seqs": seqs,
+        "redacted_digests": digests,
         "fields": sorted(fields),
         "minor_records": sorted(minors),
         "legacy_events_kept": legacy,
@@ -175,6 +228,9 @@ def _redact_log(conn: sa.Connection, minors: list[str]) -> None:
 
 
 def downgrade() -> None:
+    _guard(op.get_bind().dialect.name, _SAME)
+    op.drop_table("redaction_grants")
+    op.drop_table("store_keys")
     op.drop_index("ix_reject_reports_keep_until", table_name="reject_reports")
     op.drop_table("reject_reports")
     # the division and birth date are gone from the store and the log by design: a downgrade
