@@ -53,6 +53,17 @@ class NotAuthenticated(RegistryError):
     code = "not_authenticated"
 
 
+class RetryLater(RegistryError):
+    """Too many requests: answered 429 with Retry-After (the whole seconds to wait)."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, detail={"retry_after": retry_after})
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class ConfigurationError(RegistryError):
     status = 500
     code = "configuration_error"

@@ -111,3 +111,47 @@ def test_open_data_links_come_from_configuration_and_follow_a_delisting(
         assert manifest["persons"] == 0, json.dumps(manifest)
         for name in ("listings.csv", "records.csv", "entities.ftm.json"):
             assert "002X" not in client.get(f"/open-data/{name}").text, name
+
+
+def test_a_lone_surrogate_is_bad_input_not_500(server: str) -> None:
+    body = '{"report_id": "R\\ud800", "seal": {"sha256": "0", "mac": "0"}}'
+    with httpx.Client(base_url=server, timeout=30) as client:
+        r = client.post(
+            "/v1/lending/verify", content=body, headers={"content-type": "application/json"}
+        )
+        assert r.status_code == 422, r.text
+
+
+def test_concurrent_pdf_reports_are_rendered_a_few_at_a_time(
+    reg: Registry, clock: FixedClock, server: str
+) -> None:
+    """16 concurrent PDF reports reached 2 GB; now at most PDF_SLOTS render at once, the
+    others wait (or get 503 with Retry-After), and the server's peak memory stays under a
+    ceiling."""
+    import resource
+    from concurrent.futures import ThreadPoolExecutor
+
+    from socialcredit.web import render
+
+    ingest.ingest(reg, numbered([judgment()]), "court", actor="court")
+    clock.set(parse_moment("2026-03-02T12:00"))
+    render.PDF_STATS["peak"] = 0
+    with httpx.Client(base_url=server, timeout=120) as client:
+        # the report itself (its grades, its page) once, and one PDF: what 16 at once add is
+        # measured from there
+        assert client.get(f"/org/{ORG}/report.pdf").status_code == 200
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB, this process's peak
+
+    def fetch(_: int) -> int:
+        with httpx.Client(base_url=server, timeout=120) as client:
+            r = client.get(f"/org/{ORG}/report.pdf")
+            assert r.status_code != 200 or r.content.startswith(b"%PDF")
+            return r.status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(fetch, range(16)))
+    assert set(statuses) <= {200, 503} and statuses.count(200) >= render.PDF_SLOTS
+    assert 1 <= render.PDF_STATS["peak"] <= render.PDF_SLOTS
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    print(f"16 concurrent PDF reports: peak memory grew {grown_mib:.0f} MiB")
+    assert grown_mib < 768, grown_mib  # the ceiling: 768 MiB above one report made before

@@ -196,6 +196,7 @@ ALLOWED = {
     ("GET", "/healthz"): "everyone",
     ("POST", "/v1/sessions"): "everyone",
     ("GET", "/v1/file/{code}"): {"subject", "reviewer", "auditor"},
+    ("GET", "/v1/me/file"): {"subject"},
     ("GET", "/v1/audit/export"): {"subject", "auditor"},
     ("POST", "/v1/objections"): {"subject"},
     ("GET", "/v1/objections"): {"reviewer"},
@@ -401,6 +402,9 @@ def test_a_person_signs_in_and_reads_only_their_own_file(
     with client(server, session) as me:
         file = me.get(f"/v1/file/{PERSON}").json()
         assert file["subject"] == "**************002X" and file["listings"]
+        # the same file without the number in the URL
+        mine = me.get("/v1/me/file").json()
+        assert mine["subject"] == file["subject"] and mine["listings"] == file["listings"]
         assert me.get(f"/v1/file/{ORG}").status_code == 404
     # the public reads a listed person's profile (active from 1 March); the person sees it
     clock.set(parse_moment("2026-03-05"))

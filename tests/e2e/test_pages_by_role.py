@@ -30,7 +30,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/links/undo"): {"reviewer"},
     ("POST", "/console/merges/{proposal_id}"): {"reviewer"},
     ("POST", "/console/objections/{objection_id}"): {"reviewer", "source"},
-    ("GET", "/console/check"): {"agency"},
+    ("POST", "/console/check"): {"agency"},
     ("GET", "/me"): {"subject"},
     ("POST", "/me/objections"): {"subject"},
     ("POST", "/me/repairs"): {"subject"},

@@ -128,8 +128,14 @@ def test_court_story_through_the_command_line(env: dict[str, str], tmp_path: Pat
 
     r = sc(env, "subject", "show", ORG, "--as-of", "2026-03-15", cwd=tmp_path)
     assert json.loads(r.stdout)["listings"][0]["status"] == "active"
-    r = sc(env, "subject", "show", ORG, cwd=tmp_path)
+    r = sc(env, "subject", "show", ORG, "--purpose", "audit of the listing", cwd=tmp_path)
     assert json.loads(r.stdout)["listings"][0]["end_reason"] == "performed"
+    # an operator's reads are recorded like anyone's: the next file shows them
+    reads = json.loads(sc(env, "subject", "show", ORG, cwd=tmp_path).stdout)["reads"]
+    assert any(
+        x["who"].startswith("cli:operator") and x["why"].get("purpose") == "audit of the listing"
+        for x in reads
+    )
 
     r = sc(env, "audit", "verify", cwd=tmp_path)
     assert r.returncode == 0 and "chain verified" in r.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -151,3 +152,83 @@ def test_any_other_update_of_the_log_is_refused(reg: Registry) -> None:
     ):
         with pytest.raises(Exception, match="append-only"), reg.engine.begin() as conn:
             conn.execute(text(stmt))
+
+
+def test_after_purge_no_file_of_the_store_holds_the_name_or_the_number(
+    reg: Registry, clock: FixedClock, db_url: str, tmp_path: Any
+) -> None:
+    """The SQLite -wal still held a purged person's name and objection text, free pages kept
+    names, the person's account still signed in, and purging one subject deleted an attachment
+    another subject's open objection used. ``strings`` over the file, its WAL and the data
+    directory must find neither the name nor any part of the number."""
+    import pytest
+
+    from socialcredit.errors import NotAuthenticated
+    from socialcredit.services.access import create_principal, sign_in
+
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the files of an SQLite store (PostgreSQL's are the server's)")
+    name = "欧阳娜娜"
+    person_row = judgment(
+        "BJ-7", PERSON, conduct="evades_enforcement", listing_term_years="2", subject_name=name
+    )
+    ingest.ingest(reg, numbered([person_row, judgment()]), "court", actor="court")
+    create_principal(
+        reg,
+        "subject",
+        name,
+        actor="op",
+        subject=PERSON,
+        username="ouyang",
+        password="pearl lantern orbit",
+    )
+    clock.set(parse_moment("2026-03-05"))
+    letter = [
+        ("letter.txt", "欧阳娜娜 的说明".encode()),
+        ("receipt.txt", b"bank receipt 2026-03-01"),
+    ]
+    file = subjects.subject_file(reg, PERSON)
+    o = objections.file_objection(
+        reg,
+        PERSON,
+        listing_id=file["listings"][0]["id"],
+        grounds=f"{name} has paid",
+        actor="subject",
+        files=letter,
+    )
+    objections.decide_objection(reg, o["id"], outcome="rejected", reason="not yet", actor="court")
+    # the organisation attaches the very same file to its own objection (one blob, two uses)
+    org_listing = subjects.subject_file(reg, ORG)["listings"][0]["id"]
+    org_objection = objections.file_objection(
+        reg,
+        ORG,
+        listing_id=org_listing,
+        grounds="see the receipt",
+        actor="subject",
+        files=letter[1:],
+    )
+    clock.set(parse_moment("2036-01-16"))
+    assert (
+        purge.purge(
+            reg, actor="system:purge", subject_ids=[reg.protector.subject_key(PERSON)]
+        ).subjects
+        == 1
+    )
+
+    with pytest.raises(NotAuthenticated):
+        sign_in(reg, "ouyang", "pearl lantern orbit")  # the account is disabled
+    # the organisation's objection keeps its attachment
+    with reg.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM blobs")).scalar() == 1
+    assert org_objection["id"]
+
+    db_file = Path(db_url.removeprefix("sqlite:///"))
+    found = []
+    for path in [*db_file.parent.rglob("*")]:
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        for what in (name, PERSON, PERSON[:14], "欧阳娜"):
+            if what.encode("utf-8") in data:
+                found.append(f"{path.name}: {what}")
+    assert not found, found

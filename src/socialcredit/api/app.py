@@ -252,6 +252,19 @@ def create_app(
             },
         )
 
+    @app.exception_handler(UnicodeEncodeError)
+    async def _not_unicode(_request: Request, _exc: UnicodeEncodeError) -> JSONResponse:
+        # JSON lets a string escape half of a surrogate pair (\ud800), which no text encoding
+        # can write: bad input, not a server error
+        return JSONResponse(
+            status_code=422,
+            content={
+                "error": "invalid_request",
+                "message": "the request holds text that is not valid Unicode (a lone surrogate)",
+                "detail": None,
+            },
+        )
+
     def moment(reg: Registry, as_of: str | None) -> Any:
         return parse_moment(as_of, reg.tz) if as_of else None
 
@@ -430,6 +443,21 @@ def create_app(
         access.require_own_subject(reg, who, code, "reviewer", "auditor")
         at = moment(reg, as_of)
         file = subjects.subject_file(reg, code, at, reader=who.label, purpose=purpose)
+        return grading.with_grades(reg, file, at)
+
+    @app.get("/v1/me/file", responses=ERRORS, tags=["due process"])
+    def get_my_file(
+        reg: RegDep,
+        who: WhoDep,
+        as_of: Annotated[str | None, Query(max_length=40)] = None,
+    ) -> Any:
+        """The signed-in subject's own file, with no ID number in the URL (a person's number
+        in a URL ends up in proxies' and servers' logs)."""
+        access.require(who, "subject")
+        assert who.subject_id is not None
+        code = subjects.code_of(reg, who.subject_id)
+        at = moment(reg, as_of)
+        file = subjects.subject_file(reg, code, at, reader=who.label, purpose="view the file")
         return grading.with_grades(reg, file, at)
 
     @app.get("/v1/audit/export", responses=ERRORS, tags=["audit"])

@@ -41,26 +41,23 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from ..errors import RegistryError
+from ..errors import RetryLater
 from ..services.signin_guard import client_key
 
 __all__ = ["RateLimited", "SearchLimiter", "client_key"]
 
 
-class RateLimited(RegistryError):
-    """Too many requests from one client: answered 429 with Retry-After."""
+class RateLimited(RetryLater):
+    """Too many searches from one client: answered 429 with Retry-After."""
 
-    status = 429
     code = "rate_limited"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
             f"too many searches from your address: wait {retry_after} s and try again; "
             "bulk use is served by the open data files (/open-data/)",
-            detail={"retry_after": retry_after},
+            retry_after,
         )
-        self.retry_after = retry_after
-        self.headers = {"Retry-After": str(retry_after)}
 
 
 class SearchLimiter:

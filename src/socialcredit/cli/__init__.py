@@ -296,16 +296,21 @@ def check(
 @clerk_errors
 def subject_show(
     code: Annotated[str, typer.Argument(help="USCC or resident ID number.")],
+    purpose: Annotated[
+        str,
+        typer.Option(help="Why the file is read: recorded with the read, shown to the subject."),
+    ] = "view the file",
     as_of: AsOf = None,
 ) -> None:
     """The subject's file (records and listings) as the registry held it at a moment, as JSON.
+    The read is recorded in the subject's file, with who read it and why.
 
-    Example: socialcredit subject show 91110000600037341L --as-of 2026-03-01
+    Example: socialcredit subject show 91110000600037341L --as-of 2026-03-01 --purpose audit
     """
     from ..services.subjects import subject_file
 
     reg = registry(as_of)
-    print_json(subject_file(reg, code))
+    print_json(subject_file(reg, code, reader=actor("cli:operator"), purpose=purpose))
 
 
 @app.command()

@@ -38,7 +38,8 @@ def run_demo(
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_file}{suffix}").unlink(missing_ok=True)
     os.environ["SOCIALCREDIT_DATABASE_URL"] = f"sqlite:///{db_file}"
-    os.environ.setdefault("SOCIALCREDIT_KEY_FILE", str(workdir / "keys.json"))
+    # development keys go beside demo.db (demo.db.keys.json), where a command run from any
+    # directory with this database URL finds them
     settings = Settings.from_env()
 
     # Records decided over the 18 months up to 5 months ago; ingested 6 weeks ago, so that

@@ -157,45 +157,16 @@ def load_pack(path: Path | str | None = None) -> Pack:
     measures = collect("measures", Measure)
     sources = collect("sources", Source)
     grading = collect("grading", GradingMethod) if (root / "grading").is_dir() else {}
-    lending_file = root / "lending.yaml"
-    lending = (
-        _parse(
-            LendingPolicy,
-            _read_yaml(lending_file, root),
-            _rel(lending_file, root),
-            "lending",
-        )
-        if lending_file.is_file()
-        else None
-    )
-    resolution_file = root / "resolution" / "thresholds.yaml"
-    resolution = (
-        _parse(
-            ResolutionPolicy,
-            _read_yaml(resolution_file, root),
-            _rel(resolution_file, root),
-            "resolution thresholds",
-        )
-        if resolution_file.is_file()
-        else None
-    )
-    publication_file = root / "publication.yaml"
-    publication = (
-        _parse(
-            PublicationPolicy,
-            _read_yaml(publication_file, root),
-            _rel(publication_file, root),
-            "publication",
-        )
-        if publication_file.is_file()
-        else PublicationPolicy()
-    )
-    intake_file = root / "intake.yaml"
-    intake = (
-        _parse(IntakePolicy, _read_yaml(intake_file, root), _rel(intake_file, root), "intake")
-        if intake_file.is_file()
-        else IntakePolicy()
-    )
+
+    def optional(rel: str, model: type[M], entry: str) -> M | None:
+        """A single-file section of the pack, or None when the pack has no such file."""
+        f = root / rel
+        return _parse(model, _read_yaml(f, root), _rel(f, root), entry) if f.is_file() else None
+
+    lending = optional("lending.yaml", LendingPolicy, "lending")
+    resolution = optional("resolution/thresholds.yaml", ResolutionPolicy, "resolution thresholds")
+    publication = optional("publication.yaml", PublicationPolicy, "publication")
+    intake = optional("intake.yaml", IntakePolicy, "intake")
     pack = Pack(
         meta=meta,
         citations=citations,
@@ -206,8 +177,8 @@ def load_pack(path: Path | str | None = None) -> Pack:
         grading=grading,
         lending=lending,
         resolution=resolution,
-        publication=publication,
-        intake=intake,
+        publication=publication or PublicationPolicy(),
+        intake=intake or IntakePolicy(),
         digest=_digest(root),
     )
     _check(pack, files, root)

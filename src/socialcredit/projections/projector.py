@@ -16,7 +16,17 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Executable, Table, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Executable,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -677,7 +687,21 @@ PURGE_DELIVERIES = (
     .values(target=PURGED)
 )
 PURGE_PRINCIPAL = (
-    update(principals).where(principals.c.principal_id == bindparam("pk")).values(name=PURGED)
+    update(principals)
+    .where(principals.c.principal_id == bindparam("pk"))
+    # the person's accounts: no name, no login name, no password, and closed
+    .values(
+        name=PURGED,
+        username=None,
+        password_hash=None,
+        revoked_at=func.coalesce(principals.c.revoked_at, bindparam("at")),
+    )
+)
+END_SESSIONS_OF = (
+    update(sessions)
+    .where(sessions.c.principal_id == bindparam("pk"))
+    .where(sessions.c.expires_at > bindparam("at"))
+    .values(expires_at=bindparam("at"))
 )
 
 
@@ -695,7 +719,11 @@ def _purged(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
             PURGE_CONTACTS,
         )
     ]
-    ops += [(PURGE_PRINCIPAL, {"pk": pid}) for pid in p.get("principal_ids", [])]
+    for pid in p.get("principal_ids", []):
+        ops += [
+            (PURGE_PRINCIPAL, {"pk": pid, "at": ev.at}),
+            (END_SESSIONS_OF, {"pk": pid, "at": ev.at}),
+        ]
     return ops
 
 

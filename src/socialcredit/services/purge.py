@@ -58,6 +58,8 @@ PERSONAL_FIELDS: dict[str, Any] = {
     "webhook_url": None,
     "webhook_secret_cipher": None,
     "target": PURGED,
+    "username": None,
+    "password_hash": None,
 }
 
 
@@ -150,6 +152,31 @@ def expire_reject_reports(reg: Registry) -> int:
         )
 
 
+def _release_blobs(uow: Any, sid: str) -> None:
+    """Delete the subject's attachments, except a file another subject attached too (files are
+    kept once by their SHA-256): that one passes to the other subject."""
+    for (digest,) in uow.execute(select(blobs.c.sha256).where(blobs.c.subject_id == sid)).all():
+        pattern = f"%{digest}%"
+        other = uow.execute(
+            select(objections.c.subject_id)
+            .where(objections.c.subject_id != sid, objections.c.attachments.like(pattern))
+            .limit(1)
+        ).scalar()
+        if other is None:
+            uow.execute(delete(blobs).where(blobs.c.sha256 == digest))
+        else:
+            uow.execute(update(blobs).where(blobs.c.sha256 == digest).values(subject_id=other))
+
+
+def _leave_no_trace(reg: Registry) -> None:
+    """SQLite keeps the pages a transaction replaced in its write-ahead log until a checkpoint:
+    copy them into the file (where secure_delete has zeroed what was freed) and empty the log."""
+    if reg.engine.dialect.name != "sqlite":
+        return
+    with reg.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def purge(reg: Registry, *, actor: str, subject_ids: Iterable[str] | None = None) -> PurgeSummary:
     summary = PurgeSummary()
     if subject_ids is None:  # the periodic sweep: what has outlived its retention
@@ -198,7 +225,7 @@ def purge(reg: Registry, *, actor: str, subject_ids: Iterable[str] | None = None
                     select(principals.c.principal_id).where(principals.c.scope.like(f'%"{sid}"%'))
                 )
             ]
-            uow.execute(delete(blobs).where(blobs.c.subject_id == sid))
+            _release_blobs(uow, sid)
             uow.emit(
                 NewEvent(
                     T.PERSONAL_DATA_PURGED,
@@ -218,4 +245,6 @@ def purge(reg: Registry, *, actor: str, subject_ids: Iterable[str] | None = None
         summary.subjects += 1
         summary.events_redacted += len(seqs)
         summary.purged.append(sid)
+    if summary.subjects:
+        _leave_no_trace(reg)
     return summary

@@ -24,7 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from ..errors import InvalidInput, RegistryError
+from ..errors import InvalidInput, RetryLater
 
 MIN_LENGTH = 12
 MIN_SCORE = 3
@@ -33,20 +33,17 @@ MAX_WAIT = 900.0
 MAX_KEYS = 100_000
 
 
-class TooManyAttempts(RegistryError):
+class TooManyAttempts(RetryLater):
     """Answered 429 with Retry-After."""
 
-    status = 429
     code = "too_many_attempts"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
             f"too many failed sign-ins for this account or from this address: wait "
             f"{retry_after} s and try again",
-            detail={"retry_after": retry_after},
+            retry_after,
         )
-        self.retry_after = retry_after
-        self.headers = {"Retry-After": str(retry_after)}
 
 
 def check_password(password: str, *, user_inputs: list[str]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..errors import InvalidInput, RegistryError
@@ -276,15 +276,20 @@ def decide_objection(
     return RedirectResponse("/console?done=decided#inbox", 303)
 
 
-@router.get("/console/check", response_class=HTMLResponse)
+@router.post("/console/check", response_class=HTMLResponse)
 def check(
     request: Request,
-    subject: Annotated[str, Query(max_length=40)] = "",
-    measure: Annotated[str, Query(max_length=80)] = "",
+    subject: Annotated[str, Form(max_length=40)] = "",
+    measure: Annotated[str, Form(max_length=80)] = "",
+    csrf: Annotated[str, Form()] = "",
 ) -> Any:
+    """A check is recorded in the subject's file: a POST with the form's CSRF token (as a GET a
+    link or an image on another site could make a signed-in agency's browser write to anyone's
+    file), and the number travels in the body, never in a URL."""
     who = session.require(request, "agency")
     if isinstance(who, RedirectResponse):
         return who
+    session.check_csrf(request, csrf)
     if not subject:
         return _console(request, who)
     reg = _reg(request)

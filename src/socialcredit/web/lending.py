@@ -13,7 +13,8 @@ from ..errors import NotPermitted, RegistryError
 from ..services import consents, lending
 from . import session
 from .account import back_with_error, own_code
-from .render import HERE, page, render_string
+from .render import HERE, page, pdf_job, render_string
+from .render import pdf as render_pdf
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,11 +54,13 @@ def report_html(request: Request, code: str) -> Any:
 
 @router.get("/lender/reports/{code}/pdf")
 def report_pdf(request: Request, code: str) -> Any:
+    return pdf_job(lambda: _report_pdf(request, code))
+
+
+def _report_pdf(request: Request, code: str) -> Any:
     report, refused = _report(request, code)
     if refused is not None or report is None:
         return refused
-    from weasyprint import HTML  # imported on first use: it takes a second to load
-
     html = render_string(
         request,
         "lender_report.html",
@@ -69,7 +72,7 @@ def report_pdf(request: Request, code: str) -> Any:
         },
     )
     return Response(
-        HTML(string=html).write_pdf(),
+        render_pdf(html),
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="lender-report-{report["report_id"]}.pdf"'

@@ -12,7 +12,8 @@ from ..services import checks, grading, opendata, reports, supervision, transpar
 from ..services.subjects import resolve_code
 from . import i18n
 from .i18n import _, ngettext
-from .render import HERE, is_partial, language, not_found, page, render_string
+from .render import HERE, is_partial, language, not_found, page, pdf_job, render_string
+from .render import pdf as render_pdf
 
 
 async def _reader_language(request: Request) -> None:
@@ -135,11 +136,13 @@ def report_html(request: Request, uscc: str) -> Any:
 
 @router.get("/org/{uscc}/report.pdf")
 def report_pdf(request: Request, uscc: str) -> Any:
+    return pdf_job(lambda: _report_pdf(request, uscc))
+
+
+def _report_pdf(request: Request, uscc: str) -> Any:
     report, missing = _report(request, uscc)
     if missing or report is None:
         return missing
-    from weasyprint import HTML  # imported on first use: it takes a second to load
-
     html = render_string(
         request,
         "report.html",
@@ -150,10 +153,10 @@ def report_pdf(request: Request, uscc: str) -> Any:
             "verify_url": _verify_url(request),
         },
     )
-    pdf = HTML(string=html).write_pdf()
+    document = render_pdf(html)
     stamp = report["verification_code"].split("-")[1]
     return Response(
-        pdf,
+        document,
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="credit-report-{report["subject"]}-{stamp}.pdf"'

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextvars
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from ..errors import RegistryError
 from . import i18n, session
 
 HERE = Path(__file__).resolve().parent
@@ -90,3 +96,68 @@ def render_string(request: Request, template: str, context: dict[str, Any]) -> s
 
 def not_found(request: Request, message: str | None = None) -> HTMLResponse:
     return page(request, "not_found.html", {"message": message}, status_code=404)
+
+
+T = TypeVar("T")
+
+#: PDFs rendered at once in a process: each takes a few hundred MB while WeasyPrint lays it out
+#: (16 at once reached 2 GB); the others wait their turn, and after ``PDF_WAIT`` seconds are
+#: told to come back (503 with Retry-After) rather than pile up.
+PDF_SLOTS = 2
+PDF_WAIT = 20.0
+_pdf_slots = threading.BoundedSemaphore(PDF_SLOTS)
+_pdf_lock = threading.Lock()
+#: how many render now, and the most that ever did at once (for the tests that hold the cap)
+PDF_STATS = {"active": 0, "peak": 0}
+
+
+class PdfBusy(RegistryError):
+    status = 503
+    code = "busy"
+
+    def __init__(self) -> None:
+        super().__init__("every PDF renderer is busy: try again in a few seconds")
+        self.headers = {"Retry-After": "5"}
+
+
+@contextmanager
+def pdf_slot() -> Iterator[None]:
+    """Hold one of the ``PDF_SLOTS`` while a PDF is made: the report it shows is built and laid
+    out inside (building the report costs memory too, so the cap covers both)."""
+    if not _pdf_slots.acquire(timeout=PDF_WAIT):
+        raise PdfBusy
+    try:
+        with _pdf_lock:
+            PDF_STATS["active"] += 1
+            PDF_STATS["peak"] = max(PDF_STATS["peak"], PDF_STATS["active"])
+        yield
+    finally:
+        with _pdf_lock:
+            PDF_STATS["active"] -= 1
+        _pdf_slots.release()
+
+
+def _render(html: str) -> bytes:
+    from weasyprint import HTML  # imported on first use: it takes a second to load
+
+    return bytes(HTML(string=html).write_pdf())
+
+
+#: The threads that lay PDFs out. Always the same few: a layout run on any of the server's
+#: request threads left its memory in that thread's allocator arena, and 16 reports at once
+#: kept ~1 GB even when they were laid out one at a time.
+_PDF_THREADS = ThreadPoolExecutor(max_workers=PDF_SLOTS, thread_name_prefix="pdf")
+
+
+def pdf(html: str) -> bytes:
+    """The PDF of a page's HTML (called inside ``pdf_job``)."""
+    return _render(html)
+
+
+def pdf_job(make: Callable[[], T]) -> T:
+    """Run ``make`` (build a report and lay out its PDF) on one of the PDF threads, holding a
+    slot: at most ``PDF_SLOTS`` at once, on the same few threads, in the caller's context (its
+    language)."""
+    with pdf_slot():
+        ctx = contextvars.copy_context()
+        return _PDF_THREADS.submit(ctx.run, make).result()
