@@ -19,6 +19,9 @@ SOCIALCREDIT_SEARCH_RATE    public name searches a second per client address, su
                             api/ratelimit.py)
 SOCIALCREDIT_SEARCH_BURST   searches a client address may make at once before the rate applies
                             (default 30)
+SOCIALCREDIT_PERSON_CHECK_RATE  checks on natural persons a second per agency on the main API
+                            (default 50, burst SOCIALCREDIT_PERSON_CHECK_BURST 5000; 0 turns the
+                            quota off); serve-checks, the check server, has no quota
 SOCIALCREDIT_PUBLIC_URL     the registry's public address, in open data and reports (default
                             http://127.0.0.1:8000; never taken from a request's Host header)
 SOCIALCREDIT_MAX_BODY       the largest request body read, in bytes (default 4 MiB); larger: 413
@@ -54,6 +57,10 @@ class Settings:
     check_file_path: Path | None = None
     search_rate: float = 1.0
     search_burst: int = 30
+    #: checks on natural persons a second per agency on the main API (0: no quota), and how
+    #: many at once; the check server has no quota (a ticketing system is never throttled)
+    person_check_rate: float = 50.0
+    person_check_burst: int = 5000
     #: Ed25519 private key (base64) that signs the log's published tree heads; None: unsigned
     log_signing_key: str | None = None
     #: the registry's public address, for links in open data and reports (never the request's
@@ -149,6 +156,10 @@ class Settings:
             else None,
             search_rate=_number(e, "SOCIALCREDIT_SEARCH_RATE", 1.0, minimum=0),
             search_burst=int(_number(e, "SOCIALCREDIT_SEARCH_BURST", 30, minimum=1, whole=True)),
+            person_check_rate=_number(e, "SOCIALCREDIT_PERSON_CHECK_RATE", 50.0, minimum=0),
+            person_check_burst=int(
+                _number(e, "SOCIALCREDIT_PERSON_CHECK_BURST", 5000, minimum=1, whole=True)
+            ),
             log_signing_key=sign_key or None,
             public_url=_public_url(e.get("SOCIALCREDIT_PUBLIC_URL") or "http://127.0.0.1:8000"),
             max_body=int(

@@ -155,3 +155,34 @@ def test_concurrent_pdf_reports_are_rendered_a_few_at_a_time(
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     print(f"16 concurrent PDF reports: peak memory grew {grown_mib:.0f} MiB")
     assert grown_mib < 768, grown_mib  # the ceiling: 768 MiB above one report made before
+
+
+@pytest.fixture
+def small_quota(reg: Registry) -> None:
+    """Three checks on persons at once, then one every 100 s (before the server starts)."""
+    import dataclasses
+
+    reg.settings = dataclasses.replace(reg.settings, person_check_rate=0.01, person_check_burst=3)
+
+
+def test_checks_on_persons_count_against_the_agency_quota(
+    small_quota: None, reg: Registry, server: str
+) -> None:
+    from socialcredit.services.access import create_principal
+
+    token = create_principal(
+        reg, "agency", "CAAC", actor="op", measures=["restrict_air_travel"]
+    )["token"]
+    auth = {"authorization": f"Bearer {token}"}
+    person = {"subject": PERSON, "measure": "restrict_air_travel"}
+    org = {"subject": ORG, "measure": "restrict_air_travel"}
+    with httpx.Client(base_url=server, timeout=30, headers=auth) as client:
+        assert [client.get("/v1/checks", params=person).status_code for _ in range(3)] == [200] * 3
+        r = client.get("/v1/checks", params=person)
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        # organisations' listings are public: their checks are not counted
+        assert all(client.get("/v1/checks", params=org).status_code == 200 for _ in range(5))
+        batch = {"measure": "restrict_air_travel", "subjects": [PERSON, ORG]}
+        assert client.post("/v1/checks", json=batch).status_code == 429
+        batch = {"measure": "restrict_air_travel", "subjects": [ORG, ORG]}
+        assert client.post("/v1/checks", json=batch).status_code == 200

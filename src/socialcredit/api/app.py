@@ -19,7 +19,9 @@ from starlette.routing import Match
 
 from ..bootstrap import Registry
 from ..clock import parse_moment
-from ..errors import InvalidInput, NotAuthenticated, RegistryError
+from ..errors import InvalidIdentifier, InvalidInput, NotAuthenticated, RegistryError
+from ..identifiers import looks_like_resident_id
+from ..identifiers.uscc import parse_uscc
 from ..services import (
     access,
     audit,
@@ -44,7 +46,7 @@ from ..services import (
 from ..services.access import Principal
 from . import schemas
 from .limits import BodyLimit, SecurityHeaders
-from .ratelimit import RateLimited, SearchLimiter
+from .ratelimit import PersonChecksLimited, RateLimited, SearchLimiter
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 #: Decisions on something another decision may have closed first (a review item, a merge
 #: proposal, a link): 409 with the error body.
 DECISIONS = {**ERRORS, 409: {"model": schemas.ErrorOut}}
+
+
+def _person_code(code: str) -> bool:
+    """Is this a resident ID number (a USCC that also reads as one is an organisation's)?"""
+    if not looks_like_resident_id(code):
+        return False
+    try:
+        parse_uscc(code)
+    except InvalidIdentifier:
+        return True
+    return False
 
 
 def _host(request: Request) -> str | None:
@@ -191,6 +204,18 @@ def create_app(
     app.state.search_limiter = search_limiter or SearchLimiter(
         registry.settings.search_rate, registry.settings.search_burst
     )
+    app.state.person_check_limiter = SearchLimiter(
+        registry.settings.person_check_rate, registry.settings.person_check_burst
+    )
+
+    def person_quota(request: Request, who: Principal, codes: list[str]) -> None:
+        """Checks on natural persons count against the agency's quota (organisations' do not:
+        their listings are public)."""
+        persons = sum(1 for c in codes if _person_code(c))
+        limiter: SearchLimiter = request.app.state.person_check_limiter
+        wait = limiter.take(f"principal:{who.principal_id or who.label}", persons)
+        if wait:
+            raise PersonChecksLimited(wait)
 
     @app.exception_handler(RegistryError)
     async def _registry_error(request: Request, exc: RegistryError) -> Response:
@@ -268,9 +293,15 @@ def create_app(
     def moment(reg: Registry, as_of: str | None) -> Any:
         return parse_moment(as_of, reg.tz) if as_of else None
 
-    @app.get("/v1/checks", response_model=schemas.CheckAnswer, responses=ERRORS, tags=["checks"])
+    @app.get(
+        "/v1/checks",
+        response_model=schemas.CheckAnswer,
+        responses={**ERRORS, **RATE_LIMITED},
+        tags=["checks"],
+    )
     def get_check(
         reg: RegDep,
+        request: Request,
         who: WhoDep,
         subject: Annotated[str, Query(description="USCC or resident ID number", max_length=40)],
         measure: Annotated[
@@ -285,12 +316,19 @@ def create_app(
         For implementing agencies, each for the measures it implements; recorded in the
         subject's file."""
         may_check(reg, who, measure)
+        person_quota(request, who, [subject])
         return checks.answer(reg, subject, measure, moment(reg, as_of), reader=who.label)
 
-    @app.post("/v1/checks", response_model=schemas.BatchCheckOut, responses=ERRORS, tags=["checks"])
-    def post_checks(reg: RegDep, who: WhoDep, body: schemas.BatchCheckIn) -> Any:
+    @app.post(
+        "/v1/checks",
+        response_model=schemas.BatchCheckOut,
+        responses={**ERRORS, **RATE_LIMITED},
+        tags=["checks"],
+    )
+    def post_checks(reg: RegDep, request: Request, who: WhoDep, body: schemas.BatchCheckIn) -> Any:
         """Many subjects, one measure. A malformed code fails the batch and is named."""
         may_check(reg, who, body.measure)
+        person_quota(request, who, body.subjects)
         return checks.answer_many(
             reg, body.subjects, body.measure, moment(reg, body.as_of), reader=who.label
         )

@@ -60,6 +60,20 @@ class RateLimited(RetryLater):
         )
 
 
+class PersonChecksLimited(RetryLater):
+    """An agency past its quota of checks on natural persons: 429 with Retry-After."""
+
+    code = "person_check_quota"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"your agency's quota of checks on natural persons is spent for now: wait "
+            f"{retry_after} s (the quota is SOCIALCREDIT_PERSON_CHECK_RATE a second; the check "
+            "server, serve-checks, has none)",
+            retry_after,
+        )
+
+
 class SearchLimiter:
     """Token buckets per client address. ``rate`` tokens a second (0 turns the limit off), up
     to ``burst``; ``clock`` gives seconds (monotonic in production, a test's own in tests)."""
@@ -81,21 +95,23 @@ class SearchLimiter:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, host: str | None) -> int:
-        """Take a token for one request from ``host``: 0 if it may go ahead, otherwise the
-        whole seconds (at least 1) until the bucket holds a token again."""
-        if self.rate <= 0:
+    def take(self, host: str | None, cost: int = 1) -> int:
+        """Take ``cost`` tokens for a request from ``host`` (an address, or any other key such
+        as a principal's): 0 if it may go ahead, otherwise the whole seconds (at least 1) until
+        the bucket holds them again. A cost above the burst is charged as the whole burst."""
+        if self.rate <= 0 or cost <= 0:
             return 0
+        cost = min(cost, self.burst)
         key = client_key(host)
         now = self.clock()
         with self._lock:
             tokens, then = self._buckets.pop(key, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + max(0.0, now - then) * self.rate)
             wait = 0
-            if tokens >= 1:
-                tokens -= 1
+            if tokens >= cost:
+                tokens -= cost
             else:
-                wait = max(1, math.ceil((1 - tokens) / self.rate))
+                wait = max(1, math.ceil((cost - tokens) / self.rate))
             self._buckets[key] = (tokens, now)
             while len(self._buckets) > self.max_clients:
                 self._buckets.popitem(last=False)
