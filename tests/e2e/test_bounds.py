@@ -170,9 +170,9 @@ def test_checks_on_persons_count_against_the_agency_quota(
 ) -> None:
     from socialcredit.services.access import create_principal
 
-    token = create_principal(
-        reg, "agency", "CAAC", actor="op", measures=["restrict_air_travel"]
-    )["token"]
+    token = create_principal(reg, "agency", "CAAC", actor="op", measures=["restrict_air_travel"])[
+        "token"
+    ]
     auth = {"authorization": f"Bearer {token}"}
     person = {"subject": PERSON, "measure": "restrict_air_travel"}
     org = {"subject": ORG, "measure": "restrict_air_travel"}

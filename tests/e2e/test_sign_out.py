@@ -31,7 +31,15 @@ def test_a_session_ends_on_sign_out_on_the_api(reg: Registry, server: str) -> No
 def test_a_session_ends_on_sign_out_on_the_pages(reg: Registry, server: str) -> None:
     create_principal(reg, "reviewer", "Wang", actor="t", username="wang", password=PASSWORD)
     with httpx.Client(base_url=server, timeout=30) as client:
-        r = client.post("/signin", data={"username": "wang", "password": PASSWORD})
+        # the form's token is bound to the browser's sign-in cookie: a post without it fails
+        refused = client.post("/signin", data={"username": "wang", "password": PASSWORD})
+        assert refused.status_code == 403 and "sc_session" not in client.cookies
+        form = client.get("/signin")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token
+        r = client.post(
+            "/signin", data={"username": "wang", "password": PASSWORD, "csrf": token.group(1)}
+        )
         assert r.status_code == 303, r.text[:300]
         cookie = client.cookies.get("sc_session")
         assert cookie

@@ -33,9 +33,30 @@ def home_of(role: str) -> str:
     return {"subject": "/me", "lender": "/lender"}.get(role, "/console")
 
 
+def _signin_page(
+    request: Request,
+    next: str,
+    error: str | None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    """The sign-in form, with its token bound to the browser's sign-in nonce."""
+    token, fresh = session.signin_token(request)
+    resp = page(
+        request,
+        "signin.html",
+        {"next": next, "error": error, "signin_csrf": token},
+        status_code=status_code,
+        headers=headers,
+    )
+    if fresh:
+        session.set_signin_cookie(request, resp, fresh)
+    return resp
+
+
 @router.get("/signin", response_class=HTMLResponse)
 def signin_form(request: Request, next: str = "") -> Any:
-    return page(request, "signin.html", {"next": _safe_next(next) if next else "", "error": None})
+    return _signin_page(request, _safe_next(next) if next else "", None)
 
 
 @router.post("/signin", response_class=HTMLResponse)
@@ -44,29 +65,31 @@ def signin(
     username: Annotated[str, Form(max_length=128)],
     password: Annotated[str, Form(max_length=256)],
     next: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Any:
+    try:
+        session.check_signin_token(request, csrf)
+    except RegistryError:
+        return _signin_page(
+            request,
+            next,
+            _("The sign-in form is stale or came from elsewhere; reload it and try again."),
+            status_code=403,
+        )
     host = request.client.host if request.client else None
     try:
         opened = access.sign_in(_reg(request), username, password, address=host)
     except TooManyAttempts as exc:
-        return page(
+        return _signin_page(
             request,
-            "signin.html",
-            {
-                "next": next,
-                "error": _("Too many failed sign-ins: wait %(seconds)s s and try again.")
-                % {"seconds": exc.retry_after},
-            },
+            next,
+            _("Too many failed sign-ins: wait %(seconds)s s and try again.")
+            % {"seconds": exc.retry_after},
             status_code=429,
             headers={"Retry-After": str(exc.retry_after)},
         )
     except RegistryError:
-        return page(
-            request,
-            "signin.html",
-            {"next": next, "error": _("Unknown username or wrong password.")},
-            status_code=401,
-        )
+        return _signin_page(request, next, _("Unknown username or wrong password."), 401)
     resp = RedirectResponse(_safe_next(next) if next else home_of(opened["role"]), 303)
     session.open_session(resp, opened, secure=request.url.scheme == "https")
     return resp

@@ -8,6 +8,7 @@ from the session with the registry's key; a form posted from elsewhere fails.
 from __future__ import annotations
 
 import hmac
+import secrets
 from typing import Any
 
 from fastapi import Request
@@ -47,6 +48,43 @@ def check_csrf(request: Request, submitted: str | None) -> None:
     expected = csrf_token(request, request.cookies.get(COOKIE))
     if not submitted or not hmac.compare_digest(submitted, expected):
         raise NotPermitted("the form is stale or came from elsewhere; reload the page and retry")
+
+
+#: Before signing in there is no session to bind a form's token to: the sign-in form binds its
+#: token to a nonce cookie of its own, so that another site cannot sign a browser in to an
+#: account of the attacker's choosing (login CSRF).
+SIGNIN_COOKIE = "sc_signin"
+
+
+def signin_token(request: Request) -> tuple[str, str | None]:
+    """The sign-in form's token, and the nonce to set as its cookie when the browser has none
+    yet (``set_signin_cookie``)."""
+    nonce = request.cookies.get(SIGNIN_COOKIE)
+    fresh = None
+    if not nonce:
+        nonce = fresh = secrets.token_urlsafe(16)
+    seal: str = request.app.state.registry.protector.seal("signin", nonce, length=20)
+    return seal, fresh
+
+
+def set_signin_cookie(request: Request, response: Any, nonce: str) -> None:
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        nonce,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def check_signin_token(request: Request, submitted: str | None) -> None:
+    nonce = request.cookies.get(SIGNIN_COOKIE)
+    expected = (
+        request.app.state.registry.protector.seal("signin", nonce, length=20) if nonce else ""
+    )
+    if not submitted or not expected or not hmac.compare_digest(submitted, expected):
+        raise NotPermitted("the sign-in form is stale or came from elsewhere; reload it and retry")
 
 
 def require(request: Request, *roles: str) -> Principal | RedirectResponse:
