@@ -299,12 +299,16 @@ def test_personal_payment_records_need_the_persons_consent_and_scores_carry_reas
         bad = {"subject": PERSON, "applicant": {**WEAK_APPLICANT, "ethnicity": "x"}}
         assert lender.post("/v1/lending/scores", json=bad).status_code == 422
         # the person sees the scoring in its file; the score itself is nowhere in the registry
-        file = me.get(f"/v1/file/{PERSON}").json()
+        file = me.get("/v1/me/file").json()
         assert [x["kind"] for x in file["reads"] if x["who"] == "lender:Example Bank"] == [
             "lending-score"
         ]
         assert "score" not in str([x["why"] for x in file["reads"]]).replace("lending-score", "")
-        report = lender.get(f"/v1/lending/reports/{PERSON}").json()
+        # the person is named by the subject id its consent lists, never by the number
+        assert lender.get(f"/v1/lending/reports/{PERSON}").status_code == 422
+        (held,) = [c for c in lender.get("/v1/consents").json() if c["subject"]]
+        assert held["subject"].startswith("P-") and PERSON not in str(held)
+        report = lender.get(f"/v1/lending/reports/{held['subject']}").json()
         assert report["subject"]["name"] != "张三"  # masked, as everywhere
         assert [
             x["source_record_id"]

@@ -19,9 +19,7 @@ from starlette.routing import Match
 
 from ..bootstrap import Registry
 from ..clock import parse_moment
-from ..errors import InvalidIdentifier, InvalidInput, NotAuthenticated, RegistryError
-from ..identifiers import looks_like_resident_id
-from ..identifiers.uscc import parse_uscc
+from ..errors import InvalidInput, NotAuthenticated, RegistryError
 from ..services import (
     access,
     audit,
@@ -90,17 +88,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 #: Decisions on something another decision may have closed first (a review item, a merge
 #: proposal, a link): 409 with the error body.
 DECISIONS = {**ERRORS, 409: {"model": schemas.ErrorOut}}
-
-
-def _person_code(code: str) -> bool:
-    """Is this a resident ID number (a USCC that also reads as one is an organisation's)?"""
-    if not looks_like_resident_id(code):
-        return False
-    try:
-        parse_uscc(code)
-    except InvalidIdentifier:
-        return True
-    return False
 
 
 def _host(request: Request) -> str | None:
@@ -211,7 +198,7 @@ def create_app(
     def person_quota(request: Request, who: Principal, codes: list[str]) -> None:
         """Checks on natural persons count against the agency's quota (organisations' do not:
         their listings are public)."""
-        persons = sum(1 for c in codes if _person_code(c))
+        persons = sum(1 for c in codes if subjects.is_resident_number(c))
         limiter: SearchLimiter = request.app.state.person_check_limiter
         wait = limiter.take(f"principal:{who.principal_id or who.label}", persons)
         if wait:
@@ -316,6 +303,9 @@ def create_app(
         For implementing agencies, each for the measures it implements; recorded in the
         subject's file."""
         may_check(reg, who, measure)
+        subjects.no_number_in_url(
+            subject, 'send it in the body: POST /v1/checks {"measure", "subjects": [number]}'
+        )
         person_quota(request, who, [subject])
         return checks.answer(reg, subject, measure, moment(reg, as_of), reader=who.label)
 
@@ -478,6 +468,9 @@ def create_app(
         """The subject's whole file: records, listings, notices, objections, repairs, reads.
 
         The subject's own account, reviewers and auditors; every read is recorded."""
+        subjects.no_number_in_url(
+            code, "address the person by the subject id (P-…); a subject reads /v1/me/file"
+        )
         access.require_own_subject(reg, who, code, "reviewer", "auditor")
         at = moment(reg, as_of)
         file = subjects.subject_file(reg, code, at, reader=who.label, purpose=purpose)
@@ -500,7 +493,9 @@ def create_app(
 
     @app.get("/v1/audit/export", responses=ERRORS, tags=["audit"])
     def get_export(reg: RegDep, who: WhoDep, subject: Annotated[str, Query(max_length=40)]) -> Any:
-        """The subject's audit trail, each event with its chain hash (auditors, the subject)."""
+        """The subject's audit trail, each event with its chain hash (auditors, the subject).
+        A person is named by the subject id (P-…), never by the ID number."""
+        subjects.no_number_in_url(subject, "address the person by the subject id (P-…)")
         access.require_own_subject(reg, who, subject, "auditor")
         return audit.export_subject(reg, subject, reader=who.label)
 
@@ -647,7 +642,9 @@ def create_app(
 
     @app.get("/v1/lending/reports/{code}", responses=ERRORS, tags=["lending"])
     def get_lender_report(reg: RegDep, who: WhoDep, code: str) -> Any:
-        """A lender's credit report on a subject that consented; recorded as a read."""
+        """A lender's credit report on a subject that consented; recorded as a read. A person
+        is named by the subject id its consent lists (P-…), never by the ID number."""
+        subjects.no_number_in_url(code, "use the subject id the consent lists (P-…)")
         return lending.lender_report(reg, who, code)
 
     @app.post(

@@ -53,6 +53,11 @@ class Principal:
 
     @property
     def label(self) -> str:
+        """Who acted or read, as the log and the reads record it. A subject's account is named
+        by its opaque id, never by the person's name: an event's actor is covered by the chain
+        and could not be redacted when the person's data is purged."""
+        if self.role == "subject" and self.principal_id:
+            return f"subject:{self.principal_id}"
         return f"{self.role}:{self.name}"
 
 

@@ -234,11 +234,11 @@ def listing(reg: Registry, who: Principal) -> list[dict[str, Any]]:
         ).all()
     out = [describe(reg, r) for r in rows]
     if who.role == "lender":
-        # a lender sees which of its consents hold, never the subject's other grantees
-        from .subjects import code_of
-
+        # a lender sees which of its consents hold, never the subject's other grantees; it
+        # addresses a person by the subject id (no ID number in a URL), an organisation by
+        # its USCC
         for item, r in zip(out, rows, strict=True):
-            item["subject"] = code_of(reg, r.subject_id) if item["status"] == "active" else None
+            item["subject"] = r.subject_id if item["status"] == "active" else None
     return out
 
 

@@ -253,7 +253,9 @@ def ingest_within(
             known = refs.get(result.subject_id)
             if known is None:
                 try:
-                    known = resolve_code(reg, result.subject_id)
+                    # a source names a person by the ID number it holds, never by the
+                    # registry's own key
+                    known = resolve_code(reg, result.subject_id, subject_ids=False)
                 except InvalidIdentifier as exc:
                     known = exc
                 refs[result.subject_id] = known

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from ..clock import iso, to_utc_naive
 from ..db import events, reads, subjects
-from ..errors import InvalidIdentifier, UnknownEntity
+from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.store import read
 from ..identifiers import looks_like_resident_id, parse_resident_id, parse_uscc
@@ -40,14 +41,21 @@ class SubjectRef:
     resident: ResidentId | None = None
 
 
-def resolve_code(reg: Registry, code: str) -> SubjectRef:
-    """Read a USCC or a resident ID number; raise InvalidIdentifier with the reason.
+#: A person's subject id: what staff and lenders put in a URL instead of the ID number.
+SUBJECT_ID = re.compile(r"^P-[0-9a-f]{32}$")
+
+
+def resolve_code(reg: Registry, code: str, *, subject_ids: bool = True) -> SubjectRef:
+    """Read a USCC, a resident ID number, or (``subject_ids``) a person's subject id (P-…, what
+    URLs carry instead of the number); raise InvalidIdentifier with the reason.
 
     A valid USCC is always an organisation: some USCCs are all digits and can pass a resident
     ID's checks too, while a resident ID is practically never a valid USCC (its positions 3-8,
     prefecture, county and century, would have to form a known division under a province code
     and both check characters would have to agree).
     """
+    if subject_ids and SUBJECT_ID.match((code or "").strip()):
+        return _by_subject_id(reg, code.strip())
     raw = (code or "").strip().upper()
     if not raw:
         raise InvalidIdentifier(code, "empty")
@@ -62,6 +70,38 @@ def resolve_code(reg: Registry, code: str) -> SubjectRef:
         keep = reg.pack.publication.person_id.keep_last
         return SubjectRef(key, "person", rid.masked(keep), resident=rid)
     raise uscc_error
+
+
+def is_resident_number(code: str) -> bool:
+    """Is this a resident ID number (a USCC that also reads as one is an organisation's)?"""
+    if not looks_like_resident_id(code):
+        return False
+    try:
+        parse_uscc(code.strip().upper())
+    except InvalidIdentifier:
+        return True
+    return False
+
+
+def no_number_in_url(code: str, instead: str) -> None:
+    """Refuse a resident ID number where it would travel in a URL (proxies, servers and
+    browsers keep URLs in their logs and histories); ``instead`` says what to send."""
+    if is_resident_number(code):
+        raise InvalidInput(
+            f"a resident ID number is never put in a URL (it ends up in logs): {instead}"
+        )
+
+
+def _by_subject_id(reg: Registry, subject_id: str) -> SubjectRef:
+    with reg.engine.connect() as conn:
+        masked = conn.execute(
+            select(subjects.c.id_masked).where(
+                (subjects.c.subject_id == subject_id) & (subjects.c.kind == "person")
+            )
+        ).first()
+    if masked is None:
+        raise UnknownEntity("no subject with this id")
+    return SubjectRef(subject_id, "person", str(masked.id_masked or "(purged)"))
 
 
 def code_of(reg: Registry, subject_id: str) -> str:

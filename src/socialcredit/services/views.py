@@ -328,6 +328,9 @@ def objection_inbox(reg: Registry, limit: int = 50, *, source: str | None = None
             {
                 **describe(reg, r),
                 "subject": r.id_masked if r.kind == "person" else r.sid,
+                # what staff put in a URL to read the file (/v1/file/{subject_id}): a person's
+                # subject id, never the number
+                "subject_id": r.sid,
                 "overdue": r.deadline <= t,
             }
             for r in rows

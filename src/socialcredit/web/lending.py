@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..clock import parse_moment
 from ..errors import NotPermitted, RegistryError
-from ..services import consents, lending
+from ..services import consents, lending, subjects
 from . import session
 from .account import back_with_error, own_code
 from .render import HERE, page, pdf_job, render_string
@@ -37,6 +37,7 @@ def _report(request: Request, code: str) -> tuple[dict[str, Any] | None, Any]:
     if isinstance(who, RedirectResponse):
         return None, who
     try:
+        subjects.no_number_in_url(code, "use the subject id the consent lists (P-…)")
         return lending.lender_report(_reg(request), who, code), None
     except NotPermitted as exc:
         return None, page(request, "error.html", {"message": exc.message}, status_code=403)
