@@ -227,6 +227,11 @@ ingest_batches = Table(
     Column("rejected", Integer, nullable=False),
     Column("queued", Integer, nullable=False),
     Column("rejects", Text, nullable=False),
+    # the upload the batch belongs to, and whether it was the upload's last (an upload cut off
+    # midway has none); NULL for batches before schema 0014
+    Column("upload_id", String(32)),
+    Column("last", Boolean),
+    Index("ix_ingest_batches_source_upload", "source", "upload_id"),
 )
 
 #: A purge's permission to redact one event to exactly one payload, written just before the

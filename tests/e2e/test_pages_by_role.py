@@ -23,6 +23,7 @@ STAFF = {"source", "reviewer", "agency", "auditor"}
 ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/console"): STAFF,
     ("POST", "/console/upload"): {"source"},
+    ("GET", "/console/uploads/{upload_id}/rejects.csv"): {"source"},
     ("POST", "/console/record"): {"source"},
     ("POST", "/console/amend"): {"source"},
     ("POST", "/console/review/{item_id}"): {"reviewer"},

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from socialcredit.bootstrap import Registry
@@ -52,3 +54,33 @@ def test_rejects_go_to_a_report_not_to_the_log(reg: Registry, clock: FixedClock)
     assert purge.expire_reject_reports(reg) == len(reports)
     with reg.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(reject_reports)).scalar() == 0
+
+
+def test_an_upload_cut_off_midway_shows_as_incomplete(reg: Registry, clock: FixedClock) -> None:
+    """An HTTP upload killed mid-file left 2,000 of 20,000 rows in with no report to the
+    uploader. Its committed batches now say which upload they belong to and none says it was
+    the last: the source's console lists the upload as cut off, and sending it again completes
+    it (rows already in count as unchanged)."""
+    from socialcredit.services import views
+
+    rows = [judgment(f"J-{i}", decided_on="2026-01-10") for i in range(3000)]
+
+    def cut_off() -> Any:
+        for i, row in enumerate(numbered(rows)):
+            if i == 2500:
+                raise ConnectionError("the client went away")
+            yield row
+
+    with pytest.raises(ConnectionError):
+        ingest.ingest(reg, cut_off(), "court", actor="court", file_name="judgments.csv")
+    (upload,) = views.recent_uploads(reg, "court")
+    assert (upload["file_name"], upload["accepted"], upload["complete"]) == (
+        "judgments.csv",
+        2000,
+        False,
+    )
+    clock.set(parse_moment("2026-02-01T10:00"))
+    s = ingest.ingest(reg, numbered(rows), "court", actor="court", file_name="judgments.csv")
+    assert (s.accepted, s.unchanged) == (1000, 2000)
+    latest, first = views.recent_uploads(reg, "court")
+    assert latest["complete"] and latest["batches"] == 3 and not first["complete"]

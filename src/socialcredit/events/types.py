@@ -66,7 +66,8 @@ of the survivor's, and rows naming its code are recorded for the survivor; every
 stays in the log. Recorded under the survivor's subject_id"""
 
 BATCH_INGESTED = "batch-ingested"
-"""batch_id, source, file_name, accepted, amended, unchanged, rejected, queued, rejects_digest (the
+"""batch_id, upload_id (one per upload, however many batches), last (the upload's last batch:
+an upload cut off midway has none), source, file_name, accepted, amended, unchanged, rejected, queued, rejects_digest (the
 SHA-256 of the batch's rejects report, kept in ``reject_reports`` for the pack's retention and
 not in the log; batches before schema 0014 carried the rejects here), pack_digest"""
 

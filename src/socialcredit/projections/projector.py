@@ -289,6 +289,8 @@ def _batch_ingested(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
                 # batches before schema 0014 carried their rejects in the log; later ones keep
                 # them in reject_reports, with only their digest here
                 rejects=canonical(p.get("rejects", [])),
+                upload_id=p.get("upload_id"),
+                last=p.get("last"),
             ),
         )
     ]

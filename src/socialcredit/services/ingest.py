@@ -60,6 +60,9 @@ class IngestSummary:
     barred: int = 0
     batches: int = 0
     rejects: list[RowProblem] = field(default_factory=list)
+    #: one upload, however many batches it takes: its batches carry this id, and the last one
+    #: says so, so that an upload cut off midway shows as incomplete (``recent_uploads``)
+    upload_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     #: the review items this ingest queued (for the model to evaluate next, see
     #: ``services.resolution``)
     queued_items: list[str] = field(default_factory=list)
@@ -107,15 +110,20 @@ def ingest(
     listing_events.advance(reg, actor)
     summary = IngestSummary(source=source, file_name=file_name)
     batch: list[Row] = []
-    for row in rows:
+    it = iter(rows)
+    for row in it:
         batch.append(row)
         if len(batch) >= batch_size:
-            _batch(reg, batch, source, actor, summary)
+            # one row ahead: the batch that ends the upload says so
+            following = next(it, None)
+            _batch(reg, batch, source, actor, summary, last=following is None)
             if progress:
                 progress(len(batch))
-            batch = []
+            if following is None:
+                return summary
+            batch = [following]
     if batch:
-        _batch(reg, batch, source, actor, summary)
+        _batch(reg, batch, source, actor, summary, last=True)
         if progress:
             progress(len(batch))
     return summary
@@ -211,10 +219,16 @@ class _Batch:
 
 
 def _batch(
-    reg: Registry, batch: list[Row], source: str, actor: str, summary: IngestSummary
+    reg: Registry,
+    batch: list[Row],
+    source: str,
+    actor: str,
+    summary: IngestSummary,
+    *,
+    last: bool,
 ) -> None:
     with reg.uow(actor) as uow:
-        ingest_within(reg, uow, batch, source, summary)
+        ingest_within(reg, uow, batch, source, summary, last=last)
         uow.commit()
 
 
@@ -226,6 +240,7 @@ def ingest_within(
     summary: IngestSummary,
     *,
     resolved_by: dict[str, dict[str, Any]] | None = None,
+    last: bool = True,
 ) -> None:
     """One batch of rows as events of the caller's unit of work, which the caller commits.
 
@@ -297,6 +312,8 @@ def ingest_within(
             T.BATCH_INGESTED,
             {
                 "batch_id": st.batch_id,
+                "upload_id": summary.upload_id,
+                "last": last,
                 "source": source,
                 "file_name": summary.file_name,
                 **delta,

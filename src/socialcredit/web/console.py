@@ -6,10 +6,13 @@ deadline first); an implementing agency checks subjects for the measures it impl
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import InvalidInput, RegistryError
 from ..ingest.readers import read_upload
@@ -39,6 +42,7 @@ def _console(request: Request, who: Principal, **extra: Any) -> HTMLResponse:
     if who.role == "source" and who.source is not None:
         ctx["inbox"] = views.objection_inbox(reg, source=who.source)
         ctx["listings"] = views.source_listings(reg, who.source)
+        ctx["uploads"] = views.recent_uploads(reg, who.source)
         types = reg.pack.sources[who.source].competent_for
         ctx["record_types"] = [reg.pack.record_types[t] for t in types]
         chosen = ctx.get("form_type") or request.query_params.get("type") or types[0]
@@ -88,12 +92,37 @@ async def upload(
         if len(data) > MAX_UPLOAD:
             raise InvalidInput("the file is larger than 50 MiB; split it and send the parts")
         assert who.source is not None
-        summary = ingest.ingest(
-            _reg(request), read_upload(data, name), who.source, actor=who.label, file_name=name
+        # ingest in a worker thread: a large file must not hold up the server's event loop
+        summary = await run_in_threadpool(
+            ingest.ingest,
+            _reg(request),
+            read_upload(data, name),
+            who.source,
+            actor=who.label,
+            file_name=name,
         )
     except RegistryError as exc:
         return _console(request, who, error=exc.message, status_code=exc.status)
     return _console(request, who, report=summary.as_dict(max_rejects=2000))
+
+
+@router.get("/console/uploads/{upload_id}/rejects.csv")
+def upload_rejects(request: Request, upload_id: str) -> Any:
+    """The rejected rows of one of the source's uploads, as CSV (row, field, reason)."""
+    who = session.require(request, "source")
+    if isinstance(who, RedirectResponse):
+        return who
+    assert who.source is not None
+    rows = views.upload_rejects(_reg(request), who.source, upload_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["row", "field", "reason"])
+    writer.writerows([r["row"], r["field"] or "", r["reason"]] for r in rows)
+    return Response(
+        "\ufeff" + out.getvalue(),  # with a byte-order mark, so that spreadsheets read UTF-8
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="rejects-{upload_id[:12]}.csv"'},
+    )
 
 
 @router.post("/console/record", response_class=HTMLResponse)

@@ -1,6 +1,7 @@
 """no quasi-identifiers of natural persons in clear: birth date dropped, division cleared,
 masks cut to the last four characters, the log's subject-registered events redacted; rejected
-rows in per-upload reports with a retention instead of the log; the fingerprint of the ID keys
+rows in per-upload reports with a retention instead of the log; the fingerprint of the ID keys;
+the upload each ingest batch belongs to
 
 A person's division (characters 1-6 of the ID number) and birth date (7-14) beside the masked
 number (the last four) rebuilt the whole number with no key. From this revision the store keeps
@@ -110,6 +111,9 @@ def upgrade() -> None:
         sa.Column("recorded_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    op.add_column("ingest_batches", sa.Column("upload_id", sa.String(length=32), nullable=True))
+    op.add_column("ingest_batches", sa.Column("last", sa.Boolean(), nullable=True))
+    op.create_index("ix_ingest_batches_source_upload", "ingest_batches", ["source", "upload_id"])
     op.add_column("subjects", sa.Column("province", sa.String(length=2), nullable=True))
     op.add_column("records", sa.Column("minor_at_decision", sa.Boolean(), nullable=True))
 
@@ -228,6 +232,10 @@ def _redact_log(conn: sa.Connection, minors: list[str]) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ingest_batches_source_upload", table_name="ingest_batches")
+    with op.batch_alter_table("ingest_batches") as batch:
+        batch.drop_column("last")
+        batch.drop_column("upload_id")
     _guard(op.get_bind().dialect.name, _SAME)
     op.drop_table("redaction_grants")
     op.drop_table("store_keys")
