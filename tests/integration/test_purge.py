@@ -182,6 +182,13 @@ def test_after_purge_no_file_of_the_store_holds_the_name_or_the_number(
         username="ouyang",
         password="pearl lantern orbit",
     )
+    # a row sent without a code, queued with the name, and linked to the person by a reviewer
+    from socialcredit.services import review
+
+    codeless = judgment("BJ-8", "", conduct=None, listing_ref=None, subject_name=name)
+    queued = ingest.ingest(reg, numbered([codeless]), "court", actor="court")
+    (item,) = queued.queued_items
+    review.resolve_item(reg, item, PERSON, actor="reviewer:test")
     clock.set(parse_moment("2026-03-05"))
     letter = [
         ("letter.txt", "欧阳娜娜 的说明".encode()),

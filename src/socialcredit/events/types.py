@@ -142,9 +142,12 @@ entries, counted per subject, day and process (``read_id`` names the three; a la
 the same id replaces the earlier one): the public is counted, not recorded one by one"""
 
 PERSONAL_DATA_PURGED = "personal-data-purged"
-"""subject_id, seqs (the events whose personal fields were redacted), fields, reason: the
-retention the policy sets has passed. The redacted events keep the digest their hash covers, so
-the chain still verifies; ``audit verify`` checks that every redacted event is named here."""
+"""subject_id, seqs (the events whose personal fields were redacted), redacted_digests (what
+each redacted payload became), fields, principal_ids (the person's accounts, closed),
+review_items (queued rows that were linked to the person), reason: the retention the policy
+sets has passed. The redacted events keep the digest their hash covers, so the chain still
+verifies; ``audit verify`` checks that every redacted event is named here and is what it
+became."""
 
 QUASI_IDENTIFIERS_REDACTED = "quasi-identifiers-redacted"
 """seqs (the subject-registered events redacted), fields, minor_records (record keys whose

@@ -699,6 +699,11 @@ PURGE_PRINCIPAL = (
         revoked_at=func.coalesce(principals.c.revoked_at, bindparam("at")),
     )
 )
+PURGE_REVIEW_ITEM = (
+    update(review_queue)
+    .where(review_queue.c.item_id == bindparam("k"))
+    .values(subject_name=PURGED, row=canonical({}))
+)
 END_SESSIONS_OF = (
     update(sessions)
     .where(sessions.c.principal_id == bindparam("pk"))
@@ -721,6 +726,7 @@ def _purged(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
             PURGE_CONTACTS,
         )
     ]
+    ops += [(PURGE_REVIEW_ITEM, {"k": item}) for item in p.get("review_items", [])]
     for pid in p.get("principal_ids", []):
         ops += [
             (PURGE_PRINCIPAL, {"pk": pid, "at": ev.at}),

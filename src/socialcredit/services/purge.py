@@ -60,6 +60,7 @@ PERSONAL_FIELDS: dict[str, Any] = {
     "target": PURGED,
     "username": None,
     "password_hash": None,
+    "row": {},
 }
 
 
@@ -185,10 +186,23 @@ def purge(reg: Registry, *, actor: str, subject_ids: Iterable[str] | None = None
     for sid in targets:
         with reg.uow(actor) as uow:
             rows = uow.execute(
-                select(events.c.seq, events.c.payload, events.c.payload_digest)
+                select(events.c.seq, events.c.type, events.c.payload, events.c.payload_digest)
                 .where(events.c.subject_id == sid)
                 .order_by(events.c.seq)
             ).all()
+            # rows that came without a code and were linked to the person: their queued form
+            # (name, the row as sent) is in events recorded before the subject was known
+            items = [
+                json.loads(r.payload)["item_id"]
+                for r in rows
+                if r.type == T.REVIEW_ITEM_RESOLVED and '"item_id"' in r.payload
+            ]
+            for item_id in items:
+                rows += uow.execute(
+                    select(events.c.seq, events.c.type, events.c.payload, events.c.payload_digest)
+                    .where(events.c.type == T.ROW_QUEUED)
+                    .where(events.c.payload.like(f'%"item_id":"{item_id}"%'))
+                ).all()
             seqs: list[int] = []
             digests: dict[str, str] = {}
             fields: set[str] = set()
@@ -236,6 +250,7 @@ def purge(reg: Registry, *, actor: str, subject_ids: Iterable[str] | None = None
                         "redacted_digests": digests,
                         "fields": sorted(fields),
                         "principal_ids": owners,
+                        "review_items": items,
                         "reason": "retention after the end of publicity has passed",
                     },
                     subject_id=sid,
