@@ -120,6 +120,8 @@ records = Table(
     # a natural person's record: whether the person was a minor at the decision date (derived
     # at ingest, the birth date is not kept); NULL for an organisation or when not known
     Column("minor_at_decision", Boolean),
+    # the source's own version of the record, when it sends one (record_version)
+    Column("record_version", BigInteger),
     UniqueConstraint("source", "source_record_id", name="uq_records_source_id"),
     Index("ix_records_subject", "subject_id"),
 )

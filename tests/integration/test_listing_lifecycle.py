@@ -329,3 +329,32 @@ def test_a_source_ends_a_listing_by_amending_its_record_with_the_exit_decision(
     (listing,) = file["listings"]
     assert listing["end_reason"] == "performed"
     assert listing["end_decision_ref"] == "（2026）京0105执1234号之二"
+
+
+def test_a_stale_file_cannot_undo_a_later_decision(reg: Registry, clock: FixedClock) -> None:
+    """A day-old file sent again set a performed judgment back to unperformed and listed the
+    debtor again on a decision already used. Record versions never go backwards now."""
+    from sqlalchemy import select
+
+    from socialcredit.db import listings, records
+
+    day_old = judgment("BJ-1")
+    run(reg, [day_old])
+    clock.set(at("2026-04-01"))
+    performed = {**day_old, "status": "performed", "performed_on": "2026-03-30"}
+    assert run(reg, [performed]).listings_ended == 1
+
+    s = run(reg, [day_old])  # the day-old file, sent again
+    assert (s.accepted, s.amended, s.rejected, s.listings_proposed) == (0, 0, 1, 0)
+    assert s.rejects[0].field == "status" and "performed" in s.rejects[0].reason
+    s = run(reg, [{**performed, "decided_on": "2026-01-10"}])  # decided before the one on file
+    assert s.rejected == 1 and s.rejects[0].field == "decided_on"
+    with reg.engine.connect() as conn:
+        assert conn.execute(select(records.c.status)).scalar_one() == "performed"
+        assert [r.status for r in conn.execute(select(listings.c.status))] == ["ended"]
+
+    # the source's own versions decide where it sends them: a correction wins, an old one not
+    fixed = {**performed, "decided_on": "2026-01-10", "record_version": "2"}
+    assert run(reg, [fixed]).amended == 1
+    assert run(reg, [{**fixed, "record_version": "1"}]).rejects[0].field == "record_version"
+    assert run(reg, [{**fixed, "record_version": "x"}]).rejects[0].field == "record_version"

@@ -41,7 +41,11 @@ HINTS = (
 #: Optional: the reference of the source's decision that ends the listings resting on this record
 #: (a row whose new status is an exit status); carried on the listing-ended event.
 EXIT = ("exit_decision_ref",)
-COMMON = frozenset(REQUIRED + IDENTITY + HINTS + EXIT)
+#: Optional: the source's own version of the record (a whole number that grows with each
+#: change); a row with an older version than the one on file is refused, a newer one wins even
+#: over a later decision date (a corrected date).
+VERSION = ("record_version",)
+COMMON = frozenset(REQUIRED + IDENTITY + HINTS + EXIT + VERSION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +64,11 @@ class ValidRow:
     fields: dict[str, str]
     hints: dict[str, str] = field(default_factory=dict)
     exit_decision_ref: str | None = None
+    record_version: int | None = None
 
     def content(self) -> dict[str, Any]:
         """What the source says about the subject, in the form events carry it."""
-        return {
+        out: dict[str, Any] = {
             "record_type": self.record_type,
             "subject_name": self.subject_name,
             "authority": self.authority,
@@ -73,6 +78,9 @@ class ValidRow:
             "status": self.status,
             "fields": self.fields,
         }
+        if self.record_version is not None:  # absent, the content (and its hash) is as before
+            out["record_version"] = self.record_version
+        return out
 
 
 def _text(v: Any) -> str:
@@ -192,6 +200,17 @@ def validate_row(
         if key not in fields and (spec.required or status in spec.required_when_status):
             when = "" if spec.required else f" when status is {status}"
             problems.append(RowProblem(n, key, f"missing (required for {rtype}{when})"))
+    version = None
+    raw_version = (values.get("record_version") or "").strip()
+    if raw_version:
+        if raw_version.isascii() and raw_version.isdigit() and len(raw_version) <= 18:
+            version = int(raw_version)
+        else:
+            problems.append(
+                RowProblem(
+                    n, "record_version", "a whole number (0 or more), growing with each change"
+                )
+            )
     if problems or decided_on is None:
         return problems
     return ValidRow(
@@ -209,6 +228,7 @@ def validate_row(
         fields=fields,
         hints={k: values[k] for k in HINTS if values.get(k)},
         exit_decision_ref=values.get("exit_decision_ref") or None,
+        record_version=version,
     )
 
 

@@ -204,6 +204,7 @@ def _record_values(p: dict[str, Any]) -> dict[str, Any]:
         publicity_until=_d(p["publicity_until"]),
         content_hash=p["content_hash"],
         minor_at_decision=p.get("minor_at_decision"),
+        record_version=p.get("record_version"),
     )
 
 

@@ -158,6 +158,9 @@ def amend(
         "legal_basis": r.legal_basis,
         "status": r.status,
         **json.loads(r.fields),
+        # the source's decision on the record as it stands: the next version, which a stale
+        # file (an older version, or none) cannot undo
+        "record_version": str((r.record_version or 0) + 1),
         **{k: v for k, v in changes.items() if v not in (None, "")},
     }
     return ingest(reg, [(1, row)], source, actor=actor)
@@ -497,6 +500,7 @@ def _record_state(m: Any) -> dict[str, Any]:
         "retracted": m["retracted_at"] is not None,
         "publicity_until": m["publicity_until"],
         "repaired": False,
+        "record_version": m["record_version"],
     }
 
 
@@ -622,6 +626,54 @@ _DETAILS = (
 )
 
 
+def _stale(st: _Batch, row: ValidRow, old: dict[str, Any]) -> RowProblem | None:
+    """A row older than the version on file, which must not overwrite it: a day-old file sent
+    again set a performed judgment back to unperformed and listed the debtor again on a
+    decision already used. The source's ``record_version``, where both have one, decides;
+    otherwise a row decided before the version on file is refused, and so is a row that would
+    take a record out of a status that ended its listings without a later decision."""
+    new_v, old_v = row.record_version, old.get("record_version")
+    if new_v is not None and old_v is not None and new_v != old_v:
+        if new_v < old_v:
+            return RowProblem(
+                row.row,
+                "record_version",
+                f"version {new_v} is older than version {old_v} on file: send the current one",
+            )
+        return None  # a newer version of the source's own record wins
+    if new_v is not None and old_v is None:
+        return None
+    on_file = old["decided_on"]
+    if row.decided_on < on_file:
+        return RowProblem(
+            row.row,
+            "decided_on",
+            f"decided on {row.decided_on.isoformat()}, before the version on file (decided "
+            f"{on_file.isoformat()}): an older file cannot overwrite a later decision (to "
+            "correct the date, send the row with a record_version above the last one)",
+        )
+    exits = [
+        ld
+        for ld in rules.lists_for_record_type(st.pack, row.record_type)
+        if rules.status_exit(ld, old["status"]) is not None
+    ]
+    if (
+        exits
+        and row.status != old["status"]
+        and not any(rules.status_exit(ld, row.status) for ld in exits)
+        and row.decided_on <= on_file
+    ):
+        return RowProblem(
+            row.row,
+            "status",
+            f"the record is {old['status']} on file, which ended its listings; a row decided "
+            f"on {row.decided_on.isoformat()} cannot set it back to {row.status} (a stale "
+            "file?). A new obligation is a new record; to correct this one, send it with a "
+            "record_version above the last one",
+        )
+    return None
+
+
 def _record(
     st: _Batch, row: ValidRow, ref: SubjectRef, *, resolved_by: dict[str, Any] | None = None
 ) -> RowProblem | None:
@@ -649,6 +701,9 @@ def _record(
                 "record_type",
                 f"this record was filed as {old['record_type']}; its type cannot change",
             )
+        stale = _stale(st, row, old)
+        if stale is not None:
+            return stale
     _register_subject(st, row, ref)
     payload = {
         **content,
@@ -684,6 +739,7 @@ def _record(
         "status": row.status,
         "content_hash": content_hash,
         "decided_on": row.decided_on,
+        "record_version": row.record_version,
         "fields": row.fields,
         "decision_ref": row.decision_ref,
         "subject_name": row.subject_name,

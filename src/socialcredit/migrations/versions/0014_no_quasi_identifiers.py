@@ -1,7 +1,7 @@
 """no quasi-identifiers of natural persons in clear: birth date dropped, division cleared,
 masks cut to the last four characters, the log's subject-registered events redacted; rejected
 rows in per-upload reports with a retention instead of the log; the fingerprint of the ID keys;
-the upload each ingest batch belongs to
+the upload each ingest batch belongs to; the source's own record version
 
 A person's division (characters 1-6 of the ID number) and birth date (7-14) beside the masked
 number (the last four) rebuilt the whole number with no key. From this revision the store keeps
@@ -116,6 +116,7 @@ def upgrade() -> None:
     op.create_index("ix_ingest_batches_source_upload", "ingest_batches", ["source", "upload_id"])
     op.add_column("subjects", sa.Column("province", sa.String(length=2), nullable=True))
     op.add_column("records", sa.Column("minor_at_decision", sa.Boolean(), nullable=True))
+    op.add_column("records", sa.Column("record_version", sa.BigInteger(), nullable=True))
 
     # what the birth date decided, kept on each of the person's records
     minors: list[str] = []
@@ -245,6 +246,7 @@ def downgrade() -> None:
     # brings back the column, empty
     op.add_column("subjects", sa.Column("birth_date", sa.Date(), nullable=True))
     with op.batch_alter_table("records") as batch:
+        batch.drop_column("record_version")
         batch.drop_column("minor_at_decision")
     with op.batch_alter_table("subjects") as batch:
         batch.drop_column("province")
