@@ -174,11 +174,14 @@ def test_checks_on_persons_count_against_the_agency_quota(
         "token"
     ]
     auth = {"authorization": f"Bearer {token}"}
-    person = {"subject": PERSON, "measure": "restrict_air_travel"}
+    person = {"measure": "restrict_air_travel", "subjects": [PERSON]}
     org = {"subject": ORG, "measure": "restrict_air_travel"}
     with httpx.Client(base_url=server, timeout=30, headers=auth) as client:
-        assert [client.get("/v1/checks", params=person).status_code for _ in range(3)] == [200] * 3
-        r = client.get("/v1/checks", params=person)
+        # a number never goes in a URL: persons are checked with POST
+        assert client.get("/v1/checks", params={**org, "subject": PERSON}).status_code == 422
+        statuses = [client.post("/v1/checks", json=person).status_code for _ in range(3)]
+        assert statuses == [200] * 3
+        r = client.post("/v1/checks", json=person)
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
         # organisations' listings are public: their checks are not counted
         assert all(client.get("/v1/checks", params=org).status_code == 200 for _ in range(5))

@@ -3,9 +3,6 @@ sign in (303) before anything is read or written, and the matrix must name every
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import httpx
 import pytest
 
@@ -14,6 +11,7 @@ from socialcredit.bootstrap import Registry
 from socialcredit.services import ingest
 from socialcredit.services.access import create_principal
 from socialcredit.web.session import COOKIE
+from tests.fixtures.app_routes import routes
 from tests.fixtures.rows import ORG, judgment, numbered
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
@@ -57,13 +55,6 @@ def sessions(reg: Registry) -> dict[str, str | None]:
         "subject": create_principal(reg, "subject", "某公司", actor=op, subject=ORG)["token"],
         "lender": create_principal(reg, "lender", "某银行", actor=op)["token"],
     }
-
-
-def routes(items: list[Any]) -> Iterator[Any]:
-    """Routes, looking into included routers (FastAPI keeps them as their own objects)."""
-    for r in items:
-        inner = getattr(r, "original_router", None)
-        yield from routes(inner.routes) if inner is not None else (r,)
 
 
 def test_every_page_against_every_role(reg: Registry, server: str) -> None:
