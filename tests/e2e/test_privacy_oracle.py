@@ -10,6 +10,7 @@ both alike; the person's public entry is reached from the list instead.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import httpx
@@ -68,6 +69,16 @@ def test_public_routes_answer_alike_for_the_right_and_a_wrong_number(
             assert right_r.status_code < 500, route
             # the number typed is echoed in a form field: compare the answers without it
             assert right_r.text.replace(PERSON, "N") == wrong_r.text.replace(wrong, "N"), route
+
+        # nor by the registry's own key for the person: a real one and a made-up one alike
+        real, made_up = reg.protector.subject_key(PERSON), "P-" + "0" * 32
+        for route in ("/v1/subjects/{n}", "/subjects?code={n}", "/check?subject={n}", "/org/{n}"):
+            right_r = client.get(route.format(n=real))
+            wrong_r = client.get(route.format(n=made_up))
+            assert right_r.status_code == wrong_r.status_code, route
+            # what was typed is echoed (upper-cased by the code parser): compare without it
+            said = re.sub(re.escape(real), "N", right_r.text, flags=re.IGNORECASE)
+            assert said == re.sub(re.escape(made_up), "N", wrong_r.text), route
 
         # the person's public entry is reached from the list, masked, now only
         (listing,) = list(opendata.public_listings(reg))

@@ -37,7 +37,7 @@ def verification_code(reg: Registry, uscc: str, at: datetime) -> str:
 
 def credit_report(reg: Registry, code: str, at: datetime | None = None) -> dict[str, Any]:
     """The report on an organisation: identity, public records, listings, published grades."""
-    ref = resolve_code(reg, code)
+    ref = resolve_code(reg, code, subject_ids=False)
     if ref.kind != "organisation":
         raise UnknownEntity(f"credit reports are for organisations; {ref.display} is not one")
     moment = _moment(reg, at)

@@ -152,7 +152,7 @@ def public_profile(reg: Registry, code: str, at: datetime | None = None) -> dict
     A natural person is never found by ID number here (``PERSON_BY_NUMBER``, the same for every
     number); a listed person's entry is reached through the listing (``public_listing``).
     """
-    ref = resolve_code(reg, code)
+    ref = resolve_code(reg, code, subject_ids=False)
     if ref.kind == "person":
         raise UnknownEntity(PERSON_BY_NUMBER)
     return subject_profile(reg, ref.subject_id, ref.display, at)

@@ -87,7 +87,7 @@ def search(request: Request, q: Annotated[str, Query(max_length=200)] = "") -> A
 def _organisation(request: Request, uscc: str) -> tuple[str | None, HTMLResponse | None]:
     """The canonical USCC, or the 404 page for a malformed code, a person's, or an unknown one."""
     try:
-        ref = resolve_code(_reg(request), uscc)
+        ref = resolve_code(_reg(request), uscc, subject_ids=False)
     except RegistryError as exc:
         return None, not_found(request, explain(exc))
     if ref.kind != "organisation":
@@ -258,7 +258,7 @@ def subject_page(request: Request, code: Annotated[str, Query(max_length=40)] = 
     if not code:
         return RedirectResponse("/search", status_code=303)
     try:
-        ref = resolve_code(reg, code)
+        ref = resolve_code(reg, code, subject_ids=False)
     except RegistryError as exc:
         return not_found(request, explain(exc))
     if ref.kind == "organisation":
@@ -294,7 +294,7 @@ def check_page(
     result, error = None, None
     if subject:
         try:
-            if resolve_code(reg, subject).kind == "person":
+            if resolve_code(reg, subject, subject_ids=False).kind == "person":
                 # a person's status is personal data: implementing agencies check it signed in,
                 # and each check is recorded in the person's file
                 error = _(
