@@ -142,3 +142,30 @@ def test_the_head_is_published_and_the_command_checks_it(
     manifest_file.write_text(json.dumps(manifest), encoding="utf-8")
     bad = verify_against(manifest_file)
     assert bad.returncode == 1 and "truncated" in bad.stderr
+
+
+def test_the_public_chain_check_walks_only_what_was_appended(
+    reg: Registry, monkeypatch: Any
+) -> None:
+    """/v1/audit/chain re-hashed the whole log on every call (2 s at 22k events); it walks it
+    once per process now, then only the events appended since."""
+    from socialcredit.events import store
+
+    walked: list[tuple[int, str] | None] = []
+    real = store.verify
+
+    def spy(conn: Any, *, after: tuple[int, str] | None = None) -> Any:
+        walked.append(after)
+        return real(conn, after=after)
+
+    monkeypatch.setattr(audit, "verify", spy)
+    ingest.ingest(reg, numbered([judgment()]), "court", actor="court")
+    first = audit.chain_status(reg)
+    assert first.ok and walked == [None]
+    n = first.events_checked
+    again = audit.chain_status(reg)
+    assert again.ok and again.events_checked == n and walked[-1] == (n, walked[-1][1])
+    ingest.ingest(reg, numbered([penalty("P-1")]), "samr", actor="samr")
+    later = audit.chain_status(reg)
+    assert later.ok and later.events_checked == audit.event_count(reg) > n
+    assert walked[-1] is not None and walked[-1][0] == n  # only the events after n
