@@ -138,7 +138,7 @@ from socialcredit.ingest.readers import read_rows
 from socialcredit.services.access import create_principal
 from socialcredit.services.ingest import ingest
 from socialcredit.services.sources import issue_token
-from socialcredit.services.subjects import resolve_code
+from socialcredit.services.subjects import is_resident_number, resolve_code
 
 FILES = (("samr.csv", "samr"), ("tax.csv", "tax"), ("court.jsonl", "court"))
 #: measures an agency token of the run may check (their lists: dishonest judgment debtors,
@@ -697,10 +697,16 @@ class Traffic:
         async with new_client(self.w.tokens["check_fast"]) as c:
 
             async def step(_k: int) -> None:
-                params = {"subject": self.code(), "measure": self.rng.choice(MEASURES)}
-                r = await self.rec.call(
-                    "check_fast", c, "GET", self.w.checks_url + "/v1/checks", params=params
-                )
+                code, measure = self.code(), self.rng.choice(MEASURES)
+                if is_resident_number(code):  # a person's number never goes in a URL
+                    body = {"measure": measure, "subjects": [code]}
+                    url = self.w.checks_url + "/v1/checks/bulk"
+                    r = await self.rec.call("check_fast", c, "POST", url, json=body)
+                else:
+                    params = {"subject": code, "measure": measure}
+                    r = await self.rec.call(
+                        "check_fast", c, "GET", self.w.checks_url + "/v1/checks", params=params
+                    )
                 if r is not None:
                     self.rec.kinds["check_fast"].units += 1
                     self.ledger.reads[label] += 1
@@ -748,8 +754,15 @@ class Traffic:
 
             async def step(k: int) -> None:
                 base = self.w.api_urls[(k + i) % len(self.w.api_urls)]
-                params = {"subject": self.code(), "measure": self.rng.choice(MEASURES)}
-                r = await self.rec.call("check_api", c, "GET", base + "/v1/checks", params=params)
+                code, measure = self.code(), self.rng.choice(MEASURES)
+                if is_resident_number(code):  # a person's number never goes in a URL
+                    body = {"measure": measure, "subjects": [code]}
+                    r = await self.rec.call("check_api", c, "POST", base + "/v1/checks", json=body)
+                else:
+                    params = {"subject": code, "measure": measure}
+                    r = await self.rec.call(
+                        "check_api", c, "GET", base + "/v1/checks", params=params
+                    )
                 if r is not None:
                     self.rec.kinds["check_api"].units += 1
                     self.ledger.reads[label] += 1

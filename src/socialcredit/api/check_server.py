@@ -8,10 +8,11 @@ which cost more than the check itself. Run it with several worker processes
 
 Routes:
 
-- ``GET /v1/checks?subject=&measure=[&as_of=]``: one check (as the API's);
+- ``GET /v1/checks?subject=&measure=[&as_of=]``: one check of an organisation (as the API's; a
+  resident ID number is refused in a URL, as by the API);
 - ``POST /v1/checks/bulk``: ``{"measure", "subjects": [...], "as_of"?}`` as JSON, or one code per
   line as ``text/plain`` with ``?measure=`` (and ``as_of``) in the query; answers
-  ``services.checks.answer_bulk``;
+  ``services.checks.answer_bulk`` (the route for natural persons: the number in the body);
 - ``GET /healthz``: the version of the mapped check file and the size of the overlay.
 
 Credentials are the API's bearer tokens of implementing agencies, each for its own measures.
@@ -39,7 +40,7 @@ from ..errors import InvalidInput, NotAuthenticated, RegistryError
 from ..services import access, checks
 from ..services.access import Principal
 from ..services.reads import drain_spool
-from ..services.subjects import resolve_code
+from ..services.subjects import no_number_in_url, resolve_code
 from .schemas import CheckAnswer
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,12 @@ class CheckServer:
             measure = _one(query, "measure")
             subject = _one(query, "subject")
             self._may_check(who, measure)
+            # as the API: a resident ID number never travels in a URL (servers and proxies log
+            # URLs); persons are checked with POST /v1/checks/bulk, the number in the body
+            no_number_in_url(
+                subject,
+                'send it in the body: POST /v1/checks/bulk {"measure", "subjects": [number]}',
+            )
             at = self._moment(query)
             if self._stale():
                 await asyncio.to_thread(self.index.ensure_fresh)
