@@ -5,15 +5,13 @@ concern; what they depend on in ``deps.py``)."""
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from ..bootstrap import Registry
-from ..services import checks, listings, notices, purge, reads
+from ..services import sweep
 from . import errors as api_errors
 from .limits import BodyLimit, SecurityHeaders
 from .ratelimit import SearchLimiter
@@ -34,37 +32,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        stop = threading.Event()
-        if background_sweep:
-            listings.advance(registry, "system:sweep")
-
-            channels = notices.Channels.from_url(
-                registry.settings.smtp_url, registry.settings.mail_from
-            )
-
-            def sweep() -> None:
-                last_purge = 0.0
-                while not stop.wait(15):
-                    if time.monotonic() - last_purge > 3600:
-                        try:
-                            purge.purge(registry, actor="system:purge")
-                        except Exception:
-                            log.exception("purge failed; retrying in an hour")
-                        last_purge = time.monotonic()
-                    try:
-                        listings.advance(registry, "system:sweep")
-                        notices.deliver_due(registry, channels)
-                        checks.index(registry).read_log.flush()
-                        reads.public_reads(registry).flush()
-                    except Exception:
-                        log.exception("sweep or notice delivery failed; retrying in 15 s")
-
-            threading.Thread(target=sweep, daemon=True, name="listing-sweep").start()
+        sweeper = sweep.Sweeper(registry) if background_sweep else None
+        if sweeper is not None:
+            sweeper.start()
         yield
-        stop.set()
-        if registry._check_index is not None:
-            registry._check_index.read_log.flush()
-        reads.public_reads(registry).flush()
+        if sweeper is not None:
+            sweeper.stop()
+        sweep.flush_reads(registry)
 
     app = FastAPI(
         lifespan=lifespan,
