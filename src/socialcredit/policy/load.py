@@ -32,6 +32,7 @@ from .model import (
     Pack,
     PackMeta,
     PublicationPolicy,
+    RecordObjections,
     RecordType,
     ResolutionPolicy,
     Source,
@@ -167,6 +168,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
     resolution = optional("resolution/thresholds.yaml", ResolutionPolicy, "resolution thresholds")
     publication = optional("publication.yaml", PublicationPolicy, "publication")
     intake = optional("intake.yaml", IntakePolicy, "intake")
+    record_objections = optional("objections.yaml", RecordObjections, "record objections")
     pack = Pack(
         meta=meta,
         citations=citations,
@@ -179,6 +181,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
         resolution=resolution,
         publication=publication or PublicationPolicy(),
         intake=intake or IntakePolicy(),
+        record_objections=record_objections or RecordObjections(),
         digest=_digest(root),
     )
     _check(pack, files, root)
@@ -598,6 +601,8 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
 
     if pack.lending is not None:
         _check_lending(pack, pack.lending, basis)
+    if (root / "objections.yaml").is_file():
+        basis("objections.yaml", "record objections", pack.record_objections.legal_basis)
     if (root / "intake.yaml").is_file():
         basis("intake.yaml", "intake", pack.intake.legal_basis)
     if (root / "publication.yaml").is_file():

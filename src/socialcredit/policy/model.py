@@ -417,6 +417,17 @@ class RejectReports(Strict):
     _v = field_validator("retention")(classmethod(lambda cls, v: _duration(v)))
 
 
+class RecordObjections(Strict):
+    """Objections to a record that grounds no listing, which no list's rule covers
+    (``objections.yaml``); each list sets its own in its ``objection`` block."""
+
+    deadline: str = "15wd"
+    legal_basis: Basis = Field(default_factory=list)
+    note: str | None = None
+
+    _v = field_validator("deadline")(classmethod(lambda cls, v: _duration(v)))
+
+
 class IntakePolicy(Strict):
     """What the registry keeps of what it refused (``intake.yaml``): rejected rows are not
     records, so they go to a per-upload report with a retention, not to the permanent log."""
@@ -456,6 +467,7 @@ class Pack(Strict):
     # absent: the most protective publication (the last four characters of an ID number)
     publication: PublicationPolicy = Field(default_factory=PublicationPolicy)
     intake: IntakePolicy = Field(default_factory=IntakePolicy)
+    record_objections: RecordObjections = Field(default_factory=RecordObjections)
     digest: str  # sha256 of the pack's files, recorded with every event batch
 
     def cite(self, basis: Basis) -> list[str]:

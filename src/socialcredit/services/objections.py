@@ -175,7 +175,8 @@ def file_objection(
         ).first()
         if existing is not None:
             raise InvalidInput(f"objection {existing.objection_id} on this is still open")
-        deadline_text = rule.deadline if rule else "15wd"
+        # a record that grounds no listing: the pack's deadline for records (objections.yaml)
+        deadline_text = rule.deadline if rule else reg.pack.record_objections.deadline
         deadline = add_duration(_aware(uow.at), Duration.parse(deadline_text), reg.calendar, reg.tz)
         objection_id = "O" + uuid.uuid4().hex[:31]
         attachments = _store_attachments(uow.conn, ref.subject_id, files or [], uow.at)
