@@ -264,3 +264,34 @@ def test_resolution_thresholds_are_policy_and_checked(pack_copy: Path) -> None:
     refuse(pack_copy, "resolution/thresholds.yaml", "persons", "not 0 < lower <= upper <= 1")
     edit(f, lambda d: dict(d, persons={"upper": 0.99, "lower": 0.5}, legal_basis=[]))  # type: ignore[arg-type]
     refuse(pack_copy, "resolution thresholds", "legal_basis is empty")
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"keep_last": 6}, "keep_last"),  # the mask never shows more than the last four
+        ({"record_types": ["no_such_type"]}, "record type 'no_such_type' is unknown"),
+        ({"record_types": ["tax_credit_rating"]}, "not a record type of persons"),
+        ({"withheld_fields": ["no_such_field"]}, "withheld field 'no_such_field'"),
+    ],
+)
+def test_what_is_published_of_a_person_is_checked(
+    pack_copy: Path, change: dict[str, object], said: str
+) -> None:
+    f = pack_copy / "publication.yaml"
+
+    def apply(d: object) -> object:
+        assert isinstance(d, dict)
+        if "keep_last" in change:
+            return dict(d, person_id={"keep_last": change["keep_last"]})
+        return dict(d, person_records={**d["person_records"], **change})
+
+    edit(f, apply)
+    refuse(pack_copy, said)
+
+
+def test_a_pack_without_publication_rules_publishes_the_least(pack_copy: Path) -> None:
+    (pack_copy / "publication.yaml").unlink()
+    pack = load_pack(pack_copy)
+    assert pack.publication.person_id.keep_last == 4
+    assert pack.publication.person_records.record_types == []  # no record of a person

@@ -188,6 +188,33 @@ def load_pack(path: Path | str | None = None) -> Pack:
     return pack
 
 
+def _check_person_records(pack: Pack) -> None:
+    """The record types published of a person exist and are about persons; the withheld
+    fields are theirs."""
+    shown = pack.publication.person_records
+    where = ("publication.yaml", "person_records")
+    for rt_id in shown.record_types:
+        rt = pack.record_types.get(rt_id)
+        if rt is None:
+            raise PolicyError(
+                *where, f"record type {rt_id!r} is unknown", "name a record type of this pack"
+            )
+        if "person" not in rt.subject_kinds:
+            raise PolicyError(
+                *where,
+                f"{rt_id} is not a record type of persons",
+                "name a record type whose subject_kinds include person",
+            )
+    known = {f for t in shown.record_types for f in pack.record_types[t].fields}
+    for fname in shown.withheld_fields:
+        if fname not in known:
+            raise PolicyError(
+                *where,
+                f"withheld field {fname!r} is no field of {', '.join(shown.record_types)}",
+                "name a field of the published record types",
+            )
+
+
 def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
     """The second pass: references resolve and the rights of DESIGN.md section 2 hold."""
     try:
@@ -607,6 +634,7 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
         basis("intake.yaml", "intake", pack.intake.legal_basis)
     if (root / "publication.yaml").is_file():
         basis("publication.yaml", "publication", pack.publication.legal_basis)
+        _check_person_records(pack)
     if pack.resolution is not None:
         f, e = "resolution/thresholds.yaml", "resolution thresholds"
         basis(f, e, pack.resolution.legal_basis)

@@ -401,10 +401,19 @@ class PersonIdMask(Strict):
     keep_last: int = Field(default=4, ge=0, le=4)
 
 
+class PersonRecords(Strict):
+    """Which records of a listed person are public, and which of their fields are withheld.
+    Absent: none (a pack publishes a person's records only where it says so)."""
+
+    record_types: list[str] = Field(default_factory=list)
+    withheld_fields: list[str] = Field(default_factory=list)
+
+
 class PublicationPolicy(Strict):
     """What the registry publishes of a natural person (``publication.yaml``)."""
 
     person_id: PersonIdMask = Field(default_factory=lambda: PersonIdMask(keep_last=4))
+    person_records: PersonRecords = Field(default_factory=lambda: PersonRecords())
     legal_basis: Basis = Field(default_factory=list)
     note: str | None = None
 

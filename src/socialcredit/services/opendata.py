@@ -5,7 +5,8 @@ What is public is exactly what ``views.public_profile`` shows, subject by subjec
 - records within their publicity period (seen by then, publicity not yet over, not retracted);
 - listings while *active* (a notified listing is not published during its notice period);
 - a natural person only while on an active black list, and then masked: the masked ID number
-  and name, court judgments only, no ``amount_yuan``, black-list listings only.
+  and name, the record types and fields the pack's ``publication.yaml`` publishes (court
+  judgments without the amount in the default pack), black-list listings only.
 
 The exports stream. Rows are read in batches (``yield_per``: a server-side cursor on PostgreSQL)
 and the only lookup, whether a person is on an active black list, is made once per batch for the
@@ -212,8 +213,13 @@ def _record_rows(reg: Registry, conn: Connection, m: _Moment) -> Iterator[tuple[
         .where(records.c.first_seen_at <= m.t)
         .where(records.c.publicity_until > m.today)
         .where(or_(records.c.retracted_at.is_(None), records.c.retracted_at > m.t))
-        # a person shows court judgments only
-        .where(or_(subjects.c.kind != "person", records.c.record_type == "court_judgment"))
+        # a person shows the record types the pack publishes (publication.yaml)
+        .where(
+            or_(
+                subjects.c.kind != "person",
+                records.c.record_type.in_(reg.pack.publication.person_records.record_types),
+            )
+        )
         .order_by(records.c.subject_id, records.c.decided_on, records.c.record_key)
     )
     for batch in _batches(conn, q):
@@ -231,6 +237,7 @@ def public_records(reg: Registry, at: datetime | None = None) -> Iterator[dict[s
     ``RECORD_COLUMNS``). The same records ``views.public_profile`` shows, for every subject."""
     m = _Moment(reg, at)
     log = _ReadLog(reg, "records", m)
+    withheld = reg.pack.publication.person_records.withheld_fields
     try:
         with _connect(reg) as conn:
             for r, person in _record_rows(reg, conn, m):
@@ -251,7 +258,7 @@ def public_records(reg: Registry, at: datetime | None = None) -> Iterator[dict[s
                     "fields": {
                         k: v
                         for k, v in json.loads(r.fields).items()
-                        if not person or k != "amount_yuan"
+                        if not person or k not in withheld
                     },
                 }
     finally:

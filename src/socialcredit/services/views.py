@@ -229,12 +229,13 @@ def subject_profile(
         # log and the person's "who looked" page)
         public_reads(reg).add(subject_id, reg.now())
     recs = []
+    shown = reg.pack.publication.person_records  # what the pack publishes of a listed person
     for r in rrows:
         if r.first_seen_at > t or r.publicity_until <= today:
             continue
         if r.retracted_at is not None and r.retracted_at <= t:
             continue
-        if person and r.record_type != "court_judgment":
+        if person and r.record_type not in shown.record_types:
             continue
         recs.append(
             {
@@ -248,7 +249,7 @@ def subject_profile(
                 "fields": {
                     k: v
                     for k, v in json.loads(r.fields).items()
-                    if not person or k != "amount_yuan"
+                    if not person or k not in shown.withheld_fields
                 },
             }
         )
