@@ -97,6 +97,10 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
+from .formats import formats_app  # noqa: E402  (one module per command group, #29)
+
+app.add_typer(formats_app, name="formats")
+
 out = Console(soft_wrap=True)
 
 
@@ -201,6 +205,14 @@ def ingest(
         ),
     ] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="A national publication format of the pack (socialcredit formats list), or "
+            "auto for the one whose headers the file has; omitted: the interchange format.",
+        ),
+    ] = None,
 ) -> None:
     """Validate and record an agency file; report every rejected row with its reason.
 
@@ -210,24 +222,41 @@ def ingest(
     candidates to a reviewer, or leaves it unresolved (see socialcredit resolve run).
 
     Example: socialcredit ingest court.jsonl --source court --as-of 2026-03-01
+    Example: socialcredit ingest 行政处罚.xlsx --source samr --format auto
     """
     from ..ingest.readers import read_rows
     from ..services.ingest import ingest as run_ingest
+    from ..services.ingest import ingest_format
 
     reg = registry(as_of)
-    rows = read_rows(file)
-    total = _count_rows(file)
-    with progress_bar() as bar:
-        task = bar.add_task(f"ingest {file.name}", total=total)
-        summary = run_ingest(
-            reg,
-            rows,
-            source,
-            actor=actor(f"cli:{source}"),
-            file_name=file.name,
-            batch_size=batch_size,
-            progress=lambda n: bar.advance(task, n),
-        )
+    if fmt is not None:
+        with progress_bar() as bar:
+            task = bar.add_task(f"ingest {file.name}", total=None)
+            summary, used = ingest_format(
+                reg,
+                file,
+                source,
+                fmt,
+                actor=actor(f"cli:{source}"),
+                batch_size=batch_size,
+                progress=lambda n: bar.advance(task, n),
+            )
+        if not json_out:
+            out.print(f"format [bold]{used}[/]")
+    else:
+        rows = read_rows(file)
+        total = _count_rows(file)
+        with progress_bar() as bar:
+            task = bar.add_task(f"ingest {file.name}", total=total)
+            summary = run_ingest(
+                reg,
+                rows,
+                source,
+                actor=actor(f"cli:{source}"),
+                file_name=file.name,
+                batch_size=batch_size,
+                progress=lambda n: bar.advance(task, n),
+            )
     found = None
     if resolve and summary.queued_items:
         found = _resolve(reg, summary.queued_items, f"resolve {file.name}")

@@ -453,6 +453,55 @@ class CalendarSpec(Strict):
     extra_holidays: list[date] = Field(default_factory=list)
 
 
+class FormatColumn(Strict):
+    """One column of a national publication format and where its value goes."""
+
+    #: the header as published, and its variants (compared without spaces, with half-width
+    #: brackets and full-width characters folded: ``罚款金额（万元）`` = ``罚款金额(万元)``)
+    header: list[str]
+    #: an interchange column or a field of the record type; absent: read to validate only and
+    #: never stored (e.g. the age a published list shows)
+    to: str | None = None
+    required: bool = False
+    #: a date written as 2026-03-01, 2026/3/1, 2026.3.1, 20260301 or 2026年3月1日
+    date: bool = False
+    #: a decimal factor, exact (no float): "10000" turns 万元 into yuan
+    scale: str | None = None
+    #: published values to the record type's values (after trimming); a value not listed is a
+    #: problem of the row, named by its column
+    values: dict[str, str] | None = None
+    #: text taken from the cell with this pattern (its first group), e.g. an id in a longer text
+    pattern: str | None = None
+    #: a cell may list several values (e.g. 罚款、没收违法所得): split at these characters and
+    #: keep the heaviest, the last in the record type's order of the field's values
+    split: str | None = None
+    #: the column is read only for rows whose mapped values are these, e.g. a person's ID
+    #: column used for ``subject_id`` only when ``subject_kind`` is ``person`` (an organisation
+    #: row's legal representative's number is then never kept)
+    when: dict[str, str] | None = None
+
+
+class FormatSpec(Strict):
+    """A national publication format as pack data (``formats/*.yaml``): a source's file as it
+    publishes it, mapped to records of one type. No Python per format."""
+
+    id: str
+    name: Text
+    legal_basis: Basis
+    record_type: str
+    #: the sources that publish in this format (default: those competent for the record type)
+    sources: list[str] = Field(default_factory=list)
+    columns: list[FormatColumn]
+    #: values the format does not carry, set for every row (each with its reason in the file)
+    constants: dict[str, str] = Field(default_factory=dict)
+    #: values for a row whose column is missing or empty, e.g. ``subject_kind: organisation``
+    #: when a file has no 行政相对人类别
+    defaults: dict[str, str] = Field(default_factory=dict)
+    #: the columns whose values, joined, identify the record at its source
+    id_from: list[str] = Field(default_factory=lambda: ["decision_ref"])
+    note: str | None = None
+
+
 class PackMeta(Strict):
     id: str
     version: str
@@ -477,6 +526,7 @@ class Pack(Strict):
     publication: PublicationPolicy = Field(default_factory=PublicationPolicy)
     intake: IntakePolicy = Field(default_factory=IntakePolicy)
     record_objections: RecordObjections = Field(default_factory=RecordObjections)
+    formats: dict[str, FormatSpec] = Field(default_factory=dict)
     digest: str  # sha256 of the pack's files, recorded with every event batch
 
     def cite(self, basis: Basis) -> list[str]:

@@ -16,13 +16,14 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, or_, select
 
 from ..bulk import among
 from ..db import listings, records, reject_reports, repairs, subjects
-from ..errors import InvalidIdentifier, UnknownEntity
+from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.chain import canonical
 from ..events.types import NewEvent
@@ -127,6 +128,51 @@ def ingest(
         if progress:
             progress(len(batch))
     return summary
+
+
+def ingest_format(
+    reg: Registry,
+    path: Path,
+    source: str,
+    fmt: str,
+    *,
+    actor: str,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+) -> tuple[IngestSummary, str]:
+    """A file in a national publication format (``fmt``: a format of the pack, or ``auto`` for
+    the one whose headers the file has): mapped row by row to the interchange format, ingested,
+    and its rejects named by the source's own columns and row numbers. Returns the summary and
+    the format used."""
+    from ..ingest import formats
+
+    spec = formats.choose(reg.pack, path) if fmt == "auto" else reg.pack.formats.get(fmt)
+    if spec is None:
+        raise UnknownEntity(
+            f"unknown format {fmt!r} (known: {', '.join(sorted(reg.pack.formats)) or 'none'}, "
+            "or auto)"
+        )
+    allowed = spec.sources or [
+        sid for sid, src in reg.pack.sources.items() if spec.record_type in src.competent_for
+    ]
+    if source not in allowed:
+        raise InvalidInput(
+            f"format {spec.id} is published by {', '.join(allowed)}, not by source {source!r}"
+        )
+    mapped = formats.Mapped(spec, path, reg.pack)
+    summary = ingest(
+        reg,
+        mapped.rows(),
+        source,
+        actor=actor,
+        file_name=path.name,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    summary.rejects = [
+        RowProblem(p.row, mapped.source_column(p.field), p.reason) for p in summary.rejects
+    ]
+    return summary, spec.id
 
 
 def amend(

@@ -1,0 +1,92 @@
+"""``socialcredit formats``: the national publication formats the pack maps (``formats/``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..config import Settings
+from ..errors import RegistryError, UnknownEntity
+from ..policy import Pack, load_pack
+
+formats_app = typer.Typer(
+    help="National publication formats: what a source's file may look like.", no_args_is_help=True
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _pack() -> Pack:
+    return load_pack(Settings.from_env().pack_path)
+
+
+@formats_app.command("list")
+def formats_list() -> None:
+    """The formats, each with the record type it yields and who publishes it.
+
+    Example: socialcredit formats list
+    """
+    try:
+        pack = _pack()
+    except RegistryError as exc:
+        err.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from None
+    for spec in pack.formats.values():
+        sources = spec.sources or [
+            s for s, src in pack.sources.items() if spec.record_type in src.competent_for
+        ]
+        out.print(
+            f"[bold]{spec.id}[/]  -> {spec.record_type}  from {', '.join(sources)}  "
+            f"{spec.name.zh} / {spec.name.en}",
+            highlight=False,
+        )
+
+
+@formats_app.command("show")
+def formats_show(
+    name: Annotated[str, typer.Argument(help="A format, e.g. double_publicity_penalty.")],
+) -> None:
+    """Its columns as published, what each maps to, what is set for every row, its basis.
+
+    Example: socialcredit formats show double_publicity_penalty
+    """
+    try:
+        pack = _pack()
+        spec = pack.formats.get(name)
+        if spec is None:
+            raise UnknownEntity(
+                f"unknown format {name!r} (known: {', '.join(sorted(pack.formats))})"
+            )
+    except RegistryError as exc:
+        err.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from None
+    out.print(f"[bold]{spec.id}[/]: {spec.name.zh} / {spec.name.en} -> {spec.record_type}")
+    out.print("basis: " + "; ".join(pack.cite(spec.legal_basis)))
+    for col in spec.columns:
+        rule = []
+        if col.required:
+            rule.append("required")
+        if col.date:
+            rule.append("date")
+        if col.scale:
+            rule.append(f"x {col.scale}")
+        if col.when:
+            rule.append("when " + ", ".join(f"{k}={v}" for k, v in col.when.items()))
+        if col.values:
+            rule.append(", ".join(f"{k}->{v}" for k, v in col.values.items()))
+        if col.pattern:
+            rule.append(f"pattern {col.pattern}")
+        also = f" (also {' / '.join(col.header[1:])})" if col.header[1:] else ""
+        target = col.to or "(read, not kept)"
+        out.print(
+            f"  {col.header[0]}{also} -> {target}" + (f"  [{'; '.join(rule)}]" if rule else ""),
+            highlight=False,
+            markup=False,
+        )
+    if spec.constants:
+        out.print("set for every row: " + ", ".join(f"{k}={v}" for k, v in spec.constants.items()))
+    out.print("identified by: " + " + ".join(spec.id_from))
+    if spec.note:
+        out.print(spec.note)

@@ -1,0 +1,268 @@
+"""Files in the national publication formats, read through the pack's mappings (``formats/``).
+
+A source sends its file as it publishes it: a CSV (UTF-8 or GBK) or an Excel workbook, the
+header somewhere in its first rows (titles and notes above it are passed over), the headers
+spelt with spaces, full-width brackets or line breaks. The format's mapping (pack data, one
+YAML file per format) names each column and where its value goes; this module turns each row
+into a row of the interchange format, which ingest then validates like any other, and names a
+problem by the source's own column and the row number the source sees (Excel's for a
+workbook).
+
+Nothing here knows a format: a new variant is a new YAML file.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput
+from ..policy.model import FormatColumn, FormatSpec, Pack
+from .readers import FileUnreadable, RowProblem, decode
+
+#: How far down a file its header may stand (titles, notes and merged cells above it).
+HEADER_SEARCH = 20
+
+_SPACE = re.compile(r"\s+")
+_DATES = (
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日.*$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+def header_key(text: Any) -> str:
+    """A header as compared: full-width folded (NFKC), no spaces or line breaks, and a note
+    in brackets at its end kept (``罚款金额（万元）`` = ``罚款金额 (万元)``)."""
+    s = unicodedata.normalize("NFKC", str(text or ""))
+    return _SPACE.sub("", s).strip("*＊:：")
+
+
+def read_table(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """The file's rows as cells of text, each with the row number the source sees."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        yield from _xlsx(path)
+        return
+    if suffix != ".csv":
+        raise FileUnreadable(f"{path.name}: a national format is read from .csv or .xlsx")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FileUnreadable(f"{path}: cannot be read ({exc.strerror})") from None
+    import csv
+    import io
+
+    text = decode(data, path.name)
+    for n, cells in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+        yield n, [c.strip() for c in cells]
+
+
+def _xlsx(path: Path) -> Iterator[tuple[int, list[str]]]:
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise FileUnreadable(f"{path.name}: not a readable Excel workbook ({exc})") from None
+    try:
+        sheet = wb.worksheets[0]
+        for n, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield n, [_cell_text(v) for v in row]
+    finally:
+        wb.close()
+
+
+def _cell_text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return v.date().isoformat() if v.time() == datetime.min.time() else v.isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))  # a number stored by Excel as 12.0
+    return str(v).strip()
+
+
+def _positions(spec: FormatSpec, header: list[str]) -> dict[int, FormatColumn] | None:
+    """Which cell of the header row each of the format's columns is in; None if a required
+    column is missing."""
+    keys = [header_key(h) for h in header]
+    found: dict[int, FormatColumn] = {}
+    for col in spec.columns:
+        wanted = {header_key(h) for h in col.header}
+        at = next((i for i, k in enumerate(keys) if k in wanted), None)
+        if at is None:
+            if col.required:
+                return None
+            continue
+        found[at] = col
+    return found
+
+
+def find_header(
+    spec: FormatSpec, rows: list[tuple[int, list[str]]]
+) -> tuple[int, dict[int, FormatColumn]] | None:
+    """The header row (its index among ``rows``) and the columns it holds, or None."""
+    for i, (_n, cells) in enumerate(rows[:HEADER_SEARCH]):
+        found = _positions(spec, cells)
+        if found:
+            return i, found
+    return None
+
+
+def choose(pack: Pack, path: Path) -> FormatSpec:
+    """``--format auto``: the one format whose required headers the file has."""
+    head = list(_first_rows(path))
+    matches = [spec for spec in pack.formats.values() if find_header(spec, head) is not None]
+    if not matches:
+        raise InvalidInput(
+            f"{path.name}: no format of the pack has its headers in this file's first "
+            f"{HEADER_SEARCH} rows (known: {', '.join(sorted(pack.formats)) or 'none'})"
+        )
+    if len(matches) > 1:
+        raise InvalidInput(
+            f"{path.name}: the headers fit several formats ({', '.join(m.id for m in matches)}); "
+            "name one with --format"
+        )
+    return matches[0]
+
+
+def _first_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    for k, row in enumerate(read_table(path)):
+        if k >= HEADER_SEARCH:
+            return
+        yield row
+
+
+def convert(
+    col: FormatColumn, raw: str, order: list[str] | None = None
+) -> tuple[str | None, str | None]:
+    """(value, problem) for one cell under its column's rules; ``order``: the field's values,
+    lightest first, for a cell that lists several."""
+    value = raw.strip()
+    if not value:
+        return "", None
+    if col.pattern:
+        m = re.search(col.pattern, value)
+        if m is None:
+            return None, "does not have the expected form"
+        value = m.group(1) if m.groups() else m.group(0)
+    if col.values is not None:
+        parts = [value]
+        if col.split:
+            parts = [p.strip() for p in re.split(f"[{re.escape(col.split)}]", value) if p.strip()]
+        found = []
+        for part in parts:
+            mapped = col.values.get(part) or col.values.get(header_key(part))
+            if mapped is None:
+                return None, f"{part!r} is not one of {', '.join(col.values)}"
+            found.append(mapped)
+        order = order or list(dict.fromkeys(col.values.values()))
+        value = max(found, key=lambda v: order.index(v) if v in order else -1)
+    if col.date:
+        d = parse_date(value)
+        if d is None:
+            return None, f"{value!r} is not a date (e.g. 2026-03-01, 2026/3/1, 2026年3月1日)"
+        value = d.isoformat()
+    if col.scale is not None:
+        try:
+            amount = Decimal(unicodedata.normalize("NFKC", value).replace(",", ""))
+        except InvalidOperation:
+            return None, f"{value!r} is not a number"
+        scaled = amount * Decimal(col.scale)
+        value = format(scaled.normalize(), "f") if scaled == scaled.to_integral() else str(scaled)
+    return value, None
+
+
+def parse_date(text: str) -> date | None:
+    s = unicodedata.normalize("NFKC", text).strip()
+    for pat in _DATES:
+        m = pat.match(s)
+        if m:
+            try:
+                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                return None
+    return None
+
+
+class Mapped:
+    """The rows of a file in a national format, as interchange rows, with the way back from an
+    interchange field to the source's column for the report."""
+
+    def __init__(self, spec: FormatSpec, path: Path, pack: Pack) -> None:
+        self.spec = spec
+        self.path = path
+        self.column_of: dict[str, str] = {}
+        for c in spec.columns:
+            if c.to:
+                self.column_of.setdefault(c.to, c.header[0])
+        fields = pack.record_types[spec.record_type].fields
+        self.orders = {k: list(f.values) for k, f in fields.items() if f.values}
+
+    def rows(self) -> Iterator[tuple[int, dict[str, Any] | RowProblem]]:
+        table = read_table(self.path)
+        head = []
+        for row in table:
+            head.append(row)
+            if len(head) >= HEADER_SEARCH:
+                break
+        found = find_header(self.spec, head)
+        if found is None:
+            missing = [c.header[0] for c in self.spec.columns if c.required]
+            raise InvalidInput(
+                f"{self.path.name}: no header of format {self.spec.id} in the first "
+                f"{HEADER_SEARCH} rows (it needs {', '.join(missing)})"
+            )
+        at, cols = found
+
+        def rest() -> Iterator[tuple[int, list[str]]]:
+            yield from head[at + 1 :]
+            yield from table
+
+        for n, cells in rest():
+            if not any(c.strip() for c in cells):
+                continue  # an empty row (or the end of a sheet's formatting)
+            yield n, self._row(n, cells, cols)
+
+    def _row(self, n: int, cells: list[str], cols: dict[int, FormatColumn]) -> Any:
+        out: dict[str, Any] = {"record_type": self.spec.record_type, **self.spec.constants}
+        # columns read under a condition come after those that set what they depend on
+        ordered = sorted(cols.items(), key=lambda item: item[1].when is not None)
+        defaulted = False
+        for i, col in ordered:
+            if col.when and not defaulted:
+                for k, v in self.spec.defaults.items():
+                    if not out.get(k):
+                        out[k] = v
+                defaulted = True
+            if col.when and any(out.get(k) != v for k, v in col.when.items()):
+                continue
+            raw = cells[i] if i < len(cells) else ""
+            value, problem = convert(col, raw, self.orders.get(col.to or ""))
+            if problem is not None:
+                return RowProblem(n, col.header[0], problem)
+            if col.to is not None and value:
+                out[col.to] = value
+        for k, v in self.spec.defaults.items():
+            if not out.get(k):
+                out[k] = v
+        parts = [str(out.get(k, "")) for k in self.spec.id_from]
+        if not all(parts):
+            named = [self.column_of.get(k, k) for k in self.spec.id_from]
+            return RowProblem(n, "/".join(named), "missing: it identifies the record")
+        out["source_record_id"] = "|".join(parts)
+        return out
+
+    def source_column(self, field: str) -> str:
+        """The source's name for an interchange field, for the report."""
+        return self.column_of.get(field, field)

@@ -1,0 +1,50 @@
+"""The national formats from the command line: ``formats list``, ``formats show`` and
+``ingest --format auto``, as a clerk would run them (a separate process, real files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_story_cli import sc_process
+
+pytestmark = pytest.mark.e2e
+
+PENALTIES = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "formats" / "double_publicity_penalty.csv"
+)
+
+
+def test_formats_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
+    listed = sc_process(env, "formats", "list", cwd=tmp_path)
+    assert listed.returncode == 0 and "double_publicity_penalty" in listed.stdout
+    shown = sc_process(env, "formats", "show", "double_publicity_penalty", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "罚款金额（万元）" in shown.stdout and "x 10000" in shown.stdout
+    unknown = sc_process(env, "formats", "show", "nope", cwd=tmp_path)
+    assert unknown.returncode == 2 and "unknown format" in unknown.stderr
+
+    r = sc_process(
+        env,
+        "ingest",
+        str(PENALTIES),
+        "--source",
+        "samr",
+        "--format",
+        "auto",
+        "--json",
+        "--no-resolve",
+        "--as-of",
+        "2026-02-01",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert (summary["accepted"], summary["rejected"]) == (2, 2)
+    # each problem by the source's own column and the row the source sees
+    assert {(x["field"], x["row"]) for x in summary["rejects"]} == {
+        ("处罚决定日期", 7),
+        ("处罚类别", 8),
+    }
