@@ -144,7 +144,7 @@ def test_a_provincial_variant_is_one_yaml_file(tmp_path: Path) -> None:
         yaml.safe_dump(variant, allow_unicode=True), encoding="utf-8"
     )
     loaded = load_pack(pack)
-    assert set(loaded.formats) == {"double_publicity_penalty", "provincial_penalty_variant"}
+    assert set(loaded.formats) == set(load_pack().formats) | {"provincial_penalty_variant"}
 
     from socialcredit.config import Settings
     from tests.conftest import TEST_KEYS
@@ -192,3 +192,38 @@ def test_a_mapping_is_checked_like_the_rest_of_the_pack(
     f.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     with pytest.raises(PolicyError, match=said):
         load_pack(pack)
+
+
+SPC = FIXTURE / "spc_dishonest.csv"
+
+
+def test_the_spc_list_of_dishonest_debtors(reg: Registry) -> None:
+    """A published entry is the court's listing: its case number is the listing decision, so
+    the debtor's listing is notified at once; the grounds are read by their published wording;
+    a masked ID number keys no one (review); the age and sex shown are never kept."""
+    s, used = ingest.ingest_format(reg, SPC, "court", "auto", actor="court")
+    assert used == "spc_dishonest"
+    assert (s.accepted, s.queued, s.rejected, s.listings_notified) == (2, 1, 1, 2), s.as_dict()
+    assert [(p.field, p.row) for p in s.rejects] == [("失信被执行人行为具体情形", 6)]
+    with reg.engine.connect() as conn:
+        person = conn.execute(
+            select(records.c.fields, records.c.status).where(
+                records.c.subject_id == reg.protector.subject_key(PERSON)
+            )
+        ).one()
+        org = conn.execute(select(records.c.fields).where(records.c.subject_id == ORG)).one()
+        dump = " ".join(str(r) for r in conn.execute(text("SELECT payload FROM events")))
+    fields = json.loads(person.fields)
+    assert person.status == "unperformed"
+    assert fields["dishonest_conduct"] == "evades_enforcement"
+    assert fields["listing_decision_ref"] == "（2026）京0105执1234号"
+    # of 违反财产报告制度 and 有履行能力而拒不履行…, the one further down Art. 1
+    assert json.loads(org.fields)["dishonest_conduct"] == "breaches_asset_reporting"
+    assert '"age"' not in dump and "男" not in dump
+
+
+def test_the_spc_detail_records_as_json(reg: Registry) -> None:
+    s, used = ingest.ingest_format(
+        reg, FIXTURE / "spc_dishonest.json", "court", "auto", actor="court"
+    )
+    assert used == "spc_dishonest" and (s.accepted, s.listings_notified) == (1, 1), s.as_dict()

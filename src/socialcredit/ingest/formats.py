@@ -49,8 +49,13 @@ def read_table(path: Path) -> Iterator[tuple[int, list[str]]]:
     if suffix in (".xlsx", ".xlsm"):
         yield from _xlsx(path)
         return
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        yield from _json(path)
+        return
     if suffix != ".csv":
-        raise FileUnreadable(f"{path.name}: a national format is read from .csv or .xlsx")
+        raise FileUnreadable(
+            f"{path.name}: a national format is read from .csv, .xlsx, .json or .jsonl"
+        )
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -61,6 +66,43 @@ def read_table(path: Path) -> Iterator[tuple[int, list[str]]]:
     text = decode(data, path.name)
     for n, cells in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
         yield n, [c.strip() for c in cells]
+
+
+def _json(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """A JSON array of objects (or an object holding one, as ``{"data": [...]}``), or JSON
+    Lines: a header row of the keys, then each object's values in that order. Row numbers are
+    the objects' (JSON Lines: their lines)."""
+    import json
+
+    try:
+        text = decode(path.read_bytes(), path.name)
+    except OSError as exc:
+        raise FileUnreadable(f"{path}: cannot be read ({exc.strerror})") from None
+    objects: list[tuple[int, Any]] = []
+    try:
+        if path.suffix.lower() == ".json":
+            doc = json.loads(text)
+            if isinstance(doc, dict):
+                doc = next((v for v in doc.values() if isinstance(v, list)), [doc])
+            if not isinstance(doc, list):
+                raise FileUnreadable(f"{path.name}: a JSON file of records is an array of objects")
+            objects = list(enumerate(doc, start=1))
+        else:
+            for n, line in enumerate(text.splitlines(), start=1):
+                if line.strip():
+                    objects.append((n, json.loads(line)))
+    except json.JSONDecodeError as exc:
+        raise FileUnreadable(f"{path.name}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    keys: list[str] = []
+    for _n, obj in objects:
+        if isinstance(obj, dict):
+            keys += [k for k in obj if k not in keys]
+    yield 0, keys
+    for n, obj in objects:
+        if not isinstance(obj, dict):
+            yield n, []
+            continue
+        yield n, [_cell_text(obj.get(k)) for k in keys]
 
 
 def _xlsx(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -92,11 +134,14 @@ def _cell_text(v: Any) -> str:
     return str(v).strip()
 
 
-def _positions(spec: FormatSpec, header: list[str]) -> dict[int, FormatColumn] | None:
+Columns = list[tuple[int, FormatColumn]]
+
+
+def _positions(spec: FormatSpec, header: list[str]) -> Columns | None:
     """Which cell of the header row each of the format's columns is in; None if a required
     column is missing."""
     keys = [header_key(h) for h in header]
-    found: dict[int, FormatColumn] = {}
+    found: Columns = []
     for col in spec.columns:
         wanted = {header_key(h) for h in col.header}
         at = next((i for i, k in enumerate(keys) if k in wanted), None)
@@ -104,13 +149,11 @@ def _positions(spec: FormatSpec, header: list[str]) -> dict[int, FormatColumn] |
             if col.required:
                 return None
             continue
-        found[at] = col
+        found.append((at, col))
     return found
 
 
-def find_header(
-    spec: FormatSpec, rows: list[tuple[int, list[str]]]
-) -> tuple[int, dict[int, FormatColumn]] | None:
+def find_header(spec: FormatSpec, rows: list[tuple[int, list[str]]]) -> tuple[int, Columns] | None:
     """The header row (its index among ``rows``) and the columns it holds, or None."""
     for i, (_n, cells) in enumerate(rows[:HEADER_SEARCH]):
         found = _positions(spec, cells)
@@ -152,20 +195,16 @@ def convert(
     if not value:
         return "", None
     if col.pattern:
-        m = re.search(col.pattern, value)
+        m = re.search(col.pattern, unicodedata.normalize("NFKC", value))
         if m is None:
+            if col.unmatched == "skip":
+                return "", None  # the other entry for this column takes it
             return None, "does not have the expected form"
         value = m.group(1) if m.groups() else m.group(0)
     if col.values is not None:
-        parts = [value]
-        if col.split:
-            parts = [p.strip() for p in re.split(f"[{re.escape(col.split)}]", value) if p.strip()]
-        found = []
-        for part in parts:
-            mapped = col.values.get(part) or col.values.get(header_key(part))
-            if mapped is None:
-                return None, f"{part!r} is not one of {', '.join(col.values)}"
-            found.append(mapped)
+        found = _values_in(col, value)
+        if not found:
+            return None, f"{value!r} is not one of {', '.join(col.values)}"
         order = order or list(dict.fromkeys(col.values.values()))
         value = max(found, key=lambda v: order.index(v) if v in order else -1)
     if col.date:
@@ -181,6 +220,26 @@ def convert(
         scaled = amount * Decimal(col.scale)
         value = format(scaled.normalize(), "f") if scaled == scaled.to_integral() else str(scaled)
     return value, None
+
+
+def _values_in(col: FormatColumn, value: str) -> list[str]:
+    """The values a cell names: the whole cell as one published value, or (with ``split``)
+    published values one after another with the separators between them and nothing else.
+    Published values may hold a separator themselves (以伪造证据、暴力、威胁等方法…), so they are
+    found longest first rather than by splitting."""
+    assert col.values is not None
+    mapped = col.values.get(value) or col.values.get(header_key(value))
+    if mapped is not None:
+        return [mapped]
+    if not col.split:
+        return []
+    rest, found = value, []
+    for published in sorted(col.values, key=len, reverse=True):
+        if published in rest:
+            found.append(col.values[published])
+            rest = rest.replace(published, " ")
+    leftover = re.sub(f"[\\s{re.escape(col.split)}]", "", rest)
+    return found if found and not leftover else []
 
 
 def parse_date(text: str) -> date | None:
@@ -234,10 +293,10 @@ class Mapped:
                 continue  # an empty row (or the end of a sheet's formatting)
             yield n, self._row(n, cells, cols)
 
-    def _row(self, n: int, cells: list[str], cols: dict[int, FormatColumn]) -> Any:
+    def _row(self, n: int, cells: list[str], cols: Columns) -> Any:
         out: dict[str, Any] = {"record_type": self.spec.record_type, **self.spec.constants}
         # columns read under a condition come after those that set what they depend on
-        ordered = sorted(cols.items(), key=lambda item: item[1].when is not None)
+        ordered = sorted(cols, key=lambda item: item[1].when is not None)
         defaulted = False
         for i, col in ordered:
             if col.when and not defaulted:

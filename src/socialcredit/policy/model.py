@@ -472,6 +472,10 @@ class FormatColumn(Strict):
     values: dict[str, str] | None = None
     #: text taken from the cell with this pattern (its first group), e.g. an id in a longer text
     pattern: str | None = None
+    #: a cell that does not match ``pattern``: a problem of the row, or skipped (when one
+    #: column holds either of two things, e.g. 身份证号码/组织机构代码: two entries with the same
+    #: header, each taking what matches it)
+    unmatched: Literal["problem", "skip"] = "problem"
     #: a cell may list several values (e.g. 罚款、没收违法所得): split at these characters and
     #: keep the heaviest, the last in the record type's order of the field's values
     split: str | None = None
