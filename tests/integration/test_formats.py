@@ -227,3 +227,19 @@ def test_the_spc_detail_records_as_json(reg: Registry) -> None:
         reg, FIXTURE / "spc_dishonest.json", "court", "auto", actor="court"
     )
     assert used == "spc_dishonest" and (s.accepted, s.listings_notified) == (1, 1), s.as_dict()
+
+
+def test_the_licence_standard(reg: Registry) -> None:
+    f = FIXTURE / "double_publicity_licence.csv"
+    s, used = ingest.ingest_format(reg, f, "samr", "auto", actor="samr")
+    assert used == "double_publicity_licence" and (s.accepted, s.rejected) == (2, 0), s.as_dict()
+    with reg.engine.connect() as conn:
+        got = {
+            r.subject_id: (r.status, json.loads(r.fields))
+            for r in conn.execute(select(records.c.subject_id, records.c.status, records.c.fields))
+        }
+        dump = " ".join(str(r) for r in conn.execute(text("SELECT payload FROM events")))
+    assert got[ORG][0] == "valid" and got[ORG][1]["valid_until"] == "2031-01-04"
+    assert got[ORG][1]["licence_no"] == "JY11105001234567"
+    assert got["91440300708461136T"][0] == "revoked"  # 注销
+    assert LEGAL_REPS[0] not in dump
