@@ -189,6 +189,7 @@ ALLOWED = {
     ("GET", "/v1/checks"): {"agency"},
     ("POST", "/v1/checks"): {"agency"},
     ("POST", "/v1/records"): {"source"},
+    ("POST", "/v1/uploads"): {"source"},
     ("GET", "/v1/subjects/{code}"): "everyone",
     ("GET", "/v1/listings/{listing_id}"): "everyone",
     ("GET", "/v1/audit/head"): "everyone",
@@ -276,6 +277,8 @@ def test_every_endpoint_against_every_role(reg: Registry, clock: FixedClock, ser
             body = {"measure": "restrict_air_travel", "subjects": [ORG]}
         elif path == "/v1/records":
             body = {"rows": [judgment("M-1")]}
+        elif path == "/v1/uploads":
+            params = {"file_name": "rows.csv"}
         elif "{code}" in path:
             url = path.replace("{code}", ORG)
         elif path == "/v1/audit/export":

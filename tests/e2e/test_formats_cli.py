@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from socialcredit.bootstrap import Registry
 from tests.e2e.test_story_cli import sc_process
 
 pytestmark = pytest.mark.e2e
@@ -48,3 +49,29 @@ def test_formats_from_the_command_line(env: dict[str, str], tmp_path: Path) -> N
         ("处罚决定日期", 7),
         ("处罚类别", 8),
     }
+
+
+def test_a_national_format_file_over_http(reg: Registry, server: str) -> None:
+    """POST /v1/uploads: the file's bytes as the body, its name and format in the query."""
+    import httpx
+
+    from socialcredit.services.sources import issue_token
+
+    token = issue_token(reg, "samr", label="samr system", actor="op")
+    auth = {"authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server, timeout=60, headers=auth) as client:
+        r = client.post(
+            "/v1/uploads",
+            params={"file_name": "处罚.csv", "format": "auto"},
+            content=PENALTIES.read_bytes(),
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["format"] == "double_publicity_penalty" and body["accepted"] == 2
+        assert {x["field"] for x in body["rejects"]} == {"处罚决定日期", "处罚类别"}
+        bad = client.post("/v1/uploads", params={"file_name": "x.xlsx"}, content=b"not excel")
+        assert bad.status_code == 422 and "Excel" in bad.json()["message"]
+        assert (
+            client.post("/v1/uploads", params={"file_name": "x.exe"}, content=b"x").status_code
+            == 422
+        )

@@ -22,7 +22,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Routes that take files; everything else is held to the smaller limit.
-UPLOAD_PATHS = ("/console/upload", "/me/objections")
+UPLOAD_PATHS = ("/console/upload", "/me/objections", "/v1/uploads")
 
 SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),

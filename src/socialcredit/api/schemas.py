@@ -99,6 +99,10 @@ class IngestOut(BaseModel):
     rejects_not_shown: int
 
 
+class UploadOut(IngestOut):
+    format: str = Field(description="The national format the file was read in.")
+
+
 class ErrorOut(BaseModel):
     error: str
     message: str

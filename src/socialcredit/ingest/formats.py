@@ -64,8 +64,15 @@ def read_table(path: Path) -> Iterator[tuple[int, list[str]]]:
     import io
 
     text = decode(data, path.name)
-    for n, cells in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
-        yield n, [c.strip() for c in cells]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    n = 0
+    try:
+        for n, cells in enumerate(reader, start=1):
+            yield n, [c.strip() for c in cells]
+    except csv.Error as exc:
+        raise FileUnreadable(
+            f"{path.name}: not a readable CSV table at row {n + 1} ({exc})"
+        ) from None
 
 
 def _json(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -106,13 +113,12 @@ def _json(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _xlsx(path: Path) -> Iterator[tuple[int, list[str]]]:
-    from zipfile import BadZipFile
-
     from openpyxl import load_workbook
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (BadZipFile, OSError, KeyError, ValueError) as exc:
+    except Exception as exc:
+        # openpyxl raises many kinds for a damaged or foreign file: each is the same answer
         raise FileUnreadable(f"{path.name}: not a readable Excel workbook ({exc})") from None
     try:
         sheet = wb.worksheets[0]
