@@ -75,3 +75,40 @@ def test_a_national_format_file_over_http(reg: Registry, server: str) -> None:
             client.post("/v1/uploads", params={"file_name": "x.exe"}, content=b"x").status_code
             == 422
         )
+
+
+def test_a_national_format_file_through_the_console(reg: Registry, server: str) -> None:
+    import re
+
+    import httpx
+
+    from socialcredit.services.access import create_principal
+
+    password = "pearl lantern orbit"
+    create_principal(
+        reg,
+        "source",
+        "市场监管录入员",
+        actor="op",
+        source="samr",
+        username="samr",
+        password=password,
+    )
+    with httpx.Client(base_url=server, timeout=60) as client:
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/signin").text)
+        assert token
+        signed = client.post(
+            "/signin", data={"username": "samr", "password": password, "csrf": token.group(1)}
+        )
+        assert signed.status_code == 303
+        console = client.get("/console")
+        assert "双公示" in console.text  # the format is offered
+        csrf = re.search(r'name="csrf" value="([^"]+)"', console.text)
+        assert csrf
+        r = client.post(
+            "/console/upload",
+            data={"csrf": csrf.group(1), "format": "auto"},
+            files={"file": ("处罚.csv", PENALTIES.read_bytes(), "text/csv")},
+        )
+        assert r.status_code == 200, r.text[:500]
+        assert "处罚决定日期" in r.text and "处罚类别" in r.text  # rejects by the file's columns

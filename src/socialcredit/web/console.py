@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -80,7 +82,10 @@ def console(request: Request, done: str = "") -> Any:
 
 @router.post("/console/upload", response_class=HTMLResponse)
 async def upload(
-    request: Request, file: Annotated[UploadFile, File()], csrf: Annotated[str, Form()] = ""
+    request: Request,
+    file: Annotated[UploadFile, File()],
+    csrf: Annotated[str, Form()] = "",
+    fmt: Annotated[str, Form(alias="format", max_length=80)] = "interchange",
 ) -> Any:
     who = session.require(request, "source")
     if isinstance(who, RedirectResponse):
@@ -93,17 +98,34 @@ async def upload(
             raise InvalidInput("the file is larger than 50 MiB; split it and send the parts")
         assert who.source is not None
         # ingest in a worker thread: a large file must not hold up the server's event loop
-        summary = await run_in_threadpool(
-            ingest.ingest,
-            _reg(request),
-            read_upload(data, name),
-            who.source,
-            actor=who.label,
-            file_name=name,
-        )
+        if fmt == "interchange":
+            summary = await run_in_threadpool(
+                ingest.ingest,
+                _reg(request),
+                read_upload(data, name),
+                who.source,
+                actor=who.label,
+                file_name=name,
+            )
+        else:  # a national publication format (or auto), read from a file of its own
+            summary = await run_in_threadpool(
+                _ingest_format, _reg(request), data, name, who.source, fmt, who.label
+            )
     except RegistryError as exc:
         return _console(request, who, error=exc.message, status_code=exc.status)
     return _console(request, who, report=summary.as_dict(max_rejects=2000))
+
+
+def _ingest_format(
+    reg: Any, data: bytes, name: str, source: str, fmt: str, actor: str
+) -> ingest.IngestSummary:
+    suffix = Path(name).suffix.lower()
+    with tempfile.TemporaryDirectory(prefix="socialcredit-upload-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        summary, _used = ingest.ingest_format(reg, path, source, fmt, actor=actor)
+    summary.file_name = name
+    return summary
 
 
 @router.get("/console/uploads/{upload_id}/rejects.csv")
