@@ -27,12 +27,17 @@ PENALTIES = FIXTURE / "double_publicity_penalty.csv"
 LEGAL_REPS = ("110101198001010053", "310101197001010013")  # not to be kept
 
 
-def _check(reg: Registry, summary: ingest.IngestSummary, rows: dict[str, int]) -> None:
+def _check(
+    reg: Registry,
+    summary: ingest.IngestSummary,
+    rows: dict[str, int],
+    date_header: str = "处罚决定日期",
+) -> None:
     """What the sample file must give, whatever it was saved as (``rows``: each reject's row
-    number as the source shows it)."""
+    number as the source shows it; problems named by the file's own header text)."""
     assert (summary.accepted, summary.queued, summary.rejected) == (2, 1, 2), summary.as_dict()
     problems = {(p.field, p.row) for p in summary.rejects}
-    assert problems == {("处罚决定日期", rows["bad date"]), ("处罚类别", rows["bad kind"])}
+    assert problems == {(date_header, rows["bad date"]), ("处罚类别", rows["bad kind"])}
     with reg.engine.connect() as conn:
         org = conn.execute(select(records).where(records.c.subject_id == ORG)).one()
         fields = json.loads(org.fields)
@@ -243,3 +248,17 @@ def test_the_licence_standard(reg: Registry) -> None:
     assert got[ORG][1]["licence_no"] == "JY11105001234567"
     assert got["91440300708461136T"][0] == "revoked"  # 注销
     assert LEGAL_REPS[0] not in dump
+
+
+def test_headers_with_notes_and_odd_spacing(reg: Registry, tmp_path: Path) -> None:
+    """Platforms add notes after headers (（必填）) and spaces inside them; a unit in brackets
+    stays part of the header."""
+    text = PENALTIES.read_text(encoding="utf-8")
+    text = text.replace("处罚决定日期,", "处罚决定日期（必填）,").replace(
+        "罚款金额（万元）,", "罚款 金额（万元）（选填）,"
+    )
+    f = tmp_path / "messy.csv"
+    f.write_text(text, encoding="utf-8")
+    s, used = ingest.ingest_format(reg, f, "samr", "auto", actor="samr")
+    assert used == "double_publicity_penalty"
+    _check(reg, s, {"bad date": 7, "bad kind": 8}, date_header="处罚决定日期（必填）")

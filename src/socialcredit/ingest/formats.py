@@ -36,6 +36,23 @@ _DATES = (
 )
 
 
+#: a note a platform adds after a header; only these are dropped (a unit in brackets, as in
+#: 罚款金额（万元）, is part of the header: dropping it could read yuan as 万元)
+_NOTE = re.compile(r"\((?:必填|选填|可选|非必填|必录|选录|注|说明|备注)[^()]*\)$")
+
+
+def _spellings(text: Any) -> set[str]:
+    """A file's header and the same without a trailing note in brackets (罚款金额（万元）（必填）
+    is also 罚款金额（万元）, 处罚决定日期（必填） also 处罚决定日期)."""
+    key = header_key(text)
+    out = {key}
+    while _NOTE.search(key):
+        key = _NOTE.sub("", key)
+        if key:
+            out.add(key)
+    return out
+
+
 def header_key(text: Any) -> str:
     """A header as compared: full-width folded (NFKC), no spaces or line breaks, and a note
     in brackets at its end kept (``罚款金额（万元）`` = ``罚款金额 (万元)``)."""
@@ -146,11 +163,11 @@ Columns = list[tuple[int, FormatColumn]]
 def _positions(spec: FormatSpec, header: list[str]) -> Columns | None:
     """Which cell of the header row each of the format's columns is in; None if a required
     column is missing."""
-    keys = [header_key(h) for h in header]
+    keys = [_spellings(h) for h in header]
     found: Columns = []
     for col in spec.columns:
         wanted = {header_key(h) for h in col.header}
-        at = next((i for i, k in enumerate(keys) if k in wanted), None)
+        at = next((i for i, k in enumerate(keys) if k & wanted), None)
         if at is None:
             if col.required:
                 return None
@@ -267,10 +284,8 @@ class Mapped:
     def __init__(self, spec: FormatSpec, path: Path, pack: Pack) -> None:
         self.spec = spec
         self.path = path
-        self.column_of: dict[str, str] = {}
-        for c in spec.columns:
-            if c.to:
-                self.column_of.setdefault(c.to, c.header[0])
+        self.column_of: dict[str, str] = {}  # filled from the file's header when it is read
+        self.header_of: dict[int, str] = {}
         fields = pack.record_types[spec.record_type].fields
         self.orders = {k: list(f.values) for k, f in fields.items() if f.values}
 
@@ -289,6 +304,12 @@ class Mapped:
                 f"{HEADER_SEARCH} rows (it needs {', '.join(missing)})"
             )
         at, cols = found
+        # problems are named by the file's own header text, as the source wrote it
+        header_cells = head[at][1]
+        self.header_of = {id(col): header_cells[i].strip() for i, col in cols}
+        for i, col in cols:
+            if col.to:
+                self.column_of.setdefault(col.to, header_cells[i].strip())
 
         def rest() -> Iterator[tuple[int, list[str]]]:
             yield from head[at + 1 :]
@@ -315,7 +336,7 @@ class Mapped:
             raw = cells[i] if i < len(cells) else ""
             value, problem = convert(col, raw, self.orders.get(col.to or ""))
             if problem is not None:
-                return RowProblem(n, col.header[0], problem)
+                return RowProblem(n, self.header_of.get(id(col), col.header[0]), problem)
             if col.to is not None and value:
                 out[col.to] = value
         for k, v in self.spec.defaults.items():
@@ -323,11 +344,15 @@ class Mapped:
                 out[k] = v
         parts = [str(out.get(k, "")) for k in self.spec.id_from]
         if not all(parts):
-            named = [self.column_of.get(k, k) for k in self.spec.id_from]
+            named = [self.source_column(k) for k in self.spec.id_from]
             return RowProblem(n, "/".join(named), "missing: it identifies the record")
         out["source_record_id"] = "|".join(parts)
         return out
 
     def source_column(self, field: str) -> str:
-        """The source's name for an interchange field, for the report."""
-        return self.column_of.get(field, field)
+        """The source's name for an interchange field, for the report: the file's header, or
+        the format's name for it when the file lacks the column."""
+        if field in self.column_of:
+            return self.column_of[field]
+        named = next((c.header[0] for c in self.spec.columns if c.to == field), None)
+        return named or field
