@@ -31,6 +31,7 @@ def test_a_large_body_gets_413_declared_or_streamed(server: str) -> None:
         for path in ("/v1/lending/verify", "/v1/records", "/v1/sessions", "/signin"):
             r = client.post(path, content=big, headers={"content-type": "application/json"})
             assert r.status_code == 413, (path, r.status_code)
+            assert r.json()["error"] == "too_large"  # the API's error shape, as documented
 
         def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
             for _ in range(50):

@@ -50,6 +50,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": schemas.ErrorOut},
     403: {"model": schemas.ErrorOut},
     404: {"model": schemas.ErrorOut},
+    # a body above the route's limit (SOCIALCREDIT_MAX_BODY, or the upload limit)
+    413: {"model": schemas.ErrorOut, "description": "The request body is too large"},
     422: {"model": schemas.ErrorOut},
 }
 #: Decisions on something another decision may have closed first (a review item, a merge

@@ -98,7 +98,11 @@ class BodyLimit:
 
 async def _refuse(send: Send, limit: int) -> None:
     body = json.dumps(
-        {"detail": f"the request body is larger than this route accepts ({limit} bytes)"}
+        {
+            "error": "too_large",
+            "message": f"the request body is larger than this route accepts ({limit} bytes)",
+            "detail": {"limit": limit},
+        }
     ).encode()
     await send(
         {
