@@ -227,6 +227,8 @@ def convert(
     if col.values is not None:
         found = _values_in(col, value)
         if not found:
+            if col.unknown == "empty":
+                return "", None
             return None, f"{value!r} is not one of {', '.join(col.values)}"
         order = order or list(dict.fromkeys(col.values.values()))
         value = max(found, key=lambda v: order.index(v) if v in order else -1)

@@ -476,6 +476,9 @@ class FormatColumn(Strict):
     #: column holds either of two things, e.g. 身份证号码/组织机构代码: two entries with the same
     #: header, each taking what matches it)
     unmatched: Literal["problem", "skip"] = "problem"
+    #: a published value that ``values`` does not list: a problem of the row, or left empty
+    #: (for a descriptive field a row is worth more without it than rejected whole)
+    unknown: Literal["problem", "empty"] = "problem"
     #: a cell may list several values (e.g. 罚款、没收违法所得): split at these characters and
     #: keep the heaviest, the last in the record type's order of the field's values
     split: str | None = None
