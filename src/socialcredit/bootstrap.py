@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, inspect, text
@@ -17,6 +19,8 @@ from .identifiers.protect import IdProtector
 from .policy import Pack, load_pack
 from .policy.durations import WorkingCalendar
 from .uow import UnitOfWork
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -82,6 +86,17 @@ class Registry:
         self._check_keys()
         self._listeners: list[Any] = []
         self._check_index: Any = None
+        self._shared: dict[str, Any] = {}
+        self._shared_lock = threading.Lock()
+
+    def shared(self, name: str, make: Callable[[], T]) -> T:
+        """The process's one ``name`` object for this registry, made by ``make`` on first use
+        (the sign-in guard, the counter of public reads, the chain check's progress)."""
+        with self._shared_lock:
+            found = self._shared.get(name)
+            if found is None:
+                found = self._shared[name] = make()
+            return cast(T, found)
 
     def _check_keys(self) -> None:
         """Record the keys' fingerprint in a new store; refuse person data when this process's

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from socialcredit.bootstrap import Registry
 from socialcredit.clock import FixedClock, parse_moment
 from socialcredit.db import events, reject_reports
-from socialcredit.services import ingest, purge
+from socialcredit.services import ingest, uploads
 from tests.fixtures.rows import judgment, numbered
 
 
@@ -49,9 +49,9 @@ def test_rejects_go_to_a_report_not_to_the_log(reg: Registry, clock: FixedClock)
         assert str(report.keep_until) == "2026-05-01"  # three months (intake.yaml)
 
     clock.set(parse_moment("2026-05-01T12:00"))
-    assert purge.expire_reject_reports(reg) == 0  # the last day of its retention
+    assert uploads.expire_reports(reg) == 0  # the last day of its retention
     clock.set(parse_moment("2026-05-02T12:00"))
-    assert purge.expire_reject_reports(reg) == len(reports)
+    assert uploads.expire_reports(reg) == len(reports)
     with reg.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(reject_reports)).scalar() == 0
 
@@ -61,8 +61,6 @@ def test_an_upload_cut_off_midway_shows_as_incomplete(reg: Registry, clock: Fixe
     uploader. Its committed batches now say which upload they belong to and none says it was
     the last: the source's console lists the upload as cut off, and sending it again completes
     it (rows already in count as unchanged)."""
-    from socialcredit.services import views
-
     rows = [judgment(f"J-{i}", decided_on="2026-01-10") for i in range(3000)]
 
     def cut_off() -> Any:
@@ -73,7 +71,7 @@ def test_an_upload_cut_off_midway_shows_as_incomplete(reg: Registry, clock: Fixe
 
     with pytest.raises(ConnectionError):
         ingest.ingest(reg, cut_off(), "court", actor="court", file_name="judgments.csv")
-    (upload,) = views.recent_uploads(reg, "court")
+    (upload,) = uploads.recent(reg, "court")
     assert (upload["file_name"], upload["accepted"], upload["complete"]) == (
         "judgments.csv",
         2000,
@@ -82,5 +80,5 @@ def test_an_upload_cut_off_midway_shows_as_incomplete(reg: Registry, clock: Fixe
     clock.set(parse_moment("2026-02-01T10:00"))
     s = ingest.ingest(reg, numbered(rows), "court", actor="court", file_name="judgments.csv")
     assert (s.accepted, s.unchanged) == (1000, 2000)
-    latest, first = views.recent_uploads(reg, "court")
+    latest, first = uploads.recent(reg, "court")
     assert latest["complete"] and latest["batches"] == 3 and not first["complete"]

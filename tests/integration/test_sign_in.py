@@ -10,7 +10,6 @@ import pytest
 
 from socialcredit.bootstrap import Registry
 from socialcredit.errors import InvalidInput, NotAuthenticated
-from socialcredit.services import access
 from socialcredit.services.access import create_principal, sign_in
 from socialcredit.services.signin_guard import SignInGuard, TooManyAttempts
 
@@ -55,7 +54,7 @@ def test_failed_sign_ins_are_slowed_per_account(reg: Registry, db_url: str) -> N
     if not db_url.startswith("sqlite"):
         pytest.skip("the guard does not depend on the database")
     now = [1000.0]
-    access._GUARDS[reg] = SignInGuard(clock=lambda: now[0])
+    reg.shared("signin_guard", lambda: SignInGuard(clock=lambda: now[0]))
     create_principal(
         reg, "reviewer", "Wang", actor="t", username="wang", password="pearl lantern orbit"
     )

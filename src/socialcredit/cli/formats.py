@@ -9,6 +9,7 @@ from rich.console import Console
 
 from ..config import Settings
 from ..errors import RegistryError, UnknownEntity
+from ..ingest.formats import sources_of
 from ..policy import Pack, load_pack
 
 formats_app = typer.Typer(
@@ -34,9 +35,7 @@ def formats_list() -> None:
         err.print(f"[red]{exc.message}[/]")
         raise typer.Exit(2) from None
     for spec in pack.formats.values():
-        sources = spec.sources or [
-            s for s, src in pack.sources.items() if spec.record_type in src.competent_for
-        ]
+        sources = sources_of(pack, spec)
         out.print(
             f"[bold]{spec.id}[/]  -> {spec.record_type}  from {', '.join(sources)}  "
             f"{spec.name.zh} / {spec.name.en}",

@@ -185,6 +185,14 @@ def find_header(spec: FormatSpec, rows: list[tuple[int, list[str]]]) -> tuple[in
     return None
 
 
+def sources_of(pack: Pack, spec: FormatSpec) -> list[str]:
+    """The sources that may send a file in this format: those it names, else every source
+    competent for its record type."""
+    return spec.sources or [
+        sid for sid, src in pack.sources.items() if spec.record_type in src.competent_for
+    ]
+
+
 def choose(pack: Pack, path: Path) -> FormatSpec:
     """``--format auto``: the one format whose required headers the file has."""
     head = list(_first_rows(path))

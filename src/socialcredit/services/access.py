@@ -15,7 +15,6 @@ import hashlib
 import json
 import secrets
 import uuid
-import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
@@ -150,15 +149,9 @@ def revoke_principal(reg: Registry, principal_id: str, *, actor: str) -> None:
         uow.commit()
 
 
-_GUARDS: weakref.WeakKeyDictionary[Any, SignInGuard] = weakref.WeakKeyDictionary()
-
-
 def guard(reg: Registry) -> SignInGuard:
     """The registry's sign-in guard (one per registry and process)."""
-    g = _GUARDS.get(reg)
-    if g is None:
-        g = _GUARDS[reg] = SignInGuard()
-    return g
+    return reg.shared("signin_guard", SignInGuard)
 
 
 def sign_in(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +27,12 @@ def verify_chain(reg: Registry) -> ChainReport:
         return verify(conn)
 
 
-_CHECKED: weakref.WeakKeyDictionary[Any, tuple[int, str, int]] = weakref.WeakKeyDictionary()
-_CHECKED_LOCK = threading.Lock()
+class _ChainProgress:
+    """How far the public chain check has walked the log in this process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.walked: tuple[int, str, int] | None = None  # (seq, its hash, events checked)
 
 
 def chain_status(reg: Registry) -> ChainReport:
@@ -37,8 +40,9 @@ def chain_status(reg: Registry) -> ChainReport:
     only the events appended since (re-hashing 22k events took 2 s on every call). Events
     altered inside the part walked before are found by ``audit verify``, which walks it all,
     and by ``audit verify --against`` a published head."""
-    with _CHECKED_LOCK:
-        done = _CHECKED.get(reg)
+    progress = reg.shared("chain_progress", _ChainProgress)
+    with progress.lock:
+        done = progress.walked
         with reg.engine.connect() as conn:
             if done is None:
                 report = verify(conn)
@@ -48,7 +52,7 @@ def chain_status(reg: Registry) -> ChainReport:
                 report = verify(conn, after=(seq, digest))
             if report.ok and report.head_seq:
                 head = conn.execute(select(events.c.hash).where(events.c.seq == report.head_seq))
-                _CHECKED[reg] = (
+                progress.walked = (
                     report.head_seq,
                     str(head.scalar_one()),
                     base + report.events_checked,

@@ -19,10 +19,10 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import or_, select
 
 from ..bulk import among
-from ..db import listings, records, reject_reports, repairs, subjects
+from ..db import listings, records, repairs, subjects
 from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.chain import canonical
@@ -33,7 +33,7 @@ from ..ingest.validate import ValidRow, validate_row
 from ..policy.durations import Duration, add_duration
 from ..resolution import deterministic
 from ..rules import lists as rules
-from . import consents, grading
+from . import consents, grading, uploads
 from . import listings as listing_events
 from .subjects import SubjectRef, code_of, resolve_code
 
@@ -62,7 +62,7 @@ class IngestSummary:
     batches: int = 0
     rejects: list[RowProblem] = field(default_factory=list)
     #: one upload, however many batches it takes: its batches carry this id, and the last one
-    #: says so, so that an upload cut off midway shows as incomplete (``recent_uploads``)
+    #: says so, so that an upload cut off midway shows as incomplete (``uploads.recent``)
     upload_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     #: the review items this ingest queued (for the model to evaluate next, see
     #: ``services.resolution``)
@@ -152,9 +152,7 @@ def ingest_format(
             f"unknown format {fmt!r} (known: {', '.join(sorted(reg.pack.formats)) or 'none'}, "
             "or auto)"
         )
-    allowed = spec.sources or [
-        sid for sid, src in reg.pack.sources.items() if spec.record_type in src.competent_for
-    ]
+    allowed = formats.sources_of(reg.pack, spec)
     if source not in allowed:
         raise InvalidInput(
             f"format {spec.id} is published by {', '.join(allowed)}, not by source {source!r}"
@@ -368,7 +366,9 @@ def ingest_within(
                 **delta,
                 # the rejected rows are not records: the log keeps their count and the digest
                 # of their report, the report is kept apart for the pack's retention
-                "rejects_digest": _reject_report(reg, uow, st, summary.file_name, rejects),
+                "rejects_digest": uploads.write_report(
+                    reg, uow, st.batch_id, st.source, summary.file_name, rejects
+                ),
                 "pack_digest": reg.pack.digest,
             },
         )
@@ -377,31 +377,6 @@ def ingest_within(
     # grades follow at once from the records and listings this batch changed
     touched = {ev.subject_id for ev in st.events if ev.subject_id}
     uow.emit_many(grading.regrade(reg, uow.conn, touched, uow.at))
-
-
-def _reject_report(
-    reg: Registry, uow: Any, st: _Batch, file_name: str | None, rejects: list[RowProblem]
-) -> str | None:
-    """Keep a batch's rejects (row, field, reason) apart from the log; return their digest."""
-    if not rejects:
-        return None
-    body = canonical([{"row": r.row, "field": r.field, "reason": r.reason} for r in rejects])
-    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    start = datetime.combine(reg.now().astimezone(reg.tz).date(), time(0, 0), tzinfo=reg.tz)
-    keep = Duration.parse(reg.pack.intake.reject_reports.retention)
-    uow.execute(
-        insert(reject_reports).values(
-            batch_id=st.batch_id,
-            source=st.source,
-            file_name=file_name,
-            at=uow.at,
-            keep_until=add_duration(start, keep, reg.calendar, reg.tz).at.date(),
-            rejected=len({r.row for r in rejects}),
-            digest=digest,
-            body=body,
-        )
-    )
-    return digest
 
 
 def _to_survivors(

@@ -27,7 +27,6 @@ from ..db import (
     principals,
     records,
     redaction_grants,
-    reject_reports,
     repairs,
     subjects,
 )
@@ -35,6 +34,7 @@ from ..events import types as T
 from ..events.chain import REDACTED_KEY, canonical, payload_digest
 from ..events.types import NewEvent
 from ..policy.durations import Duration, add_duration
+from . import uploads
 
 if TYPE_CHECKING:
     from ..bootstrap import Registry
@@ -144,15 +144,6 @@ def redact(payload: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return {**payload, **{k: PERSONAL_FIELDS[k] for k in changed}, REDACTED_KEY: names}, changed
 
 
-def expire_reject_reports(reg: Registry) -> int:
-    """Delete the rejects reports whose retention (intake.yaml) has passed; how many."""
-    today = reg.now().astimezone(reg.tz).date()
-    with reg.engine.begin() as conn:
-        return int(
-            conn.execute(delete(reject_reports).where(reject_reports.c.keep_until < today)).rowcount
-        )
-
-
 def _release_blobs(uow: Any, sid: str) -> None:
     """Delete the subject's attachments, except a file another subject attached too (files are
     kept once by their SHA-256): that one passes to the other subject."""
@@ -181,7 +172,7 @@ def _leave_no_trace(reg: Registry) -> None:
 def purge(reg: Registry, *, actor: str, subject_ids: Iterable[str] | None = None) -> PurgeSummary:
     summary = PurgeSummary()
     if subject_ids is None:  # the periodic sweep: what has outlived its retention
-        expire_reject_reports(reg)
+        uploads.expire_reports(reg)
     targets = list(subject_ids) if subject_ids is not None else due(reg)
     for sid in targets:
         with reg.uow(actor) as uow:

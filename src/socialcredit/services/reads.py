@@ -19,7 +19,6 @@ import os
 import threading
 import time
 import uuid
-import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -221,17 +220,9 @@ class PublicReads:
         return len(entries)
 
 
-_PUBLIC: weakref.WeakKeyDictionary[Any, PublicReads] = weakref.WeakKeyDictionary()
-_PUBLIC_LOCK = threading.Lock()
-
-
 def public_reads(reg: Registry) -> PublicReads:
     """The registry's counter of anonymous public reads (one per registry and process)."""
-    with _PUBLIC_LOCK:
-        counter = _PUBLIC.get(reg)
-        if counter is None:
-            counter = _PUBLIC[reg] = PublicReads(reg)
-        return counter
+    return reg.shared("public_reads", lambda: PublicReads(reg))
 
 
 def record_read(

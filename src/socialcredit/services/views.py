@@ -6,16 +6,14 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, case, func, select, text
+from sqlalchemy import Connection, func, select, text
 
 from ..clock import iso, to_utc_naive
 from ..db import (
     events,
-    ingest_batches,
     listings,
     name_grams,
     records,
-    reject_reports,
     review_queue,
     subject_details,
     subjects,
@@ -347,64 +345,6 @@ def objection_inbox(reg: Registry, limit: int = 50, *, source: str | None = None
             for r in rows
         ],
     }
-
-
-def recent_uploads(reg: Registry, source: str, limit: int = 10) -> list[dict[str, Any]]:
-    """A source's latest uploads, each with its totals over its batches and whether it ran to
-    its end: an upload cut off midway (the connection dropped, the server stopped) kept the
-    batches it committed, and the source sees that here and sends the file again (rows already
-    in count as unchanged)."""
-    b = ingest_batches.c
-    with reg.engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                b.upload_id,
-                func.min(b.file_name).label("file_name"),
-                func.min(b.at).label("started"),
-                func.max(b.at).label("ended"),
-                func.count().label("batches"),
-                func.sum(b.accepted).label("accepted"),
-                func.sum(b.amended).label("amended"),
-                func.sum(b.unchanged).label("unchanged"),
-                func.sum(b.rejected).label("rejected"),
-                func.sum(b.queued).label("queued"),
-                func.max(case((b.last.is_(True), 1), else_=0)).label("complete"),
-            )
-            .where((b.source == source) & b.upload_id.is_not(None))
-            .group_by(b.upload_id)
-            .order_by(func.max(b.at).desc(), b.upload_id)
-            .limit(limit)
-        ).all()
-    return [
-        {
-            "upload_id": r.upload_id,
-            "file_name": r.file_name,
-            "started": iso(r.started, reg.tz),
-            "ended": iso(r.ended, reg.tz),
-            "batches": int(r.batches),
-            "accepted": int(r.accepted),
-            "amended": int(r.amended),
-            "unchanged": int(r.unchanged),
-            "rejected": int(r.rejected),
-            "queued": int(r.queued),
-            "complete": bool(r.complete),
-        }
-        for r in rows
-    ]
-
-
-def upload_rejects(reg: Registry, source: str, upload_id: str) -> list[dict[str, Any]]:
-    """The rejected rows of one of the source's uploads (row, field, reason), from the
-    rejects reports of its batches, while their retention lasts."""
-    b = ingest_batches.c
-    with reg.engine.connect() as conn:
-        bodies = conn.execute(
-            select(reject_reports.c.body)
-            .join(ingest_batches, b.batch_id == reject_reports.c.batch_id)
-            .where((b.source == source) & (b.upload_id == upload_id))
-            .order_by(b.at, b.batch_id)
-        ).scalars()
-        return [item for body in bodies for item in json.loads(body)]
 
 
 def source_listings(reg: Registry, source: str, limit: int = 200) -> dict[str, Any]:

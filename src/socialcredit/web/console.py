@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -18,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import InvalidInput, RegistryError
 from ..ingest.readers import read_upload
-from ..services import checks, dedupe, ingest, objections, resolution, review, views
+from ..services import checks, dedupe, ingest, objections, resolution, review, uploads, views
 from ..services.access import Principal
 from . import session
 from .i18n import gettext as _
@@ -44,7 +42,7 @@ def _console(request: Request, who: Principal, **extra: Any) -> HTMLResponse:
     if who.role == "source" and who.source is not None:
         ctx["inbox"] = views.objection_inbox(reg, source=who.source)
         ctx["listings"] = views.source_listings(reg, who.source)
-        ctx["uploads"] = views.recent_uploads(reg, who.source)
+        ctx["uploads"] = uploads.recent(reg, who.source)
         types = reg.pack.sources[who.source].competent_for
         ctx["record_types"] = [reg.pack.record_types[t] for t in types]
         chosen = ctx.get("form_type") or request.query_params.get("type") or types[0]
@@ -119,9 +117,7 @@ async def upload(
 def _ingest_format(
     reg: Any, data: bytes, name: str, source: str, fmt: str, actor: str
 ) -> ingest.IngestSummary:
-    suffix = Path(name).suffix.lower()
-    with tempfile.TemporaryDirectory(prefix="socialcredit-upload-") as tmp:
-        path = Path(tmp) / f"upload{suffix}"
+    with uploads.temporary_file(name) as path:
         path.write_bytes(data)
         summary, _used = ingest.ingest_format(reg, path, source, fmt, actor=actor)
     summary.file_name = name
@@ -135,7 +131,7 @@ def upload_rejects(request: Request, upload_id: str) -> Any:
     if isinstance(who, RedirectResponse):
         return who
     assert who.source is not None
-    rows = views.upload_rejects(_reg(request), who.source, upload_id)
+    rows = uploads.rejects_of(_reg(request), who.source, upload_id)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["row", "field", "reason"])

@@ -3,15 +3,13 @@ publication format."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from ...errors import InvalidInput
-from ...services import access, ingest
+from ...services import access, ingest, uploads
 from .. import schemas
 from ..deps import ERRORS, RegDep, WhoDep
 
@@ -28,10 +26,6 @@ def post_records(reg: RegDep, who: WhoDep, body: schemas.RecordsIn) -> Any:
         reg, rows, who.source, actor=f"api:{who.source}", file_name=body.file_name
     )
     return summary.as_dict(max_rejects=1000)
-
-
-#: The file types a national-format upload may be.
-UPLOAD_SUFFIXES = (".csv", ".xlsx", ".json", ".jsonl")
 
 
 @router.post(
@@ -70,11 +64,7 @@ async def post_upload(
     the pack's mapping. Problems are named by the file's own columns and rows."""
     access.require(who, "source")
     assert who.source is not None
-    suffix = Path(file_name).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
-        raise InvalidInput(f"file_name must end in one of {', '.join(UPLOAD_SUFFIXES)}")
-    with tempfile.TemporaryDirectory(prefix="socialcredit-upload-") as tmp:
-        path = Path(tmp) / f"upload{suffix}"
+    with uploads.temporary_file(file_name) as path:
         with path.open("wb") as out:
             async for chunk in request.stream():
                 out.write(chunk)
