@@ -21,6 +21,15 @@ process (PostgreSQL's own work is not in them), the event count, the database's 
 the peak RSS of this process, and the machine's 1-minute load average when each load started
 and ended (the machine may be shared: above its CPU count, other work competed).
 
+The baseline, in the same run and into a fresh database of the same engine: the same rows,
+read by the same reader, written bare into one plain table of text columns (the union of the
+files' columns) with ``executemany`` on SQLite and ``COPY`` on PostgreSQL, one transaction per
+``--batch`` rows: what loading the files costs with no registry at all. The ratio registry ÷
+baseline is reported beside the rows/s.
+
+With ``--json`` the last line printed is one JSON object: for the last size, per engine,
+``rows_per_s``, ``baseline_rows_per_s`` and ``cpu_us_per_row``.
+
 Results go to <out>/ingest_scale.json and <out>/ingest_scale.md.
 """
 
@@ -155,7 +164,70 @@ def load(url: str, data: Path, total: int, batch: int, label: str) -> dict[str, 
     }
 
 
-def one_run(args: Any, engine: str, tmp: Path, i: int, rows: int, label: str) -> dict[str, Any]:
+def _bare_rows(data: Path, batch: int) -> Any:
+    """The files' rows as tuples of text over the union of their columns, in batches."""
+    columns: dict[str, None] = {"file": None, "line": None}
+    for name, _source in FILES:
+        for k, (_n, row) in enumerate(read_rows(data / name)):
+            if isinstance(row, dict):
+                columns.update(dict.fromkeys(row))
+            if k >= 1000:
+                break
+    names = list(columns)
+
+    def text_of(v: Any) -> str | None:
+        return v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+    def batches() -> Any:
+        chunk: list[tuple[Any, ...]] = []
+        for name, _source in FILES:
+            for n, row in read_rows(data / name):
+                d = row if isinstance(row, dict) else {}
+                chunk.append((name, str(n), *(text_of(d.get(c)) for c in names[2:])))
+                if len(chunk) >= batch:
+                    yield chunk
+                    chunk = []
+        if chunk:
+            yield chunk
+
+    return names, batches()
+
+
+def baseline(url: str, data: Path, batch: int) -> dict[str, Any]:
+    """The same rows, bare, into one plain table: executemany (SQLite) or COPY (PostgreSQL)."""
+    reg = make_registry(url, INGEST_AT)  # the registry's own connection settings
+    try:
+        names, batches = _bare_rows(data, batch)
+        quoted = [f'"{c}"' for c in names]
+        cols = ", ".join(quoted)
+        raw = reg.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute(f"CREATE TABLE bare_rows ({', '.join(f'{q} TEXT' for q in quoted)})")
+            raw.commit()
+            done = 0
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            for chunk in batches:
+                if url.startswith("sqlite"):
+                    marks = ", ".join("?" * len(names))
+                    cur.executemany(f"INSERT INTO bare_rows ({cols}) VALUES ({marks})", chunk)
+                else:
+                    with cur.copy(f"COPY bare_rows ({cols}) FROM STDIN") as copy:
+                        for t in chunk:
+                            copy.write_row(t)
+                raw.commit()
+                done += len(chunk)
+            seconds, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
+        finally:
+            raw.close()
+    finally:
+        reg.close()
+    return {"rows": done, "seconds": seconds, "rows_per_s": done / seconds, "cpu_s": cpu_s}
+
+
+def one_run(
+    args: Any, engine: str, tmp: Path, i: int, rows: int, label: str, *, bare: bool = False
+) -> dict[str, Any]:
     """One load into a fresh database: an SQLite file, or a fresh PostgreSQL schema."""
     drop: Callable[[], None] = lambda: None  # noqa: E731
     if engine == "sqlite":
@@ -179,6 +251,8 @@ def one_run(args: Any, engine: str, tmp: Path, i: int, rows: int, label: str) ->
 
         url = pg_schema_url(args.postgres_url, schema)
     try:
+        if bare:
+            return baseline(url, tmp / "data", args.batch)
         return load(url, tmp / "data", rows, args.batch, label)
     finally:
         drop()
@@ -223,9 +297,10 @@ def markdown(res: dict[str, Any]) -> str:
         "tenths, seconds, CPU and sizes are those of the median run",
         "",
         "| Engine | Rows | Runs | Rows/s (median) | min-max | Seconds | CPU s (this process) "
+        "| CPU µs a row | Baseline rows/s (bare rows, one table) | Registry ÷ baseline "
         "| Rows/s by tenth of the load (min / median / max) | Events | Events per row "
         "| DB size MiB | Peak RSS MiB | Load avg start → end |",
-        "|---|---:|---:|---:|---|---:|---:|---|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for size in res["sizes"]:
         for engine, r in size["engines"].items():
@@ -238,9 +313,14 @@ def markdown(res: dict[str, Any]) -> str:
                 [[r.get("load_average_at_start", [float("nan")])[0], r["load_average_at_end"][0]]],
             )
             cpu = f"{r['cpu_s']:,.0f}" if "cpu_s" in r else "?"
+            per_row = f"{r['cpu_us_per_row']:,.0f}" if "cpu_us_per_row" in r else "?"
+            base = r.get("baseline_rows_per_s")
+            base_s = f"{base:,.0f}" if base else "?"
+            ratio = f"{r['rows_per_s'] / base:.3f}" if base else "?"
             lines.append(
                 f"| {engine} | {r['rows']:,} | {len(rates)} | **{r['rows_per_s']:,.0f}** "
                 f"| {min(rates):,.0f}-{max(rates):,.0f} | {r['seconds']:,.0f} | {cpu} "
+                f"| {per_row} | {base_s} | {ratio} "
                 f"| {tenth} | {r['events']:,} | {r['events_per_row']:.2f} | {mib} "
                 f"| {r['peak_rss_mib']:,.0f} | "
                 + ", ".join(f"{a:.1f} → {b:.1f}" for a, b in loads)
@@ -271,9 +351,7 @@ def markdown(res: dict[str, Any]) -> str:
         "shared the machine): " + ", ".join(loads)
     )
     lines.append("")
-    lines.append(
-        "Targets (issue #8): 50,000 rows/s on SQLite, 100,000 rows/s on PostgreSQL via COPY."
-    )
+    lines.append("Targets (issues #8, #21): 50,000 rows/s on SQLite, 100,000 rows/s on PostgreSQL.")
     lines.append("")
     return "\n".join(lines)
 
@@ -292,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         help="SQLAlchemy URL of a PostgreSQL database (or SOCIALCREDIT_BENCH_POSTGRES_URL)",
     )
     p.add_argument("--out", type=Path, default=Path("bench/results"), help="results directory")
+    p.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     args = p.parse_args(argv)
     sizes = [int(x) for x in args.rows.split(",") if x.strip()]
     runs_of = [int(x) for x in args.runs.split(",") if x.strip()]
@@ -344,7 +423,20 @@ def main(argv: list[str] | None = None) -> int:
                         flush=True,
                     )
                     runs.append(r)
-                size["engines"][engine] = combine(runs)
+                bare = [
+                    one_run(args, engine, tmp, 100 + i, rows, "baseline", bare=True)
+                    for i in range(n_runs)
+                ]
+                combined = combine(runs)
+                combined["baseline_rows_per_s"] = statistics.median(b["rows_per_s"] for b in bare)
+                combined["baseline_runs_rows_per_s"] = [b["rows_per_s"] for b in bare]
+                combined["cpu_us_per_row"] = combined["cpu_s"] / combined["rows"] * 1e6
+                print(
+                    f"{engine} {target:,} baseline (bare rows, one plain table): "
+                    f"{combined['baseline_rows_per_s']:,.0f} rows/s",
+                    flush=True,
+                )
+                size["engines"][engine] = combined
             res["sizes"].append(size)
 
             args.out.mkdir(parents=True, exist_ok=True)
@@ -353,6 +445,23 @@ def main(argv: list[str] | None = None) -> int:
             )
             (args.out / "ingest_scale.md").write_text(markdown(res))
     print(markdown(res))
+    if args.json and res["sizes"]:
+        last = res["sizes"][-1]
+        print(
+            json.dumps(
+                {
+                    "rows": last["target_rows"],
+                    "engines": {
+                        e: {
+                            "rows_per_s": r["rows_per_s"],
+                            "baseline_rows_per_s": r["baseline_rows_per_s"],
+                            "cpu_us_per_row": r["cpu_us_per_row"],
+                        }
+                        for e, r in last["engines"].items()
+                    },
+                }
+            )
+        )
     return 0
 
 

@@ -28,12 +28,13 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
 )
 
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0014"
+SCHEMA_REVISION = "0015"
 
 events = Table(
     "events",
@@ -46,9 +47,20 @@ events = Table(
     Column("subject_id", String(64), nullable=True),
     Column("payload", Text, nullable=False),
     Column("payload_digest", String(64)),
+    # a chained event: the hash of the chained event before it; a fact: empty
     Column("prev_hash", String(64), nullable=False),
+    # a chained event: its chain hash; a fact: its Merkle leaf (events/batches.py)
     Column("hash", String(64), nullable=False),
+    # a fact: the batch event that commits to it; a chained event: null
+    Column("batch_seq", BigInteger, nullable=True),
     Index("ix_events_subject", "subject_id", "seq"),
+    # the chain without its facts, for the sampled check (``audit verify --sample``)
+    Index(
+        "ix_events_chained",
+        "seq",
+        sqlite_where=text("batch_seq IS NULL"),
+        postgresql_where=text("batch_seq IS NULL"),
+    ),
 )
 
 chain_head = Table(
@@ -384,6 +396,8 @@ reads = Table(
     Column("reader", String(128), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("detail", Text, nullable=False),
+    # the log's row that holds the read (a fact since schema 0015; before, the batch event)
+    Column("log_seq", BigInteger, nullable=True),
     Index("ix_reads_subject", "subject_id", "at"),
 )
 

@@ -1,6 +1,11 @@
 """The unit of work: one transaction in which events are appended and projected together.
 
 Leaving the ``with`` block without ``commit()`` rolls everything back: log, head and projections.
+
+Between ``open_batch()`` and ``seal(event)`` what is emitted are the facts of a batch: numbered,
+projected at once, and written with the chained event that commits to their Merkle root
+(``events/store.py``). A unit of work holds at most one open batch, and no chained event is
+emitted while it is open.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from .clock import iso
 from .db import events
 from .errors import InvalidInput
 from .events.chain import canonical
-from .events.store import StoredEvent, append, lock_head
+from .events.store import OpenBatch, StoredEvent, append, lock_head, seal, stage
 from .events.types import NewEvent
 from .projections import projector
 
@@ -39,6 +44,7 @@ class UnitOfWork:
         self._on_commit = on_commit
         self.new_events: list[StoredEvent] = []
         self._conn: Connection | None = None
+        self._batch: OpenBatch | None = None
 
     @property
     def conn(self) -> Connection:
@@ -71,14 +77,38 @@ class UnitOfWork:
         return self.emit_many(evs)
 
     def emit_many(self, evs: Sequence[NewEvent]) -> list[StoredEvent]:
-        """Append events to the log and project them at once, in this transaction."""
+        """Append events to the log (or, in an open batch, stage them as its facts) and project
+        them at once, in this transaction."""
         batch = [(ev, canonical(ev.payload)) for ev in evs]
-        stored, self._head = append(self.conn, self._head, batch, self.at, self.actor)
+        if self._batch is not None:
+            stored, last = stage(self._batch, self._head[0], batch, self.at, self.actor)
+            self._head = (last, self._head[1])
+        else:
+            stored, self._head = append(self.conn, self._head, batch, self.at, self.actor)
         projector.apply(self.conn, stored)
         self.new_events.extend(stored)
         return stored
 
+    def open_batch(self) -> None:
+        """What is emitted from now until ``seal`` is facts of one batch."""
+        if self._batch is not None:
+            raise RuntimeError("a batch is already open in this unit of work")
+        self._batch = OpenBatch(self._head[0] + 1, [], [])
+
+    def seal(self, ev: NewEvent) -> StoredEvent:
+        """Write the open batch's facts and append ``ev``, the chained event that commits to
+        them; project it."""
+        if self._batch is None:
+            raise RuntimeError("no batch is open in this unit of work")
+        stored, self._head = seal(self.conn, self._head, self._batch, ev, self.at, self.actor)
+        self._batch = None
+        projector.apply(self.conn, [stored])
+        self.new_events.append(stored)
+        return stored
+
     def commit(self) -> None:
+        if self._batch is not None:
+            raise RuntimeError("a batch was opened and not sealed: seal it before committing")
         self._tx.commit()
         self._committed = True
         if self._on_commit and self.new_events:

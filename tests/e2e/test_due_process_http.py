@@ -12,7 +12,7 @@ import pytest
 from socialcredit.api.app import create_app
 from socialcredit.bootstrap import Registry
 from socialcredit.clock import FixedClock, parse_moment
-from socialcredit.services import ingest, listings, opendata
+from socialcredit.services import audit, ingest, listings, opendata
 from socialcredit.services.access import create_principal
 from socialcredit.services.reads import public_reads
 from socialcredit.services.sources import issue_token
@@ -203,6 +203,7 @@ ALLOWED = {
     ("GET", "/v1/file/{code}"): {"subject", "reviewer", "auditor"},
     ("GET", "/v1/me/file"): {"subject"},
     ("GET", "/v1/audit/export"): {"subject", "auditor"},
+    ("GET", "/v1/audit/proofs/{seq}"): {"subject", "auditor"},
     ("POST", "/v1/objections"): {"subject"},
     ("GET", "/v1/objections"): {"reviewer"},
     ("POST", "/v1/objections/{objection_id}/decision"): {"source", "reviewer", "subject"},
@@ -246,6 +247,7 @@ def test_every_endpoint_against_every_role(reg: Registry, clock: FixedClock, ser
     samr_lid = next(x["id"] for x in lst if x["list"] == "serious_illegal_dishonest")
     with client(server, tok["public"]) as anyone:
         (bank,) = anyone.get("/v1/lenders").json()
+    org_fact = next(e["seq"] for e in audit.export_subject(reg, ORG) if "fact" in e)
 
     def fresh_consent() -> str:
         with client(server, tok["subject"]) as me:
@@ -283,6 +285,8 @@ def test_every_endpoint_against_every_role(reg: Registry, clock: FixedClock, ser
             url = path.replace("{code}", ORG)
         elif path == "/v1/audit/export":
             params = {"subject": ORG}
+        elif "{seq}" in path:
+            url = path.replace("{seq}", str(org_fact))
         elif path == "/v1/sessions":
             # a name per role: five failures for one name would slow the sixth (429)
             body = {"username": f"nobody-{role}", "password": "not-a-password"}

@@ -8,7 +8,7 @@ import pytest
 
 from socialcredit.api.app import create_app
 from socialcredit.bootstrap import Registry
-from socialcredit.services import ingest
+from socialcredit.services import audit, ingest
 from socialcredit.services.access import create_principal
 from socialcredit.web.session import COOKIE
 from tests.fixtures.app_routes import routes
@@ -31,6 +31,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/objections/{objection_id}"): {"reviewer", "source"},
     ("POST", "/console/check"): {"agency"},
     ("GET", "/me"): {"subject"},
+    ("GET", "/me/proofs/{seq}"): {"subject"},
     ("POST", "/me/objections"): {"subject"},
     ("POST", "/me/repairs"): {"subject"},
     ("POST", "/me/consents"): {"subject"},
@@ -66,6 +67,7 @@ def test_every_page_against_every_role(reg: Registry, server: str) -> None:
     }
     assert pages == set(ALLOWED), "every signed-in page needs its row in the role matrix"
     ingest.ingest(reg, numbered([judgment()]), "court", actor="court")  # the subject's file
+    fact = next(e["seq"] for e in audit.export_subject(reg, ORG) if "fact" in e)
     tokens = sessions(reg)
     for role in ROLES:
         cookies = {COOKIE: tokens[role]} if tokens[role] else {}
@@ -73,7 +75,7 @@ def test_every_page_against_every_role(reg: Registry, server: str) -> None:
             for (method, path), allowed in sorted(ALLOWED.items()):
                 url = path.replace("{item_id}", "x").replace("{objection_id}", "x")
                 url = url.replace("{consent_id}", "x").replace("{code}", ORG)
-                url = url.replace("{proposal_id}", "x")
+                url = url.replace("{proposal_id}", "x").replace("{seq}", str(fact))
                 data = {"action": "resolve", "outcome": "rejected", "reason": "r"}
                 data |= {"target": "x", "grounds": "g", "evidence": "e"}
                 data |= {"lender": "x", "purpose": "loan_application"}

@@ -75,6 +75,11 @@ def test_purge_after_retention_keeps_the_chain_verifiable(reg: Registry, clock: 
     assert file["name"] == "(purged)" and file["records"][0]["record_type"] == "court_judgment"
     assert [e["type"] for e in audit.export_subject(reg, PERSON)][-1] == "personal-data-purged"
     assert all(e["hash_verified"] for e in audit.export_subject(reg, PERSON))
+    # a purged fact keeps its leaf digest: its proof to its batch's root still holds
+    redacted = [
+        e for e in audit.export_subject(reg, PERSON) if "fact" in e and "_redacted" in e["payload"]
+    ]
+    assert redacted and all(audit.prove(reg, e["seq"])["hash_verified"] for e in redacted)
     assert purge.due(reg) == []  # once only
     assert subjects.subject_file(reg, ORG)["name"]  # the organisation is untouched
 

@@ -49,7 +49,10 @@ sources_app = typer.Typer(
 lists_app = typer.Typer(
     help="Red and black lists: listings and their lifecycle.", no_args_is_help=True
 )
-audit_app = typer.Typer(help="The hash-chained event log: verify it.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The hash-chained event log: verify it, prove a fact, export a trail.",
+    no_args_is_help=True,
+)
 policy_app = typer.Typer(help="The policy pack: validate and show it.", no_args_is_help=True)
 subject_app = typer.Typer(
     help="Subjects (organisations and persons) and their files.", no_args_is_help=True
@@ -1135,8 +1138,18 @@ def audit_verify(
             "a day's open-data manifest): prove the log extends it.",
         ),
     ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            min=1,
+            help="Walk the chain of batch events and check only this many facts drawn at "
+            "random (each with its chunk of the batch's Merkle tree), not every fact.",
+        ),
+    ] = None,
 ) -> None:
-    """Walk the hash chain; exit non-zero and name the first altered or missing event.
+    """Walk the hash chain and every batch's Merkle root; exit non-zero and name the first
+    altered, missing or reordered event or fact.
 
     Example: socialcredit audit verify --against head-2026-11-01.json
     """
@@ -1144,7 +1157,7 @@ def audit_verify(
 
     reg = registry()
     if against is None:
-        report = verify_chain(reg)
+        report = verify_chain(reg, sample)
     else:
         head = _read_head(against)
         report = verify_against(reg, head)
@@ -1152,7 +1165,8 @@ def audit_verify(
             out.print(f"the log extends the head of {head['at']} (size {head['size']})")
     if report.ok:
         out.print(
-            f"[green]chain verified[/]: {report.events_checked} events, head {report.head_seq}"
+            f"[green]chain verified[/]: {report.events_checked} events"
+            f"{' (the chain and a sample of facts)' if sample else ''}, head {report.head_seq}"
         )
         return
     err.print(f"[bold red]chain broken at event {report.first_bad_seq}[/]: {report.problem}")
@@ -1193,6 +1207,26 @@ def audit_export(
 
     for item in export_subject(registry(), subject, reader=actor("cli:auditor")):
         sys.stdout.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+@audit_app.command("prove")
+@clerk_errors
+def audit_prove(
+    seq: Annotated[int, typer.Argument(help="The fact's number in the log (its seq).")],
+) -> None:
+    """Print one fact with its proof as JSON: its leaf hash, its audit path to the Merkle root
+    its batch event commits to, and that event's place in the chain (a chained event: its
+    hash). Exits non-zero if the proof does not hold.
+
+    Example: socialcredit audit prove 18342
+    """
+    from ..services.audit import prove
+
+    item = prove(registry(), seq)
+    sys.stdout.write(json.dumps(item, ensure_ascii=False, sort_keys=True, indent=2) + "\n")
+    if not item["hash_verified"]:
+        err.print(f"[bold red]event {seq} does not verify[/]: its content or proof was altered")
+        raise typer.Exit(1)
 
 
 @sources_app.command("token")

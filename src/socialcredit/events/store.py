@@ -1,7 +1,14 @@
-"""Append to and read from the event log; verify its chain.
+"""Append to and read from the event log; verify its chain and the batches it commits to.
 
 Appends happen inside the caller's transaction, after locking the chain head, so that the log,
 its head and the projections commit or roll back together.
+
+The log holds two kinds of rows. A **chained event** links to the chained event before it
+(``prev_hash``, ``hash``). A **fact** (a row of a batch: a record, a notice, a listing, a
+registration, a grade that an ingest batch brought) is not chained on its own: it names the
+batch event that commits to it (``batch_seq``), its ``hash`` is its Merkle leaf and its
+``prev_hash`` is empty; the batch event right after its facts carries their Merkle root
+(``batches.py``). Events written before batches are all chained and stay valid history.
 """
 
 from __future__ import annotations
@@ -18,9 +25,11 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from ..bulk import write_many
 from ..db import chain_head, events
+from . import batches, merkle
 from .chain import (
     GENESIS,
     at_text,
+    canonical,
     chained_content,
     event_hash,
     is_redacted,
@@ -32,6 +41,10 @@ INSERT_EVENT = insert(events)
 
 #: The events that may authorise redactions, each naming the events it redacted (``seqs``).
 REDACTING_TYPES = frozenset({PERSONAL_DATA_PURGED, QUASI_IDENTIFIERS_REDACTED})
+
+
+#: the ``prev_hash`` of a fact: it is not chained on its own
+FACT_PREV = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +135,72 @@ def append(
     return stored, (seq, prev)
 
 
+@dataclass
+class OpenBatch:
+    """Facts numbered and hashed in a unit of work, written when the batch is sealed."""
+
+    first: int
+    rows: list[dict[str, Any]]
+    leaves: list[bytes]
+
+
+def stage(
+    open_batch: OpenBatch,
+    seq: int,
+    batch: Sequence[tuple[NewEvent, str]],
+    at: datetime,
+    actor: str,
+) -> tuple[list[StoredEvent], int]:
+    """Facts (each with its canonical payload) numbered after ``seq``; return them and the last
+    number. They are written by ``seal``, with the batch event that commits to them."""
+    stored: list[StoredEvent] = []
+    ids = _new_ids(len(batch))
+    sha256 = hashlib.sha256
+    for (ev, payload), event_id in zip(batch, ids, strict=True):
+        seq += 1
+        digest = sha256(payload.encode("utf-8")).hexdigest()
+        leaf = batches.fact_leaf(event_id, ev.type, ev.subject_id, digest)
+        open_batch.leaves.append(leaf)
+        open_batch.rows.append(
+            {
+                "seq": seq,
+                "event_id": event_id,
+                "type": ev.type,
+                "at": at,
+                "actor": actor,
+                "subject_id": ev.subject_id,
+                "payload": payload,
+                "payload_digest": digest,
+                "prev_hash": FACT_PREV,
+                "hash": leaf.hex(),
+            }
+        )
+        stored.append(StoredEvent(seq, event_id, ev.type, at, actor, ev.subject_id, payload))
+    return stored, seq
+
+
+def seal(
+    conn: Connection,
+    head: tuple[int, str],
+    open_batch: OpenBatch,
+    ev: NewEvent,
+    at: datetime,
+    actor: str,
+) -> tuple[StoredEvent, tuple[int, str]]:
+    """Write the batch's facts and append the chained event ``ev`` that commits to them (its
+    payload gains ``facts``: their first number, count, chunk roots and Merkle root). ``head``
+    is the chain's head with the sequence number of the last fact staged."""
+    batch_seq = head[0] + 1
+    payload = {**ev.payload, "facts": batches.commitment(open_batch.first, open_batch.leaves)}
+    if open_batch.rows:
+        for r in open_batch.rows:
+            r["batch_seq"] = batch_seq
+        write_many(conn, INSERT_EVENT, open_batch.rows)
+    sealed = NewEvent(ev.type, payload, ev.subject_id)
+    stored, head = append(conn, head, [(sealed, canonical(payload))], at, actor)
+    return stored[0], head
+
+
 def read(
     conn: Connection,
     *,
@@ -171,6 +250,10 @@ def verify(conn: Connection, *, after: tuple[int, str] | None = None) -> ChainRe
     purged: set[int] = set()
     now_digest: dict[int, str] = {}
     became: dict[int, str] = {}
+    # the facts read since the last chained event: (first seq, batch seq, leaves, at/actor)
+    facts_first, facts_batch = 0, 0
+    leaves: list[bytes] = []
+    stamps: set[tuple[datetime, str]] = set()
     for ev_row in _raw(conn, after=start_seq):
         if ev_row.seq != expected_seq:
             return ChainReport(
@@ -180,14 +263,66 @@ def verify(conn: Connection, *, after: tuple[int, str] | None = None) -> ChainRe
                 expected_seq,
                 f"event {expected_seq} is missing (deleted); the log jumps to {ev_row.seq}",
             )
+        if ev_row.payload_digest:
+            if is_redacted(ev_row.payload):
+                redacted.setdefault(ev_row.seq, ev_row.type)
+                now_digest[ev_row.seq] = payload_digest(ev_row.payload)
+            elif payload_digest(ev_row.payload) != ev_row.payload_digest:
+                return ChainReport(
+                    False,
+                    count,
+                    head_seq,
+                    ev_row.seq,
+                    f"event {ev_row.seq} ({ev_row.type}) was altered: its payload no longer "
+                    "matches the digest its hash covers",
+                )
+        if ev_row.batch_seq is not None:
+            # a fact: its leaf must be its content's, and its batch the one its neighbours name
+            if not leaves:
+                facts_first, facts_batch = ev_row.seq, ev_row.batch_seq
+            problem = None
+            if ev_row.batch_seq != facts_batch:
+                problem = (
+                    f"names batch event {ev_row.batch_seq}, the facts before it "
+                    f"{facts_batch}: the batch was altered"
+                )
+            elif not ev_row.payload_digest:
+                problem = "has no payload digest: it was altered"
+            else:
+                leaf = batches.fact_leaf(
+                    ev_row.event_id, ev_row.type, ev_row.subject_id, ev_row.payload_digest
+                )
+                if leaf.hex() != ev_row.hash:
+                    problem = "was altered: its content no longer matches its leaf hash"
+            if problem:
+                return ChainReport(
+                    False,
+                    count,
+                    head_seq,
+                    ev_row.seq,
+                    f"fact {ev_row.seq} ({ev_row.type}) {problem}",
+                )
+            leaves.append(leaf)
+            stamps.add((ev_row.at, ev_row.actor))
+            expected_seq, count = expected_seq + 1, count + 1
+            continue
+        if leaves and ev_row.seq != facts_batch:
+            return ChainReport(
+                False,
+                count,
+                head_seq,
+                ev_row.seq,
+                f"the facts {facts_first}..{ev_row.seq - 1} name batch event {facts_batch}, but "
+                f"event {ev_row.seq} follows them: the batch was altered",
+            )
         if ev_row.prev_hash != prev:
             return ChainReport(
                 False,
                 count,
                 head_seq,
                 ev_row.seq,
-                f"event {ev_row.seq} does not link to event {ev_row.seq - 1} "
-                "(its prev_hash differs): an event before it was altered or removed",
+                f"event {ev_row.seq} does not link to the chained event before it (its "
+                "prev_hash differs): an event before it was altered or removed",
             )
         h = event_hash(
             prev,
@@ -208,19 +343,25 @@ def verify(conn: Connection, *, after: tuple[int, str] | None = None) -> ChainRe
                 f"event {ev_row.seq} ({ev_row.type}) was altered: its content no "
                 "longer matches its hash",
             )
-        if ev_row.payload_digest:
-            if is_redacted(ev_row.payload):
-                redacted.setdefault(ev_row.seq, ev_row.type)
-                now_digest[ev_row.seq] = payload_digest(ev_row.payload)
-            elif payload_digest(ev_row.payload) != ev_row.payload_digest:
+        if leaves or '"facts":{' in ev_row.payload:
+            commit = json.loads(ev_row.payload).get("facts")
+            problem = (
+                "commits to no facts"
+                if not isinstance(commit, dict)
+                else batches.check(commit, facts_first if leaves else ev_row.seq, leaves)
+            )
+            if problem is None and stamps - {(ev_row.at, ev_row.actor)}:
+                problem = "has facts recorded at another moment or by another actor than itself"
+            if problem:
                 return ChainReport(
                     False,
                     count,
                     head_seq,
                     ev_row.seq,
-                    f"event {ev_row.seq} ({ev_row.type}) was altered: its payload no longer "
-                    "matches the digest its hash covers",
+                    f"batch event {ev_row.seq} ({ev_row.type}) {problem}: its facts were "
+                    "altered, removed, added or reordered",
                 )
+            leaves, stamps = [], set()
         if ev_row.type in REDACTING_TYPES:
             authorising = json.loads(ev_row.payload)
             purged.update(authorising.get("seqs", []))
@@ -228,6 +369,15 @@ def verify(conn: Connection, *, after: tuple[int, str] | None = None) -> ChainRe
             for k, d in (authorising.get("redacted_digests") or {}).items():
                 became[int(k)] = d
         prev, expected_seq, count = h, expected_seq + 1, count + 1
+    if leaves:
+        return ChainReport(
+            False,
+            count,
+            head_seq,
+            facts_first,
+            f"the facts {facts_first}..{expected_seq - 1} are committed by no batch event: "
+            "the batch event was removed",
+        )
     rewritten = sorted(s for s, d in became.items() if s in now_digest and now_digest[s] != d)
     if rewritten:
         return ChainReport(
@@ -258,6 +408,206 @@ def verify(conn: Connection, *, after: tuple[int, str] | None = None) -> ChainRe
             f"{head_seq}: events {expected_seq}..{head_seq} were deleted",
         )
     return ChainReport(True, count, head_seq)
+
+
+def verify_sampled(conn: Connection, sample: int, seed: int | None = None) -> ChainReport:
+    """The chain of chained events walked whole (each batch event must cover exactly the gap
+    of facts before it), and ``sample`` facts drawn at random checked with their whole chunk:
+    each fact of the chunk against its payload and leaf, the chunk against the root its
+    batch event keeps. A change to a fact outside the chunks drawn is not seen: ``verify``
+    walks every fact."""
+    import random
+
+    head = conn.execute(
+        select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)
+    ).first()
+    head_seq, head_hash = (int(head.seq), str(head.hash)) if head else (0, GENESIS)
+    prev, expected, count = GENESIS, 1, 0
+    committed: list[tuple[int, dict[str, Any], datetime, str]] = []
+    purged: set[int] = set()
+    redacted: list[int] = []
+    last = 0
+    while True:
+        rows = conn.execute(
+            select(events)
+            .where((events.c.seq > last) & events.c.batch_seq.is_(None))
+            .order_by(events.c.seq)
+            .limit(5000)
+        ).all()
+        if not rows:
+            break
+        for r in rows:
+            commit = json.loads(r.payload).get("facts") if '"facts":{' in r.payload else None
+            if r.seq != expected and not (
+                isinstance(commit, dict)
+                and commit.get("first") == expected
+                and commit.get("count") == r.seq - expected
+            ):
+                return ChainReport(
+                    False,
+                    count,
+                    head_seq,
+                    expected,
+                    f"event {expected} is missing (deleted); the chain jumps to {r.seq}, "
+                    "whose batch does not account for the gap",
+                )
+            if r.prev_hash != prev or not _chain_ok(r):
+                return ChainReport(
+                    False,
+                    count,
+                    head_seq,
+                    r.seq,
+                    f"event {r.seq} ({r.type}) was altered or does not link to the chained "
+                    "event before it",
+                )
+            if isinstance(commit, dict) and commit.get("count"):
+                committed.append((r.seq, commit, r.at, r.actor))
+            if r.type in REDACTING_TYPES:
+                purged.update(json.loads(r.payload).get("seqs", []))
+            elif is_redacted(r.payload):
+                redacted.append(r.seq)
+            prev, expected, count = r.hash, r.seq + 1, count + 1
+        last = rows[-1].seq
+    if expected - 1 != head_seq or prev != head_hash:
+        return ChainReport(
+            False,
+            count,
+            head_seq,
+            expected,
+            f"the log ends at event {expected - 1} but its head says {head_seq}",
+        )
+    unaccounted = [q for q in redacted if q not in purged]
+    if unaccounted:
+        return ChainReport(
+            False,
+            count,
+            head_seq,
+            unaccounted[0],
+            f"event {unaccounted[0]} was redacted without a purge event that names it",
+        )
+    total = sum(int(c["count"]) for _b, c, _at, _actor in committed)
+    rng = random.Random(seed)
+    picks = sorted(rng.sample(range(total), min(sample, total))) if total else []
+    chunks: set[tuple[int, int]] = set()
+    i, base = 0, 0
+    for b, c, _at, _actor in committed:
+        n = int(c["count"])
+        while i < len(picks) and picks[i] < base + n:
+            chunks.add((b, (picks[i] - base) // int(c["chunk"])))
+            i += 1
+        base += n
+    by_batch = {b: (c, at, actor) for b, c, at, actor in committed}
+    for b, k in sorted(chunks):
+        c, at, actor = by_batch[b]
+        size, first = int(c["chunk"]), int(c["first"])
+        lo, hi = first + k * size, min(first + (k + 1) * size, first + int(c["count"])) - 1
+        rows = conn.execute(
+            select(events).where((events.c.seq >= lo) & (events.c.seq <= hi)).order_by(events.c.seq)
+        ).all()
+        bad = next(
+            (
+                r.seq
+                for r in rows
+                if r.batch_seq != b
+                or (r.at, r.actor) != (at, actor)
+                or not r.payload_digest
+                or not _content_ok(r)
+                or (is_redacted(r.payload) and r.seq not in purged)
+                or batches.fact_leaf(r.event_id, r.type, r.subject_id, r.payload_digest).hex()
+                != r.hash
+            ),
+            None,
+        )
+        missing = sorted(set(range(lo, hi + 1)) - {r.seq for r in rows})
+        if missing:
+            return ChainReport(
+                False,
+                count,
+                head_seq,
+                missing[0],
+                f"fact {missing[0]} of batch event {b} is missing (deleted)",
+            )
+        leaves = [bytes.fromhex(r.hash) for r in rows]
+        if bad is None and merkle.root_of_hashes(leaves).hex() != c["chunks"][k]:
+            bad = b
+        if bad is not None:
+            return ChainReport(
+                False,
+                count,
+                head_seq,
+                bad,
+                f"the facts {lo}..{hi} of batch event {b} no longer match the root it keeps "
+                f"for them: fact {bad} or its place was altered",
+            )
+        count += len(rows)
+    return ChainReport(True, count, head_seq)
+
+
+@dataclass(frozen=True)
+class Proven:
+    """One row of the log with what proves it: a fact's audit path to its batch event's root,
+    and the chain hash of the event that holds it (the fact's batch event, or the event
+    itself), recomputed from its content."""
+
+    row: Any  # the events row
+    proof: batches.Proof | None  # None for a chained event
+    chained: Any  # the chained events row: the batch event of a fact, else ``row`` itself
+    content_ok: bool  # the fact's leaf (or the event's payload digest) matches its content
+    chain_ok: bool  # the chained event's hash recomputes from its content
+
+
+def _content_ok(r: Any) -> bool:
+    if r.payload_digest and not is_redacted(r.payload):
+        return bool(payload_digest(r.payload) == r.payload_digest)
+    return True
+
+
+def _chain_ok(r: Any) -> bool:
+    content = chained_content(r.payload, r.payload_digest)
+    h = event_hash(r.prev_hash, r.seq, r.event_id, r.type, r.at, r.actor, r.subject_id, content)
+    return h == r.hash and _content_ok(r)
+
+
+def prove(conn: Connection, seq: int, row: Any = None) -> Proven | None:
+    """The proof of the log's row ``seq`` (None if there is none): reads the fact's chunk of
+    at most ``batches.CHUNK`` leaves and its batch event, whatever the size of the log."""
+    if row is None:
+        row = conn.execute(select(events).where(events.c.seq == seq)).first()
+        if row is None:
+            return None
+    if row.batch_seq is None:
+        return Proven(row, None, row, _content_ok(row), _chain_ok(row))
+    batch = conn.execute(select(events).where(events.c.seq == row.batch_seq)).first()
+    commit = json.loads(batch.payload).get("facts") if batch is not None else None
+    if batch is None or not isinstance(commit, dict):
+        return Proven(row, None, batch, False, False)
+    size, first = int(commit["chunk"]), int(commit["first"])
+    lo = first + (seq - first) // size * size
+    hi = min(lo + size, first + int(commit["count"])) - 1
+    chunk = conn.execute(
+        select(
+            events.c.seq,
+            events.c.event_id,
+            events.c.type,
+            events.c.subject_id,
+            events.c.payload_digest,
+        )
+        .where((events.c.seq >= lo) & (events.c.seq <= hi))
+        .order_by(events.c.seq)
+    ).all()
+    leaves = [
+        batches.fact_leaf(c.event_id, c.type, c.subject_id, c.payload_digest or "") for c in chunk
+    ]
+    if [c.seq for c in chunk] != list(range(lo, hi + 1)):
+        return Proven(row, None, batch, False, _chain_ok(batch))
+    proof = batches.prove(commit, batch.seq, seq, leaves)
+    content_ok = (
+        _content_ok(row)
+        and proof.leaf == row.hash
+        and (row.at, row.actor) == (batch.at, batch.actor)
+        and proof.holds()
+    )
+    return Proven(row, proof, batch, content_ok, _chain_ok(batch))
 
 
 def _raw(conn: Connection, chunk: int = 5000, *, after: int = 0) -> Iterator[Any]:

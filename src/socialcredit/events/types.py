@@ -69,7 +69,10 @@ BATCH_INGESTED = "batch-ingested"
 """batch_id, upload_id (one per upload, however many batches), last (the upload's last batch:
 an upload cut off midway has none), source, file_name, accepted, amended, unchanged, rejected, queued, rejects_digest (the
 SHA-256 of the batch's rejects report, kept in ``reject_reports`` for the pack's retention and
-not in the log; batches before schema 0014 carried the rejects here), pack_digest"""
+not in the log; batches before schema 0014 carried the rejects here), pack_digest, and facts
+({first, count, chunk, chunks, root}: the Merkle commitment to the batch's facts, the events
+right before it that name it as their batch; ``events/batches.py``). Batches before schema
+0015 had no facts: their rows were chained events of their own, written before this one"""
 
 LISTING_PROPOSED = "listing-proposed"
 """listing_id, subject_id, list_id, record_key, ground, pending_reason"""
@@ -133,8 +136,16 @@ SESSION_CLOSED = "session-closed"
 """token_hash, reason (signed-out): the session ends at once, on the pages and the API"""
 
 READS_RECORDED = "reads-recorded"
-"""reads: [{read_id, subject_id, at, reader, kind (check, file, export), detail}]: who looked at
-a subject's data and why; checks are recorded in batches so that answering stays fast"""
+"""the batch event of identified reads: count, and facts (the Merkle commitment to the
+``read-recorded`` facts before it). Before schema 0015: reads: [{read_id, subject_id, at,
+reader, kind (check, file, export), detail}] in the payload itself. Who looked at a subject's
+data and why; checks are recorded in batches so that answering stays fast"""
+
+READ_RECORDED = "read-recorded"
+"""read_id, subject_id, at, reader, kind (check, file, export), detail: one identified read, a
+fact of a ``reads-recorded`` batch. Its row of the log names no subject (the subject is in the
+payload): a read is not a change to the subject's file, and must not send the subject's checks
+to the exact path or fill the file's replay"""
 
 PUBLIC_READS_COUNTED = "public-reads-counted"
 """reads: [{read_id, subject_id, at, day, count}]: anonymous reads of listed persons' public
@@ -207,6 +218,7 @@ ALL_TYPES = (
     SESSION_OPENED,
     SESSION_CLOSED,
     READS_RECORDED,
+    READ_RECORDED,
     PUBLIC_READS_COUNTED,
     PERSONAL_DATA_PURGED,
     QUASI_IDENTIFIERS_REDACTED,

@@ -631,21 +631,22 @@ def _principal_created(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     ]
 
 
+def _read_row(r: dict[str, Any], log_seq: int | None) -> dict[str, Any]:
+    return dict(
+        read_id=r["read_id"],
+        subject_id=r["subject_id"],
+        at=_t(r["at"]),
+        reader=r["reader"],
+        kind=r["kind"],
+        detail=canonical(r["detail"]),
+        log_seq=log_seq,
+    )
+
+
 def _reads_recorded(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
-    return [
-        (
-            INSERT_READ,
-            dict(
-                read_id=r["read_id"],
-                subject_id=r["subject_id"],
-                at=_t(r["at"]),
-                reader=r["reader"],
-                kind=r["kind"],
-                detail=canonical(r["detail"]),
-            ),
-        )
-        for r in p["reads"]
-    ]
+    """A batch event of reads: before schema 0015 the reads themselves, after it none (its
+    facts, ``read-recorded``, came before it)."""
+    return [(INSERT_READ, _read_row(r, None)) for r in p.get("reads", ())]
 
 
 PURGED = "(purged)"
@@ -1018,6 +1019,7 @@ EVENT_HANDLERS: dict[str, Handler] = {
     ],
     T.SESSION_CLOSED: lambda ev, p: [(CLOSE_SESSION, {"k": p["token_hash"], "at": ev.at})],
     T.READS_RECORDED: _reads_recorded,
+    T.READ_RECORDED: lambda ev, p: [(INSERT_READ, _read_row(p, ev.seq))],
     T.PUBLIC_READS_COUNTED: _public_reads_counted,
     T.PERSONAL_DATA_PURGED: _purged,
     T.QUASI_IDENTIFIERS_REDACTED: _quasi_identifiers_redacted,

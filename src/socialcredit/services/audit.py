@@ -12,18 +12,23 @@ from sqlalchemy import func, select
 
 from ..clock import iso
 from ..db import PROJECTIONS, chain_head, events
-from ..errors import ConfigurationError
-from ..events import treehead
+from ..errors import ConfigurationError, UnknownEntity
+from ..events import store, treehead
+from ..events import types as T
 from ..events.chain import GENESIS, canonical
-from ..events.store import ChainReport, lock_head, read, verify
+from ..events.store import ChainReport, Proven, lock_head, read, verify
 from ..projections import projector
 
 if TYPE_CHECKING:
     from ..bootstrap import Registry
 
 
-def verify_chain(reg: Registry) -> ChainReport:
+def verify_chain(reg: Registry, sample: int | None = None) -> ChainReport:
+    """Walk the whole log; with ``sample``, the chain and that many facts drawn at random
+    (each checked with its chunk of the batch tree)."""
     with reg.engine.connect() as conn:
+        if sample is not None:
+            return store.verify_sampled(conn, sample)
         return verify(conn)
 
 
@@ -174,13 +179,65 @@ def _plain(v: Any) -> Any:
     return v.isoformat() if hasattr(v, "isoformat") else v
 
 
-def export_subject(reg: Registry, code: str, reader: str | None = None) -> list[dict[str, Any]]:
-    """The subject's trail: every event about it, each with the hash that ties it into the chain.
+def _proven(reg: Registry, p: Proven) -> dict[str, Any]:
+    """A row of the log with its proof, as the trail and ``audit prove`` show it."""
+    r, c = p.row, p.chained
+    out: dict[str, Any] = {
+        "seq": r.seq,
+        "event_id": r.event_id,
+        "type": r.type,
+        "at": iso(r.at, reg.tz),
+        "actor": r.actor,
+        "payload": json.loads(r.payload),
+    }
+    if p.proof is None and r.batch_seq is None:
+        out |= {"prev_hash": r.prev_hash, "hash": r.hash}
+    else:
+        out["fact"] = {
+            "leaf": r.hash,
+            "proof": p.proof.as_dict() if p.proof else None,
+            "batch": None
+            if c is None
+            else {"seq": c.seq, "type": c.type, "prev_hash": c.prev_hash, "hash": c.hash},
+        }
+    out["hash_verified"] = p.content_ok and p.chain_ok
+    return out
 
-    Each event's hash is recomputed from its content and its predecessor's hash, so the trail
-    can be checked on its own; ``audit verify`` checks the links of the whole chain.
-    """
-    from ..events.chain import chained_content, event_hash, is_redacted, payload_digest
+
+def prove(reg: Registry, seq: int) -> dict[str, Any]:
+    """One fact of the log (or one chained event) with its proof: the fact, its leaf hash, its
+    audit path to its batch event's Merkle root, and that event's place in the chain."""
+    with reg.engine.connect() as conn:
+        p = store.prove(conn, seq)
+        head = conn.execute(
+            select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)
+        ).first()
+    if p is None:
+        raise UnknownEntity(f"the log has no event {seq}")
+    return {**_proven(reg, p), "head": {"seq": head.seq, "hash": head.hash} if head else None}
+
+
+def fact_subject(reg: Registry, seq: int) -> str | None:
+    """The subject a row of the log is about (None: no such row, or about no subject); a
+    read names its subject in its payload only."""
+    with reg.engine.connect() as conn:
+        row = conn.execute(
+            select(events.c.subject_id, events.c.type, events.c.payload).where(events.c.seq == seq)
+        ).first()
+    if row is None:
+        return None
+    if row.type == T.READ_RECORDED:
+        subject = json.loads(row.payload).get("subject_id")
+        return str(subject) if subject else None
+    return str(row.subject_id) if row.subject_id else None
+
+
+def export_subject(reg: Registry, code: str, reader: str | None = None) -> list[dict[str, Any]]:
+    """The subject's trail: every event and fact about it, each with what ties it into the
+    log, recomputed from its content: a chained event's hash, or a fact's leaf and its audit
+    path to the root its batch event commits to (and that event's hash).
+
+    The trail can be checked on its own; ``audit verify`` checks the whole log."""
     from .subjects import resolve_code
 
     ref = resolve_code(reg, code)
@@ -188,30 +245,9 @@ def export_subject(reg: Registry, code: str, reader: str | None = None) -> list[
         from .reads import record_read
 
         record_read(reg, ref.subject_id, reader, "export", {"purpose": "export the audit trail"})
-    out = []
     with reg.engine.connect() as conn:
         rows = conn.execute(
             select(events).where(events.c.subject_id == ref.subject_id).order_by(events.c.seq)
         ).all()
-    for r in rows:
-        content = chained_content(r.payload, r.payload_digest)
-        ok = (
-            event_hash(r.prev_hash, r.seq, r.event_id, r.type, r.at, r.actor, r.subject_id, content)
-            == r.hash
-        )
-        if ok and r.payload_digest and not is_redacted(r.payload):
-            ok = payload_digest(r.payload) == r.payload_digest
-        out.append(
-            {
-                "seq": r.seq,
-                "event_id": r.event_id,
-                "type": r.type,
-                "at": iso(r.at, reg.tz),
-                "actor": r.actor,
-                "payload": json.loads(r.payload),
-                "prev_hash": r.prev_hash,
-                "hash": r.hash,
-                "hash_verified": ok,
-            }
-        )
-    return out
+        proven = [store.prove(conn, r.seq, r) for r in rows]
+    return [_proven(reg, p) for p in proven if p is not None]

@@ -51,6 +51,7 @@ _EVENT_COLUMNS = (
     "payload_digest",
     "prev_hash",
     "hash",
+    "batch_seq",  # absent from backups before schema 0015: none of their events is a fact
 )
 
 Progress = Callable[[int], None]
@@ -260,7 +261,9 @@ def restore(reg: Registry, path: Path, progress: Progress | None = None) -> Rest
                 break
             digest.update(text.encode("utf-8"))
             if kind == "event":
-                row = {c: obj[c] for c in _EVENT_COLUMNS}
+                row: dict[str, Any] = {
+                    c: obj.get(c) if c == "batch_seq" else obj[c] for c in _EVENT_COLUMNS
+                }
                 row["at"] = datetime.fromisoformat(row["at"])
                 if row["seq"] != n_events + 1:
                     raise InvalidInput(

@@ -354,7 +354,14 @@ def ingest_within(
     summary.rejects.extend(rejects)
     summary.batches += 1
     delta = {k: v - counts_before[k] for k, v in _counts(summary).items()}
-    st.emit(
+    # the batch's records, notices, listings, registrations and grades are its facts: one
+    # chained event commits to them all (events/batches.py)
+    uow.open_batch()
+    uow.emit_many(st.events)
+    # grades follow at once from the records and listings this batch changed
+    touched = {ev.subject_id for ev in st.events if ev.subject_id}
+    uow.emit_many(grading.regrade(reg, uow.conn, touched, uow.at))
+    uow.seal(
         NewEvent(
             T.BATCH_INGESTED,
             {
@@ -373,10 +380,6 @@ def ingest_within(
             },
         )
     )
-    uow.emit_many(st.events)
-    # grades follow at once from the records and listings this batch changed
-    touched = {ev.subject_id for ev in st.events if ev.subject_id}
-    uow.emit_many(grading.regrade(reg, uow.conn, touched, uow.at))
 
 
 def _to_survivors(

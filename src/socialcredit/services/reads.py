@@ -66,10 +66,13 @@ def read_entry(
 
 
 def record(reg: Registry, entries: list[dict[str, Any]], actor: str) -> None:
+    """The reads as facts of one batch: each provable to its subject on its own."""
     if not entries:
         return
     with reg.uow(actor, clamp=True) as uow:
-        uow.emit(NewEvent(T.READS_RECORDED, {"reads": entries}))
+        uow.open_batch()
+        uow.emit_many([NewEvent(T.READ_RECORDED, e) for e in entries])
+        uow.seal(NewEvent(T.READS_RECORDED, {"count": len(entries)}))
         uow.commit()
 
 

@@ -213,6 +213,9 @@ def subject_file(
                     "fields": p["fields"],
                     "publicity_until": p["publicity_until"],
                     "updated_at": iso(ev.at, reg.tz),
+                    # the log's row that holds the record as it stands: its proof is at
+                    # /v1/audit/proofs/{log_seq} (``socialcredit audit prove``)
+                    "log_seq": ev.seq,
                 }
             elif ev.type == T.LISTING_PROPOSED:
                 notes.append(
@@ -457,6 +460,13 @@ def _reads(reg: Registry, subject_id: str, until: datetime) -> list[dict[str, An
             .order_by(reads.c.at, reads.c.read_id)
         ).all()
     return [
-        {"at": iso(r.at, reg.tz), "who": r.reader, "kind": r.kind, "why": json.loads(r.detail)}
+        {
+            "at": iso(r.at, reg.tz),
+            "who": r.reader,
+            "kind": r.kind,
+            "why": json.loads(r.detail),
+            # the log's row that holds the read: its proof is at /v1/audit/proofs/{log_seq}
+            "log_seq": r.log_seq,
+        }
         for r in rows
     ]

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from ..errors import RegistryError
-from ..services import access, consents, grading, objections, repairs
+from ..errors import RegistryError, UnknownEntity
+from ..services import access, audit, consents, grading, objections, repairs
 from ..services.signin_guard import TooManyAttempts
 from ..services.subjects import code_of, subject_file
 from . import session
@@ -126,6 +126,19 @@ def my_file(request: Request, done: str = "") -> Any:
         return who
     file = _own_file(request, who)
     return page(request, "me.html", {"file": file, "done": done, "error": None})
+
+
+@router.get("/me/proofs/{seq}", response_class=HTMLResponse)
+def my_proof(request: Request, seq: int) -> Any:
+    """The proof of one fact of the subject's own file: its leaf, its audit path to its
+    batch's Merkle root, and that batch event's place in the chain."""
+    who = session.require(request, "subject")
+    if isinstance(who, RedirectResponse):
+        return who
+    reg = _reg(request)
+    if audit.fact_subject(reg, seq) != who.subject_id:
+        raise UnknownEntity("no such fact in your file")
+    return page(request, "proof.html", {"proof": audit.prove(reg, seq)})
 
 
 def back_with_error(request: Request, who: access.Principal, exc: RegistryError) -> Any:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
+from ...errors import UnknownEntity
 from ...services import access, audit, subjects
 from .. import schemas
 from ..deps import ERRORS, RegDep, WhoDep
@@ -42,3 +43,15 @@ def get_export(reg: RegDep, who: WhoDep, subject: Annotated[str, Query(max_lengt
     subjects.no_number_in_url(subject, "address the person by the subject id (P-…)")
     access.require_own_subject(reg, who, subject, "auditor")
     return audit.export_subject(reg, subject, reader=who.label)
+
+
+@router.get("/v1/audit/proofs/{seq}", responses=ERRORS, tags=["audit"])
+def get_proof(reg: RegDep, who: WhoDep, seq: Annotated[int, Path(ge=1)]) -> Any:
+    """One fact of the log with its proof (auditors; a subject for the facts about itself):
+    the fact, its leaf hash, its RFC 6962 audit path to the Merkle root its batch event
+    commits to, and that event's place in the chain. ``hash_verified`` says whether all of it
+    recomputes from the content as stored."""
+    access.require(who, "subject", "auditor")
+    if who.role == "subject" and audit.fact_subject(reg, seq) != who.subject_id:
+        raise UnknownEntity("no such fact in your account")
+    return audit.prove(reg, seq)
