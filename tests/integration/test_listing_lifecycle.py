@@ -193,6 +193,37 @@ def test_bad_rows_are_reported_and_prohibited_values_never_stored(reg: Registry)
     assert "佛教" not in everything
 
 
+def test_dates_before_the_law_or_after_the_act_are_refused(
+    reg: Registry, clock: FixedClock
+) -> None:
+    """A decision dated 0001-01-01 (a placeholder), a performance dated after the day it is
+    reported, and a resident ID whose birth date lies in the future were all accepted."""
+    from stdnum.cn import ric
+
+    clock.set(at("2026-03-01"))
+    first17 = "110105" + "20990101" + "123"
+    born_2099 = first17 + ric.calc_check_digit(first17 + "0")
+    s = run(
+        reg,
+        [
+            judgment("D1", decided_on="0001-01-01"),
+            judgment("D2", status="performed", performed_on="2026-06-01"),
+            judgment("D3", status="performed", performed_on="1900-01-01"),
+            judgment("D4", born_2099),
+            judgment("D5", status="performed", performed_on="2026-02-20"),
+        ],
+    )
+    by_row = {r.row: r for r in s.rejects}
+    assert by_row[1].field == "decided_on" and "before 1949-10-01" in by_row[1].reason
+    assert by_row[2].field == "performed_on" and "in the future" in by_row[2].reason
+    assert by_row[3].field == "performed_on" and "before 1949-10-01" in by_row[3].reason
+    assert by_row[4].field == "subject_id" and "birth date is in the future" in by_row[4].reason
+    assert born_2099 not in by_row[4].reason
+    assert (s.accepted, s.rejected) == (1, 4)
+    with pytest.raises(InvalidIdentifier, match="in the future"):
+        checks.answer(reg, born_2099, "restrict_air_travel")
+
+
 def test_tampered_or_deleted_event_is_found_and_named(reg: Registry, db_url: str) -> None:
     run(reg, [judgment(), judgment("BJ-2", ORG2)])
     from sqlalchemy import text

@@ -162,6 +162,8 @@ def validate_row(
             )
         elif decided_on > today:
             problems.append(RowProblem(n, "decided_on", f"{decided_on} is in the future"))
+        elif decided_on < pack.intake.earliest_date:
+            problems.append(RowProblem(n, "decided_on", _too_early(decided_on, pack)))
     status = values.get("status", "")
     if status and status not in rt.statuses:
         problems.append(
@@ -192,12 +194,18 @@ def validate_row(
         if not v:
             continue
         err, norm = _check_value(spec, v)
+        if not err and spec.type == "date":
+            d = date.fromisoformat(norm)
+            if d < pack.intake.earliest_date:
+                err = _too_early(d, pack)
+            elif spec.past and d > today:
+                err = f"{d} is in the future (it is the date of something that has happened)"
         if err:
             problems.append(RowProblem(n, key, err))
         else:
             fields[key] = norm
     for key, spec in rt.fields.items():
-        if key not in fields and (spec.required or status in spec.required_when_status):
+        if not values.get(key) and (spec.required or status in spec.required_when_status):
             when = "" if spec.required else f" when status is {status}"
             problems.append(RowProblem(n, key, f"missing (required for {rtype}{when})"))
     version = None
@@ -229,6 +237,13 @@ def validate_row(
         hints={k: values[k] for k in HINTS if values.get(k)},
         exit_decision_ref=values.get("exit_decision_ref") or None,
         record_version=version,
+    )
+
+
+def _too_early(d: date, pack: Pack) -> str:
+    return (
+        f"{d} is before {pack.intake.earliest_date}, the earliest date a record can carry "
+        "(a placeholder date? send the decision's own date)"
     )
 
 

@@ -69,6 +69,9 @@ class FieldSpec(Strict):
     required_when_status: list[str] = Field(default_factory=list)
     minimum: float | None = None
     maximum: float | None = None
+    #: a date of something that has happened (a judgment performed, a removal): not after the
+    #: day the row is submitted; other dates (a licence's expiry) may be in the future
+    past: bool = False
     description: str | None = None
 
 
@@ -442,6 +445,9 @@ class IntakePolicy(Strict):
     records, so they go to a per-upload report with a retention, not to the permanent log."""
 
     reject_reports: RejectReports = Field(default_factory=lambda: RejectReports(retention="3m"))
+    #: no decision (and no date in a record) is older than this: a row dated before it (a
+    #: 0001-01-01 left by a default value) is refused rather than kept as a decision
+    earliest_date: date = date(1949, 10, 1)
     legal_basis: Basis = Field(default_factory=list)
     note: str | None = None
 

@@ -66,6 +66,8 @@ def resolve_code(reg: Registry, code: str, *, subject_ids: bool = True) -> Subje
         uscc_error = exc
     if looks_like_resident_id(raw):
         rid = parse_resident_id(raw)
+        if rid.birth_date > reg.now().astimezone(reg.tz).date():
+            raise InvalidIdentifier(code, "its birth date is in the future: not a valid number")
         key = reg.protector.subject_key(rid.number)
         keep = reg.pack.publication.person_id.keep_last
         return SubjectRef(key, "person", rid.masked(keep), resident=rid)
