@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
@@ -143,13 +143,27 @@ class Registry:
     def now(self) -> datetime:
         return self.clock.now()
 
+    def read_moment(self) -> datetime:
+        """When a read happens (a check, a file read, a sign-out): the clock's moment, but
+        never later than the system's. A question asked as of a future moment (``--as-of``
+        in a demo) is still asked now: recorded at that future moment it would move the log's
+        clock past every real-time write, and the registry would refuse them all."""
+        at = self.clock.now()
+        if isinstance(self.clock, SystemClock):
+            return at
+        real = datetime.now(UTC)
+        return at if at <= real else real
+
     def uow(self, actor: str, *, clamp: bool = False) -> UnitOfWork:
-        """A transaction acting at the clock's moment. ``clamp`` records at the log's latest
-        moment instead of refusing when the clock is behind it (for reads made while replaying
-        the past: the read happens now, the question is about then)."""
+        """A transaction acting at the clock's moment. ``clamp`` is for records of reads
+        (what happened now, not a decision dated by the clock): at ``read_moment`` (never in
+        the system's future), or at the log's latest moment instead of refusing when that is
+        later (reads made while replaying the past: the read happens now, the question is
+        about then). A read can therefore never block a later write."""
         live = (lambda: to_utc_naive(self.now())) if isinstance(self.clock, SystemClock) else None
+        at = self.read_moment() if clamp else self.now()
         return UnitOfWork(
-            self.engine, to_utc_naive(self.now()), actor, self._committed, clamp=clamp, live=live
+            self.engine, to_utc_naive(at), actor, self._committed, clamp=clamp, live=live
         )
 
     def on_commit(self, listener: Any) -> None:

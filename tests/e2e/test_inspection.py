@@ -47,7 +47,7 @@ def test_draw_is_reproducible_and_follows_policy(env: dict[str, str], tmp_path: 
     plan_file = tmp_path / "plan.yaml"
     plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
 
-    def run(seed: int) -> str:
+    def run(seed: int, as_of: str = "2026-12-01") -> str:
         r = sc(
             env,
             "inspect",
@@ -57,7 +57,7 @@ def test_draw_is_reproducible_and_follows_policy(env: dict[str, str], tmp_path: 
             "--seed",
             str(seed),
             "--as-of",
-            "2026-12-01",
+            as_of,
             cwd=tmp_path,
         )
         assert r.returncode == 0, r.stderr
@@ -67,6 +67,11 @@ def test_draw_is_reproducible_and_follows_policy(env: dict[str, str], tmp_path: 
     assert first == again  # byte for byte
     assert first != other
     result = json.loads(first)
+    # the digest is a function of the plan's content: a redraw later the same day (nothing
+    # recorded between) is the same plan with the same digest, though drawn at another moment
+    later = json.loads(run(7, "2026-12-01T17:30"))
+    assert later["as_of"] != result["as_of"] and later["drawn"] == result["drawn"]
+    assert later["digest"] == result["digest"]
     shares = result["shares"]
     drawn = result["drawn"] + result["unassigned"]
     for level, n in result["population"].items():

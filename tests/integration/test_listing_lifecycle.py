@@ -389,3 +389,33 @@ def test_a_stale_file_cannot_undo_a_later_decision(reg: Registry, clock: FixedCl
     assert run(reg, [fixed]).amended == 1
     assert run(reg, [{**fixed, "record_version": "1"}]).rejects[0].field == "record_version"
     assert run(reg, [{**fixed, "record_version": "x"}]).rejects[0].field == "record_version"
+
+
+def test_a_read_as_of_a_future_moment_never_blocks_a_later_write(
+    env: dict[str, str], reg: Registry, clock: FixedClock
+) -> None:
+    """A read with a future --as-of was recorded at that moment, and every later real-time
+    write then failed (the log's clock had moved past the system's): the registry froze."""
+    from socialcredit.clock import SystemClock
+    from socialcredit.config import Settings
+
+    clock.set(at("2026-02-01"))
+    run(reg, [judgment()])
+    clock.set(at("2099-01-01"))  # a demo's --as-of far ahead
+    subjects.subject_file(reg, ORG, reader="cli:auditor", purpose="audit")
+    checks.answer(reg, ORG, "restrict_air_travel", reader="agency:air")
+    reads_flush = checks.index(reg).read_log.flush
+    reads_flush()
+    live = Registry(Settings.from_env(env), clock=SystemClock())
+    try:
+        s = ingest.ingest(live, numbered([judgment("BJ-LATER", ORG2)]), "court", actor="court")
+        assert s.accepted == 1
+    finally:
+        live.close()
+    with reg.engine.connect() as conn:
+        from sqlalchemy import func, select
+
+        from socialcredit.db import events
+
+        last = conn.execute(select(func.max(events.c.at))).scalar_one()
+    assert last.year < 2099

@@ -135,7 +135,7 @@ class CheckServer:
             self.index.read_log.add(
                 ref.subject_id,
                 who.label,
-                self.reg.now(),
+                self.reg.read_moment(),
                 {"measure": measure, "outcome": answer["outcome"], "as_of": answer["as_of"]},
             )
             return 200, orjson.dumps(_ANSWER_DEFAULTS | answer)

@@ -155,9 +155,11 @@ def clerk_errors(fn: F) -> F:
 
 
 def registry(as_of: str | None = None) -> Registry:
-    settings = Settings.from_env()
-    clock = FixedClock(parse_moment(as_of)) if as_of else SystemClock()
-    return Registry(settings, clock=clock)
+    """The registry of the environment; ``as_of`` is read in its pack's time zone."""
+    reg = Registry(Settings.from_env(), clock=SystemClock())
+    if as_of:
+        reg.clock = FixedClock(parse_moment(as_of, reg.tz))
+    return reg
 
 
 def actor(kind: str) -> str:

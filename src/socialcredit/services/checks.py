@@ -394,7 +394,7 @@ def answer(
         idx.read_log.add(
             ref.subject_id,
             reader,
-            reg.now(),
+            reg.read_moment(),
             {"measure": measure, "outcome": result["outcome"], "as_of": result["as_of"]},
         )
     return result
@@ -428,7 +428,7 @@ def answer_many(
     found = idx.entries([ids[i] for i in np.flatnonzero(concerned)])
     results = [idx.build(ref, measure, moment, found.get(ref.subject_id, ())) for ref in refs]
     if reader is not None:
-        now = reg.now()
+        now = reg.read_moment()
         for ref, res in zip(refs, results, strict=True):
             idx.read_log.add(
                 ref.subject_id,
@@ -523,7 +523,7 @@ def answer_bulk(
                 outcomes[i] = a["outcome"]
                 answers.append({"index": i, **a})
     if reader is not None:
-        now = reg.now()
+        now = reg.read_moment()
         for a in answers:
             sid = ids[a["index"]].decode()
             idx.read_log.add(

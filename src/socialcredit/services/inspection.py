@@ -137,8 +137,19 @@ def draw(reg: Registry, plan: Plan, seed: int) -> dict[str, Any]:
         "drawn": drawn,
         "unassigned": unassigned,
     }
-    result["digest"] = hashlib.sha256(canonical(result).encode()).hexdigest()
+    result["digest"] = plan_digest(result)
     return result
+
+
+#: what a drawn plan's digest does not cover: the moment it was drawn (a redraw from the same
+#: registry state, plan and seed is the same plan, whenever it is made)
+_NOT_CONTENT = ("as_of", "digest")
+
+
+def plan_digest(result: dict[str, Any]) -> str:
+    """The SHA-256 of the drawn plan's content: the plan, seed, rules, population and draw."""
+    content = {k: v for k, v in result.items() if k not in _NOT_CONTENT}
+    return hashlib.sha256(canonical(content).encode()).hexdigest()
 
 
 def publish(reg: Registry, result: dict[str, Any], actor: str) -> None:

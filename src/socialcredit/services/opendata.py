@@ -128,7 +128,9 @@ class _ReadLog:
         if subject_id == self._last:  # exports are ordered by subject
             return
         self._last = subject_id
-        self._buf.append(read_entry(subject_id, "public", "open_data", self.reg.now(), self.detail))
+        self._buf.append(
+            read_entry(subject_id, "public", "open_data", self.reg.read_moment(), self.detail)
+        )
         if len(self._buf) >= READS_BATCH:
             self.flush()
 

@@ -201,7 +201,7 @@ class PublicReads:
                 del self._totals[key]  # an earlier day's total is final
         if not counts:
             return 0
-        now = _naive(self.reg.now())
+        now = _naive(self.reg.read_moment())
         entries = [
             {
                 "read_id": f"pc-{_prefix()[:8]}-{day.replace('-', '')}-{sid[-16:]}",
@@ -232,7 +232,7 @@ def record_read(
     reg: Registry, subject_id: str, reader: str, kind: str, detail: dict[str, Any]
 ) -> None:
     """Record one read of a subject's data at once (a file, an export)."""
-    record(reg, [read_entry(subject_id, reader, kind, reg.now(), detail)], reader)
+    record(reg, [read_entry(subject_id, reader, kind, reg.read_moment(), detail)], reader)
 
 
 def drain_spool(reg: Registry, spool: Path) -> int:

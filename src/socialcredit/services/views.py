@@ -225,7 +225,7 @@ def subject_profile(
         # a person's listing is public by law, yet reading it is still a read of personal data:
         # counted per day (anyone may read it, so one entry per read would let anyone flood the
         # log and the person's "who looked" page)
-        public_reads(reg).add(subject_id, reg.now())
+        public_reads(reg).add(subject_id, reg.read_moment())
     recs = []
     shown = reg.pack.publication.person_records  # what the pack publishes of a listed person
     for r in rrows:
