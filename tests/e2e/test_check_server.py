@@ -21,6 +21,7 @@ from socialcredit.api.check_server import CheckServer
 from socialcredit.bootstrap import Registry
 from socialcredit.clock import FixedClock, parse_moment
 from socialcredit.db import reads
+from socialcredit.identifiers.uscc import build_uscc
 from socialcredit.services import checks, ingest, listings
 from socialcredit.services.access import create_principal
 from tests.e2e.conftest import free_port
@@ -70,14 +71,15 @@ def test_the_check_server_answers_as_the_api(
     with reg.engine.connect() as conn:
         reads_before = conn.execute(select(func.count()).select_from(reads)).scalar_one()
     outcomes = set()
-    for subject in (ORG, ORG2):
+    stranger = build_uscc("9", "1", "110105", "MA01ABCD")  # valid, never registered
+    for subject in (ORG, ORG2, stranger):
         for as_of in ("2026-02-01T09:00", "2026-03-03", "2029-01-01"):
             params = {"subject": subject, "measure": MEASURE, "as_of": as_of}
             a, b = api.get("/v1/checks", params=params), fast.get("/v1/checks", params=params)
             assert a.status_code == b.status_code == 200
             assert b.json() == a.json()
             outcomes.add(b.json()["outcome"])
-    assert outcomes == {"allowed", "restricted"}
+    assert outcomes == {"allowed", "restricted", "unknown_subject"}
     # a person's number never goes in a URL, on either server; in the body it is answered
     for subject in (PERSON, "110105197005050037"):
         params = {"subject": subject, "measure": MEASURE}
@@ -184,7 +186,7 @@ def test_serve_checks_records_every_check_through_its_recorder(
             ).json()["outcome"]
             for s in (ORG, ORG2, ORG)
         ]
-        assert outcomes == ["restricted", "allowed", "restricted"]
+        assert outcomes == ["restricted", "unknown_subject", "restricted"]  # ORG2: never registered
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)

@@ -58,7 +58,38 @@ def test_bulk_answers_equal_the_batch_answers(reg: Registry, clock: FixedClock) 
                 if i in detailed:
                     assert detailed[i] == a
             seen.update(bulk["outcomes"])
-    assert {"restricted", "allowed"} <= seen
+    assert {"restricted", "allowed", "unknown_subject"} <= seen
+
+
+def test_an_organisation_the_register_does_not_hold_is_unknown_not_allowed(
+    reg: Registry, clock: FixedClock
+) -> None:
+    """A well-formed code of no registered organisation was answered "allowed", as if checked
+    and found clean. A person the register does not hold stays "allowed": answering otherwise
+    would tell any agency whether a person is registered at all."""
+    build(reg)
+    idx = checks.index(reg)
+    idx.compile()  # the file knows ORG and ORG2, not STRANGER
+    m = "restrict_air_travel"
+    one = checks.answer(reg, STRANGER, m)
+    assert one["outcome"] == "unknown_subject" and not one["restricted"]
+    assert "not a clearance" in one["note"]
+    assert checks.answer(reg, NOBODY, m)["outcome"] == "allowed"
+    assert checks.answer(reg, ORG2, m)["outcome"] == "allowed"
+    assert checks.answer_bulk(reg, [STRANGER, ORG2, NOBODY], m)["outcomes"] == [
+        "unknown_subject",
+        "allowed",
+        "allowed",
+    ]
+    # registered after the file was compiled: known at once (through the overlay)
+    ingest.ingest(reg, numbered([penalty("P-9", STRANGER)]), "samr", actor="s")
+    assert checks.answer(reg, STRANGER, m)["outcome"] == "allowed"
+    assert STRANGER in idx.overlay  # the store answered, not the file
+    assert checks.answer_bulk(reg, [STRANGER], m)["outcomes"] == ["allowed"]
+    assert checks.answer_many(reg, [STRANGER], m)["results"][0]["outcome"] == "allowed"
+    idx.compile()  # and from the file once compiled again
+    assert not idx.overlay
+    assert checks.answer(reg, STRANGER, m)["outcome"] == "allowed"
 
 
 def test_bulk_names_every_malformed_code(reg: Registry) -> None:
@@ -70,7 +101,8 @@ def test_bulk_names_every_malformed_code(reg: Registry) -> None:
 def test_a_listing_after_the_file_is_answered_at_once(reg: Registry, clock: FixedClock) -> None:
     idx = checks.index(reg)
     at = parse_moment("2026-03-03T12:00")
-    assert checks.answer(reg, ORG, "restrict_air_travel", at)["outcome"] == "allowed"
+    # not in the register yet: unknown, not "allowed"
+    assert checks.answer(reg, ORG, "restrict_air_travel", at)["outcome"] == "unknown_subject"
     compiled = idx.compiled
     build(reg)  # no sweep, no compile: the new listings reach checks through the overlay
     clock.set(parse_moment("2026-03-02T12:00"))

@@ -28,6 +28,7 @@ from socialcredit.events.types import SUBJECT_REGISTERED, NewEvent
 from socialcredit.generate import generate
 from socialcredit.ingest.readers import read_rows
 from socialcredit.services import audit, backup, ingest
+from tests.fixtures.old_log import chained_as_before_batches
 from tests.fixtures.privacy import rebuildable
 from tests.fixtures.rows import MINOR, PERSON, judgment, numbered
 
@@ -124,45 +125,6 @@ def test_the_minor_bar_holds_without_a_birth_date(reg: Registry) -> None:
     assert flags == {"BJ-7": False, "BJ-9": True}
 
 
-def _chained_as_before_batches(conn: sa.Connection) -> None:
-    """The log as a registry before revision 0015 wrote it: every row a chained event (the
-    facts of a batch re-chained in place). Only a test may rewrite history like this."""
-    from socialcredit.events.chain import GENESIS, chained_content, event_hash, payload_digest
-
-    unguard = {
-        "sqlite": "DROP TRIGGER IF EXISTS events_no_update",
-        "postgresql": "ALTER TABLE events DISABLE TRIGGER USER",
-    }
-    conn.execute(text(unguard[conn.dialect.name]))
-    prev, seq = GENESIS, 0
-    for r in conn.execute(select(events).order_by(events.c.seq)).all():
-        payload = json.loads(r.payload)
-        payload.pop("facts", None)  # a batch event before 0015 committed to no facts
-        text_ = canonical(payload)
-        digest = payload_digest(text_) if r.payload_digest else None
-        h = event_hash(
-            prev,
-            r.seq,
-            r.event_id,
-            r.type,
-            r.at,
-            r.actor,
-            r.subject_id,
-            chained_content(text_, digest),
-        )
-        conn.execute(
-            text(
-                "UPDATE events SET prev_hash = :p, hash = :h, batch_seq = NULL, payload = :t, "
-                "payload_digest = :d WHERE seq = :s"
-            ),
-            {"p": prev, "h": h, "t": text_, "d": digest, "s": r.seq},
-        )
-        prev, seq = h, r.seq
-    conn.execute(text("UPDATE chain_head SET seq = :s, hash = :h"), {"s": seq, "h": prev})
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("ALTER TABLE events ENABLE TRIGGER USER"))
-
-
 def _old_store(reg: Registry, clock: FixedClock) -> tuple[str, str]:
     """A store as revision 0013 wrote it: a person's division, birth date and the first four
     characters of the number, in the subjects table and in the subject-registered event."""
@@ -175,7 +137,7 @@ def _old_store(reg: Registry, clock: FixedClock) -> tuple[str, str]:
         actor="test",
     )
     with reg.engine.begin() as conn:
-        _chained_as_before_batches(conn)
+        chained_as_before_batches(conn)
         command.downgrade(alembic_config(conn), "0013")
     sid = reg.protector.subject_key(PERSON)
     old = {

@@ -11,6 +11,7 @@ from socialcredit.bootstrap import Registry, alembic_config
 from socialcredit.db import name_grams
 from socialcredit.identifiers.uscc import build_uscc
 from socialcredit.services import ingest, views
+from tests.fixtures.old_log import chained_as_before_batches
 from tests.fixtures.rows import PERSON, judgment, numbered, penalty
 
 NAMES = {
@@ -95,6 +96,7 @@ def test_migration_indexes_what_was_registered_before_it(reg: Registry) -> None:
         projected = conn.execute(select(name_grams).order_by(*name_grams.primary_key)).all()
     assert len(projected) > 40
     with reg.engine.begin() as conn:
+        chained_as_before_batches(conn)
         command.downgrade(alembic_config(conn), "0009")
     with reg.engine.begin() as conn:
         command.upgrade(alembic_config(conn), "head")

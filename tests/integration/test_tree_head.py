@@ -57,28 +57,59 @@ def test_a_head_is_signed_and_checked(reg: Registry) -> None:
 
 def test_a_truncated_log_fails_against_the_head(reg: Registry) -> None:
     head = _fill(reg)
-    keep = head["size"] - 1
     with reg.engine.begin() as conn:
         _unguard(conn)
+        # cut after the last chained event before the head: inside, a whole log
+        keep = (
+            conn.execute(
+                text("SELECT max(seq) FROM events WHERE batch_seq IS NULL AND seq < :n"),
+                {"n": head["size"]},
+            ).scalar()
+            or 0
+        )
         conn.execute(text("DELETE FROM events WHERE seq > :k"), {"k": keep})
         last = conn.execute(text("SELECT hash FROM events WHERE seq = :k"), {"k": keep}).scalar()
-        conn.execute(text("UPDATE chain_head SET seq = :k, hash = :h"), {"k": keep, "h": last})
+        conn.execute(
+            text("UPDATE chain_head SET seq = :k, hash = :h"), {"k": keep, "h": last or "0" * 64}
+        )
     assert audit.verify_chain(reg).ok  # inside the database nothing looks wrong
     report = audit.verify_against(reg, head)
     assert not report.ok and "truncated" in (report.problem or "")
 
 
 def test_history_rewritten_with_recomputed_hashes_fails_against_the_head(reg: Registry) -> None:
+    """The attacker changes a fact and recomputes everything the log holds: the fact's digest
+    and leaf, its batch's Merkle roots, and every chain hash after it."""
+    from socialcredit.events import batches
+    from socialcredit.events.chain import GENESIS, canonical
+
     head = _fill(reg)
     with reg.engine.begin() as conn:
         _unguard(conn)
         rows = conn.execute(text("SELECT * FROM events ORDER BY seq")).mappings().all()
-        prev = rows[0]["prev_hash"]
+        prev, leaves, first = GENESIS, [], None
         for r in rows:
             payload = r["payload"]
             if r["seq"] == 2:
                 payload = payload.replace("北京市朝阳区人民法院", "某某法院")
                 assert payload != r["payload"]
+            if r["batch_seq"] is not None:  # a fact: its digest and leaf
+                digest = hashlib.sha256(payload.encode()).hexdigest()
+                leaf = batches.fact_leaf(r["event_id"], r["type"], r["subject_id"], digest)
+                first = first or r["seq"]
+                leaves.append(leaf)
+                conn.execute(
+                    text(
+                        "UPDATE events SET payload = :p, payload_digest = :d, hash = :h WHERE seq = :s"
+                    ),
+                    {"p": payload, "d": digest, "h": leaf.hex(), "s": r["seq"]},
+                )
+                continue
+            if leaves:  # the batch event: the roots of its facts as they now are
+                doc = json.loads(payload)
+                doc["facts"] = batches.commitment(first, leaves)
+                payload = canonical(doc)
+                leaves, first = [], None
             digest = hashlib.sha256(payload.encode()).hexdigest()
             h = event_hash(
                 prev,
@@ -99,7 +130,7 @@ def test_history_rewritten_with_recomputed_hashes_fails_against_the_head(reg: Re
             )
             prev = h
         conn.execute(text("UPDATE chain_head SET hash = :h"), {"h": prev})
-    assert audit.verify_chain(reg).ok  # recomputed: the chain inside verifies
+    assert audit.verify_chain(reg).ok  # recomputed: the chain and the batches inside verify
     report = audit.verify_against(reg, head)
     assert not report.ok and "rewritten" in (report.problem or "")
 

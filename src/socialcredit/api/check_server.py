@@ -131,7 +131,8 @@ class CheckServer:
             if self.index.concerned(ref.subject_id, measure, to_utc_naive(moment)):
                 answer = await asyncio.to_thread(self.index.answer, ref, measure, moment)
             else:
-                answer = self.index.build(ref, measure, moment, ())
+                # not concerned: the file settles it, and whether the register holds the code
+                answer = self.index.build(ref, measure, moment, (), known=self.index.known(ref))
             self.index.read_log.add(
                 ref.subject_id,
                 who.label,

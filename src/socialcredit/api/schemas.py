@@ -40,7 +40,7 @@ class CheckAnswer(BaseModel):
     as_of: str
     restricted: bool
     applies: bool
-    outcome: Literal["restricted", "allowed", "eligible", "not_eligible"]
+    outcome: Literal["restricted", "allowed", "eligible", "not_eligible", "unknown_subject"]
     listings: list[ListingRef]
     how_to_resolve: Names | None
     notified_not_yet_active: list[Upcoming] | None = None

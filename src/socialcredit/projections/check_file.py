@@ -23,7 +23,13 @@ checks): the answer is "not concerned" after one byte is read, without the direc
 residue reads, which at tens of millions of pairs each miss the CPU's caches. A set bit only
 means "look further"; a listed key's bit is always set.
 
-Layout (little-endian): ``SCCHECK3``, a u32 header length, a JSON header (version, compiled
+Beside the measures, the registered organisations: their keys, sorted (8 bytes each). A check
+of a well-formed code that no organisation of the register has is answered ``unknown_subject``
+rather than a plain "allowed": a point of service can tell "checked and clean" from "never
+heard of". Natural persons are not in it: that would tell any agency whether a person is
+registered at all.
+
+Layout (little-endian): ``SCCHECK4``, a u32 header length, a JSON header (version, compiled
 moment, per measure its count, bits and array offsets), zero padding to 8 bytes, the arrays.
 The file is written beside its final name and moved over it (``os.replace``): a process that
 has the old file mapped keeps reading a whole file, and ``CheckFile.refresh`` maps the new one.
@@ -46,12 +52,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import Connection, select
 
-from ..db import listings
+from ..db import listings, subjects
 
 if TYPE_CHECKING:
     from ..policy.model import Pack
 
-MAGIC = b"SCCHECK3"
+MAGIC = b"SCCHECK4"
 EPOCH = datetime(2000, 1, 1)
 U32_MAX = 2**32 - 1
 ID_BYTES = 40  # subject ids are a USCC (18) or "P-" and 32 hex characters (34)
@@ -153,7 +159,16 @@ def compile_file(
         )
         for mid, (f, u) in spans.items()
     }
-    return write_file(path, columns, version, origin)
+    orgs: list[np.ndarray] = []
+    chunk: list[str] = []
+    q_orgs = select(subjects.c.subject_id).where(subjects.c.kind == "organisation")
+    for (sid,) in conn.execution_options(yield_per=50_000).execute(q_orgs):
+        chunk.append(sid)
+        if len(chunk) >= 50_000:
+            orgs.append(subject_keys(chunk))
+            chunk = []
+    orgs.append(subject_keys(chunk))
+    return write_file(path, columns, version, origin, np.concatenate(orgs))
 
 
 def bucket_bits(n: int) -> int:
@@ -178,15 +193,21 @@ def write_file(
     columns: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
     version: int,
     origin: str = "",
+    organisations: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Write per-measure (keys, from, until) columns, in any order, as a check file."""
+    """Write per-measure (keys, from, until) columns, in any order, and the keys of the
+    registered organisations (None: not known, every organisation counts as registered), as a
+    check file."""
     blocks: list[tuple[str, np.ndarray]] = []
     header: dict[str, Any] = {
         "version": version,
         "origin": origin,
         "compiled_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "measures": {},
+        "organisations": None if organisations is None else len(organisations),
     }
+    if organisations is not None:
+        blocks.append(("organisations", np.unique(np.asarray(organisations, dtype=np.uint64))))
     for mid, (keys, froms, untils) in columns.items():
         keys = np.asarray(keys, dtype=np.uint64)
         order = np.argsort(keys, kind="stable")
@@ -254,6 +275,8 @@ class _Mapped:
     header: dict[str, Any]
     arrays: dict[str, np.ndarray]
     measures: dict[str, _Measure]
+    organisations: np.ndarray | None  # sorted u64 keys; None: not recorded
+    organisations_view: Any
 
 
 class CheckFile:
@@ -288,7 +311,9 @@ class CheckFile:
             steps = int(info["largest_bucket"]).bit_length()
             fbits = int(info["filter_bits"])
             measures[mid] = _Measure(info["bits"], steps, d, r, fr, un, fbits, fl, views)
-        return _Mapped((st.st_ino, st.st_mtime_ns), header, arrays, measures)
+        orgs = arrays.get("organisations")
+        view = _view(orgs) if orgs is not None else None
+        return _Mapped((st.st_ino, st.st_mtime_ns), header, arrays, measures, orgs, view)
 
     def refresh(self) -> bool:
         """Map the file again if it was replaced; True when it was."""
@@ -382,6 +407,26 @@ class CheckFile:
                 return True
             i += 1
         return False
+
+    def registered(self, key: int) -> bool:
+        """Is an organisation with this key in the register (as the file was compiled)? A
+        64-bit key shared by an unregistered code (about n / 2^64) only answers it as known."""
+        orgs, view = self._m.organisations, self._m.organisations_view
+        if orgs is None:
+            return True
+        n = len(orgs)
+        i = bisect_left(view, key, 0, n) if n else 0
+        return i < n and view[i] == key
+
+    def registered_many(self, keys: np.ndarray) -> np.ndarray:
+        orgs = self._m.organisations
+        keys = np.asarray(keys, dtype=np.uint64)
+        if orgs is None:
+            return np.ones(len(keys), dtype=bool)
+        if len(orgs) == 0:
+            return np.zeros(len(keys), dtype=bool)
+        i = np.minimum(np.searchsorted(orgs, keys), len(orgs) - 1)
+        return np.asarray(orgs[i] == keys)
 
     def hits_for(self, subject_ids: Sequence[str], measure: str, at: datetime) -> list[bool]:
         return [bool(x) for x in self.hits(subject_keys(subject_ids), measure, at)]

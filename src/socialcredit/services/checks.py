@@ -25,6 +25,7 @@ import fcntl
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ from sqlalchemy import Connection, select
 
 from ..clock import iso, to_utc_naive
 from ..db import events, listings, objections
+from ..db import subjects as subjects_table
 from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.store import head_seq
@@ -211,6 +213,50 @@ class CheckIndex:
             out |= np.isin(keys, self.overlay_keys)
         return out
 
+    def known(self, ref: SubjectRef) -> bool:
+        """Is the subject in the register? Always true of a natural person (the answer must
+        not tell an agency whether a person is registered); an organisation is looked up in the
+        check file, or in the store when it was touched after the file was compiled."""
+        if ref.kind != "organisation":
+            return True
+        if ref.subject_id not in self.overlay and self.file is not None:
+            return self.file.registered(subject_key(ref.subject_id))
+        return bool(self._registered([ref.subject_id]))
+
+    def known_many(
+        self, orgs: np.ndarray, keys: np.ndarray, id_of: Callable[[int], str]
+    ) -> np.ndarray:
+        """``known`` for many subjects: ``orgs`` marks the organisations, ``keys`` are the
+        subjects' keys, ``id_of(i)`` the id of subject ``i`` (read only for the few that the
+        check file cannot settle)."""
+        out = np.ones(len(keys), dtype=bool)
+        if not orgs.any():
+            return out
+        if self.file is not None:
+            out[orgs] = self.file.registered_many(keys[orgs])
+            exact = orgs & np.isin(keys, self.overlay_keys) if len(self.overlay_keys) else None
+        else:
+            exact = orgs
+        if exact is not None and exact.any():
+            where = np.flatnonzero(exact).tolist()
+            have = self._registered([id_of(i) for i in where])
+            for i in where:
+                out[i] = id_of(i) in have
+        return out
+
+    def _registered(self, subject_ids: list[str]) -> set[str]:
+        have: set[str] = set()
+        with self.reg.engine.connect() as conn:
+            for i in range(0, len(subject_ids), 500):
+                have.update(
+                    conn.execute(
+                        select(subjects_table.c.subject_id).where(
+                            subjects_table.c.subject_id.in_(subject_ids[i : i + 500])
+                        )
+                    ).scalars()
+                )
+        return have
+
     def entries(self, subject_ids: list[str]) -> dict[str, tuple[Entry, ...]]:
         """The exact path: the subjects' notified listings with their suspensions (a merged
         subject's are its survivor's)."""
@@ -276,12 +322,37 @@ class CheckIndex:
         t = to_utc_naive(at)
         concerned = self.concerned(ref.subject_id, measure_id, t)
         found = self.entries([ref.subject_id]).get(ref.subject_id, ()) if concerned else ()
-        return self.build(ref, measure_id, at, found)
+        return self.build(ref, measure_id, at, found, known=bool(found) or self.known(ref))
 
     def build(
-        self, ref: SubjectRef, measure_id: str, at: datetime, found: tuple[Entry, ...]
+        self,
+        ref: SubjectRef,
+        measure_id: str,
+        at: datetime,
+        found: tuple[Entry, ...],
+        *,
+        known: bool = True,
     ) -> dict[str, Any]:
-        """The explained answer from the subject's listings (none: a plain answer)."""
+        """The explained answer from the subject's listings (none: a plain answer; and for an
+        organisation the register does not hold, ``unknown_subject``)."""
+        if not known:
+            m, _lists, info = self.measure(measure_id)
+            return {
+                "subject": ref.display,
+                "measure": measure_id,
+                **info,
+                "as_of": iso(at, self.reg.tz),
+                "restricted": False,
+                "applies": False,
+                "outcome": "unknown_subject",
+                "listings": [],
+                "how_to_resolve": None,
+                "note": (
+                    "the register holds no organisation with this code: nothing is known of "
+                    "it, which is not a clearance (check the code, or ask the registration "
+                    "authority)"
+                ),
+            }
         m, lists, info = self.measure(measure_id)
         t = to_utc_naive(at)
         hits: list[Entry] = []
@@ -426,7 +497,12 @@ def answer_many(
     ids = [ref.subject_id for ref in refs]
     concerned = idx.concerned_many(subject_keys(ids), measure, to_utc_naive(moment))
     found = idx.entries([ids[i] for i in np.flatnonzero(concerned)])
-    results = [idx.build(ref, measure, moment, found.get(ref.subject_id, ())) for ref in refs]
+    orgs = np.array([r.kind == "organisation" for r in refs], dtype=bool)
+    known = idx.known_many(orgs, subject_keys(ids), ids.__getitem__)
+    results = [
+        idx.build(ref, measure, moment, found.get(ref.subject_id, ()), known=bool(k))
+        for ref, k in zip(refs, known.tolist(), strict=True)
+    ]
     if reader is not None:
         now = reg.read_moment()
         for ref, res in zip(refs, results, strict=True):
@@ -508,11 +584,19 @@ def answer_bulk(
         )
     idx.ensure_fresh()
     moment = at or reg.now()
-    concerned = np.flatnonzero(idx.concerned_many(subject_keys(ids), measure, to_utc_naive(moment)))
+    keys = subject_keys(ids)
+    concerned = np.flatnonzero(idx.concerned_many(keys, measure, to_utc_naive(moment)))
     _m, _lists, info = idx.measure(measure)
     plain = "allowed" if info["kind"] == "sanction" else "not_eligible"
     outcomes = [plain] * n
     answers: list[dict[str, Any]] = []
+    # organisations the register does not hold (the codes validated together are USCCs)
+    orgs = fast.copy()
+    for i, ref in refs.items():
+        orgs[i] = ref.kind == "organisation"
+    unknown = np.flatnonzero(~idx.known_many(orgs, keys, lambda i: ids[i].decode()))
+    for i in unknown.tolist():
+        outcomes[i] = "unknown_subject"
     if len(concerned):
         cids = [ids[i].decode() for i in concerned.tolist()]
         found = idx.entries(cids)
