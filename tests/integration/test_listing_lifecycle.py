@@ -142,6 +142,39 @@ def test_red_list_incentive_and_supersession(reg: Registry, clock: FixedClock) -
     assert checks.answer(reg, ORG, "tax_green_channel", at("2026-12-01"))["applies"]
 
 
+def test_a_black_listing_withholds_the_red_lists_incentives(
+    reg: Registry, clock: FixedClock
+) -> None:
+    """A black-listed organisation stayed eligible for red-list incentives."""
+    clock.set(at("2026-01-25"))
+    run(reg, [tax_rating("TX-1")], "tax")
+    run(reg, [judgment()])  # notified now, active after the one-month notice period
+    before = checks.answer(reg, ORG, "tax_green_channel", at("2026-02-10"))
+    assert before["outcome"] == "eligible" and "blocked_by" not in before
+    clock.set(at("2026-03-01T09:00"))
+    listings.advance(reg, "sweep")
+    a = checks.answer(reg, ORG, "tax_green_channel")
+    assert a["outcome"] == "not_eligible" and not a["applies"]
+    assert [x["list"] for x in a["listings"]] == ["a_level_taxpayers"]
+    assert [x["list"] for x in a["blocked_by"]] == ["dishonest_judgment_debtors"]
+    assert "国发〔2016〕33号" in a["note"]
+    bulk = checks.answer_bulk(reg, [ORG], "tax_green_channel")
+    assert bulk["outcomes"] == ["not_eligible"] and bulk["answers"][0]["blocked_by"]
+    assert checks.answer_many(reg, [ORG], "tax_green_channel")["results"][0] == a
+    # performed: the black listing ends, the incentive is back
+    clock.set(at("2026-03-05"))
+    ingest.amend(
+        reg,
+        "court",
+        "BJ-2026-0001",
+        {"status": "performed", "performed_on": "2026-03-02"},
+        actor="court",
+    )
+    clock.set(at("2026-03-10"))
+    listings.advance(reg, "sweep")
+    assert checks.answer(reg, ORG, "tax_green_channel")["outcome"] == "eligible"
+
+
 def test_resubmitted_batch_creates_nothing_new(reg: Registry, clock: FixedClock) -> None:
     rows = [judgment(), judgment("BJ-2", ORG2, conduct=None, listing_ref=None), tax_rating("TX-1")]
     run(reg, rows[:2])
@@ -191,6 +224,33 @@ def test_bad_rows_are_reported_and_prohibited_values_never_stored(reg: Registry)
             for r in conn.execute(text(f"SELECT * FROM {t}"))
         )
     assert "佛教" not in everything
+
+
+def test_the_term_the_court_decision_sets_is_honoured(reg: Registry, clock: FixedClock) -> None:
+    """A listing decision's own term (3 years) was replaced by the pack's five-year bound for
+    its ground; a term outside the legal range (2-5 years, SPC Art. 2) is refused."""
+    clock.set(at("2026-01-20"))
+    s = run(
+        reg,
+        [
+            judgment("T3", listing_term_years="3"),  # able_but_refuses: the pack says 5y
+            judgment("T0", ORG2),  # no term in the decision: the pack's bound applies
+            judgment("T9", listing_term_years="9"),
+        ],
+    )
+    assert (s.accepted, s.rejected) == (2, 1)
+    (bad,) = s.rejects
+    assert bad.field == "listing_term_years" and "above the maximum 5" in bad.reason
+    clock.set(at("2026-03-01T09:00"))
+    listings.advance(reg, "sweep")
+    until = {
+        code: [x["until"] for x in subjects.subject_file(reg, code)["listings"]]
+        for code in (ORG, ORG2)
+    }
+    assert until == {
+        ORG: ["2029-02-20T00:00:00+08:00"],  # T3: the decision's three years
+        ORG2: ["2031-02-20T00:00:00+08:00"],  # T0: the pack's bound for its ground
+    }
 
 
 def test_dates_before_the_law_or_after_the_act_are_refused(

@@ -187,6 +187,16 @@ def test_sanction_linked_to_a_red_list_is_refused(pack_copy: Path) -> None:
     refuse(pack_copy, "exclude_government_procurement", "a sanction linked to red list")
 
 
+def test_an_incentive_blocked_by_a_red_list_or_without_basis_is_refused(pack_copy: Path) -> None:
+    f = pack_copy / "measures" / "incentives.yaml"
+    original = f.read_text(encoding="utf-8")
+    edit(f, lambda d: [dict(_first(d), blocked_by=["a_level_taxpayers"]), *d[1:]])  # type: ignore[index]
+    refuse(pack_copy, "tax_green_channel", "not a black list")
+    f.write_text(original, encoding="utf-8")
+    edit(f, lambda d: [dict(_first(d), blocked_by_basis=[]), *d[1:]])  # type: ignore[index]
+    refuse(pack_copy, "tax_green_channel", "blocked_by_basis")
+
+
 def test_prohibited_vocabulary_matches_words_not_substrings() -> None:
     assert prohibited_category("postal_code") is None
     assert prohibited_category("decision_ref") is None

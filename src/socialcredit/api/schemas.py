@@ -47,6 +47,11 @@ class CheckAnswer(BaseModel):
     suspended: List[ListingRef] | None = Field(
         default=None, description="Listings suspended while an objection is open."
     )
+    blocked_by: List[ListingRef] | None = Field(
+        default=None,
+        description="An incentive withheld: the subject's active listings on black lists that "
+        "the measure's rules name (its listing on the red list is in listings).",
+    )
     note: str | None = None
     merged_into: str | None = Field(
         default=None,

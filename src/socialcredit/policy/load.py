@@ -485,6 +485,21 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 )
         if not m.lists:
             raise PolicyError(f, e, "linked to no list", "name the lists this measure applies to")
+        if m.blocked_by:
+            if m.kind != "incentive":
+                raise PolicyError(
+                    f, e, "blocked_by on a sanction", "only an incentive is withheld by a listing"
+                )
+            basis(f, e, m.blocked_by_basis, "blocked_by_basis")
+            for lid in m.blocked_by:
+                blocker = pack.lists.get(lid)
+                if blocker is None or blocker.kind != "black":
+                    raise PolicyError(
+                        f,
+                        e,
+                        f"blocked_by names {lid!r}, which is not a black list of this pack",
+                        "name black lists only",
+                    )
         for lid in m.lists:
             linked = pack.lists.get(lid)
             if linked is None:

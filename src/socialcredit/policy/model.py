@@ -244,6 +244,10 @@ class Measure(Strict):
     lists: list[str]
     targets: list[str]
     responsible_persons_basis: Basis = Field(default_factory=list)
+    #: an incentive withheld while the subject has an active listing on one of these (black)
+    #: lists, whatever its red listing says; ``blocked_by_basis`` cites the rule
+    blocked_by: list[str] = Field(default_factory=list)
+    blocked_by_basis: Basis = Field(default_factory=list)
     note: str | None = None
 
 

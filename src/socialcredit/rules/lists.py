@@ -93,14 +93,16 @@ def listing_decision(ld: ListDef, rec: RecordFacts) -> tuple[str | None, str | N
 def duration(ld: ListDef, rec: RecordFacts) -> Duration:
     d = ld.duration
     chosen = Duration.parse(d.default)
-    if d.from_field:
-        v = rec.value(d.from_field)
-        if v is not None:
-            chosen = Duration(int(float(v)), d.from_field_unit)
     for fname, table in d.by_field.items():
         v = rec.value(fname)
         if v is not None and v in table:
             chosen = Duration.parse(table[v])
+    # the term the decision itself sets wins over the pack's term for its ground: the pack
+    # fills in only where the decision is silent (its range is the field's, checked at intake)
+    if d.from_field:
+        v = rec.value(d.from_field)
+        if v is not None:
+            chosen = Duration(int(float(v)), d.from_field_unit)
     cap = Duration.parse(d.maximum)
     return cap if _longer(chosen, cap) else chosen
 

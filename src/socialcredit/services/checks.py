@@ -358,7 +358,11 @@ class CheckIndex:
         hits: list[Entry] = []
         suspended: list[Entry] = []
         upcoming: list[Entry] = []
+        blockers: list[Entry] = []
         for e in found:
+            active = e.activates_at <= t < e.end and not (e.suspensions and e.suspended(t))
+            if e.list_id in m.blocked_by and active:
+                blockers.append(e)
             if e.list_id not in lists:
                 continue
             if e.activates_at <= t < e.end:
@@ -366,7 +370,7 @@ class CheckIndex:
             elif e.notified_at <= t < e.activates_at and (e.ended_at is None or t < e.ended_at):
                 upcoming.append(e)
         tz = self.reg.tz
-        applies = bool(hits)
+        applies = bool(hits) and not blockers
         sanction = m.kind == "sanction"
         out: dict[str, Any] = {
             "subject": ref.display,
@@ -383,6 +387,13 @@ class CheckIndex:
                 self._list_info[hits[0].list_id]["how_to_resolve"] if hits and sanction else None
             ),
         }
+        if hits and blockers:
+            out["blocked_by"] = [self._listing(e, tz) for e in blockers]
+            out["note"] = (
+                "the incentive is withheld while the subject has an active listing on a black "
+                "list its rules name (blocked_by): "
+                + "; ".join(self.reg.pack.cite(m.blocked_by_basis))
+            )
         survivor = self.merged.get(ref.subject_id)
         if survivor is not None:
             out["merged_into"] = survivor
@@ -603,7 +614,12 @@ def answer_bulk(
         for i, sid in zip(concerned.tolist(), cids, strict=True):
             ref = refs.get(i) or SubjectRef(sid, "organisation", sid)
             a = idx.build(ref, measure, moment, found.get(sid, ()))
-            if a["outcome"] != plain or a.get("suspended") or a.get("notified_not_yet_active"):
+            if (
+                a["outcome"] != plain
+                or a.get("suspended")
+                or a.get("notified_not_yet_active")
+                or a.get("blocked_by")
+            ):
                 outcomes[i] = a["outcome"]
                 answers.append({"index": i, **a})
     if reader is not None:
