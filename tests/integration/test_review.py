@@ -124,11 +124,14 @@ def test_rejecting_closes_the_item_with_its_reasons(reg: Registry) -> None:
     with pytest.raises(InvalidInput):
         review.reject_item(reg, item_id, reason="  ", actor=REVIEWER)
     assert status(reg, item_id) == "open"
+    assert views.stats(reg)["review_queue"] == 1
 
     out = review.reject_item(reg, item_id, reason="no such debtor on file", actor=REVIEWER)
     assert out == {"item_id": item_id, "status": "rejected", "reason": "no such debtor on file"}
     assert status(reg, item_id) == "rejected"
     assert views.review_items(reg)["open"] == 0
+    # the home page's "rows awaiting review" counted decided items too
+    assert views.stats(reg)["review_queue"] == 0
     (decision,) = decisions(reg, item_id)
     assert decision.type == T.REVIEW_ITEM_REJECTED and decision.actor == REVIEWER
     assert json.loads(decision.payload) == {

@@ -87,10 +87,15 @@ def listings_at(
     return {"as_of": iso(moment, reg.tz), "counts": counts, "listings": shown}
 
 
+def _open_items(t: Any) -> Any:
+    """The review queue's items waiting at ``t`` (naive UTC): queued by then, not decided."""
+    return (review_queue.c.status == "open") & (review_queue.c.queued_at <= t)
+
+
 def review_items(reg: Registry, limit: int = 50) -> dict[str, Any]:
     """Open items of the review queue as they stood at the registry's moment."""
     t = to_utc_naive(reg.now())
-    open_items = (review_queue.c.status == "open") & (review_queue.c.queued_at <= t)
+    open_items = _open_items(t)
     with reg.engine.connect() as conn:
         n = conn.execute(
             select(func.count()).select_from(review_queue).where(open_items)
@@ -268,7 +273,11 @@ def stats(reg: Registry) -> dict[str, Any]:
         n_subjects = conn.execute(select(func.count()).select_from(subjects)).scalar_one()
         n_records = conn.execute(select(func.count()).select_from(records)).scalar_one()
         n_events = conn.execute(select(func.count()).select_from(events)).scalar_one()
-        n_review = conn.execute(select(func.count()).select_from(review_queue)).scalar_one()
+        # waiting now: a decided item is no longer "awaiting review" (the home page counted
+        # every item ever queued)
+        n_review = conn.execute(
+            select(func.count()).select_from(review_queue).where(_open_items(t))
+        ).scalar_one()
         active: dict[str, int] = {}
         for row in conn.execute(
             select(
