@@ -71,6 +71,18 @@ def test_indicators_leave_their_window_and_the_explanation_says_when(
         grading.grade(reg, ORG, "tax_credit", parse_moment("2026-03-31"))
 
 
+def test_the_explanation_names_what_actually_changes(reg: Registry, later: FixedClock) -> None:
+    """An override ending was explained as "penalties fade over their window (linear decay)",
+    though the tax method decays nothing: every explanation comes from the factors applied."""
+    tax(reg, "tax_evasion")
+    g = grading.grade(reg, ORG, "tax_credit")
+    assert (g["points"], g["level"]) == (100, "D")
+    up = g["to_improve"]
+    assert up["level"] == "A" and up["on"] == "2027-03-01T00:00:00+08:00"
+    assert "direct_d (tax/T0) no longer sets the level" in up["because"]
+    assert "decay" not in up["because"] and "fades" not in up["because"]
+
+
 def test_samr_risk_decay_listings_caps_and_overrides(reg: Registry, clock: FixedClock) -> None:
     clock.set(parse_moment("2026-01-10"))
     ingest.ingest(reg, numbered([penalty("P-1", field="environment")]), "samr", actor="samr")
@@ -85,6 +97,7 @@ def test_samr_risk_decay_listings_caps_and_overrides(reg: Registry, clock: Fixed
 
     assert grading.grade(reg, ORG, "samr_risk", day - timedelta(days=1))["level"] == "C"
     assert "2027-07-0" in up["on"] or "2027-07-1" in up["on"]
+    assert "samr/P-1 (serious_penalty) counts" in up["because"] and "fades" in up["because"]
     # the serious list (food penalty) sets D directly; the explanation names it
     clock.set(parse_moment("2026-02-01T09:00"))
     ingest.ingest(

@@ -268,12 +268,28 @@ class Grader:
     def _reason(
         self, records: list[GradeRecord], listings: list[GradeListing], at: datetime, when: datetime
     ) -> str:
-        before = {f["record"]: f for f in self.score(records, listings, at)[1]}
-        after = {f["record"]: f for f in self.score(records, listings, when)[1]}
-        gone = [f for k, f in before.items() if k not in after]
-        if gone:
-            return "; ".join(
-                f"{f['record']} ({f['rule']}, {f['points']:g} points) leaves its window"
-                for f in gone
-            )
-        return "penalties fade over their window (linear decay)"
+        """What changes between ``at`` and ``when``, from the factors and overrides actually
+        applied at each: factors that leave their window, factors that decay, overrides that
+        stop applying."""
+        _p, f_at, _l, o_at, _e = self.evaluate(records, listings, at)
+        _p, f_when, _l, o_when, _e = self.evaluate(records, listings, when)
+        before = {(f["record"], f["rule"]): f for f in f_at}
+        after = {(f["record"], f["rule"]): f for f in f_when}
+        parts = [
+            f"{f['record']} ({f['rule']}, {f['points']:g} points) leaves its window"
+            for k, f in before.items()
+            if k not in after
+        ]
+        parts += [
+            f"{f['record']} ({f['rule']}) counts {after[k]['points']:g} points instead of "
+            f"{f['points']:g}: it fades over its window"
+            for k, f in before.items()
+            if k in after and after[k]["points"] != f["points"]
+        ]
+        still = {o["rule"] for o in o_when}
+        parts += [
+            f"{o['rule']} ({', '.join(o['records'])}) no longer sets the level"
+            for o in o_at
+            if o["rule"] not in still
+        ]
+        return "; ".join(parts) or "the factors on file at that moment give this level"
