@@ -142,6 +142,27 @@ def test_red_list_incentive_and_supersession(reg: Registry, clock: FixedClock) -
     assert checks.answer(reg, ORG, "tax_green_channel", at("2026-12-01"))["applies"]
 
 
+def test_only_the_ratings_the_law_publishes_are_public(reg: Registry, clock: FixedClock) -> None:
+    """B-level tax ratings were published, against the pack's own note (only A and D are)."""
+    from socialcredit.services import views
+
+    clock.set(at("2026-05-01"))
+    run(
+        reg,
+        [
+            tax_rating("TX-A", year=2024, decided_on="2025-04-20"),
+            tax_rating("TX-B", ORG2, level="B"),
+        ],
+        "tax",
+    )
+    public_a = views.public_profile(reg, ORG)["records"]
+    assert [r["record_type"] for r in public_a] == ["tax_credit_rating"]
+    assert views.public_profile(reg, ORG2)["records"] == []
+    # the taxpayer sees its own rating in its file
+    own = subjects.subject_file(reg, ORG2)["records"]
+    assert [r["fields"]["level"] for r in own] == ["B"]
+
+
 def test_a_black_listing_withholds_the_red_lists_incentives(
     reg: Registry, clock: FixedClock
 ) -> None:
