@@ -83,6 +83,38 @@ def test_the_explanation_names_what_actually_changes(reg: Registry, later: Fixed
     assert "decay" not in up["because"] and "fades" not in up["because"]
 
 
+def test_the_authoritys_own_rating_is_the_rating(reg: Registry, later: FixedClock) -> None:
+    """A subject saw a tax credit grade "A 100" computed by the registry right above the tax
+    bureau's own record saying level B, score 71: where the authority's rating is on file it is
+    the rating, and the registry's result is labelled as its own estimate."""
+    from socialcredit.services import subjects
+
+    ingest.ingest(
+        reg,
+        numbered([{**tax_rating("R-2025", level="B", decided_on="2026-03-20"), "score": "71"}]),
+        "tax",
+        actor="tax",
+    )
+    g = grading.grade(reg, ORG, "tax_credit")
+    assert (g["level"], g["points"]) == ("A", 100)  # the registry's method, from no indicator
+    assert g["official"] == {
+        "level": "B",
+        "points": 71.0,
+        "record": "tax/R-2025",
+        "authority": "国家税务总局北京市税务局",
+        "decided_on": "2026-03-20",
+        "legal_basis": g["official"]["legal_basis"],
+    }
+    assert "own rating is on file" in g["note"] and "not a rating" in g["note"]
+    (shown,) = [
+        x
+        for x in grading.with_grades(reg, subjects.subject_file(reg, ORG))["grades"]
+        if x["method"] == "tax_credit"
+    ]
+    assert shown["official"]["level"] == "B"
+    assert grading.grade(reg, ORG, "samr_risk")["official"] is None  # no authority rates it
+
+
 def test_samr_risk_decay_listings_caps_and_overrides(reg: Registry, clock: FixedClock) -> None:
     clock.set(parse_moment("2026-01-10"))
     ingest.ingest(reg, numbered([penalty("P-1", field="environment")]), "samr", actor="samr")

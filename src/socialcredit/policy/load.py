@@ -516,6 +516,24 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
     for gid, gm in pack.grading.items():
         f, e = files[f"grading/{gid}"], f"grading method '{gid}'"
         basis(f, e, gm.legal_basis)
+        if gm.official is not None:
+            ort = pack.record_types.get(gm.official.record_type)
+            if ort is None:
+                raise PolicyError(
+                    f,
+                    e,
+                    f"official names record type {gm.official.record_type!r}, unknown",
+                    "name the record type that carries the authority's rating",
+                )
+            for fld in (gm.official.level_field, gm.official.points_field):
+                if fld is not None and fld not in ort.fields:
+                    raise PolicyError(
+                        f,
+                        e,
+                        f"official names field {fld!r}, not a field of {ort.id}",
+                        f"use one of {sorted(ort.fields)}",
+                    )
+            basis(f, e, gm.official.legal_basis, "official.legal_basis")
         if "person" in gm.subject_kinds:
             raise PolicyError(
                 f,

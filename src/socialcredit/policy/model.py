@@ -316,6 +316,18 @@ class Publication(Strict):
     legal_basis: Basis
 
 
+class OfficialRating(Strict):
+    """The competent authority's own rating of what a method grades (a tax bureau's annual
+    tax credit rating): where one is on file it is the subject's rating, and the registry's
+    result by its own method is shown as a different thing, never in its place."""
+
+    record_type: str
+    status: list[str]
+    level_field: str
+    points_field: str | None = None
+    legal_basis: Basis
+
+
 class GradingMethod(Strict):
     id: str
     name: Text
@@ -328,6 +340,7 @@ class GradingMethod(Strict):
     overrides: list[Override] = Field(default_factory=list)
     inspection: InspectionShares | None = None
     publication: Publication | None = None  # absent: grades are for supervision, never public
+    official: OfficialRating | None = None
     note: str | None = None
 
 

@@ -25,6 +25,7 @@ from .subjects import subject_file
 
 if TYPE_CHECKING:
     from ..bootstrap import Registry
+    from ..policy.model import OfficialRating
 
 
 def grade(reg: Registry, code: str, method: str, at: datetime | None = None) -> dict[str, Any]:
@@ -62,7 +63,42 @@ def grade_file(
     result = Grader(reg.pack, gm, reg.calendar, reg.tz).grade(
         records, listings, moment.astimezone(reg.tz)
     )
-    return {"subject": file["subject"], **result}
+    out = {"subject": file["subject"], **result, "official": None}
+    if gm.official is not None:
+        out["official"] = _official(reg, gm.official, file)
+        if out["official"] is not None:
+            o = out["official"]
+            out["note"] = (
+                f"{o['authority']}'s own rating is on file ({o['record']}: {o['level']}"
+                + (f", {o['points']:g} points" if o["points"] is not None else "")
+                + "): it is the subject's rating. level and points here are the registry's "
+                "supervision estimate by its own method, a different thing, not a rating."
+            )
+    return out
+
+
+def _official(reg: Registry, rule: OfficialRating, file: dict[str, Any]) -> dict[str, Any] | None:
+    """The authority's latest rating on file (not retracted), or None."""
+    on_file = [
+        r
+        for r in file["records"]
+        if r["record_type"] == rule.record_type
+        and r["status"] in rule.status
+        and not r.get("retracted")
+        and r["fields"].get(rule.level_field)
+    ]
+    if not on_file:
+        return None
+    r = max(on_file, key=lambda x: (x["decided_on"], x["source_record_id"]))
+    raw = r["fields"].get(rule.points_field) if rule.points_field else None
+    return {
+        "level": r["fields"][rule.level_field],
+        "points": float(raw) if raw not in (None, "") else None,
+        "record": r["record"],
+        "authority": r["authority"],
+        "decided_on": r["decided_on"],
+        "legal_basis": reg.pack.cite(rule.legal_basis),
+    }
 
 
 def with_grades(
