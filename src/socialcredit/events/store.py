@@ -412,10 +412,10 @@ def verify(conn: Connection, *, after: tuple[int, str] | None = None) -> ChainRe
 
 def verify_sampled(conn: Connection, sample: int, seed: int | None = None) -> ChainReport:
     """The chain of chained events walked whole (each batch event must cover exactly the gap
-    of facts before it), and ``sample`` facts drawn at random checked with their whole chunk:
-    each fact of the chunk against its payload and leaf, the chunk against the root its
-    batch event keeps. A change to a fact outside the chunks drawn is not seen: ``verify``
-    walks every fact."""
+    of facts before it), and ``sample`` facts drawn at random, each checked against its
+    content (payload digest, leaf, batch, moment) and its chunk's stored leaves against the
+    root its batch event keeps. A change to a fact not drawn is not seen: ``verify`` walks
+    every fact."""
     import random
 
     head = conn.execute(
@@ -488,37 +488,30 @@ def verify_sampled(conn: Connection, sample: int, seed: int | None = None) -> Ch
     total = sum(int(c["count"]) for _b, c, _at, _actor in committed)
     rng = random.Random(seed)
     picks = sorted(rng.sample(range(total), min(sample, total))) if total else []
-    chunks: set[tuple[int, int]] = set()
+    # the facts drawn, by batch event and chunk: {(batch, chunk): [seq, ...]}
+    drawn: dict[tuple[int, int], list[int]] = {}
     i, base = 0, 0
     for b, c, _at, _actor in committed:
         n = int(c["count"])
         while i < len(picks) and picks[i] < base + n:
-            chunks.add((b, (picks[i] - base) // int(c["chunk"])))
+            index = picks[i] - base
+            drawn.setdefault((b, index // int(c["chunk"])), []).append(int(c["first"]) + index)
             i += 1
         base += n
     by_batch = {b: (c, at, actor) for b, c, at, actor in committed}
-    for b, k in sorted(chunks):
+    for (b, k), seqs in sorted(drawn.items()):
         c, at, actor = by_batch[b]
         size, first = int(c["chunk"]), int(c["first"])
         lo, hi = first + k * size, min(first + (k + 1) * size, first + int(c["count"])) - 1
-        rows = conn.execute(
-            select(events).where((events.c.seq >= lo) & (events.c.seq <= hi)).order_by(events.c.seq)
-        ).all()
-        bad = next(
-            (
-                r.seq
-                for r in rows
-                if r.batch_seq != b
-                or (r.at, r.actor) != (at, actor)
-                or not r.payload_digest
-                or not _content_ok(r)
-                or (is_redacted(r.payload) and r.seq not in purged)
-                or batches.fact_leaf(r.event_id, r.type, r.subject_id, r.payload_digest).hex()
-                != r.hash
-            ),
-            None,
+        # the chunk's leaves as stored: they must hash to the root its batch event keeps
+        leaves_of = dict(
+            conn.execute(
+                select(events.c.seq, events.c.hash).where(
+                    (events.c.seq >= lo) & (events.c.seq <= hi)
+                )
+            ).all()
         )
-        missing = sorted(set(range(lo, hi + 1)) - {r.seq for r in rows})
+        missing = sorted(set(range(lo, hi + 1)) - set(leaves_of))
         if missing:
             return ChainReport(
                 False,
@@ -527,9 +520,23 @@ def verify_sampled(conn: Connection, sample: int, seed: int | None = None) -> Ch
                 missing[0],
                 f"fact {missing[0]} of batch event {b} is missing (deleted)",
             )
-        leaves = [bytes.fromhex(r.hash) for r in rows]
-        if bad is None and merkle.root_of_hashes(leaves).hex() != c["chunks"][k]:
+        leaves = [bytes.fromhex(leaves_of[q]) for q in range(lo, hi + 1)]
+        bad: int | None = None
+        if merkle.root_of_hashes(leaves).hex() != c["chunks"][k]:
             bad = b
+        # and each fact drawn must be what its leaf says
+        for r in conn.execute(select(events).where(events.c.seq.in_(seqs))).all():
+            if (
+                r.batch_seq != b
+                or (r.at, r.actor) != (at, actor)
+                or not r.payload_digest
+                or not _content_ok(r)
+                or (is_redacted(r.payload) and r.seq not in purged)
+                or batches.fact_leaf(r.event_id, r.type, r.subject_id, r.payload_digest).hex()
+                != r.hash
+            ):
+                bad = r.seq
+                break
         if bad is not None:
             return ChainReport(
                 False,
@@ -539,7 +546,7 @@ def verify_sampled(conn: Connection, sample: int, seed: int | None = None) -> Ch
                 f"the facts {lo}..{hi} of batch event {b} no longer match the root it keeps "
                 f"for them: fact {bad} or its place was altered",
             )
-        count += len(rows)
+        count += len(seqs)
     return ChainReport(True, count, head_seq)
 
 

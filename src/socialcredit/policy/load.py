@@ -144,23 +144,25 @@ def load_pack(path: Path | str | None = None) -> Pack:
     }
     files: dict[str, str] = {}
 
-    def collect(folder: str, model: type[M]) -> dict[str, M]:
+    def collect(folder: str, model: type[M], kind: str) -> dict[str, M]:
         out: dict[str, M] = {}
         for p in sorted((root / folder).glob("*.yaml")):
             for item in _entries(p, root):
-                entry = f"{folder[:-1].replace('_', ' ')} '{item['id']}'"
+                entry = f"{kind} '{item['id']}'"
                 if item["id"] in out:
                     raise PolicyError(_rel(p, root), entry, "defined twice", "give it a unique id")
                 out[item["id"]] = _parse(model, item, _rel(p, root), entry)
                 files[f"{folder}/{item['id']}"] = _rel(p, root)
         return out
 
-    record_types = collect("record_types", RecordType)
-    lists = collect("lists", ListDef)
-    measures = collect("measures", Measure)
-    sources = collect("sources", Source)
-    grading = collect("grading", GradingMethod) if (root / "grading").is_dir() else {}
-    formats = collect("formats", FormatSpec) if (root / "formats").is_dir() else {}
+    record_types = collect("record_types", RecordType, "record type")
+    lists = collect("lists", ListDef, "list")
+    measures = collect("measures", Measure, "measure")
+    sources = collect("sources", Source, "source")
+    grading = (
+        collect("grading", GradingMethod, "grading method") if (root / "grading").is_dir() else {}
+    )
+    formats = collect("formats", FormatSpec, "format") if (root / "formats").is_dir() else {}
 
     def optional(rel: str, model: type[M], entry: str) -> M | None:
         """A single-file section of the pack, or None when the pack has no such file."""
