@@ -8,7 +8,7 @@ from socialcredit.bootstrap import Registry
 from socialcredit.clock import FixedClock, parse_moment
 from socialcredit.errors import UnknownEntity
 from socialcredit.services import grading, ingest
-from tests.fixtures.rows import ORG, abnormal, numbered, penalty, tax_indicator, tax_rating
+from tests.fixtures.rows import ORG, ORG2, abnormal, numbered, penalty, tax_indicator, tax_rating
 
 
 def tax(reg: Registry, *indicators: str, decided_on: str = "2026-03-01") -> None:
@@ -113,6 +113,65 @@ def test_the_authoritys_own_rating_is_the_rating(reg: Registry, later: FixedCloc
     ]
     assert shown["official"]["level"] == "B"
     assert grading.grade(reg, ORG, "samr_risk")["official"] is None  # no authority rates it
+
+
+def test_a_commendation_under_no_honours_is_neither_published_nor_counted(
+    reg: Registry, clock: FixedClock
+) -> None:
+    """A subject on the serious-illegal-dishonest list (measure no_honours) received a
+    commendation; it was published and raised the subject's grade."""
+    from socialcredit.services import listings, views
+
+    def commendation(rid: str, subject: str) -> dict[str, str]:
+        return {
+            "source_record_id": rid,
+            "record_type": "commendation",
+            "subject_id": subject,
+            "subject_name": "某公司",
+            "authority": "北京市市场监督管理局",
+            "decision_ref": "京市监表〔2026〕3号",
+            "decided_on": "2026-03-05",
+            "legal_basis": "《国务院关于建立完善守信联合激励和失信联合惩戒制度》",
+            "status": "conferred",
+            "title": "守合同重信用企业",
+        }
+
+    clock.set(parse_moment("2026-02-01"))
+    ingest.ingest(reg, numbered([penalty("P-1", decided_on="2026-01-20")]), "samr", actor="s")
+    clock.set(parse_moment("2026-03-01"))
+    listings.advance(reg, "sweep")
+    assert checks_outcome(reg) == "restricted"  # under no_honours
+    clock.set(parse_moment("2026-03-06"))
+    rows = [commendation("C-1", ORG), commendation("C-2", ORG2)]
+    ingest.ingest(reg, numbered(rows), "samr", actor="s")
+    listed = grading.grade(reg, ORG, "samr_risk")
+    assert not [f for f in listed["factors"] if f["rule"] == "commendation"]
+    free = grading.grade(reg, ORG2, "samr_risk")
+    assert [f["points"] for f in free["factors"] if f["rule"] == "commendation"] == [5.0]
+    kinds = [r["record_type"] for r in views.public_profile(reg, ORG)["records"]]
+    assert "commendation" not in kinds and "administrative_penalty" in kinds
+    assert [r["record_type"] for r in views.public_profile(reg, ORG2)["records"]] == [
+        "commendation"
+    ]
+    # the batch recompute in SQL applies the same bar
+    from sqlalchemy import select
+
+    from socialcredit.db import grades
+
+    grading.recompute(reg, actor="test:batch")
+    with reg.engine.connect() as conn:
+        stored = dict(
+            conn.execute(
+                select(grades.c.subject_id, grades.c.points).where(grades.c.method == "samr_risk")
+            ).all()
+        )
+    assert (stored[ORG], stored[ORG2]) == (listed["points"], free["points"])
+
+
+def checks_outcome(reg: Registry) -> str:
+    from socialcredit.services import checks
+
+    return str(checks.answer(reg, ORG, "no_honours")["outcome"])
 
 
 def test_samr_risk_decay_listings_caps_and_overrides(reg: Registry, clock: FixedClock) -> None:

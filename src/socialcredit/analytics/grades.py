@@ -97,9 +97,15 @@ def _hits(name: str, item: Indicator | Override, points: float | None, d: Dialec
                 f"{d.micros_between(d.timestamp('decided_on'), end)}"
             )
         value = f"SUM({points!r} * {weight})" if points is not None else "COUNT(*)"
+        barred = ""
+        if isinstance(item, Indicator) and item.unless_listed:
+            lists = ", ".join(_q(x) for x in item.unless_listed)
+            barred = (
+                f" AND subject_id NOT IN (SELECT subject_id FROM active WHERE list_id IN ({lists}))"
+            )
         return (
             f"{name} AS (SELECT subject_id, {value} AS v FROM recs "
-            f"WHERE {_record_where(item.record, d)} AND {cond} GROUP BY subject_id)"
+            f"WHERE {_record_where(item.record, d)} AND {cond}{barred} GROUP BY subject_id)"
         )
     lm: ListingMatch | None = item.listing
     assert lm is not None

@@ -291,6 +291,14 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 )
             for v in table.values():
                 _dur(f, e, v)
+        for lid in rt.publicity.not_while_listed:
+            if lid not in pack.lists:
+                raise PolicyError(
+                    f,
+                    e,
+                    f"publicity.not_while_listed names {lid!r}, not a list of this pack",
+                    "name a list of this pack",
+                )
 
     for lid, ld in pack.lists.items():
         f, e = files[f"lists/{lid}"], f"list '{lid}'"
@@ -622,6 +630,14 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                             f"where.{fname} does not match {grt.id}",
                             f"use fields and values of {grt.id}",
                         )
+            for lid in getattr(item, "unless_listed", ()):
+                if lid not in pack.lists:
+                    raise PolicyError(
+                        f,
+                        where,
+                        f"unless_listed names {lid!r}, not a list of this pack",
+                        "name a list of this pack",
+                    )
             if item.listing is not None and item.listing.list not in pack.lists:
                 raise PolicyError(
                     f, where, f"list {item.listing.list!r} is unknown", "name a list of this pack"

@@ -80,6 +80,9 @@ class Publicity(Strict):
 
     default: str
     by_field: dict[str, dict[str, str]] = Field(default_factory=dict)
+    #: not published at all when, on its decision date, the subject has an active listing on
+    #: one of these lists (a commendation conferred on a subject under "no honours")
+    not_while_listed: list[str] = Field(default_factory=list)
     basis: Basis = Field(default_factory=list)
     note: str | None = None
 
@@ -275,6 +278,9 @@ class Indicator(Strict):
     window: str | None = None
     decay: Literal["none", "linear"] = "none"
     cap: float | None = None  # the most this indicator may add or deduct in total
+    #: the indicator counts nothing while the subject has an active listing on one of these
+    #: lists (commendations do not raise the grade of a subject under "no honours")
+    unless_listed: list[str] = Field(default_factory=list)
     legal_basis: Basis
     note: str | None = None
 

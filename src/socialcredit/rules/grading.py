@@ -111,7 +111,10 @@ class Grader:
         """Points and the factors behind them (none without ``explain``: the same points)."""
         total = self.method.start
         factors: list[dict[str, Any]] = []
+        listed = {x.list_id for x in listings}
         for ind in self.method.indicators:
+            if ind.unless_listed and listed.intersection(ind.unless_listed):
+                continue  # the subject is on a list that bars this indicator
             hits = self._hits(ind, records, listings, at, ind.points)
             if not hits:
                 continue

@@ -609,7 +609,12 @@ def _publicity_until(st: _Batch, row: ValidRow) -> date:
     return until
 
 
-def _publicity(st: _Batch, row: ValidRow, old: dict[str, Any] | None) -> date:
+def _publicity(st: _Batch, row: ValidRow, old: dict[str, Any] | None, subject_id: str) -> date:
+    barred = st.pack.record_types[row.record_type].publicity.not_while_listed
+    if barred and any(
+        op.list_id in barred and op.status == "active" for op in st.open.of_subject(subject_id)
+    ):
+        return row.decided_on  # never public: the subject is under a measure that bars it
     until = _publicity_until(st, row)
     if old is not None and old.get("repaired") and old["publicity_until"] < until:
         return old["publicity_until"]  # type: ignore[no-any-return]
@@ -734,7 +739,7 @@ def _record(
         "record_key": key,
         "source": st.source,
         "source_record_id": row.source_record_id,
-        "publicity_until": _publicity(st, row, old).isoformat(),
+        "publicity_until": _publicity(st, row, old, ref.subject_id).isoformat(),
         "content_hash": content_hash,
     }
     minor = (
