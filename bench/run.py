@@ -13,7 +13,10 @@ Runs, each as its own process, with the scale's sizes:
 - ``bench/check_http.py``: single checks with wrk against the check server, the full API and a
   PostgreSQL indexed lookup; bulk over HTTP; visibility of a new listing;
 - ``bench/core.py``: ingest on SQLite and PostgreSQL, and the service-level check loop;
-- ``bench/ingest_scale.py``: ingest as the store grows (100k rows; at ``full`` also 1M).
+- ``bench/ingest_scale.py``: ingest as the store grows (100k rows; at ``full`` also 1M), with
+  the same rows loaded bare into one plain table as the baseline;
+- ``bench/prove.py``: the log of batches: appending facts, proving one fact, verifying the log
+  whole and by sample (1M facts; at ``full`` also 10M).
 
 Each writes its own results under ``--out``; this script then writes ``summary.json`` and
 ``summary.md``: the machine, the commands, and for each target of the performance issue the
@@ -42,6 +45,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "bulk": 1_000_000,
         "core": 20_000,
         "ingest_rows": "100000",
+        "prove_facts": "1000000",
     },
     "full": {
         "pairs": [1_000_000, 30_000_000],
@@ -49,6 +53,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "bulk": 2_000_000,
         "core": 75_000,
         "ingest_rows": "100000,1000000",
+        "prove_facts": "1000000,10000000",
     },
 }
 
@@ -112,6 +117,7 @@ def main() -> None:
     if args.postgres_url:
         scale_cmd += ["--postgres-url", args.postgres_url]
     run(scale_cmd, env)
+    run([PY, "bench/prove.py", "--facts", sc["prove_facts"], "--out", str(out)], env)
     for extra in filter(None, args.extra.split(",")):
         run([PY, f"bench/{extra}.py", "--out", str(out)], env)
 
@@ -125,6 +131,9 @@ def write_summary(out: Path, scale: str, started: str) -> None:
     scale_file = out / "ingest_scale.json"
     if scale_file.exists():
         core["ingest_scale"] = json.loads(scale_file.read_text())
+    prove_file = out / "prove.json"
+    if prove_file.exists():
+        core["prove"] = json.loads(prove_file.read_text())
     summary = {
         "scale": scale,
         "started": started,
@@ -259,6 +268,7 @@ def targets(
             batch = core["ingest_scale"]["batch"]
             runs = r.get("runs", 1)
             loads = r.get("runs_load_average") or [[r["load_average_at_end"][0]] * 2]
+            base = r.get("baseline_rows_per_s")
             add(
                 label,
                 target,
@@ -269,6 +279,12 @@ def targets(
                 + ("one run" if runs == 1 else f"median of {runs} runs")
                 + f", {r['cpu_s'] * 1e6 / r['rows']:,.0f} µs of CPU a row"
                 + f"; load average {max(max(x) for x in loads):.1f} at most (2 CPUs)"
+                + (
+                    f"; the same rows bare into one plain table: {base:,.0f} rows/s "
+                    f"(registry ÷ bare = {r['rows_per_s'] / base:.3f})"
+                    if base
+                    else ""
+                )
                 + _larger_loads(out, engine, r["rows"]),
             )
         elif engine in core["ingest"]:
@@ -281,6 +297,18 @@ def targets(
                 True,
                 f"{r['rows']:,} rows, batches of 1,000",
             )
+    for p in (core.get("prove") or {}).get("results", [])[-1:]:
+        add(
+            "audit prove of one fact",
+            10.0,
+            p["prove_ms_median"],
+            "ms",
+            False,
+            f"{p['engine']}, {p['facts']:,} facts; p99 {p['prove_ms_p99']:.2f} ms; the bare read "
+            f"of the fact's row {p['bare_read_ms_median']:.3f} ms; full verify "
+            f"{p['verify_seconds']:,.0f} s, sampled (1,000 facts) "
+            f"{min(p['verify_sampled_seconds']):.1f}-{max(p['verify_sampled_seconds']):.1f} s",
+        )
     return rows
 
 
