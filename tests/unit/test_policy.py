@@ -153,6 +153,10 @@ def test_responsible_persons_need_their_own_legal_basis(pack_copy: Path) -> None
         ("relatives_ids", "social connections"),
         ("health_condition", "health"),
         ("party_membership", "political opinion"),
+        # disguises that loaded before
+        ("mz", "ethnicity"),
+        ("minority_status", "ethnicity"),
+        ("social_graph", "social connections"),
     ],
 )
 def test_record_field_in_a_prohibited_category_is_refused(
@@ -161,6 +165,42 @@ def test_record_field_in_a_prohibited_category_is_refused(
     f = pack_copy / "record_types" / "court_judgment.yaml"
     edit(f, lambda d: dict(d, fields={**d["fields"], field: {"type": "string"}}))  # type: ignore[index]
     refuse(pack_copy, "court_judgment", f"field '{field}'", category)
+
+
+@pytest.mark.parametrize(
+    ("spec", "category"),
+    [
+        ({"type": "enum", "values": ["汉族", "回族", "维吾尔族", "其他"]}, "ethnicity"),
+        ({"type": "enum", "values": ["han", "hui", "zhuang", "other"]}, "ethnicity"),
+        ({"type": "enum", "values": ["uyghur", "other"]}, "ethnicity"),
+        ({"type": "enum", "values": ["buddhist", "catholic", "none"]}, "religious opinion"),
+        ({"type": "enum", "values": ["中共党员", "共青团员", "群众"]}, "political opinion"),
+        ({"type": "enum", "values": ["diabetes", "hypertension", "none"]}, "health"),
+        ({"type": "string", "description": "The group: Han, Hui, Zhuang or other"}, "ethnicity"),
+        ({"type": "string", "description": "信仰：佛教、道教或基督教"}, "religious opinion"),
+    ],
+)
+def test_prohibited_values_under_a_neutral_name_are_refused(
+    pack_copy: Path, spec: dict[str, object], category: str
+) -> None:
+    """An enum of ethnic groups under a neutral field name loaded: values and descriptions
+    are read against the vocabularies of the prohibited categories, not only names."""
+    f = pack_copy / "record_types" / "court_judgment.yaml"
+    edit(f, lambda d: dict(d, fields={**d["fields"], "group": spec}))  # type: ignore[index]
+    refuse(pack_copy, "court_judgment", "field 'group'", category)
+
+
+def test_ordinary_values_and_descriptions_load(pack_copy: Path) -> None:
+    f = pack_copy / "record_types" / "court_judgment.yaml"
+    ordinary = {
+        "kind": {"type": "enum", "values": ["fine", "warning", "han_river_district", "li"]},
+        "note": {
+            "type": "string",
+            "description": "Decision of 中共中央办公厅 and 国务院办公厅 on reports by the masses in a depression, by Korean and Russian firms",
+        },
+    }
+    edit(f, lambda d: dict(d, fields={**d["fields"], **ordinary}))  # type: ignore[index]
+    assert set(ordinary) <= set(load_pack(pack_copy).record_types["court_judgment"].fields)
 
 
 def test_list_without_expiry_is_refused(pack_copy: Path) -> None:

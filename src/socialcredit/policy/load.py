@@ -40,6 +40,7 @@ from .model import (
 )
 from .outputs import check_format, check_person_records
 from .prohibited import prohibited_category
+from .vocabularies import text_category, values_category
 
 #: Whom a measure may reach (DESIGN.md section 2, proportionality). Nothing else loads.
 ALLOWED_TARGETS = ("listed_subject", "responsible_persons")
@@ -253,6 +254,18 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 )
         for name, spec in rt.fields.items():
             prohibited(f, e, "field", name)
+            # a neutral name over prohibited values: group: [汉族, 回族], or its description
+            named = values_category(spec.values or [])
+            if named is None and spec.description:
+                named = text_category(spec.description)
+            if named is not None:
+                raise PolicyError(
+                    f,
+                    e,
+                    f"field '{name}' names {', '.join(named[1][:4])} in its values or "
+                    f"description: it falls in a prohibited category ({named[0]})",
+                    PROHIBITED_FIX,
+                )
             if not FIELD_NAME.match(name):
                 raise PolicyError(
                     f,

@@ -99,6 +99,9 @@ PROHIBITED: dict[str, frozenset[str]] = {
             "race",
             "racial",
             "minzu",
+            "mz",  # 民族 by its initials
+            "minority",
+            "minorities",
             "nationality",
             "uyghur",
             "uighur",
@@ -154,6 +157,9 @@ PROHIBITED: dict[str, frozenset[str]] = {
     ),
     "social connections": frozenset(
         {
+            "social_graph",
+            "social_network",
+            "social_circle",
             "relatives",
             "friend",
             "family",
@@ -312,6 +318,8 @@ STEMS: dict[str, tuple[str, ...]] = {
         "familymember",
         "kinship",
         "socialconnection",
+        "socialgraph",
+        "socialnetwork",
     ),
 }
 
