@@ -203,6 +203,31 @@ def test_ordinary_values_and_descriptions_load(pack_copy: Path) -> None:
     assert set(ordinary) <= set(load_pack(pack_copy).record_types["court_judgment"].fields)
 
 
+def test_an_entry_above_its_citations_ceiling_is_refused(pack_copy: Path) -> None:
+    """A pack could set a 99-year listing or drop the minors bar: the ceilings its citations
+    set (citations.yaml) are checked by the loader."""
+    lst = pack_copy / "lists" / "dishonest_judgment_debtors.yaml"
+    original = lst.read_text(encoding="utf-8")
+    edit(lst, lambda d: dict(d, duration={**d["duration"], "maximum": "99y"}))  # type: ignore[arg-type]
+    refuse(pack_copy, "dishonest_judgment_debtors", "99y", "5y", "spc_dishonest_debtors")
+    lst.write_text(original, encoding="utf-8")
+    edit(lst, lambda d: {k: v for k, v in d.items() if k != "bars"})  # type: ignore[union-attr]
+    refuse(pack_copy, "dishonest_judgment_debtors", "drops the bar", "minor_at_decision")
+    lst.write_text(original, encoding="utf-8")
+    rt = pack_copy / "record_types" / "administrative_penalty.yaml"
+    rt_original = rt.read_text(encoding="utf-8")
+    edit(
+        rt,
+        lambda d: dict(
+            d, publicity={**d["publicity"], "by_field": {"severity": {"serious": "10y"}}}
+        ),
+    )  # type: ignore[arg-type]
+    refuse(pack_copy, "administrative_penalty", "publicity for severity=serious 10y", "3y")
+    rt.write_text(rt_original, encoding="utf-8")
+    edit(rt, lambda d: dict(d, retention={**d["retention"], "after_publicity": "30y"}))  # type: ignore[arg-type]
+    refuse(pack_copy, "administrative_penalty", "retention 30y", "5y", "Art. 16")
+
+
 def test_list_without_expiry_is_refused(pack_copy: Path) -> None:
     f = pack_copy / "lists" / "abnormal_operations.yaml"
     edit(f, lambda d: dict(d, exit=[x for x in d["exit"] if x["trigger"] != "expiry"]))  # type: ignore[index]

@@ -222,6 +222,23 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     "add the document to citations.yaml or correct the id",
                 )
 
+    def ceiling(file: str, entry: str, what: str, value: str, cites: Basis, kind: str) -> None:
+        """``value`` stays within the ceiling of ``kind`` that each cited document sets."""
+        for ref in cites:
+            c = pack.citations.get(ref.cite)
+            top = getattr(c.ceilings, kind) if c is not None and c.ceilings else None
+            if top is None or c is None or c.ceilings is None:
+                continue
+            if _within(Duration.parse(value), Duration.parse(top)) is False:
+                raise PolicyError(
+                    file,
+                    entry,
+                    f"{what} {value} is longer than the {top} that {ref.cite} "
+                    f"({c.ceilings.article}) allows",
+                    "keep it within the law it cites (citations.yaml, ceilings), or cite the "
+                    "law that allows more",
+                )
+
     def prohibited(file: str, entry: str, what: str, *names: str) -> None:
         for name in names:
             category = prohibited_category(name)
@@ -241,6 +258,20 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
         basis(f, e, rt.legal_basis)
         basis(f, e, rt.retention.legal_basis, "retention.legal_basis")
         basis(f, e, rt.publicity.basis, "publicity.basis", optional=True)
+        pub = rt.publicity
+        for what, value in [
+            ("publicity", pub.default),
+            *((f"publicity for {k}={v}", d) for k, t in pub.by_field.items() for v, d in t.items()),
+        ]:
+            ceiling(f, e, what, value, pub.basis, "publicity")
+        ceiling(
+            f,
+            e,
+            "retention",
+            rt.retention.after_publicity,
+            rt.retention.legal_basis,
+            "retention",
+        )
         if rt.repair is not None:
             basis(f, e, rt.repair.legal_basis, "repair.legal_basis")
             basis(f, e, rt.repair.minimum_shown.basis, "repair.minimum_shown.basis", True)
@@ -318,6 +349,19 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
         basis(f, e, ld.legal_basis)
         basis(f, e, ld.notice_basis, "notice_basis", optional=True)
         basis(f, e, ld.duration.basis, "duration.basis", optional=True)
+        cites = [*ld.legal_basis, *ld.duration.basis]
+        ceiling(f, e, "maximum duration", ld.duration.maximum, cites, "duration")
+        kept = {b.kind for b in ld.bars}
+        for ref in ld.legal_basis:
+            c = pack.citations.get(ref.cite)
+            missing = [b for b in (c.ceilings.bars if c and c.ceilings else []) if b not in kept]
+            if missing and c is not None and c.ceilings is not None:
+                raise PolicyError(
+                    f,
+                    e,
+                    f"drops the bar {missing[0]!r} that {ref.cite} ({c.ceilings.article}) sets",
+                    f"keep bars: [{{kind: {missing[0]}, legal_basis: ...}}]",
+                )
         ert = pack.record_types.get(ld.entry.record_type)
         if ert is None:
             raise PolicyError(

@@ -24,8 +24,25 @@ class Text(Strict):
     en: str
 
 
+class Ceilings(Strict):
+    """What a legal document allows at most, as data beside it: an entry of the pack that
+    cites the document may not go beyond it (the loader refuses a 99-year listing term, or a
+    list of judgment debtors without the bar on minors)."""
+
+    article: str  # where the document sets them
+    duration: str | None = None  # the longest a list citing it may last
+    publicity: str | None = None  # the longest a record citing it may be shown
+    retention: str | None = None  # the longest a record citing it may be kept after publicity
+    bars: list[Literal["minor_at_decision"]] = Field(default_factory=list)  # a list must keep
+
+    _v_durations = field_validator("duration", "publicity", "retention")(
+        classmethod(lambda cls, v: v if v is None else _duration(v))
+    )
+
+
 class Citation(Strict):
-    """A legal document: title in the original, an English gloss, issuer, number, year."""
+    """A legal document: title in the original, an English gloss, issuer, number, year, and
+    the ceilings it sets."""
 
     title: str
     gloss: str
@@ -34,6 +51,7 @@ class Citation(Strict):
     year: int
     in_force: date | None = None
     uncertain: bool = False
+    ceilings: Ceilings | None = None
     note: str | None = None
 
     @field_validator("title", "issuer")
