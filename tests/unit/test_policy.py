@@ -370,3 +370,42 @@ def test_a_pack_without_publication_rules_publishes_the_least(pack_copy: Path) -
     pack = load_pack(pack_copy)
     assert pack.publication.person_id.keep_last == 4
     assert pack.publication.person_records.record_types == []  # no record of a person
+
+
+def test_the_default_pack_has_dated_versions_and_diff_names_what_changed() -> None:
+    from datetime import date
+
+    from socialcredit.policy.versions import diff, in_force, listing
+
+    pack = load_pack()
+    assert [v["version"] for v in listing(pack)] == ["base", "2025-12-25"]
+    changes = diff(pack, "base", "2025-12-25")
+    assert [c["entry"] for c in changes] == ["record_types/administrative_penalty"]
+    keys = {k["key"]: (k["from"], k["to"]) for k in changes[0]["changes"]}
+    assert keys["publicity.by_field.penalty_kind.warning"] == (None, "0d")
+    assert set(keys) == {"publicity.by_field.penalty_kind.warning", "publicity.basis"}
+    # by day: the rules in force the day before and the day it took effect
+    assert diff(pack, "2025-12-24", "2025-12-25") == changes
+    assert diff(pack, "2026-06-01", "2025-12-25") == []
+    assert in_force(pack, "base") == in_force(pack, "2025-12-24")
+    rt, version = pack.record_type_at("administrative_penalty", date(2025, 12, 25))
+    assert version == "2025-12-25" and rt.publicity.by_field["penalty_kind"] == {"warning": "0d"}
+    with pytest.raises(Exception, match="neither base"):
+        diff(pack, "base", "next year")
+
+
+def test_a_version_is_checked_like_the_pack(pack_copy: Path) -> None:
+    vdir = pack_copy / "versions" / "2025-12-25"
+    rt = vdir / "record_types" / "administrative_penalty.yaml"
+    original = rt.read_text(encoding="utf-8")
+    # a version may change publicity, not the fields intake validates rows by
+    edit(rt, lambda d: dict(d, statuses=["in_force"]))  # type: ignore[arg-type]
+    refuse(pack_copy, "administrative_penalty", "not ['statuses']")
+    rt.write_text(original, encoding="utf-8")
+    # the ceilings of its citations hold in a version too
+    edit(rt, lambda d: dict(d, retention={**d["retention"], "after_publicity": "50y"}))  # type: ignore[arg-type]
+    refuse(pack_copy, "administrative_penalty", "retention 50y", "5y")
+    rt.write_text(original, encoding="utf-8")
+    # the directory is named by its day
+    vdir.rename(pack_copy / "versions" / "2026-01-01")
+    refuse(pack_copy, "version 2026-01-01", "differs from the directory's name")

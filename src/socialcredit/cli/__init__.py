@@ -53,7 +53,10 @@ audit_app = typer.Typer(
     help="The hash-chained event log: verify it, prove a fact, export a trail.",
     no_args_is_help=True,
 )
-policy_app = typer.Typer(help="The policy pack: validate and show it.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="The policy pack: validate and show it, its versions over time and what changed.",
+    no_args_is_help=True,
+)
 subject_app = typer.Typer(
     help="Subjects (organisations and persons) and their files.", no_args_is_help=True
 )
@@ -1323,6 +1326,65 @@ def policy_show() -> None:
             f"requires a ruling: {'yes' if ld.requires_ruling else 'no'}\n",
             highlight=False,
         )
+
+
+@policy_app.command("versions")
+@clerk_errors
+def policy_versions(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The pack's versions of the rules: when each takes effect, what it changes, its basis.
+
+    Example: socialcredit policy versions
+    """
+    from ..policy import load_pack
+    from ..policy.versions import listing
+
+    rows = listing(load_pack(os.environ.get("SOCIALCREDIT_PACK")))
+    if as_json:
+        print_json(rows)
+        return
+    t = Table(title="versions of the rules", title_justify="left")
+    for col in ("version", "in force from", "changes", "legal basis"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            r["version"],
+            r["effective_from"] or "—",
+            "\n".join(r["changes"]) or "(the pack's own entries)",
+            "\n".join(r["legal_basis"]),
+        )
+    out.print(t)
+
+
+@policy_app.command("diff")
+@clerk_errors
+def policy_diff(
+    a: Annotated[str, typer.Argument(help="base, a version's name, or a day (YYYY-MM-DD).")],
+    b: Annotated[str, typer.Argument(help="The same, to compare with.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """What changed between two versions of the rules (or the rules in force on two days),
+    entry by entry and key by key, with the basis of the versions in between.
+
+    Example: socialcredit policy diff base 2025-12-25
+    """
+    from ..policy import load_pack
+    from ..policy.versions import between, diff
+
+    pack = load_pack(os.environ.get("SOCIALCREDIT_PACK"))
+    changes = diff(pack, a, b)
+    if as_json:
+        print_json({"from": a, "to": b, "versions": between(pack, a, b), "entries": changes})
+        return
+    for v in between(pack, a, b):
+        out.print(f"[bold]{v['version']}[/]: {'; '.join(v['legal_basis'])}", highlight=False)
+    if not changes:
+        out.print("no entry differs")
+    for c in changes:
+        out.print(f"[bold]{c['entry']}[/]", highlight=False)
+        for k in c["changes"]:
+            out.print(f"  {k['key']}: {k['from']!r} -> {k['to']!r}", highlight=False)
 
 
 @db_app.command("upgrade")

@@ -145,7 +145,9 @@ def load_pack(path: Path | str | None = None) -> Pack:
     }
     files: dict[str, str] = {}
 
-    def collect(folder: str, model: type[M], kind: str) -> dict[str, M]:
+    def collect(
+        folder: str, model: type[M], kind: str, into: dict[str, str] = files
+    ) -> dict[str, M]:
         out: dict[str, M] = {}
         for p in sorted((root / folder).glob("*.yaml")):
             for item in _entries(p, root):
@@ -153,7 +155,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
                 if item["id"] in out:
                     raise PolicyError(_rel(p, root), entry, "defined twice", "give it a unique id")
                 out[item["id"]] = _parse(model, item, _rel(p, root), entry)
-                files[f"{folder}/{item['id']}"] = _rel(p, root)
+                into[f"{Path(folder).name}/{item['id']}"] = _rel(p, root)
         return out
 
     record_types = collect("record_types", RecordType, "record type")
@@ -192,7 +194,75 @@ def load_pack(path: Path | str | None = None) -> Pack:
         digest=_digest(root),
     )
     _check(pack, files, root)
+    versions = []
+    for vdir in sorted(p for p in (root / "versions").glob("*") if p.is_dir()):
+        versions.append(_version(pack, files, root, vdir, collect))
+    if versions:
+        pack = pack.model_copy(update={"versions": versions})
     return pack
+
+
+#: what a version may change in a record type (intake still validates rows by the pack's
+#: fields and statuses, so a version may not change them)
+_VERSIONED = frozenset({"publicity", "retention", "repair", "note"})
+
+
+def _version(pack: Pack, files: dict[str, str], root: Path, vdir: Path, collect: Any) -> Any:
+    """One ``versions/<YYYY-MM-DD>/`` directory: its version.yaml and the entries it replaces,
+    checked as the whole pack is, with those entries in place."""
+    from .model import PackVersion, VersionFile
+
+    rel = _rel(vdir / "version.yaml", root)
+    if not (vdir / "version.yaml").is_file():
+        raise PolicyError(rel, f"version {vdir.name}", "missing", "add version.yaml")
+    vf = _parse(VersionFile, _read_yaml(vdir / "version.yaml", root), rel, f"version {vdir.name}")
+    if vdir.name != vf.effective_from.isoformat():
+        raise PolicyError(
+            rel,
+            f"version {vdir.name}",
+            f"effective_from {vf.effective_from} differs from the directory's name",
+            "name the directory by the date the version takes effect (YYYY-MM-DD)",
+        )
+    for other in ("lists", "measures", "grading", "sources", "formats"):
+        if (vdir / other).exists():
+            raise PolicyError(
+                _rel(vdir / other, root),
+                f"version {vdir.name}",
+                f"a version changes record types only (not yet {other})",
+                "change the entry in the pack itself, or leave it out of the version",
+            )
+    vfiles = dict(files)
+    rts = collect(str(vdir.relative_to(root) / "record_types"), RecordType, "record type", vfiles)
+    for rid, rt in rts.items():
+        base = pack.record_types.get(rid)
+        where = vfiles[f"record_types/{rid}"]
+        if base is None:
+            raise PolicyError(
+                where, f"record type '{rid}'", "is not in the pack", "version existing types"
+            )
+        changed = {
+            k
+            for k in RecordType.model_fields
+            if getattr(rt, k) != getattr(base, k) and k not in _VERSIONED
+        }
+        if changed:
+            raise PolicyError(
+                where,
+                f"record type '{rid}'",
+                f"a version may change publicity, retention and repair, not {sorted(changed)}",
+                "keep the other keys as the pack has them",
+            )
+    version = PackVersion(
+        name=vdir.name,
+        effective_from=vf.effective_from,
+        legal_basis=vf.legal_basis,
+        record_types=rts,
+        note=vf.note,
+    )
+    _check(pack.model_copy(update={"record_types": {**pack.record_types, **rts}}), vfiles, root)
+    if not vf.legal_basis or any(b.cite not in pack.citations for b in vf.legal_basis):
+        raise PolicyError(rel, f"version {vdir.name}", "legal_basis must cite", BASIS_FIX)
+    return version
 
 
 def _check(pack: Pack, files: dict[str, str], root: Path) -> None:

@@ -566,6 +566,32 @@ class PackMeta(Strict):
     note: str | None = None
 
 
+class PackVersion(Strict):
+    """The rules as a later instrument changed them, from ``effective_from``: the entries of
+    ``versions/<YYYY-MM-DD>/`` replace the pack's entries of the same id (whole), the others
+    stay as they were. ``version.yaml`` there names the instrument."""
+
+    name: str  # the directory's name: the date it takes effect
+    effective_from: date
+    legal_basis: Basis
+    record_types: dict[str, RecordType] = Field(default_factory=dict)
+    lists: dict[str, ListDef] = Field(default_factory=dict)
+    measures: dict[str, Measure] = Field(default_factory=dict)
+    note: str | None = None
+
+
+class VersionFile(Strict):
+    """``versions/<date>/version.yaml``."""
+
+    effective_from: date
+    legal_basis: Basis
+    note: str | None = None
+
+
+#: the name of the rules a pack holds outside ``versions/``
+BASE_VERSION = "base"
+
+
 class Pack(Strict):
     meta: PackMeta
     citations: dict[str, Citation]
@@ -581,7 +607,24 @@ class Pack(Strict):
     intake: IntakePolicy = Field(default_factory=IntakePolicy)
     record_objections: RecordObjections = Field(default_factory=RecordObjections)
     formats: dict[str, FormatSpec] = Field(default_factory=dict)
+    versions: list[PackVersion] = Field(default_factory=list)  # by effective date
     digest: str  # sha256 of the pack's files, recorded with every event batch
+
+    def record_type_at(self, record_type: str, on: date) -> tuple[RecordType, str]:
+        """The record type as the rules in force on ``on`` define it, and the version's name."""
+        for v in reversed(self.versions):
+            if v.effective_from <= on and record_type in v.record_types:
+                return v.record_types[record_type], v.name
+        return self.record_types[record_type], BASE_VERSION
+
+    def later_versions(self, record_type: str, after: date) -> list[PackVersion]:
+        """The versions that change ``record_type`` and take effect after ``after``."""
+        return [
+            v for v in self.versions if v.effective_from > after and record_type in v.record_types
+        ]
+
+    def version(self, name: str) -> PackVersion | None:
+        return next((v for v in self.versions if v.name == name), None)
 
     def cite(self, basis: Basis) -> list[str]:
         """Human-readable citations: 《title》 number, article."""

@@ -31,6 +31,7 @@ from ..identifiers.protect import mask_person_name
 from ..ingest.readers import Row, RowProblem
 from ..ingest.validate import ValidRow, validate_row
 from ..policy.durations import Duration, add_duration
+from ..policy.model import Basis, Publicity
 from ..resolution import deterministic
 from ..rules import lists as rules
 from . import consents, grading, uploads
@@ -260,6 +261,7 @@ class _Batch:
         self.subjects: dict[str, dict[str, Any]] = {}
         self.open = _OpenListings()
         self.publicity: dict[tuple[str, date], date] = {}  # (period, decided on): until
+        self.rules: dict[Any, dict[str, Any]] = {}  # the publicity rules cited, shared
 
     def emit(self, ev: NewEvent) -> None:
         self.events.append(ev)
@@ -594,8 +596,8 @@ def _queue(st: _Batch, row: ValidRow, reason: str) -> None:
     st.summary.queued_items.append(item_id)
 
 
-def _publicity_until(st: _Batch, row: ValidRow) -> date:
-    pub = st.pack.record_types[row.record_type].publicity
+def _until_under(st: _Batch, pub: Publicity, row: ValidRow) -> date:
+    """The day publicity ends under one version's rule for the record type."""
     text = pub.default
     for fname, table in pub.by_field.items():
         v = row.fields.get(fname)
@@ -609,16 +611,46 @@ def _publicity_until(st: _Batch, row: ValidRow) -> date:
     return until
 
 
-def _publicity(st: _Batch, row: ValidRow, old: dict[str, Any] | None, subject_id: str) -> date:
-    barred = st.pack.record_types[row.record_type].publicity.not_while_listed
+def _rule(st: _Batch, version: str, basis: Basis, **more: Any) -> dict[str, Any]:
+    key = (version, tuple((b.cite, b.article) for b in basis), tuple(sorted(more.items())))
+    rule = st.rules.get(key)
+    if rule is None:
+        rule = st.rules[key] = {"version": version, "legal_basis": st.pack.cite(basis), **more}
+    return rule
+
+
+def _publicity_until(st: _Batch, row: ValidRow) -> tuple[date, dict[str, Any]]:
+    """The day the record's publicity ends, by the rules in force on its decision date unless
+    a later version is lighter for the subject (Administrative Penalty Law Art. 37, 从旧兼从轻):
+    the lighter rule applies from the day it takes effect. With the version and basis that
+    governed."""
+    rt, version = st.pack.record_type_at(row.record_type, row.decided_on)
+    until = _until_under(st, rt.publicity, row)
+    rule = _rule(st, version, rt.publicity.basis)
+    for v in st.pack.later_versions(row.record_type, row.decided_on):
+        lighter = max(
+            _until_under(st, v.record_types[row.record_type].publicity, row), v.effective_from
+        )
+        if lighter < until:
+            until = lighter
+            rule = _rule(st, v.name, v.legal_basis, lenient=True)
+    return until, rule
+
+
+def _publicity(
+    st: _Batch, row: ValidRow, old: dict[str, Any] | None, subject_id: str
+) -> tuple[date, dict[str, Any]]:
+    rt, version = st.pack.record_type_at(row.record_type, row.decided_on)
+    barred = rt.publicity.not_while_listed
     if barred and any(
         op.list_id in barred and op.status == "active" for op in st.open.of_subject(subject_id)
     ):
-        return row.decided_on  # never public: the subject is under a measure that bars it
-    until = _publicity_until(st, row)
+        # never public: the subject is under a measure that bars it
+        return row.decided_on, _rule(st, version, rt.publicity.basis, not_while_listed=True)
+    until, rule = _publicity_until(st, row)
     if old is not None and old.get("repaired") and old["publicity_until"] < until:
-        return old["publicity_until"]  # type: ignore[no-any-return]
-    return until
+        return old["publicity_until"], rule
+    return until, rule
 
 
 def _register_subject(st: _Batch, row: ValidRow, ref: SubjectRef) -> None:
@@ -734,12 +766,15 @@ def _record(
         if stale is not None:
             return stale
     _register_subject(st, row, ref)
+    publicity_until, publicity_rule = _publicity(st, row, old, ref.subject_id)
     payload = {
         **content,
         "record_key": key,
         "source": st.source,
         "source_record_id": row.source_record_id,
-        "publicity_until": _publicity(st, row, old, ref.subject_id).isoformat(),
+        "publicity_until": publicity_until.isoformat(),
+        # the rules version (and, when a later rule is lighter, the Art. 37 case) that governed
+        "publicity_rule": publicity_rule,
         "content_hash": content_hash,
     }
     minor = (

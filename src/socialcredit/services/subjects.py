@@ -214,6 +214,8 @@ def subject_file(
                     "status": p["status"],
                     "fields": p["fields"],
                     "publicity_until": p["publicity_until"],
+                    # the rules version and basis that set it (records before versions: none)
+                    "publicity_rule": p.get("publicity_rule"),
                     "updated_at": iso(ev.at, reg.tz),
                     # the log's row that holds the record as it stands: its proof is at
                     # /v1/audit/proofs/{log_seq} (``socialcredit audit prove``)

@@ -1,0 +1,70 @@
+"""The law over time: a record is judged by the rules in force on its decision date, unless a
+later rule is lighter for the subject (Administrative Penalty Law Art. 37, 从旧兼从轻), which
+then applies from its effective date; the answer names the version and its basis. Through the
+service, the command line and HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from socialcredit.bootstrap import Registry
+from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.services import ingest, subjects
+from socialcredit.services.access import create_principal
+from tests.e2e.test_story_cli import sc
+from tests.fixtures.rows import ORG, numbered, penalty
+
+ROWS = [
+    # a warning decided under the old rules (1 year for a general penalty); Order 107 no longer
+    # publishes warnings from 2025-12-25: the lighter rule applies from that day
+    penalty("W-OLD", severity="general", penalty_kind="warning", decided_on="2025-06-01"),
+    # a warning decided under the new rules: never published
+    penalty("W-NEW", severity="general", penalty_kind="warning", decided_on="2026-01-10"),
+    # a fine decided under the old rules: the new ones are not lighter, the old ones govern
+    penalty("F-OLD", severity="general", penalty_kind="fine", decided_on="2025-06-01"),
+]
+
+EXPECTED = {
+    "W-OLD": ("2025-12-25", "2025-12-25", True),
+    "W-NEW": ("2026-01-10", "2025-12-25", None),
+    "F-OLD": ("2026-06-01", "base", None),
+}
+
+
+def _check(records: list[dict[str, Any]]) -> None:
+    got = {
+        r["source_record_id"]: (
+            r["publicity_until"],
+            r["publicity_rule"]["version"],
+            r["publicity_rule"].get("lenient"),
+        )
+        for r in records
+    }
+    assert got == EXPECTED
+    by_id = {r["source_record_id"]: r for r in records}
+    lenient = by_id["W-OLD"]["publicity_rule"]["legal_basis"]
+    assert any("第107号" in b for b in lenient) and any("Art. 37" in b for b in lenient)
+    assert any("第58号" in b for b in by_id["F-OLD"]["publicity_rule"]["legal_basis"])
+
+
+def test_the_rules_of_the_decision_date_or_the_lighter_later_ones(
+    reg: Registry, clock: FixedClock, server: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    clock.set(parse_moment("2026-02-01"))
+    s = ingest.ingest(reg, numbered(ROWS), "samr", actor="samr")
+    assert s.accepted == 3, s.rejects
+    _check(subjects.subject_file(reg, ORG)["records"])
+    # over HTTP
+    token = create_principal(reg, "reviewer", "Reviewer Li", actor="test")["token"]
+    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {token}"}) as http:
+        r = http.get(f"/v1/file/{ORG}")
+        assert r.status_code == 200
+        _check(r.json()["records"])
+    # on the command line
+    ran = sc(env, "subject", "show", ORG, "--as-of", "2026-02-01", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    _check(json.loads(ran.stdout)["records"])
