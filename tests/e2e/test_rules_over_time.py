@@ -57,13 +57,26 @@ def test_the_rules_of_the_decision_date_or_the_lighter_later_ones(
     clock.set(parse_moment("2026-02-01"))
     s = ingest.ingest(reg, numbered(ROWS), "samr", actor="samr")
     assert s.accepted == 3, s.rejects
-    _check(subjects.subject_file(reg, ORG)["records"])
+    file = subjects.subject_file(reg, ORG)
+    _check(file["records"])
+    # every answer names the pack, its release and the rules version in force on its day
+    assert file["rules"] == {
+        "pack": "cn-national",
+        "release": reg.pack.meta.version,
+        "version": "2025-12-25",
+    }
+    from socialcredit.services import checks
+
+    answer = checks.answer(reg, ORG, "restrict_air_travel", parse_moment("2025-12-24"))
+    assert answer["rules"]["version"] == "base"
+    assert checks.answer_bulk(reg, [ORG], "restrict_air_travel")["rules"]["version"] == "2025-12-25"
     # over HTTP
     token = create_principal(reg, "reviewer", "Reviewer Li", actor="test")["token"]
     with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {token}"}) as http:
         r = http.get(f"/v1/file/{ORG}")
         assert r.status_code == 200
         _check(r.json()["records"])
+        assert r.json()["rules"]["version"] == "2025-12-25"
     # on the command line
     ran = sc(env, "subject", "show", ORG, "--as-of", "2026-02-01", cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr

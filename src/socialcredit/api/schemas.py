@@ -38,6 +38,10 @@ class CheckAnswer(BaseModel):
     implementing_agency: str
     measure_legal_basis: list[str]
     as_of: str
+    rules: dict[str, str] = Field(
+        description="What the answer was computed under: the pack, its release and the "
+        "version of the rules in force on the day asked about."
+    )
     restricted: bool
     applies: bool
     outcome: Literal["restricted", "allowed", "eligible", "not_eligible", "unknown_subject"]

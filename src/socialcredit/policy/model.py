@@ -626,6 +626,15 @@ class Pack(Strict):
     def version(self, name: str) -> PackVersion | None:
         return next((v for v in self.versions if v.name == name), None)
 
+    def rules_on(self, on: date) -> dict[str, str]:
+        """What an answer about ``on`` was computed under: the pack, its release and the
+        version of the rules in force that day."""
+        name = BASE_VERSION
+        for v in self.versions:
+            if v.effective_from <= on:
+                name = v.name
+        return {"pack": self.meta.id, "release": self.meta.version, "version": name}
+
     def cite(self, basis: Basis) -> list[str]:
         """Human-readable citations: 《title》 number, article."""
         out = []

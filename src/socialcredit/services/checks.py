@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +94,7 @@ class CheckIndex:
         self._lock = threading.Lock()
         self._measures: dict[str, tuple[Measure, frozenset[str], dict[str, Any]]] = {}
         self._list_info: dict[str, dict[str, Any]] = {}
+        self._rules_by_day: dict[date, dict[str, str]] = {}
         pack = reg.pack
         for lid, ld in pack.lists.items():
             self._list_info[lid] = {
@@ -335,6 +336,7 @@ class CheckIndex:
     ) -> dict[str, Any]:
         """The explained answer from the subject's listings (none: a plain answer; and for an
         organisation the register does not hold, ``unknown_subject``)."""
+        rules = self._rules(at)
         if not known:
             m, _lists, info = self.measure(measure_id)
             return {
@@ -342,6 +344,7 @@ class CheckIndex:
                 "measure": measure_id,
                 **info,
                 "as_of": iso(at, self.reg.tz),
+                "rules": rules,
                 "restricted": False,
                 "applies": False,
                 "outcome": "unknown_subject",
@@ -377,6 +380,7 @@ class CheckIndex:
             "measure": measure_id,
             **info,
             "as_of": iso(at, tz),
+            "rules": rules,
             "restricted": applies and sanction,
             "applies": applies,
             "outcome": ("restricted" if sanction else "eligible")
@@ -413,6 +417,14 @@ class CheckIndex:
                 for e in upcoming
             ]
         return out
+
+    def _rules(self, at: datetime) -> dict[str, str]:
+        """The pack, release and rules version an answer about ``at`` is computed under."""
+        day = at.astimezone(self.reg.tz).date()
+        rules = self._rules_by_day.get(day)
+        if rules is None:
+            rules = self._rules_by_day[day] = self.reg.pack.rules_on(day)
+        return rules
 
     def _listing(self, e: Entry, tz: Any) -> dict[str, Any]:
         li = self._list_info[e.list_id]
@@ -635,6 +647,7 @@ def answer_bulk(
     return {
         "measure": measure,
         "as_of": iso(moment, reg.tz),
+        "rules": idx._rules(moment),
         "count": n,
         "outcomes": outcomes,
         "answers": answers,

@@ -158,6 +158,7 @@ def lender_report(reg: Registry, who: Principal, code: str) -> dict[str, Any]:
     body = {
         "report_id": report_id,
         "issued_at": iso(moment, reg.tz),
+        "rules": reg.pack.rules_on(moment.astimezone(reg.tz).date()),
         "issued_to": {"lender": who.principal_id, "name": who.name},
         "consent": {
             "consent_id": consent.consent_id,

@@ -585,6 +585,8 @@ def _snapshot(reg: Registry, directory: Path, source_url: str | None) -> dict[st
     manifest: dict[str, Any] = {
         "day": day,
         "as_of": iso(moment, reg.tz),
+        # the pack, release and rules version every row of the day's files was computed under
+        "rules": reg.pack.rules_on(moment.astimezone(reg.tz).date()),
         "files": files,
         "persons": len(persons),
     }

@@ -46,6 +46,7 @@ def credit_report(reg: Registry, code: str, at: datetime | None = None) -> dict[
         **profile,
         "grades": public_grades(reg, ref.subject_id, moment),
         "issued_at": moment.isoformat(),
+        "rules": reg.pack.rules_on(moment.astimezone(reg.tz).date()),
         "verification_code": verification_code(reg, ref.subject_id, moment),
         "pack": {"id": reg.pack.meta.id, "version": reg.pack.meta.version},
     }

@@ -403,6 +403,7 @@ def subject_file(
     return {
         **subject,
         "as_of": iso(moment, reg.tz),
+        "rules": reg.pack.rules_on(moment.astimezone(reg.tz).date()),
         "records": sorted(recs.values(), key=lambda r: (r["decided_on"], r["source_record_id"])),
         "listings": listings_out,
         "notices": notes,
