@@ -402,8 +402,18 @@ def test_a_version_is_checked_like_the_pack(pack_copy: Path) -> None:
     edit(rt, lambda d: dict(d, statuses=["in_force"]))  # type: ignore[arg-type]
     refuse(pack_copy, "administrative_penalty", "not ['statuses']")
     rt.write_text(original, encoding="utf-8")
+    # it names only what it changes: a change to the pack's own entry flows through
+    base = pack_copy / "record_types" / "administrative_penalty.yaml"
+    edit(base, lambda d: dict(d, name={"zh": "行政处罚决定", "en": "Penalty decision"}))  # type: ignore[arg-type]
+    loaded = load_pack(pack_copy)
+    assert loaded.versions[0].record_types["administrative_penalty"].name.en == "Penalty decision"
+    rt.write_text(original, encoding="utf-8")
     # the ceilings of its citations hold in a version too
-    edit(rt, lambda d: dict(d, retention={**d["retention"], "after_publicity": "50y"}))  # type: ignore[arg-type]
+    retention = {
+        "after_publicity": "50y",
+        "legal_basis": [{"cite": "credit_reporting_regulations"}],
+    }
+    edit(rt, lambda d: dict(d, retention=retention))  # type: ignore[arg-type]
     refuse(pack_copy, "administrative_penalty", "retention 50y", "5y")
     rt.write_text(original, encoding="utf-8")
     # the directory is named by its day

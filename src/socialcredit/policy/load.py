@@ -145,9 +145,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
     }
     files: dict[str, str] = {}
 
-    def collect(
-        folder: str, model: type[M], kind: str, into: dict[str, str] = files
-    ) -> dict[str, M]:
+    def collect(folder: str, model: type[M], kind: str) -> dict[str, M]:
         out: dict[str, M] = {}
         for p in sorted((root / folder).glob("*.yaml")):
             for item in _entries(p, root):
@@ -155,7 +153,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
                 if item["id"] in out:
                     raise PolicyError(_rel(p, root), entry, "defined twice", "give it a unique id")
                 out[item["id"]] = _parse(model, item, _rel(p, root), entry)
-                into[f"{Path(folder).name}/{item['id']}"] = _rel(p, root)
+                files[f"{folder}/{item['id']}"] = _rel(p, root)
         return out
 
     record_types = collect("record_types", RecordType, "record type")
@@ -196,7 +194,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
     _check(pack, files, root)
     versions = []
     for vdir in sorted(p for p in (root / "versions").glob("*") if p.is_dir()):
-        versions.append(_version(pack, files, root, vdir, collect))
+        versions.append(_version(pack, files, root, vdir))
     if versions:
         pack = pack.model_copy(update={"versions": versions})
     return pack
@@ -207,9 +205,10 @@ def load_pack(path: Path | str | None = None) -> Pack:
 _VERSIONED = frozenset({"publicity", "retention", "repair", "note"})
 
 
-def _version(pack: Pack, files: dict[str, str], root: Path, vdir: Path, collect: Any) -> Any:
-    """One ``versions/<YYYY-MM-DD>/`` directory: its version.yaml and the entries it replaces,
-    checked as the whole pack is, with those entries in place."""
+def _version(pack: Pack, files: dict[str, str], root: Path, vdir: Path) -> Any:
+    """One ``versions/<YYYY-MM-DD>/`` directory: its version.yaml and, per record type it
+    changes, the keys it changes (``id`` and any of publicity, retention, repair), laid over
+    the pack's entry; checked as the whole pack is, with those entries in place."""
     from .model import PackVersion, VersionFile
 
     rel = _rel(vdir / "version.yaml", root)
@@ -232,26 +231,26 @@ def _version(pack: Pack, files: dict[str, str], root: Path, vdir: Path, collect:
                 "change the entry in the pack itself, or leave it out of the version",
             )
     vfiles = dict(files)
-    rts = collect(str(vdir.relative_to(root) / "record_types"), RecordType, "record type", vfiles)
-    for rid, rt in rts.items():
-        base = pack.record_types.get(rid)
-        where = vfiles[f"record_types/{rid}"]
-        if base is None:
-            raise PolicyError(
-                where, f"record type '{rid}'", "is not in the pack", "version existing types"
-            )
-        changed = {
-            k
-            for k in RecordType.model_fields
-            if getattr(rt, k) != getattr(base, k) and k not in _VERSIONED
-        }
-        if changed:
-            raise PolicyError(
-                where,
-                f"record type '{rid}'",
-                f"a version may change publicity, retention and repair, not {sorted(changed)}",
-                "keep the other keys as the pack has them",
-            )
+    rts: dict[str, RecordType] = {}
+    for p in sorted((vdir / "record_types").glob("*.yaml")):
+        for item in _entries(p, root):
+            rid = str(item.get("id"))
+            where, entry = _rel(p, root), f"record type '{rid}'"
+            base = pack.record_types.get(rid)
+            if base is None:
+                raise PolicyError(where, entry, "is not in the pack", "version existing types")
+            keys = sorted(set(item) - _VERSIONED - {"id"})
+            if keys:
+                raise PolicyError(
+                    where,
+                    entry,
+                    f"a version changes publicity, retention and repair, not {keys}",
+                    "write only the keys the new instrument changes; the rest is the pack's",
+                )
+            # the keys the version names replace the pack's; the others are the pack's own
+            merged = {**base.model_dump(mode="json", exclude_none=True), **item}
+            rts[rid] = _parse(RecordType, merged, where, entry)
+            vfiles[f"record_types/{rid}"] = where
     version = PackVersion(
         name=vdir.name,
         effective_from=vf.effective_from,
