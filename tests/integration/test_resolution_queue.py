@@ -378,6 +378,13 @@ def test_dedupe_proposes_a_merge_and_the_merge_loses_nothing(
     assert file["merged_from"] == [ga] and file["name"] == a["name"]
     assert subject_file(reg, ga)["merged_into"] == a["code"]
     assert file["merged_into"] is None
+    # the merged record is in A's file: A may have it proved, B may not
+    from socialcredit.services import audit
+
+    ghost_record = next(r for r in file["records"] if r["record"] == "court/CT-G-001")
+    assert audit.in_file_of(reg, ghost_record["log_seq"], a["code"])
+    assert not audit.in_file_of(reg, ghost_record["log_seq"], b["code"])
+    assert audit.prove(reg, ghost_record["log_seq"])["hash_verified"]
     # a check on the merged code answers for A, from the overlay and from a fresh file
     air, later = "restrict_air_travel", reg.now() + timedelta(days=40)  # once active
     idx = checks.index(reg)

@@ -425,6 +425,7 @@ def verify_sampled(conn: Connection, sample: int, seed: int | None = None) -> Ch
     prev, expected, count = GENESIS, 1, 0
     committed: list[tuple[int, dict[str, Any], datetime, str]] = []
     purged: set[int] = set()
+    became: dict[int, str] = {}  # what each redacted payload became, as its purge names it
     redacted: list[int] = []
     last = 0
     while True:
@@ -463,7 +464,10 @@ def verify_sampled(conn: Connection, sample: int, seed: int | None = None) -> Ch
             if isinstance(commit, dict) and commit.get("count"):
                 committed.append((r.seq, commit, r.at, r.actor))
             if r.type in REDACTING_TYPES:
-                purged.update(json.loads(r.payload).get("seqs", []))
+                authorising = json.loads(r.payload)
+                purged.update(authorising.get("seqs", []))
+                for k, d in (authorising.get("redacted_digests") or {}).items():
+                    became[int(k)] = d
             elif is_redacted(r.payload):
                 redacted.append(r.seq)
             prev, expected, count = r.hash, r.seq + 1, count + 1
@@ -532,6 +536,11 @@ def verify_sampled(conn: Connection, sample: int, seed: int | None = None) -> Ch
                 or not r.payload_digest
                 or not _content_ok(r)
                 or (is_redacted(r.payload) and r.seq not in purged)
+                or (
+                    is_redacted(r.payload)
+                    and r.seq in became
+                    and payload_digest(r.payload) != became[r.seq]
+                )
                 or batches.fact_leaf(r.event_id, r.type, r.subject_id, r.payload_digest).hex()
                 != r.hash
             ):

@@ -6,6 +6,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -230,6 +231,20 @@ def fact_subject(reg: Registry, seq: int) -> str | None:
         subject = json.loads(row.payload).get("subject_id")
         return str(subject) if subject else None
     return str(row.subject_id) if row.subject_id else None
+
+
+def in_file_of(reg: Registry, seq: int, subject_id: str) -> bool:
+    """Is the log's row ``seq`` part of this subject's file: about it, or about a subject a
+    reviewer merged into it (whose history its file reads)?"""
+    from .subjects import _merged_into
+
+    about = fact_subject(reg, seq)
+    if about is None:
+        return False
+    if about == subject_id:
+        return True
+    with reg.engine.connect() as conn:
+        return about in _merged_into(conn, subject_id, datetime.max)
 
 
 def export_subject(reg: Registry, code: str, reader: str | None = None) -> list[dict[str, Any]]:

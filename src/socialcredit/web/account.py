@@ -136,7 +136,7 @@ def my_proof(request: Request, seq: int) -> Any:
     if isinstance(who, RedirectResponse):
         return who
     reg = _reg(request)
-    if audit.fact_subject(reg, seq) != who.subject_id:
+    if not audit.in_file_of(reg, seq, str(who.subject_id)):
         raise UnknownEntity("no such fact in your file")
     return page(request, "proof.html", {"proof": audit.prove(reg, seq)})
 

@@ -52,6 +52,6 @@ def get_proof(reg: RegDep, who: WhoDep, seq: Annotated[int, Path(ge=1)]) -> Any:
     commits to, and that event's place in the chain. ``hash_verified`` says whether all of it
     recomputes from the content as stored."""
     access.require(who, "subject", "auditor")
-    if who.role == "subject" and audit.fact_subject(reg, seq) != who.subject_id:
+    if who.role == "subject" and not audit.in_file_of(reg, seq, str(who.subject_id)):
         raise UnknownEntity("no such fact in your account")
     return audit.prove(reg, seq)
