@@ -535,11 +535,12 @@ def visibility(reg: Any, http: httpx.Client, n: int) -> dict[str, Any]:
             "listing_decision_ref": f"（2026）京0105执{9000 + i}号之一",
         }
         later = iso(reg.now() + timedelta(days=90), reg.tz)
+        # a code the register does not hold yet: unknown, not "allowed"
         assert (
             http.get(
                 "/v1/checks", params={"subject": code, "measure": MEASURE, "as_of": later}
             ).json()["outcome"]
-            == "allowed"
+            == "unknown_subject"
         )
         ingest.ingest(reg, [(1, row)], "court", actor="bench")
         t0 = time.perf_counter()
