@@ -81,6 +81,33 @@ def _new_ids(n: int) -> list[str]:
     return out
 
 
+def _row(
+    seq: int,
+    event_id: str,
+    ev: NewEvent,
+    at: datetime,
+    actor: str,
+    payload: str,
+    digest: str,
+    prev_hash: str,
+    hash_: str,
+) -> dict[str, Any]:
+    """A row of ``events``: a chained event (``prev_hash`` and its chain hash) or a fact
+    (``FACT_PREV`` and its leaf)."""
+    return {
+        "seq": seq,
+        "event_id": event_id,
+        "type": ev.type,
+        "at": at,
+        "actor": actor,
+        "subject_id": ev.subject_id,
+        "payload": payload,
+        "payload_digest": digest,
+        "prev_hash": prev_hash,
+        "hash": hash_,
+    }
+
+
 def append(
     conn: Connection,
     head: tuple[int, str],
@@ -113,20 +140,7 @@ def append(
                 )
             ).encode("utf-8")
         ).hexdigest()
-        rows.append(
-            {
-                "seq": seq,
-                "event_id": event_id,
-                "type": ev.type,
-                "at": at,
-                "actor": actor,
-                "subject_id": ev.subject_id,
-                "payload": payload,
-                "payload_digest": digest,
-                "prev_hash": prev,
-                "hash": h,
-            }
-        )
+        rows.append(_row(seq, event_id, ev, at, actor, payload, digest, prev, h))
         stored.append(StoredEvent(seq, event_id, ev.type, at, actor, ev.subject_id, payload))
         prev = h
     if rows:
@@ -162,18 +176,7 @@ def stage(
         leaf = batches.fact_leaf(event_id, ev.type, ev.subject_id, digest)
         open_batch.leaves.append(leaf)
         open_batch.rows.append(
-            {
-                "seq": seq,
-                "event_id": event_id,
-                "type": ev.type,
-                "at": at,
-                "actor": actor,
-                "subject_id": ev.subject_id,
-                "payload": payload,
-                "payload_digest": digest,
-                "prev_hash": FACT_PREV,
-                "hash": leaf.hex(),
-            }
+            _row(seq, event_id, ev, at, actor, payload, digest, FACT_PREV, leaf.hex())
         )
         stored.append(StoredEvent(seq, event_id, ev.type, at, actor, ev.subject_id, payload))
     return stored, seq
@@ -530,19 +533,12 @@ def verify_sampled(conn: Connection, sample: int, seed: int | None = None) -> Ch
             bad = b
         # and each fact drawn must be what its leaf says
         for r in conn.execute(select(events).where(events.c.seq.in_(seqs))).all():
-            if (
-                r.batch_seq != b
-                or (r.at, r.actor) != (at, actor)
-                or not r.payload_digest
-                or not _content_ok(r)
-                or (is_redacted(r.payload) and r.seq not in purged)
-                or (
-                    is_redacted(r.payload)
-                    and r.seq in became
-                    and payload_digest(r.payload) != became[r.seq]
+            if not _fact_intact(r, b, at, actor) or (
+                is_redacted(r.payload)
+                and (
+                    r.seq not in purged
+                    or (r.seq in became and payload_digest(r.payload) != became[r.seq])
                 )
-                or batches.fact_leaf(r.event_id, r.type, r.subject_id, r.payload_digest).hex()
-                != r.hash
             ):
                 bad = r.seq
                 break
@@ -576,6 +572,19 @@ def _content_ok(r: Any) -> bool:
     if r.payload_digest and not is_redacted(r.payload):
         return bool(payload_digest(r.payload) == r.payload_digest)
     return True
+
+
+def _fact_intact(r: Any, batch_seq: int, at: datetime, actor: str) -> bool:
+    """A fact row is what its leaf says and belongs to this batch event: of its batch, at its
+    moment and by its actor, its payload matching its digest (unless redacted), its leaf its
+    content's."""
+    return bool(
+        r.batch_seq == batch_seq
+        and (r.at, r.actor) == (at, actor)
+        and r.payload_digest
+        and _content_ok(r)
+        and batches.fact_leaf(r.event_id, r.type, r.subject_id, r.payload_digest).hex() == r.hash
+    )
 
 
 def _chain_ok(r: Any) -> bool:
@@ -617,12 +626,7 @@ def prove(conn: Connection, seq: int, row: Any = None) -> Proven | None:
     if [c.seq for c in chunk] != list(range(lo, hi + 1)):
         return Proven(row, None, batch, False, _chain_ok(batch))
     proof = batches.prove(commit, batch.seq, seq, leaves)
-    content_ok = (
-        _content_ok(row)
-        and proof.leaf == row.hash
-        and (row.at, row.actor) == (batch.at, batch.actor)
-        and proof.holds()
-    )
+    content_ok = _fact_intact(row, batch.seq, batch.at, batch.actor) and proof.holds()
     return Proven(row, proof, batch, content_ok, _chain_ok(batch))
 
 

@@ -1,4 +1,5 @@
-"""The pack's rules over time: which entries each version changes, and what changed between two.
+"""The pack's rules over time: loading a version, which entries each version changes, and what
+changed between two.
 
 A version is named by the day it takes effect (``versions/<YYYY-MM-DD>/``); the rules outside
 ``versions/`` are ``base``. The rules *in force on a day* are the base with every version that
@@ -9,10 +10,11 @@ two days key by key, so that a reader sees exactly which figures a new instrumen
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput
-from .model import BASE_VERSION, Pack
+from ..errors import InvalidInput, PolicyError
+from .model import BASE_VERSION, Pack, PackVersion, RecordType, VersionFile
 
 
 def in_force(pack: Pack, when: str) -> dict[str, Any]:
@@ -93,3 +95,67 @@ def listing(pack: Pack) -> list[dict[str, Any]]:
             for v in pack.versions
         ),
     ]
+
+
+#: what a version may change in a record type (intake still validates rows by the pack's
+#: fields and statuses, so a version may not change them)
+_VERSIONED = frozenset({"publicity", "retention", "repair", "note"})
+
+
+def load_version(pack: Pack, files: dict[str, str], root: Path, vdir: Path) -> PackVersion:
+    """One ``versions/<YYYY-MM-DD>/`` directory: its version.yaml and, per record type it
+    changes, the keys it changes (``id`` and any of publicity, retention, repair), laid over
+    the pack's entry; checked as the whole pack is, with those entries in place."""
+    from .load import BASIS_FIX, _check, _entries, _parse, _read_yaml, _rel
+
+    rel = _rel(vdir / "version.yaml", root)
+    if not (vdir / "version.yaml").is_file():
+        raise PolicyError(rel, f"version {vdir.name}", "missing", "add version.yaml")
+    vf = _parse(VersionFile, _read_yaml(vdir / "version.yaml", root), rel, f"version {vdir.name}")
+    if vdir.name != vf.effective_from.isoformat():
+        raise PolicyError(
+            rel,
+            f"version {vdir.name}",
+            f"effective_from {vf.effective_from} differs from the directory's name",
+            "name the directory by the date the version takes effect (YYYY-MM-DD)",
+        )
+    for other in ("lists", "measures", "grading", "sources", "formats"):
+        if (vdir / other).exists():
+            raise PolicyError(
+                _rel(vdir / other, root),
+                f"version {vdir.name}",
+                f"a version changes record types only (not yet {other})",
+                "change the entry in the pack itself, or leave it out of the version",
+            )
+    vfiles = dict(files)
+    rts: dict[str, RecordType] = {}
+    for p in sorted((vdir / "record_types").glob("*.yaml")):
+        for item in _entries(p, root):
+            rid = str(item.get("id"))
+            where, entry = _rel(p, root), f"record type '{rid}'"
+            base = pack.record_types.get(rid)
+            if base is None:
+                raise PolicyError(where, entry, "is not in the pack", "version existing types")
+            keys = sorted(set(item) - _VERSIONED - {"id"})
+            if keys:
+                raise PolicyError(
+                    where,
+                    entry,
+                    f"a version changes publicity, retention and repair, not {keys}",
+                    "write only the keys the new instrument changes; the rest is the pack's",
+                )
+            # the keys the version names replace the pack's; the others are the pack's own
+            merged = {**base.model_dump(mode="json", exclude_none=True), **item}
+            rts[rid] = _parse(RecordType, merged, where, entry)
+            vfiles[f"record_types/{rid}"] = where
+    version = PackVersion(
+        name=vdir.name,
+        effective_from=vf.effective_from,
+        legal_basis=vf.legal_basis,
+        record_types=rts,
+        note=vf.note,
+    )
+    _check(pack.model_copy(update={"record_types": {**pack.record_types, **rts}}), vfiles, root)
+    if not vf.legal_basis or any(b.cite not in pack.citations for b in vf.legal_basis):
+        raise PolicyError(rel, f"version {vdir.name}", "legal_basis must cite", BASIS_FIX)
+    return version
