@@ -8,9 +8,12 @@ Usage:
 1. A registry: ``generate(N, seed=0)`` ingested into an SQLite file (clock at 2026-10-01, as
    ``bench/core.py`` does; cached under /tmp/socialcredit-bench/check-http-N), and an agency
    token for ``restrict_air_travel``.
-2. Single checks, with wrk (Debian's package) on the same machine, ``-t2 -cC -dD``, each request
-   a code drawn at random from a sample of 20,000 of the registry's organisations (listed or
-   not, in the register's own proportion), K runs each, against:
+2. Single checks, with wrk (Debian's package) on the same machine, ``-t2 -cC -dD``, K runs for
+   each mix of codes (``--mixes``): ``mixed``, a code drawn at random from a sample of 20,000 of
+   the registry's organisations (listed or not, in the register's own proportion);
+   ``unlisted``, from organisations with no listing of the measure's lists; ``listed``, from
+   organisations the check answers ``restricted`` now (an explained answer with its listing,
+   basis and how to resolve), against:
    - ``socialcredit serve-checks --workers 2`` (the check server: bare ASGI on Granian, uvloop,
      every check recorded for its subject through the spool and recorder process);
    - ``socialcredit serve`` (the full FastAPI application, one process, as users run it);
@@ -67,7 +70,7 @@ from core import (  # bench/core.py: the same registry, data files and machine d
 from socialcredit.clock import SystemClock, iso, parse_moment
 from socialcredit.generate import generate
 from socialcredit.identifiers.uscc import ALPHABET, build_uscc
-from socialcredit.services import access, ingest, listings
+from socialcredit.services import access, checks, ingest, listings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = Path(sys.executable).with_name("socialcredit")
@@ -335,6 +338,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--mixes", default="mixed,unlisted,listed")
     ap.add_argument("--postgres-url", default=os.environ.get("SOCIALCREDIT_BENCH_POSTGRES_URL"))
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = ap.parse_args()
@@ -355,12 +359,30 @@ def main() -> None:
     everyone = listed + others
     sample = rng.sample(everyone, min(len(everyone), 20_000))
     listed_in_sample = len(set(sample) & set(listed))
-    (work / "codes.txt").write_text("\n".join(sample) + "\n")
-    lua = work / "single.lua"
-    lua.write_text(
-        LUA % {"codes": work / "codes.txt", "seed": 0, "token": token, "measure": MEASURE}
+    now_restricted = [
+        a["subject"]
+        for a in checks.answer_many(reg, listed, MEASURE)["results"]
+        if a["outcome"] == "restricted"
+    ]
+    pools = {
+        "mixed": sample,
+        "unlisted": rng.sample(others, min(len(others), 20_000)),
+        "listed": now_restricted,
+    }
+    mixes = [m for m in args.mixes.split(",") if m]
+    luas: dict[str, Path] = {}
+    for mix in mixes:
+        (work / f"codes_{mix}.txt").write_text("\n".join(pools[mix]) + "\n")
+        luas[mix] = work / f"single_{mix}.lua"
+        luas[mix].write_text(
+            LUA
+            % {"codes": work / f"codes_{mix}.txt", "seed": 0, "token": token, "measure": MEASURE}
+        )
+    print(
+        f"codes: {len(sample):,} organisations, {listed_in_sample:,} of them listed; "
+        f"{len(now_restricted):,} restricted now",
+        flush=True,
     )
-    print(f"codes: {len(sample):,} organisations, {listed_in_sample:,} of them listed", flush=True)
 
     result: dict[str, Any] = {
         "entities": args.entities,
@@ -370,6 +392,8 @@ def main() -> None:
         "workers": args.workers,
         "single_codes": len(sample),
         "single_codes_listed": listed_in_sample,
+        "single_codes_restricted": len(now_restricted),
+        "mixes": mixes,
     }
     servers: list[tuple[str, list[str], dict[str, str], str]] = []
     port = free_port()
@@ -424,25 +448,28 @@ def main() -> None:
         )
         cmd = [str(p) if c == "PORT" else c for c in cmd]
         proc = start(cmd, e, p, ready)
+        result[name] = {}
         try:
-            wrk(p, lua, 3, args.connections)  # warm-up
-            runs = [wrk(p, lua, args.duration, args.connections) for _ in range(args.runs)]
+            for mix in mixes:
+                wrk(p, luas[mix], 3, args.connections)  # warm-up
+                runs = [
+                    wrk(p, luas[mix], args.duration, args.connections) for _ in range(args.runs)
+                ]
+                result[name][mix] = r = {
+                    "rps": stats([r["rps"] for r in runs]),
+                    "p50_ms": stats([r["p50_ms"] for r in runs]),
+                    "p99_ms": stats([r["p99_ms"] for r in runs]),
+                    "non_2xx": sum(r["non_2xx"] for r in runs),
+                    "socket_errors": [r["socket_errors"] for r in runs if r["socket_errors"]],
+                }
+                print(
+                    f"single {name} {mix}: {r['rps']['median']:,.0f} req/s (min "
+                    f"{r['rps']['min']:,.0f}, max {r['rps']['max']:,.0f}), p99 "
+                    f"{r['p99_ms']['median']:.1f} ms, non-2xx {r['non_2xx']}",
+                    flush=True,
+                )
         finally:
             stop(proc)
-        result[name] = {
-            "rps": stats([r["rps"] for r in runs]),
-            "p50_ms": stats([r["p50_ms"] for r in runs]),
-            "p99_ms": stats([r["p99_ms"] for r in runs]),
-            "non_2xx": sum(r["non_2xx"] for r in runs),
-            "socket_errors": [r["socket_errors"] for r in runs if r["socket_errors"]],
-        }
-        r = result[name]
-        print(
-            f"single {name}: {r['rps']['median']:,.0f} req/s (min {r['rps']['min']:,.0f}, max "
-            f"{r['rps']['max']:,.0f}), p99 {r['p99_ms']['median']:.1f} ms, "
-            f"non-2xx {r['non_2xx']}",
-            flush=True,
-        )
 
     # bulk and visibility against the check server
     proc = start(servers[0][1], env, port, "/healthz")
@@ -563,11 +590,13 @@ def markdown(r: dict[str, Any]) -> str:
         f"`{r['command']}` on {m['cpus']} × {m['cpu']}, {m['memory']}, Python {m['python']}, "
         f"{r['date']}. Registry: `generate({r['entities']})` in SQLite. Single checks: wrk "
         f"`-t2 -c{r['connections']} -d{r['duration_s']}s` on the same machine, codes drawn from "
-        f"{r['single_codes']:,} organisations ({r['single_codes_listed']:,} listed); median of "
-        f"{r['runs']} runs (min–max).",
+        f"a sample of {r['single_codes']:,} organisations ({r['single_codes_listed']:,} listed) "
+        f"for `mixed`, of organisations with no listing for `unlisted`, and of the "
+        f"{r['single_codes_restricted']:,} organisations restricted now for `listed`; median "
+        f"of {r['runs']} runs (min–max).",
         "",
-        "| Server | Requests/s | p50 ms | p99 ms | non-2xx |",
-        "|---|---:|---:|---:|---:|",
+        "| Server | Codes | Requests/s | p50 ms | p99 ms | non-2xx |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     for name, label in (
         ("check_server", f"`serve-checks --workers {r['workers']}`"),
@@ -576,15 +605,23 @@ def markdown(r: dict[str, Any]) -> str:
     ):
         if name not in r:
             continue
-        s = r[name]
-        lines.append(
-            f"| {label} | {s['rps']['median']:,.0f} ({s['rps']['min']:,.0f}–{s['rps']['max']:,.0f}) "
-            f"| {s['p50_ms']['median']:.2f} | {s['p99_ms']['median']:.2f} "
-            f"({s['p99_ms']['min']:.2f}–{s['p99_ms']['max']:.2f}) | {s['non_2xx']} |"
-        )
+        for mix in r["mixes"]:
+            s = r[name][mix]
+            lines.append(
+                f"| {label} | {mix} | {s['rps']['median']:,.0f} ({s['rps']['min']:,.0f}–"
+                f"{s['rps']['max']:,.0f}) | {s['p50_ms']['median']:.2f} | "
+                f"{s['p99_ms']['median']:.2f} ({s['p99_ms']['min']:.2f}–"
+                f"{s['p99_ms']['max']:.2f}) | {s['non_2xx']} |"
+            )
     if "postgres_baseline" in r:
-        ratio = r["check_server"]["rps"]["median"] / r["postgres_baseline"]["rps"]["median"]
-        lines += ["", f"Check server / PostgreSQL baseline: **{ratio:.2f}×** requests/s."]
+        for mix in r["mixes"]:
+            ratio = (
+                r["check_server"][mix]["rps"]["median"]
+                / r["postgres_baseline"][mix]["rps"]["median"]
+            )
+            lines.append(
+                f"\nCheck server / PostgreSQL baseline, {mix}: **{ratio:.2f}×** requests/s."
+            )
     b = r["bulk"]
     lines += [
         "",

@@ -217,19 +217,21 @@ def targets(
         f"JSON; one code per line: {http['bulk']['lines_per_s']['median']:,.0f}/s;"
         f" {http['bulk']['subjects']:,} subjects a request",
     )
-    cs = http["check_server"]
-    add(
-        "HTTP single checks",
-        10_000,
-        cs["rps"]["median"],
-        "req/s",
-        True,
-        f"wrk -t2 -c{http['connections']} on the same 2 cores; every check recorded for its"
-        " subject",
+    note = (
+        f"wrk -t2 -c{http['connections']} on the same 2 cores; every check recorded for its subject"
     )
-    add("HTTP single p99", 10, cs["p99_ms"]["median"], "ms", False, "same runs")
-    if "postgres_baseline" in http:
-        pb = http["postgres_baseline"]
+    for server, mix, label, rps_target, p99_target in (
+        ("check_server", "unlisted", "HTTP single checks, unlisted subject", 10_000, 10),
+        ("check_server", "listed", "HTTP single checks, listed subject", 5_000, 20),
+        ("full_api", "listed", "HTTP single checks through the API, listed subject", 2_000, 50),
+    ):
+        s = http.get(server, {}).get(mix)
+        if s is None:
+            continue
+        add(label, rps_target, s["rps"]["median"], "req/s", True, note)
+        add(f"{label}: p99", p99_target, s["p99_ms"]["median"], "ms", False, "same runs")
+    if "postgres_baseline" in http and "mixed" in http["check_server"]:
+        cs, pb = http["check_server"]["mixed"], http["postgres_baseline"]["mixed"]
         rows.append(
             {
                 "what": "HTTP single vs PostgreSQL indexed lookup (ratio)",

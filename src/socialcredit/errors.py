@@ -20,6 +20,16 @@ class InvalidInput(RegistryError):
     code = "invalid_input"
 
 
+class RequestMismatch(InvalidInput):
+    """A request that does not match the API's description (a parameter missing or too long):
+    the answer the framework gives to a request it cannot validate."""
+
+    code = "invalid_request"
+
+    def __init__(self, problems: list[dict[str, object]]) -> None:
+        super().__init__("the request does not match the API", detail=problems)
+
+
 class InvalidIdentifier(InvalidInput):
     code = "invalid_identifier"
 

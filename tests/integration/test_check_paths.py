@@ -147,3 +147,41 @@ def test_a_file_of_another_database_is_not_used(
     assert checks.answer(reg, ORG, "restrict_air_travel", at)["outcome"] == "restricted"
     assert idx.compiled == compiled + 1
     assert CheckFile(idx.path).origin == f.origin
+
+
+def test_the_exact_path_keeps_a_listing_only_until_an_event_about_its_subject(
+    reg: Registry, env: dict[str, str], clock: FixedClock
+) -> None:
+    """A listed subject's listings are kept after the first check, so the next is answered
+    without reading the store; a change written by another process (whose commits this one
+    does not hear of) evicts them at the next look at the log's head."""
+    from socialcredit.config import Settings
+
+    build(reg)
+    clock.set(parse_moment("2026-03-02T12:00"))
+    listings.advance(reg, "sweep")
+    idx = checks.index(reg)
+    at = parse_moment("2026-03-03T12:00")
+    assert checks.answer(reg, ORG, "restrict_air_travel", at)["outcome"] == "restricted"
+    kept = idx.cached(ORG)
+    assert kept and all(e.ended_at is None for e in kept)
+    assert idx.cached(ORG2) is None  # not checked yet
+    other = Registry(Settings.from_env(env), clock=clock)
+    try:
+        clock.set(parse_moment("2026-03-05"))
+        ingest.amend(
+            other,
+            "court",
+            "BJ-2026-0001",
+            {"status": "performed", "performed_on": "2026-03-02"},
+            actor="court",
+        )
+    finally:
+        other.close()
+    # within the staleness bound the kept answer may still be given; after it, never
+    assert idx.cached(ORG) == kept
+    idx.invalidate()
+    after = parse_moment("2026-03-06T12:00")
+    assert checks.answer(reg, ORG, "restrict_air_travel", after)["outcome"] == "allowed"
+    again = idx.cached(ORG)
+    assert again is not None and all(e.ended_at is not None for e in again)

@@ -11,8 +11,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ..bootstrap import Registry
-from ..services import sweep
+from ..services import checks, sweep
 from . import errors as api_errors
+from .check_server import SingleChecks
 from .limits import BodyLimit, SecurityHeaders
 from .ratelimit import SearchLimiter
 from .routers import ROUTERS
@@ -25,9 +26,11 @@ def create_app(
     *,
     background_sweep: bool = False,
     search_limiter: SearchLimiter | None = None,
+    single_checks: bool = True,
 ) -> FastAPI:
     """The API and the pages over ``reg``. ``search_limiter`` replaces the limiter that the
-    settings describe (tests give one with their own clock)."""
+    settings describe (tests give one with their own clock). ``single_checks=False`` leaves
+    ``GET /v1/checks`` to its route in the framework (tests compare the two)."""
     registry = reg or Registry.from_env()
 
     @asynccontextmanager
@@ -35,9 +38,12 @@ def create_app(
         sweeper = sweep.Sweeper(registry) if background_sweep else None
         if sweeper is not None:
             sweeper.start()
+        # checks' reads are written by a thread of their own, never by a request
+        checks.index(registry).read_log.start_flusher()
         yield
         if sweeper is not None:
             sweeper.stop()
+        checks.index(registry).read_log.stop_flusher()
         sweep.flush_reads(registry)
 
     app = FastAPI(
@@ -50,7 +56,9 @@ def create_app(
         ),
     )
     app.state.registry = registry
-    # outermost first: the headers on every answer, the 413 included
+    # innermost first: single checks, then the body limit, then the headers on every answer
+    if single_checks:
+        app.add_middleware(SingleChecks, reg=registry)
     app.add_middleware(
         BodyLimit,
         max_body=registry.settings.max_body,

@@ -13,6 +13,11 @@ so a listing is visible to checks within that time of its events being committed
 ``recompile_at`` subjects the file is compiled again, by one process at a time (a lock file
 beside it); every other process maps the new file when it appears.
 
+The exact path keeps what it read: each subject's listings stay cached until an event about the
+subject is seen (the same look at the log's head that feeds the overlay evicts them; a merge,
+or another log, empties the cache), so a listed subject checked again is answered without
+reading the store. The answer itself is built for each check, as it depends on the moment.
+
 Merged subjects (``services/dedupe.py``): a code merged into another is answered for its
 survivor, which holds the listings now, and the answer names the survivor (``merged_into``).
 The file carries the survivor's intervals under the merged code's key too, the exact path reads
@@ -92,9 +97,15 @@ class CheckIndex:
         self.path = configured
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._lock_cache = threading.Lock()
         self._measures: dict[str, tuple[Measure, frozenset[str], dict[str, Any]]] = {}
         self._list_info: dict[str, dict[str, Any]] = {}
         self._rules_by_day: dict[date, dict[str, str]] = {}
+        #: the exact path's reads, by subject (a merged code's under its survivor), valid for
+        #: the log up to ``version``; ``_generation`` changes whenever entries are evicted, so
+        #: a read that overlapped an eviction is not kept
+        self._entries_cache: dict[str, tuple[Entry, ...]] = {}
+        self._generation = 0
         pack = reg.pack
         for lid, ld in pack.lists.items():
             self._list_info[lid] = {
@@ -142,6 +153,15 @@ class CheckIndex:
             or _merged_since(conn, max(self.version, 0))
         ):
             merged = merged_subjects(conn)  # another log, or a merge since the last look
+        if (
+            origin != self._origin
+            or head < self.version
+            or self.version < 0
+            or merged != self.merged
+        ):
+            self._forget()
+        else:  # always, so that a read which overlapped these events is not kept either
+            self._forget(_touched_since(conn, self.version))
         self._origin = origin
         f = self._mapped(origin, head)
         if f is None:
@@ -258,13 +278,42 @@ class CheckIndex:
                 )
         return have
 
+    #: the cache is emptied when it holds more subjects than this
+    CACHE_MAX = 200_000
+
+    def _forget(self, subject_ids: set[str] | None = None) -> None:
+        """Evict the cached listings of these subjects (of all, for None)."""
+        with self._lock_cache:
+            self._generation += 1
+            if subject_ids is None:
+                self._entries_cache = {}
+            else:
+                for s in subject_ids:
+                    self._entries_cache.pop(s, None)
+
+    def cached(self, subject_id: str) -> tuple[Entry, ...] | None:
+        """The subject's listings if the exact path has them already (None: it must read)."""
+        return self._entries_cache.get(self.merged.get(subject_id, subject_id))
+
     def entries(self, subject_ids: list[str]) -> dict[str, tuple[Entry, ...]]:
         """The exact path: the subjects' notified listings with their suspensions (a merged
-        subject's are its survivor's)."""
+        subject's are its survivor's), from the cache or else the store."""
         merged = self.merged
-        targets = sorted({merged.get(s, s) for s in subject_ids})
-        found = self._entries(targets)
-        return {s: found[merged.get(s, s)] for s in subject_ids if merged.get(s, s) in found}
+        cache = self._entries_cache
+        targets = {merged.get(s, s) for s in subject_ids}
+        found = {t: cache[t] for t in targets if t in cache}
+        missing = sorted(targets - found.keys())
+        if missing:
+            generation = self._generation
+            read = self._entries(missing)
+            with self._lock_cache:
+                if generation == self._generation:  # no eviction since the read began
+                    if len(self._entries_cache) + len(missing) > self.CACHE_MAX:
+                        self._entries_cache = {}
+                    for t in missing:
+                        self._entries_cache[t] = read.get(t, ())
+            found.update(read)
+        return {s: found[merged.get(s, s)] for s in subject_ids if found.get(merged.get(s, s))}
 
     def _entries(self, subject_ids: list[str]) -> dict[str, tuple[Entry, ...]]:
         by: dict[str, list[Entry]] = {}

@@ -35,6 +35,9 @@ def get_check(
 
     For implementing agencies, each for the measures it implements; recorded in the
     subject's file."""
+    # Requests to this route are answered in front of the framework by the check server's
+    # handler (api/check_server.py, SingleChecks) with the same answer; this body serves an
+    # application built without it, and tests hold the two equal.
     may_check(reg, who, measure)
     subjects.no_number_in_url(
         subject, 'send it in the body: POST /v1/checks {"measure", "subjects": [number]}'
