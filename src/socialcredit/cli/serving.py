@@ -35,22 +35,45 @@ def serve(
 
     Example: socialcredit serve --port 8000
     """
+    import multiprocessing
+
     import uvicorn
 
     from ..api.app import create_app
+    from ..api.check_server import run_recorder
+    from ..services import checks
+    from ..services.reads import drain_spool
 
     reg = registry()
+    # checks' reads are spooled to files and written to the store by a recorder process of
+    # their own (as serve-checks does), so that recording them neither holds the API's
+    # process nor limits how many checks it answers
+    idx = checks.index(reg)
+    spool = idx.path.with_name(idx.path.name + ".reads")
+    spool.mkdir(parents=True, exist_ok=True)
+    left = drain_spool(reg, spool)
+    idx.read_log.spool = spool
     out.print(
         f"serving {reg.settings.database_label} on http://{host}:{port}/ "
-        f"(API docs: http://{host}:{port}/docs); Ctrl-C stops"
+        f"(API docs: http://{host}:{port}/docs); "
+        + (f"recorded {left:,} check reads left from a previous run; " if left else "")
+        + "Ctrl-C stops"
     )
-    uvicorn.run(
-        create_app(reg, background_sweep=True),
-        host=host,
-        port=port,
-        log_level="warning",
-        timeout_keep_alive=keep_alive,
-    )
+    ctx = multiprocessing.get_context("spawn")
+    stop = ctx.Event()
+    recorder = ctx.Process(target=run_recorder, args=(spool, stop), name="check-reads-recorder")
+    recorder.start()
+    try:
+        uvicorn.run(
+            create_app(reg, background_sweep=True),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_keep_alive=keep_alive,
+        )
+    finally:
+        stop.set()  # the recorder drains the spool once more, then stops
+        recorder.join(timeout=60)
 
 
 @app.command("serve-checks")

@@ -86,6 +86,7 @@ class CheckIndex:
         self.version = -1  # the log head that the file and the overlay together cover
         self.file: CheckFile | None = None
         self.overlay: frozenset[str] = frozenset()
+        self._file_version = -1  # the version of the file the overlay was computed against
         self.overlay_keys = np.zeros(0, np.uint64)
         self.merged: dict[str, str] = {}  # merged subject -> its survivor, as of ``version``
         self._origin: str | None = None  # the log ``merged`` was read from
@@ -146,33 +147,32 @@ class CheckIndex:
 
     def _catch_up(self, conn: Connection, head: int) -> None:
         origin = _origin(conn)
+        # the same log, moved forward: only the events since the last look are read (the
+        # log grows with every batch of reads, and a look comes four times a second)
+        continuing = origin == self._origin and 0 <= self.version <= head
         merged = self.merged
-        if (
-            origin != self._origin
-            or head < self.version
-            or _merged_since(conn, max(self.version, 0))
-        ):
+        if not continuing or _merged_since(conn, self.version):
             merged = merged_subjects(conn)  # another log, or a merge since the last look
-        if (
-            origin != self._origin
-            or head < self.version
-            or self.version < 0
-            or merged != self.merged
-        ):
+        new = _touched_since(conn, self.version) if continuing else None
+        if new is None or merged != self.merged:
             self._forget()
         else:  # always, so that a read which overlapped these events is not kept either
-            self._forget(_touched_since(conn, self.version))
+            self._forget(new)
         self._origin = origin
         f = self._mapped(origin, head)
         if f is None:
             f = self._compile(origin)
-        touched = _touched_since(conn, f.version)
+        if new is not None and f.version == self._file_version:
+            touched = set(self.overlay) | new  # the same file: the newer events join
+        else:
+            touched = _touched_since(conn, f.version)
         if len(touched) > self.recompile_at:
             f = self._compile(origin)
             touched = _touched_since(conn, f.version)
         touched |= {m for m, s in merged.items() if s in touched}
         self.merged = merged
         self.file = f
+        self._file_version = f.version
         self.overlay = frozenset(touched)
         self.overlay_keys = np.sort(subject_keys(sorted(touched)))
         self.version = head

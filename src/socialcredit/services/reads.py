@@ -96,6 +96,8 @@ class CheckLog:
         self._lock = threading.Lock()
         self._stop: threading.Event | None = None
         self._flusher: threading.Thread | None = None
+        #: the most reads a server lets wait for the flusher before it holds new answers back
+        self.backlog_limit = 20 * max_items
 
     def add(self, subject_id: str, reader: str, at: datetime, detail: dict[str, Any]) -> None:
         with self._lock:
@@ -104,8 +106,19 @@ class CheckLog:
             self._buf.append(read_entry(subject_id, reader, "check", at, detail))
             n = len(self._buf)
             due = n >= self.max_items or time.monotonic() - self._first > self.max_age
-        if due and (self._flusher is None or n >= 100 * self.max_items):
-            self.flush()  # with a flusher thread, only when it has fallen far behind
+        if due and self._flusher is None:
+            self.flush()  # with a flusher thread, never here (see ``pending``)
+
+    def pending(self) -> int:
+        """Reads gathered and not yet written. A server with a flusher thread waits (without
+        holding its event loop) while this is above ``backlog_limit``: checks are answered
+        only as fast as their reads can be recorded, and none is lost."""
+        return len(self._buf)
+
+    @property
+    def flushing(self) -> bool:
+        """Whether a flusher thread of this log writes its reads."""
+        return self._flusher is not None
 
     def flush(self) -> None:
         with self._lock:

@@ -64,6 +64,6 @@ class Sweeper:
 
 def flush_reads(reg: Registry) -> None:
     """Record the reads gathered in this process: checks, and anonymous public reads."""
-    if reg._check_index is not None:
-        checks.index(reg).read_log.flush()
+    if reg._check_index is not None and not checks.index(reg).read_log.flushing:
+        checks.index(reg).read_log.flush()  # (a flusher thread writes them otherwise)
     reads.public_reads(reg).flush()
