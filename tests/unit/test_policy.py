@@ -42,7 +42,10 @@ def test_default_pack_loads_with_required_identifiers() -> None:
         "exclude_government_procurement",
     } <= set(pack.measures)
     assert any(m.kind == "incentive" for m in pack.measures.values())
-    assert pack.sources["court"].competent_for == ["court_judgment"]
+    assert pack.sources["court"].competent_for == [
+        "court_judgment",
+        "consumption_restriction_order",
+    ]
     assert pack.sources["tax"].competent_for == [
         "tax_credit_rating",
         "tax_compliance",
@@ -51,8 +54,12 @@ def test_default_pack_loads_with_required_identifiers() -> None:
     assert "inspection_result" in pack.sources["samr"].competent_for
     assert set(pack.grading) == {"tax_credit", "samr_risk"}
     for m in pack.measures.values():
-        assert m.targets == ["listed_subject"]
+        # the listed subject, and for the restrictions of 法释〔2015〕17号 the person a unit's
+        # order names (Art. 3 para. 2): nobody else
+        assert m.targets in (["listed_subject"], ["listed_subject", "responsible_persons"])
         assert m.legal_basis
+        if "responsible_persons" in m.targets:
+            assert [b.article for b in m.responsible_persons_basis] == ["Art. 3 para. 2"]
 
 
 @pytest.fixture
@@ -128,7 +135,7 @@ def test_measure_reaching_beyond_the_listed_subject_is_refused(
 
 def test_responsible_persons_need_their_own_legal_basis(pack_copy: Path) -> None:
     f = pack_copy / "measures" / "spc_consumption_restrictions.yaml"
-    edit(f, lambda d: [dict(_first(d), targets=["listed_subject", "responsible_persons"]), *d[1:]])  # type: ignore[index]
+    edit(f, lambda d: [dict(_first(d), responsible_persons_basis=[]), *d[1:]])  # type: ignore[index]
     refuse(pack_copy, "restrict_air_travel", "responsible_persons_basis is empty")
     edit(
         f,
@@ -141,6 +148,36 @@ def test_responsible_persons_need_their_own_legal_basis(pack_copy: Path) -> None
         ],
     )  # type: ignore[index]
     assert "responsible_persons" in load_pack(pack_copy).measures["restrict_air_travel"].targets
+
+
+def test_the_persons_an_order_names_are_reached_only_by_a_measure_that_says_so(
+    pack_copy: Path,
+) -> None:
+    """A list of the persons a record names beside its subject may be linked only by a
+    measure that targets responsible persons with its basis."""
+    f = pack_copy / "measures" / "spc_consumption_restrictions.yaml"
+    edit(
+        f,
+        lambda d: [
+            dict(_first(d), targets=["listed_subject"], responsible_persons_basis=[]),
+            *d[1:],
+        ],
+    )  # type: ignore[index]
+    refuse(
+        pack_copy,
+        "restrict_air_travel",
+        "high_consumption_responsible_persons",
+        "does not target responsible_persons",
+    )
+
+
+def test_a_list_lists_a_named_person_only_through_a_person_id_field(pack_copy: Path) -> None:
+    f = pack_copy / "lists" / "high_consumption_responsible_persons.yaml"
+    edit(
+        f,
+        lambda d: dict(d, entry={**d["entry"], "subject_field": "responsible_person_name"}),  # type: ignore[call-overload]
+    )
+    refuse(pack_copy, "high_consumption_responsible_persons", "person_id field")
 
 
 @pytest.mark.parametrize(

@@ -194,20 +194,28 @@ def sources_of(pack: Pack, spec: FormatSpec) -> list[str]:
 
 
 def choose(pack: Pack, path: Path) -> FormatSpec:
-    """``--format auto``: the one format whose required headers the file has."""
+    """``--format auto``: the format whose required headers the file has; where several have
+    them (a court's files share 案号, 执行法院, 被执行人姓名/名称), the one that reads the most of
+    the file's columns, and a tie is for the source to settle with ``--format``."""
     head = list(_first_rows(path))
-    matches = [spec for spec in pack.formats.values() if find_header(spec, head) is not None]
-    if not matches:
+    fits: list[tuple[int, FormatSpec]] = []
+    for spec in pack.formats.values():
+        found = find_header(spec, head)
+        if found is not None:
+            fits.append((len({at for at, _col in found[1]}), spec))
+    if not fits:
         raise InvalidInput(
             f"{path.name}: no format of the pack has its headers in this file's first "
             f"{HEADER_SEARCH} rows (known: {', '.join(sorted(pack.formats)) or 'none'})"
         )
-    if len(matches) > 1:
+    fits.sort(key=lambda f: -f[0])
+    best = [spec for n, spec in fits if n == fits[0][0]]
+    if len(best) > 1:
         raise InvalidInput(
-            f"{path.name}: the headers fit several formats ({', '.join(m.id for m in matches)}); "
-            "name one with --format"
+            f"{path.name}: the headers fit several formats equally "
+            f"({', '.join(m.id for m in best)}); name one with --format"
         )
-    return matches[0]
+    return best[0]
 
 
 def _first_rows(path: Path) -> Iterator[tuple[int, list[str]]]:

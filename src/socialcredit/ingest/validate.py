@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..errors import InvalidIdentifier
+from ..identifiers.resident_id import parse_resident_id
 from ..policy.model import FieldSpec, Pack, RecordType
 from ..policy.prohibited import prohibited_category
 from .readers import RowProblem
@@ -255,6 +257,11 @@ def _date(v: str) -> date | None:
 
 
 def _check_value(spec: FieldSpec, v: str) -> tuple[str | None, str]:
+    if spec.type == "person_id":
+        try:
+            return None, parse_resident_id(v.strip().upper()).number
+        except InvalidIdentifier as exc:
+            return f"not a resident ID number: {exc.reason}", v
     if spec.type == "enum":
         assert spec.values is not None
         if v not in spec.values:

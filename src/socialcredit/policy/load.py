@@ -313,6 +313,18 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 )
             if spec.type == "enum" and not spec.values:
                 raise PolicyError(f, e, f"enum field '{name}' has no values", "add values: [...]")
+            if spec.name_field is not None and (
+                spec.type != "person_id"
+                or spec.name_field not in rt.fields
+                or rt.fields[spec.name_field].type != "string"
+            ):
+                raise PolicyError(
+                    f,
+                    e,
+                    f"field '{name}' has name_field {spec.name_field!r}: only a person_id field "
+                    "has one, and it names a string field of the same record type",
+                    "name the string field that holds the person's name",
+                )
             for s in spec.required_when_status:
                 if s not in rt.statuses:
                     raise PolicyError(
@@ -400,6 +412,21 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                         f"entry.where.{fname} has unknown values {bad}",
                         f"use values from {fspec.values}",
                     )
+        if ld.entry.subject_field is not None:
+            person_field = ert.fields.get(ld.entry.subject_field)
+            if (
+                person_field is None
+                or person_field.type != "person_id"
+                or ld.subject_kinds != ["person"]
+            ):
+                raise PolicyError(
+                    f,
+                    e,
+                    f"entry.subject_field {ld.entry.subject_field!r}: a list may list the person "
+                    "a record names only through a person_id field of the record type, and "
+                    "then lists persons only",
+                    "name a person_id field and set subject_kinds: [person]",
+                )
         for kind in ld.subject_kinds:
             if kind not in ert.subject_kinds:
                 raise PolicyError(
@@ -546,7 +573,10 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
             persons_only = [
                 lid
                 for lid in m.lists
-                if lid in pack.lists and "organisation" not in pack.lists[lid].subject_kinds
+                if lid in pack.lists
+                and "organisation" not in pack.lists[lid].subject_kinds
+                # a list of the persons a unit's record names is where they are restricted
+                and not pack.lists[lid].entry.subject_field
             ]
             if persons_only:
                 raise PolicyError(
@@ -556,6 +586,18 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     "persons only: only an organisation has responsible persons",
                     "remove responsible_persons, or link only lists of organisations",
                 )
+        named_lists = [
+            lid for lid in m.lists if lid in pack.lists and pack.lists[lid].entry.subject_field
+        ]
+        if named_lists and "responsible_persons" not in m.targets:
+            raise PolicyError(
+                f,
+                e,
+                f"links list {named_lists[0]!r}, which lists the persons a record names beside "
+                "its subject, but does not target responsible_persons",
+                "add responsible_persons to targets with responsible_persons_basis citing the "
+                "provision that names them, or unlink the list",
+            )
         if not m.lists:
             raise PolicyError(f, e, "linked to no list", "name the lists this measure applies to")
         if m.blocked_by:

@@ -81,7 +81,12 @@ def _duration(value: object) -> str:
 
 
 class FieldSpec(Strict):
-    type: Literal["string", "date", "decimal", "integer", "enum", "boolean"] = "string"
+    #: ``person_id``: the resident ID number of a natural person the record names beside its
+    #: subject (the person an order names for a unit). It keys that person and is never kept in
+    #: the record: ingest registers the person as a subject of their own (the number encrypted,
+    #: as for every person) and drops the field and its ``name_field`` from what is stored.
+    type: Literal["string", "date", "decimal", "integer", "enum", "boolean", "person_id"] = "string"
+    name_field: str | None = None
     values: list[str] | None = None
     required: bool = False
     required_when_status: list[str] = Field(default_factory=list)
@@ -163,6 +168,9 @@ class Entry(Strict):
     record_type: str
     status: list[str]
     where: dict[str, list[str]] = Field(default_factory=dict)
+    #: the listed subject is the natural person the record names in this ``person_id`` field
+    #: (its legal basis names that person), not the record's subject
+    subject_field: str | None = None
 
 
 class DecisionRef(Strict):

@@ -12,6 +12,14 @@ from ..policy.model import ExitRule, ListDef, Pack
 
 
 @dataclass(frozen=True, slots=True)
+class NamedPerson:
+    """A natural person a record names beside its subject (a ``person_id`` field)."""
+
+    subject_id: str
+    minor_at_decision: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RecordFacts:
     """What the list rules need to know of a record and its subject."""
 
@@ -26,6 +34,8 @@ class RecordFacts:
     #: a natural person's age at the decision date, derived at ingest from the ID number (the
     #: birth date itself is never kept); None for an organisation
     minor_at_decision: bool | None = None
+    #: the persons the record names, by their ``person_id`` field
+    named: dict[str, NamedPerson] = field(default_factory=dict)
 
     def value(self, name: str) -> str | None:
         if name == "decision_ref":
@@ -41,6 +51,31 @@ def entry_matches(ld: ListDef, rec: RecordFacts) -> bool:
     if rec.subject_kind not in ld.subject_kinds:
         return False
     return all(rec.value(f) in values for f, values in e.where.items())
+
+
+def listed(ld: ListDef, rec: RecordFacts) -> RecordFacts | None:
+    """Whom a listing on ``ld`` grounded on ``rec`` is about: the record's subject; or, for a
+    list of the persons a record names (``entry.subject_field``, e.g. the person a unit's
+    consumption-restriction order names, 法释〔2015〕17号 Art. 3 para. 2), that person, and only
+    when the record is about a unit and names one (None otherwise). Nobody else: the list's
+    legal basis names that person, not relatives or other officers."""
+    f = ld.entry.subject_field
+    if f is None:
+        return rec
+    person = rec.named.get(f)
+    if person is None or rec.subject_kind != "organisation":
+        return None
+    return RecordFacts(
+        record_key=rec.record_key,
+        record_type=rec.record_type,
+        status=rec.status,
+        subject_id=person.subject_id,
+        subject_kind="person",
+        decided_on=rec.decided_on,
+        decision_ref=rec.decision_ref,
+        fields=rec.fields,
+        minor_at_decision=person.minor_at_decision,
+    )
 
 
 def ground(ld: ListDef, rec: RecordFacts) -> str | None:

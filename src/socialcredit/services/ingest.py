@@ -14,7 +14,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -262,6 +262,11 @@ class _Batch:
         self.open = _OpenListings()
         self.publicity: dict[tuple[str, date], date] = {}  # (period, decided on): until
         self.rules: dict[Any, dict[str, Any]] = {}  # the publicity rules cited, shared
+        #: the persons each row names beside its subject (person_id fields), by row number:
+        #: the person and the name the row gives
+        self.named: dict[int, dict[str, tuple[SubjectRef, str]]] = {}
+        #: rows that name a person without the ID number that keys them: why, and the row as sent
+        self.unnamed: dict[int, tuple[str, ValidRow]] = {}
 
     def emit(self, ev: NewEvent) -> None:
         self.events.append(ev)
@@ -337,15 +342,24 @@ def ingest_within(
                     )
                 )
                 continue
-        valid.append((result, ref))
+        named = _named_persons(reg, st, result, ref)
+        if isinstance(named, RowProblem):
+            rejects.append(named)
+            continue
+        valid.append((named, ref))
     valid = _to_survivors(reg, uow.conn, valid)
     valid = _consented(reg, uow.conn, source, uow.at, valid, rejects)
     resolutions = _resolve_codeless(reg, uow.conn, valid)
     _prefetch(uow.conn, st, valid)
     for i, (row, ref) in enumerate(valid):
         res = resolutions.get(i)
+        unnamed = st.unnamed.get(row.row)
         if ref is None:
             _queue(st, row, res.reason if res else deterministic.NOT_RESOLVED)
+        elif unnamed is not None and (resolved_by or {}).get(row.source_record_id) is None:
+            # a reviewer sees it (and may file it about its subject alone); nothing is listed
+            # about a person the registry cannot key
+            _queue(st, unnamed[1], unnamed[0])
         else:
             by = res.resolved_by if res else (resolved_by or {}).get(row.source_record_id)
             problem = _record(st, row, ref, resolved_by=by)
@@ -398,6 +412,50 @@ def _to_survivors(
         (row, resolve_code(reg, into[ref.subject_id]) if ref and ref.subject_id in into else ref)
         for row, ref in valid
     ]
+
+
+def _named_persons(
+    reg: Registry, st: _Batch, row: ValidRow, ref: SubjectRef | None
+) -> ValidRow | RowProblem:
+    """The row without its ``person_id`` fields and their names, which are never stored in the
+    record: each named person is keyed by their number (``st.named``) and registered as a
+    subject of their own. A row that names a person without a number is marked for review
+    (``st.unnamed``): a person is keyed only by a full ID number, never by a name."""
+    rt = reg.pack.record_types[row.record_type]
+    specs = [(f, spec) for f, spec in rt.fields.items() if spec.type == "person_id"]
+    if not specs:
+        return row
+    kept = dict(row.fields)
+    persons: dict[str, tuple[SubjectRef, str]] = {}
+    for fname, spec in specs:
+        number = kept.pop(fname, None)
+        name = kept.pop(spec.name_field, None) if spec.name_field else None
+        if number is None:
+            if name:
+                st.unnamed[row.row] = (
+                    f"the row names a person ({spec.name_field}) without their ID number "
+                    f"({fname}): a person is restricted only when keyed by their full number; "
+                    "ask the source for it",
+                    row,
+                )
+            continue
+        if ref is not None and ref.kind != "organisation":
+            return RowProblem(
+                row.row,
+                fname,
+                "a person is named beside the subject only for a unit (the subject here is a "
+                "natural person)",
+            )
+        try:
+            person = resolve_code(reg, number, subject_ids=False)
+        except InvalidIdentifier as exc:
+            return RowProblem(row.row, fname, exc.reason)
+        if person.kind != "person":
+            return RowProblem(row.row, fname, "not a natural person's resident ID number")
+        persons[fname] = (person, name or "")
+    if persons:
+        st.named[row.row] = persons
+    return replace(row, fields=kept)
 
 
 def _consented(
@@ -460,7 +518,10 @@ def _chunks(items: list[str], n: int = 500) -> Iterable[list[str]]:
 
 def _prefetch(conn: Any, st: _Batch, valid: list[tuple[ValidRow, SubjectRef | None]]) -> None:
     keys = sorted({record_key(st.source, r.source_record_id) for r, _ in valid})
-    sids = sorted({ref.subject_id for _, ref in valid if ref is not None})
+    sids = sorted(
+        {ref.subject_id for _, ref in valid if ref is not None}
+        | {p.subject_id for named in st.named.values() for p, _name in named.values()}
+    )
     dialect = conn.dialect.name
     for chunk in _chunks(keys):
         for row in conn.execute(select(records).where(among(records.c.record_key, chunk, dialect))):
@@ -653,13 +714,13 @@ def _publicity(
     return until, rule
 
 
-def _register_subject(st: _Batch, row: ValidRow, ref: SubjectRef) -> None:
+def _register_subject(st: _Batch, name: str, ref: SubjectRef) -> None:
     if ref.subject_id in st.subjects:
         return
     p: dict[str, Any] = {"subject_id": ref.subject_id, "kind": ref.kind, "known_from": st.source}
     if ref.uscc is not None:
         p.update(
-            name=row.subject_name,
+            name=name,
             division=ref.uscc.division,
             organisation_code=ref.uscc.organisation_code,
         )
@@ -669,7 +730,7 @@ def _register_subject(st: _Batch, row: ValidRow, ref: SubjectRef) -> None:
         # is all that is kept of the division, and the birth date is not kept at all (each
         # record keeps whether the person was a minor at its decision date instead)
         p.update(
-            name=row.subject_name,
+            name=name,
             province=rid.number[:2],
             id_cipher=st.reg.protector.encrypt(rid.number),
             id_masked=rid.masked(st.pack.publication.person_id.keep_last),
@@ -742,7 +803,10 @@ def _record(
     event's payload but not into the content hash, so a resubmission is judged on what the
     source said, and an identical codeless row, linked the same way again, is unchanged."""
     key = record_key(st.source, row.source_record_id)
+    named = st.named.get(row.row, {})
     content = {**row.content(), "subject_id": ref.subject_id}
+    if named:  # who the record names, by the key the registry gives them (never the number)
+        content["named"] = {f: p.subject_id for f, (p, _name) in sorted(named.items())}
     content_hash = hashlib.sha256(canonical(content).encode()).hexdigest()
     old = st.records.get(key)
     if old is not None:
@@ -765,7 +829,9 @@ def _record(
         stale = _stale(st, row, old)
         if stale is not None:
             return stale
-    _register_subject(st, row, ref)
+    _register_subject(st, row.subject_name, ref)
+    for person, name in named.values():
+        _register_subject(st, name, person)
     publicity_until, publicity_rule = _publicity(st, row, old, ref.subject_id)
     payload = {
         **content,
@@ -823,8 +889,18 @@ def _record(
         decision_ref=row.decision_ref,
         fields=row.fields,
         minor_at_decision=minor,
+        named={
+            f: rules.NamedPerson(
+                p.subject_id,
+                rules.age_on(p.resident.birth_date, row.decided_on) < 18 if p.resident else None,
+            )
+            for f, (p, _name) in named.items()
+        },
     )
-    name = row.subject_name if ref.kind == "organisation" else mask_person_name(row.subject_name)
+    names = {p.subject_id: mask_person_name(n) for p, n in named.values()}
+    names[ref.subject_id] = (
+        row.subject_name if ref.kind == "organisation" else mask_person_name(row.subject_name)
+    )
     if st.records[key]["retracted"]:
         # an objection found this record wrong; a resubmission is kept but grounds no listing
         return None
@@ -832,7 +908,7 @@ def _record(
         st,
         facts,
         is_new=old is None,
-        subject_name=name,
+        names=names,
         authority=row.authority,
         exit_ref=row.exit_decision_ref,
     )
@@ -844,10 +920,12 @@ def _evaluate_lists(
     facts: rules.RecordFacts,
     *,
     is_new: bool,
-    subject_name: str,
+    names: dict[str, str],
     authority: str,
     exit_ref: str | None = None,
 ) -> None:
+    """``names``: how notices name each subject a listing may be about (the record's subject
+    and the persons it names), by subject id."""
     reg, at = st.reg, st.at
     # 1. listings grounded on this record: exit, or a decision that has now arrived
     for op in st.open.of_record(facts.record_key):
@@ -856,15 +934,25 @@ def _evaluate_lists(
         if ex is not None:
             _end(st, op, facts.status, "record_status", exit_ref)
             continue
-        if not rules.entry_matches(ld, facts):
+        f = ld.entry.subject_field
+        if f is not None and f not in facts.named:
+            # a row that names nobody (a source's amendment of the status alone: the record
+            # does not keep the number) leaves the person it named before where they are
+            facts_here = replace(facts, named={f: rules.NamedPerson(op.subject_id)})
+        else:
+            facts_here = facts
+        who = rules.listed(ld, facts_here)
+        if who is None or who.subject_id != op.subject_id or not rules.entry_matches(ld, who):
+            # (a record that now names another person no longer grounds the listing of the
+            # person it named)
             _end(st, op, "criteria_no_longer_met", "record_status")
             continue
         if op.status == "proposed":
-            ref, _pending = rules.listing_decision(ld, facts)
+            ref, _pending = rules.listing_decision(ld, who)
             if ref is not None:
                 st.emit(
                     listing_events.notified(
-                        reg, ld, op.listing_id, facts, ref, at, subject_name, authority
+                        reg, ld, op.listing_id, who, ref, at, names[who.subject_id], authority
                     )
                 )
                 op.status = "notified"
@@ -881,21 +969,22 @@ def _evaluate_lists(
                 and (op.grounded_on is None or op.grounded_on <= facts.decided_on)
             ):
                 _end(st, op, "superseded", "superseded")
-    # 3. lists this record now qualifies for
+    # 3. lists this record now qualifies for (about its subject, or a person it names)
     for ld in rules.lists_for_record_type(st.pack, facts.record_type):
-        if not rules.entry_matches(ld, facts):
+        who = rules.listed(ld, facts)
+        if who is None or not rules.entry_matches(ld, who):
             continue
         if any(o.list_id == ld.id for o in st.open.of_record(facts.record_key)):
             continue
-        if rules.bar(ld, facts):
+        if rules.bar(ld, who):
             st.summary.barred += 1
             continue
-        ref, pending = rules.listing_decision(ld, facts)
+        ref, pending = rules.listing_decision(ld, who)
         ev = listing_events.proposed(
             ld,
-            facts,
+            who,
             at,
-            rules.ground(ld, facts),
+            rules.ground(ld, who),
             pending,
             nonce=f"{st.batch_id}:{len(st.events)}",
         )
@@ -904,10 +993,14 @@ def _evaluate_lists(
         st.summary.listings_proposed += 1
         status = "proposed"
         if ref is not None:
-            st.emit(listing_events.notified(reg, ld, lid, facts, ref, at, subject_name, authority))
+            st.emit(
+                listing_events.notified(
+                    reg, ld, lid, who, ref, at, names[who.subject_id], authority
+                )
+            )
             st.summary.listings_notified += 1
             status = "notified"
-        st.open.add(_Open(lid, ld.id, facts.record_key, facts.subject_id, status, facts.decided_on))
+        st.open.add(_Open(lid, ld.id, facts.record_key, who.subject_id, status, facts.decided_on))
 
 
 def _end(st: _Batch, op: _Open, reason: str, trigger: str, decision_ref: str | None = None) -> None:

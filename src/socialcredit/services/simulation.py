@@ -62,8 +62,11 @@ def _qualifying(pack: Pack, rows: Sequence[Any]) -> set[tuple[str, str]]:
             minor_at_decision=r.minor_at_decision,
         )
         for ld in rules.lists_for_record_type(pack, r.record_type):
-            if rules.entry_matches(ld, facts) and rules.bar(ld, facts) is None:
-                out.add((ld.id, r.subject_id))
+            # the persons a record names are not in the records table (only their listings
+            # are), so a list of them is not simulated
+            who = rules.listed(ld, facts)
+            if who is not None and rules.entry_matches(ld, who) and rules.bar(ld, who) is None:
+                out.add((ld.id, who.subject_id))
     return out
 
 
