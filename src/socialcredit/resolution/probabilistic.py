@@ -74,6 +74,7 @@ queries whatever the size: on a thousand records it is 6-35 times slower than Du
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import re
@@ -89,8 +90,9 @@ import yaml
 
 from . import normalise
 
-#: Bump when the preparation, comparisons or blocking change: a saved model records it.
-VERSION = 1
+#: Bump when the preparation, comparisons or blocking of a kind change: a saved model records
+#: the version it was trained under, and a model of another version does not load.
+VERSIONS = {"person": 2, "organisation": 1}
 
 Kind = Literal["person", "organisation"]
 Decision = Literal["link", "review", "unresolved"]
@@ -181,9 +183,66 @@ def phonetic(name: str | None) -> str | None:
     return "".join(out)[:4].ljust(4, "0")
 
 
+#: Titles and honorifics written after a name (before it, rigour's list of person-name
+#: prefixes is used: ``rigour.names.remove_person_prefixes``), and prefixes that list lacks.
+_NAME_SUFFIXES = re.compile(
+    r"(?:[\s,]+(?:jr|jnr|sr|snr|junior|senior|esq|esquire|ii|iii|iv|bt|bart|kg|kt|obe|mbe|cbe|"
+    r"kbe|dbe|frs|phd|md|qc|kc|mp)\.?)+\s*$",
+    re.IGNORECASE,
+)
+_MORE_PREFIXES = re.compile(
+    r"^\W*(?:(?:rev|revd|reverend|fr|father|sister|brother|mother|rabbi|imam|hon|honourable|"
+    r"rt|right|viscount|marquess|marquis)\.?\s+)+",
+    re.IGNORECASE,
+)
+#: Chinese honorifics written after a name (先生, 女士 …), kept off names of two characters or
+#: fewer, which they could be part of
+_CN_HONORIFICS = ("先生", "女士", "小姐", "同志", "太太", "夫人", "老师", "阁下")
+
+
+def clean_person_name(value: object) -> str | None:
+    """A name field without the titles and honorifics sources write into it (Sir, Dr., Rev.,
+    Lord, Mrs; Jr., III, OBE; 先生, 女士): they say nothing about who the person is, and a
+    record with one and a record without must still agree on the name."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    from rigour.names import remove_person_prefixes
+
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    for _ in range(2):  # a title of one list may hide one of the other
+        text = _MORE_PREFIXES.sub("", remove_person_prefixes(text)).strip()
+    text = _NAME_SUFFIXES.sub("", text).strip()
+    for h in _CN_HONORIFICS:
+        if text.endswith(h) and len(text) > len(h) + 1:
+            text = text[: -len(h)]
+    return text or None
+
+
+@functools.lru_cache(maxsize=65536)
+def _nick_symbols(first: str) -> tuple[str | None, str | None]:
+    """The forms of a given name that rigour's name data say are one name (William, Will,
+    Bill; Robert, Rob, Bob): up to two of its nickname symbols, sorted, as keys that compare
+    by equality on any engine."""
+    from rigour.names import NameTypeTag, analyze_names
+
+    found: set[str] = set()
+    for n in analyze_names(NameTypeTag.PER, [first]):
+        found |= {str(x) for x in n.symbols if str(x).startswith("[NICK:")}
+    keys = sorted(found)[:2]
+    return (keys[0] if keys else None, keys[1] if len(keys) > 1 else None)
+
+
+def _first_token(value: object) -> str | None:
+    cleaned = clean_person_name(value)
+    if not cleaned:
+        return None
+    return fold_text(cleaned.replace(",", " ").split()[0])
+
+
 def prepare(records: pd.DataFrame) -> pd.DataFrame:
     """The records in the form the model compares: one ``unique_id`` per row (0..n-1), the
-    person columns folded (missing ones all NULL) and the derived keys."""
+    person columns folded (missing ones all NULL; names without their titles) and the derived
+    keys."""
     out = pd.DataFrame({"unique_id": range(len(records))})
     for col in PERSON_COLUMNS:
         values = records[col].tolist() if col in records.columns else [None] * len(records)
@@ -191,9 +250,20 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
             folded = [fold_date(v) for v in values]
         elif col in _CODES:
             folded = [fold_code(v) for v in values]
+        elif col in ("given_name", "surname"):
+            folded = [fold_text(clean_person_name(v)) for v in values]
         else:
             folded = [fold_text(v) for v in values]
         out[col] = pd.Series(folded, dtype="object")
+    raw_given = (
+        records["given_name"].tolist() if "given_name" in records.columns else [None] * len(out)
+    )
+    # the first of several given names (a middle name written or left off), and the keys of
+    # the name it is a form of
+    out["given_first"] = pd.Series([_first_token(v) for v in raw_given], dtype="object")
+    nicks = [_nick_symbols(g) if g and g.isascii() else (None, None) for g in out["given_first"]]
+    out["given_nick1"] = pd.Series([a for a, _ in nicks], dtype="object")
+    out["given_nick2"] = pd.Series([b for _, b in nicks], dtype="object")
     given, surname = out["given_name"], out["surname"]
     out["full_name"] = [
         f"{g} {s}" if g and s else None for g, s in zip(given, surname, strict=True)
@@ -208,7 +278,11 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
         " ".join(sorted(p for p in (g, s) if p)) or None
         for g, s in zip(out["given_ph"], out["surname_ph"], strict=True)
     ]
-    out["dob_year"] = [d[:4] if d and len(d) == 8 else None for d in out["date_of_birth"]]
+    # the year of a full date, or a year written alone (a source that knows no more)
+    out["dob_year"] = [
+        d[:4] if d and len(d) in (4, 8) and d[:2] in ("18", "19", "20") else None
+        for d in out["date_of_birth"]
+    ]
     return out
 
 
@@ -258,6 +332,20 @@ def _name_comparison(cols: frozenset[str]) -> dict[str, Any] | None:
         cll.ColumnsReversedLevel("given_name", "surname"),
         cll.JaroWinklerLevel("full_name", 0.92),
         cll.CustomLevel(f"{swapped} >= 1.8", "given and surname swapped, with typos"),
+        cll.CustomLevel(
+            "surname_l = surname_r AND given_first_l = given_first_r",
+            "surname and first given name agree (a middle name written or left off)",
+        ),
+        cll.CustomLevel(
+            "surname_l = surname_r AND (given_nick1_l = given_nick1_r OR "
+            "given_nick1_l = given_nick2_r OR given_nick2_l = given_nick1_r OR "
+            "given_nick2_l = given_nick2_r)",
+            "surname agrees, given names are forms of one name (Bill, William)",
+        ),
+        cll.CustomLevel(
+            "surname_l = surname_r AND substr(given_name_l, 1, 1) = substr(given_name_r, 1, 1)",
+            "surname and the given name's initial agree",
+        ),
         cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
         cll.ExactMatchLevel("given_name", term_frequency_adjustments=True),
         cll.CustomLevel("given_name_l = surname_r OR surname_l = given_name_r", "one name swapped"),
@@ -313,6 +401,8 @@ def _dob_comparison() -> dict[str, Any]:
             cll.DamerauLevenshteinLevel(c, 1),
             cll.CustomLevel(f"substr({c}_l, 1, 6) = substr({c}_r, 1, 6)", "same year and month"),
             cll.DamerauLevenshteinLevel(c, 2),
+            # a year written alone, or a date damaged past two edits in the same year
+            cll.CustomLevel("dob_year_l = dob_year_r", "same year"),
             cll.ElseLevel(),
         ],
     )
@@ -374,6 +464,8 @@ def _needs(cols: frozenset[str], *need: str) -> bool:
         "given_ph": {"given_name"},
         "surname_ph": {"surname"},
         "dob_year": {"date_of_birth"},
+        "given_first": {"given_name"},
+        "given_nick1": {"given_name"},
     }
     names = {"given_name", "surname"} & cols
     for n in need:
@@ -402,6 +494,8 @@ def blocking_rules(cols: frozenset[str]) -> list[str]:
         ("given_ph", "suburb"),
         ("surname_ph", "dob_year"),
         ("given_ph", "dob_year"),
+        ("given_first", "surname"),
+        ("given_nick1", "surname"),
         ("postcode", "dob_year"),
         # the same address: a locality and a detail of the street
         ("street_number", "address_1"),
@@ -677,7 +771,11 @@ class Model:
     settings: dict[str, Any]
     columns: frozenset[str]
     metadata: dict[str, Any] = field(default_factory=dict)
-    version: int = VERSION
+    version: int = 0  # the kind's current version (VERSIONS) unless loaded from a file
+
+    def __post_init__(self) -> None:
+        if not self.version:
+            object.__setattr__(self, "version", VERSIONS[self.kind])
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -698,8 +796,12 @@ class Model:
     def from_dict(cls, data: Mapping[str, Any]) -> Model:
         if data.get("format") != "socialcredit-resolution-model":
             raise ValueError("not a socialcredit resolution model")
-        if data["version"] != VERSION:
-            raise ValueError(f"model version {data['version']}, this code reads {VERSION}")
+        want = VERSIONS.get(data.get("kind", ""), 0)
+        if data["version"] != want:
+            raise ValueError(
+                f"{data.get('kind')} model version {data['version']}, this code reads {want}: "
+                "train it again"
+            )
         return cls(
             kind=data["kind"],
             settings=dict(data["splink_settings"]),
@@ -896,6 +998,8 @@ def _train_prepared(
         trained = spark_engine.as_duckdb(trained, settings)
     if prior is not None:
         trained["probability_two_random_records_match"] = prior
+    _unmix_u(trained, float(trained["probability_two_random_records_match"]))
+    _floor_m(trained)
     import splink
 
     lam = float(trained["probability_two_random_records_match"])
@@ -907,6 +1011,91 @@ def _train_prepared(
         **(metadata or {}),
     }
     return Model(kind=kind, settings=trained, columns=cols, metadata=meta)
+
+
+#: The least m probability a level keeps after training. Expectation maximisation gives m = 0
+#: to a level that no pair in the training data's matches showed (a place of birth that never
+#: disagreed because most records leave it empty): its Bayes factor is then 0, and a single
+#: disagreement on that field vetoes any match, however strong the rest. Real sources make
+#: every kind of error sometimes.
+M_FLOOR = 0.005
+
+
+def _floor_m(settings: dict[str, Any]) -> None:
+    """Raise every non-null level's m probability to at least ``M_FLOOR`` and scale the
+    others so that each comparison's still sum to one."""
+    for comp in settings["comparisons"]:
+        levels = [
+            lv
+            for lv in comp["comparison_levels"]
+            if not lv.get("is_null_level") and lv.get("m_probability") is not None
+        ]
+        low = [lv for lv in levels if lv["m_probability"] < M_FLOOR]
+        if not low:
+            continue
+        rest = [lv for lv in levels if lv["m_probability"] >= M_FLOOR]
+        spare = 1.0 - M_FLOOR * len(low)
+        total = sum(lv["m_probability"] for lv in rest)
+        if spare <= 0 or total <= 0:
+            continue
+        for lv in low:
+            lv["m_probability"] = M_FLOOR
+        for lv in rest:
+            lv["m_probability"] = lv["m_probability"] * spare / total
+
+
+def _unmix_u(settings: dict[str, Any], prior: float) -> None:
+    """Take the matches out of the u probabilities. Splink estimates u from random pairs as if
+    none matched; a level's share among random pairs is really prior * m + (1 - prior) * u.
+    Where people have many records each, matches are a large part of the pairs that agree
+    exactly (on a date of birth, two thirds of them in a register of ten records a person),
+    so u came out several times too high and every agreement weighed that much less. Solved
+    for u, and kept at no less than a fiftieth of the estimate."""
+    if not 0 < prior < 1:
+        return
+    for comp in settings["comparisons"]:
+        for lv in comp["comparison_levels"]:
+            m, u = lv.get("m_probability"), lv.get("u_probability")
+            if lv.get("is_null_level") or m is None or u is None:
+                continue
+            lv["u_probability"] = max((u - prior * m) / (1 - prior), u / 50)
+
+
+def _term_frequencies(
+    linker: Any, tables: Sequence[pd.DataFrame], settings: Mapping[str, Any]
+) -> None:
+    """How common each value is among *other* people, registered with Splink in place of the
+    plain frequencies it would count. A person with ten records makes their own name look ten
+    times as common as it is, and Splink's term-frequency adjustment then weighs every
+    agreement between those ten records as if the name were common: in a register where each
+    person has many records, that turned most true matches into reviews. Each value's count
+    is lowered by the records one person is expected to have (from the prior), so that the
+    frequency is that of the value among the people a pair is not."""
+    columns = sorted(
+        {
+            lv["tf_adjustment_column"]
+            for comp in settings["comparisons"]
+            for lv in comp["comparison_levels"]
+            if lv.get("tf_adjustment_column")
+        }
+    )
+    if not columns:
+        return
+    n = sum(len(t) for t in tables)
+    prior = float(settings["probability_two_random_records_match"])
+    if len(tables) == 1:
+        own = 1.0 + prior * (n - 1)
+    else:  # each match joins a record of each table
+        a, b = len(tables[0]), len(tables[1])
+        own = 1.0 + 2.0 * prior * a * b / max(n, 1)
+    for col in columns:
+        counts = pd.concat([t[col] for t in tables]).dropna().value_counts()
+        if counts.empty:
+            continue
+        tf = pd.DataFrame(
+            {col: counts.index, f"tf_{col}": (counts.to_numpy() - own).clip(min=1.0) / n}
+        )
+        linker.table_management.register_term_frequency_lookup(tf, col, overwrite=True)
 
 
 def _pair_count(tables: Sequence[pd.DataFrame]) -> int:
@@ -1134,6 +1323,8 @@ def link(
     if prior is not None:
         settings["probability_two_random_records_match"] = prior
     linker = _linker(tables, settings, engine, threads)
+    if sum(map(len, tables)) >= TF_MIN_ROWS:
+        _term_frequencies(linker, tables, settings)
     predictions = linker.inference.predict(threshold_match_probability=th.lower)
     df = predictions.as_pandas_dataframe()
     df = _orient(df, len(tables) > 1)
