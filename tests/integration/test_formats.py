@@ -15,12 +15,12 @@ import yaml
 from sqlalchemy import select, text
 
 from socialcredit.bootstrap import Registry
-from socialcredit.db import records, review_queue, subjects
+from socialcredit.db import listings, records, review_queue, subjects
 from socialcredit.errors import InvalidInput
 from socialcredit.policy import load_pack
 from socialcredit.policy.load import default_pack_path
 from socialcredit.services import ingest
-from tests.fixtures.rows import ORG, PERSON
+from tests.fixtures.rows import ORG, ORG2, PERSON
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 PENALTIES = FIXTURE / "double_publicity_penalty.csv"
@@ -187,6 +187,13 @@ def test_a_provincial_variant_is_one_yaml_file(tmp_path: Path) -> None:
         ({"header": ["X"], "to": "field_of_law", "values": {"罚": "jail"}}, "maps to 'jail'"),
         ({"header": ["X"], "to": "performed_on", "scale": "lots"}, "scale 'lots'"),
         ({"header": ["X"], "to": "penalty_kind"}, "mapped twice"),
+        ({"header": ["X"], "to": "exit_decision_ref", "contains": True}, "contains without"),
+        ({"header": ["X"], "sets": {"status": "jailed"}}, "sets status: 'jailed'"),
+        ({"header": ["X"], "sets": {"no_such": "x"}}, "sets 'no_such' is no column"),
+        (
+            {"header": ["X"], "to": "exit_decision_ref", "date_of_year": "+1-04-01"},
+            "date_of_year fills 'exit_decision_ref'",
+        ),
     ],
 )
 def test_a_mapping_is_checked_like_the_rest_of_the_pack(
@@ -267,3 +274,131 @@ def test_headers_with_notes_and_odd_spacing(reg: Registry, tmp_path: Path) -> No
     s, used = ingest.ingest_format(reg, f, "samr", "auto", actor="samr")
     assert used == "double_publicity_penalty"
     _check(reg, s, {"bad date": 7}, date_header="处罚决定日期（必填）")
+
+
+def _listings(reg: Registry) -> dict[str, tuple[str, str]]:
+    with reg.engine.connect() as conn:
+        return {
+            r.subject_id: (r.list_id, r.status)
+            for r in conn.execute(
+                select(listings.c.subject_id, listings.c.list_id, listings.c.status)
+            )
+        }
+
+
+def test_the_market_regulator_s_abnormal_operations_list(reg: Registry) -> None:
+    """The causes read by the phrase each cannot be written without, whatever the platform's
+    wording; a removal date ends the listing; a row with a registration number only goes to
+    review; a reference made from the authority and the date where none is published."""
+    f = FIXTURE / "samr_abnormal.csv"
+    s, used = ingest.ingest_format(reg, f, "samr", "auto", actor="samr")
+    assert used == "samr_abnormal"
+    assert (s.accepted, s.queued, s.rejected) == (2, 1, 2), s.as_dict()
+    assert sorted((p.field, p.row) for p in s.rejects) == [
+        ("列入日期", 8),  # 2025-13-01
+        ("列入经营异常名录原因", 7),  # no cause of Art. 17 in its words
+    ]
+    with reg.engine.connect() as conn:
+        got = {
+            r.subject_id: r
+            for r in conn.execute(
+                select(
+                    records.c.subject_id,
+                    records.c.status,
+                    records.c.fields,
+                    records.c.decision_ref,
+                    records.c.decided_on,
+                )
+            )
+        }
+        (queued,) = conn.execute(select(review_queue.c.subject_name)).scalars()
+    assert queued == "北京某某咨询有限公司"
+    org = got[ORG]
+    assert (org.status, json.loads(org.fields)["cause"]) == ("listed", "annual_report_missing")
+    assert org.decision_ref == "北京市朝阳区市场监督管理局列入经营异常名录（2025-07-01）"
+    other = got["91440300708461136T"]
+    assert other.status == "removed"
+    assert json.loads(other.fields) == {
+        "cause": "unreachable_at_address",
+        "removed_on": "2025-01-10",
+    }
+    listed = _listings(reg)
+    assert listed[ORG][0] == "abnormal_operations" and listed[ORG][1] != "ended"
+    assert "91440300708461136T" not in listed or listed["91440300708461136T"][1] == "ended"
+
+
+def test_a_published_a_level_list(reg: Registry, tmp_path: Path) -> None:
+    """纳税人识别号 as the code, or as the older number holding the organisation code (the same
+    subject under its old number); the rating year; a list without dates is dated the 1st of
+    April after the year it rates; as CSV and as the workbook it is published as."""
+    from openpyxl import Workbook
+
+    from tests.fixtures.rows import judgment, numbered
+
+    ingest.ingest(
+        reg,
+        numbered([judgment("R-1", subject=ORG2, subject_name="深圳某某贸易有限公司")]),
+        "court",
+        actor="court",
+    )
+    src = FIXTURE / "tax_a_level.csv"
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    import csv
+
+    with src.open(encoding="utf-8", newline="") as fh:
+        for row in csv.reader(fh):
+            sheet.append(row)
+    xlsx = tmp_path / "A级纳税人.xlsx"
+    book.save(xlsx)
+    for f in (src, xlsx):
+        s, used = ingest.ingest_format(reg, f, "tax", "auto", actor="tax")
+        assert used == "tax_a_level"
+        assert (s.rejected, s.queued) == (1, 0), s.as_dict()
+        assert [(p.field, p.row) for p in s.rejects] == [("评价年度", 6)]
+    with reg.engine.connect() as conn:
+        got = {
+            r.subject_id: r
+            for r in conn.execute(
+                select(
+                    records.c.subject_id,
+                    records.c.authority,
+                    records.c.fields,
+                    records.c.decision_ref,
+                    records.c.decided_on,
+                ).where(records.c.record_type == "tax_credit_rating")
+            )
+        }
+    assert set(got) == {ORG, ORG2, "91310115MA1KNYTP4X"}
+    assert json.loads(got[ORG].fields) == {"tax_year": "2024", "level": "A"}
+    assert got[ORG].decided_on.isoformat() == "2025-04-01"
+    assert got[ORG].decision_ref == "国家税务总局北京市朝阳区税务局2024年度纳税信用A级纳税人名单"
+    late = got["91310115MA1KNYTP4X"]  # no authority in the row, rated 2023
+    assert (late.authority, late.decided_on.isoformat()) == ("税务机关", "2024-04-01")
+    listed = _listings(reg)
+    assert listed[ORG] == ("a_level_taxpayers", "active")
+    assert listed[ORG2][0] == "a_level_taxpayers"
+
+
+@pytest.mark.parametrize(
+    ("compose", "said"),
+    [
+        ({"decision_ref": "{authority}-{nowhere}"}, "uses 'nowhere', which no column fills"),
+        ({"no_such": "{authority}"}, "compose 'no_such' is no column"),
+        ({"decision_ref": "{authority"}, "compose decision_ref"),
+    ],
+)
+def test_a_composed_value_is_made_of_mapped_columns(
+    tmp_path: Path, compose: dict[str, str], said: str
+) -> None:
+    from socialcredit.errors import PolicyError
+
+    pack = tmp_path / "pack"
+    shutil.copytree(default_pack_path(), pack)
+    f = pack / "formats" / "samr_abnormal.yaml"
+    spec = yaml.safe_load(f.read_text("utf-8"))
+    spec["compose"] = compose
+    f.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(PolicyError, match=said):
+        load_pack(pack)

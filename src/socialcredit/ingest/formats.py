@@ -14,6 +14,7 @@ Nothing here knows a format: a new variant is a new YAML file.
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -245,9 +246,13 @@ def convert(
         if not found:
             if col.unknown == "empty":
                 return "", None
+            if col.contains:
+                return None, f"{value!r} holds none of {', '.join(col.values)}"
             return None, f"{value!r} is not one of {', '.join(col.values)}"
         order = order or list(dict.fromkeys(col.values.values()))
         value = max(found, key=lambda v: order.index(v) if v in order else -1)
+    if col.date_of_year:
+        return _date_of_year(col.date_of_year, value)
     if col.date:
         d = parse_date(value)
         if d is None:
@@ -263,6 +268,20 @@ def convert(
     return value, None
 
 
+def _date_of_year(rule: str, value: str) -> tuple[str | None, str | None]:
+    """``+1-04-01`` of the year in ``value`` (2024, 2024年度): 2025-04-01."""
+    m = re.search(r"(?<!\d)(\d{4})(?!\d)", unicodedata.normalize("NFKC", value))
+    if m is None:
+        return None, f"{value!r} is not a year (e.g. 2024, 2024年度)"
+    sign, rest = rule[0], rule[1:]
+    years, month, day = (int(x) for x in rest.split("-"))
+    try:
+        d = date(int(m.group(1)) + (years if sign == "+" else -years), month, day)
+    except ValueError:
+        return None, f"{value!r} is not a year (e.g. 2024, 2024年度)"
+    return d.isoformat(), None
+
+
 def _values_in(col: FormatColumn, value: str) -> list[str]:
     """The values a cell names: the whole cell as one published value, or (with ``split``)
     published values one after another with the separators between them and nothing else.
@@ -272,6 +291,11 @@ def _values_in(col: FormatColumn, value: str) -> list[str]:
     mapped = col.values.get(value) or col.values.get(header_key(value))
     if mapped is not None:
         return [mapped]
+    if col.contains:
+        key = header_key(value)
+        for published, to in col.values.items():
+            if header_key(published) in key:
+                return [to]
     if not col.split:
         return []
     rest, found = value, []
@@ -281,6 +305,20 @@ def _values_in(col: FormatColumn, value: str) -> list[str]:
             rest = rest.replace(published, " ")
     leftover = re.sub(f"[\\s{re.escape(col.split)}]", "", rest)
     return found if found and not leftover else []
+
+
+def template_fields(template: str) -> list[str]:
+    """The values a ``compose`` template is written from."""
+    return [f for _lit, f, _spec, _conv in string.Formatter().parse(template) if f]
+
+
+def compose(template: str, values: dict[str, Any]) -> str:
+    """A ``compose`` template filled from a row's values; empty when one of them is missing (the
+    row is then reported for the composed column like any row that lacks it)."""
+    wanted = template_fields(template)
+    if not all(values.get(f) for f in wanted):
+        return ""
+    return template.format_map({f: values[f] for f in wanted})
 
 
 def parse_date(text: str) -> date | None:
@@ -340,8 +378,11 @@ class Mapped:
 
     def _row(self, n: int, cells: list[str], cols: Columns) -> Any:
         out: dict[str, Any] = {"record_type": self.spec.record_type, **self.spec.constants}
-        # columns read under a condition come after those that set what they depend on
-        ordered = sorted(cols, key=lambda item: item[1].when is not None)
+        # columns read under a condition come after those that set what they depend on, and a
+        # date made from a year after the columns that may carry the date itself
+        ordered = sorted(
+            cols, key=lambda item: (item[1].when is not None, item[1].date_of_year is not None)
+        )
         defaulted = False
         for i, col in ordered:
             if col.when and not defaulted:
@@ -355,11 +396,17 @@ class Mapped:
             value, problem = convert(col, raw, self.orders.get(col.to or ""))
             if problem is not None:
                 return RowProblem(n, self.header_of.get(id(col), col.header[0]), problem)
-            if col.to is not None and value:
+            if not value:
+                continue
+            if col.to is not None and not (col.date_of_year and out.get(col.to)):
                 out[col.to] = value
+            out.update(col.sets or {})
         for k, v in self.spec.defaults.items():
             if not out.get(k):
                 out[k] = v
+        for k, template in self.spec.compose.items():
+            if not out.get(k):
+                out[k] = compose(template, out)
         parts = [str(out.get(k, "")) for k in self.spec.id_from]
         if not all(parts):
             named = [self.source_column(k) for k in self.spec.id_from]

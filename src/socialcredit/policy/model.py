@@ -541,6 +541,17 @@ class FormatColumn(Strict):
     #: column used for ``subject_id`` only when ``subject_kind`` is ``person`` (an organisation
     #: row's legal representative's number is then never kept)
     when: dict[str, str] | None = None
+    #: with ``values``: a cell that is none of them exactly takes the value of the first of them
+    #: (in the file's order) that it contains, for wording that varies around a fixed phrase
+    #: (未依照《企业信息公示暂行条例》第八条规定的期限公示年度报告的 and 未按期公示年度报告 both hold
+    #: 年度报告): put the most specific first
+    contains: bool = False
+    #: a cell that holds a value also sets these columns, e.g. a 移出日期 sets ``status: removed``
+    sets: dict[str, str] | None = None
+    #: the cell is a year (2024, 2024年度) and the value is a date of it, written ``+1-04-01``:
+    #: the 1st of April of the year after; it fills ``to`` only when no other column did (a
+    #: date the file carries wins)
+    date_of_year: str | None = Field(default=None, pattern=r"^[+-]\d{1,2}-\d{2}-\d{2}$")
 
 
 class FormatSpec(Strict):
@@ -561,6 +572,10 @@ class FormatSpec(Strict):
     defaults: dict[str, str] = Field(default_factory=dict)
     #: the columns whose values, joined, identify the record at its source
     id_from: list[str] = Field(default_factory=lambda: ["decision_ref"])
+    #: values a row's columns may leave empty, written from its other values, e.g. a
+    #: reference for a published list that numbers no decisions:
+    #: ``decision_ref: "{authority}列入经营异常名录（{decided_on}）"``; the file shows how it is made
+    compose: dict[str, str] = Field(default_factory=dict)
     note: str | None = None
 
 

@@ -5,6 +5,7 @@ and what is published of a listed person (``publication.yaml``)."""
 from __future__ import annotations
 
 import re
+import string
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -29,22 +30,33 @@ def check_format(pack: Pack, fmt: FormatSpec, f: str, basis: Any) -> None:
     targets = set(COMMON) | set(rt.fields)
     seen: set[str] = set()
     unconditional: set[str] = set()
+    set_by: set[str] = set()  # columns a cell's presence sets (``sets``)
+    filled: set[str] = set()  # columns a cell fills (not only a date made from a year)
     for col in fmt.columns:
         where = f"{e}, column {col.header[0]!r}"
         if not col.header or not all(h.strip() for h in col.header):
             raise PolicyError(f, where, "a column needs its header", "write the header")
+        for k, v in (col.sets or {}).items():
+            _check_value(pack, fmt, f, where, k, v, targets, "sets")
+            set_by.add(k)
         if col.to is None:
             continue
         if col.to not in targets or col.to in ("record_type", "source_record_id"):
             raise PolicyError(
                 f, where, f"{col.to!r} is no column of {fmt.record_type}", "map to one of it"
             )
-        if col.to in seen and (col.when is None or col.to in unconditional):
+        if (
+            col.to in filled
+            and col.date_of_year is None  # fills its column only when nothing else did
+            and (col.when is None or col.to in unconditional)
+        ):
             raise PolicyError(
                 f, where, f"{col.to!r} is mapped twice", "map it once, or each under a when"
             )
         seen.add(col.to)
-        if col.when is None:
+        if col.date_of_year is None:
+            filled.add(col.to)
+        if col.when is None and col.date_of_year is None:
             unconditional.add(col.to)
         spec = rt.fields.get(col.to)
         allowed = rt.statuses if col.to == "status" else (spec.values if spec else None)
@@ -60,6 +72,12 @@ def check_format(pack: Pack, fmt: FormatSpec, f: str, basis: Any) -> None:
                 raise PolicyError(
                     f, where, f"scale {col.scale!r} is no number", "e.g. 10000"
                 ) from None
+        if col.contains and col.values is None:
+            raise PolicyError(f, where, "contains without values", "list the published values")
+        if col.date_of_year is not None and not (
+            col.to == "decided_on" or (spec is not None and spec.type == "date")
+        ):
+            raise PolicyError(f, where, f"date_of_year fills {col.to!r}", "map it to a date")
         if col.pattern is not None:
             try:
                 re.compile(col.pattern)
@@ -73,7 +91,7 @@ def check_format(pack: Pack, fmt: FormatSpec, f: str, basis: Any) -> None:
         if allowed is not None and v not in allowed:
             raise PolicyError(f, e, f"constant {k}: {v!r}", f"use one of {allowed}")
     for k, v in fmt.defaults.items():
-        if k not in seen:
+        if k not in seen and k not in set_by:
             raise PolicyError(f, e, f"default {k!r} is for no column", "name a mapped column")
         spec = rt.fields.get(k)
         allowed = (
@@ -83,9 +101,34 @@ def check_format(pack: Pack, fmt: FormatSpec, f: str, basis: Any) -> None:
         )
         if allowed is not None and v not in allowed:
             raise PolicyError(f, e, f"default {k}: {v!r}", f"use one of {allowed}")
+    for k, template in fmt.compose.items():
+        if k not in targets:
+            raise PolicyError(f, e, f"compose {k!r} is no column of {fmt.record_type}", "name one")
+        try:
+            named = [n for _lit, n, _spec, _conv in string.Formatter().parse(template) if n]
+        except ValueError as exc:
+            raise PolicyError(f, e, f"compose {k}: {exc}", "write {column} for a value") from None
+        for name in named:
+            if name not in seen and name not in fmt.constants:
+                raise PolicyError(
+                    f, e, f"compose {k} uses {name!r}, which no column fills", "name one"
+                )
     for k in fmt.id_from:
-        if k not in seen and k not in fmt.constants:
+        if k not in seen and k not in fmt.constants and k not in fmt.compose:
             raise PolicyError(f, e, f"id_from names {k!r}, which no column fills", "name one")
+
+
+def _check_value(
+    pack: Pack, fmt: FormatSpec, f: str, where: str, k: str, v: str, targets: set[str], what: str
+) -> None:
+    """A value a format writes into column ``k`` is one the column may hold."""
+    rt = pack.record_types[fmt.record_type]
+    if k not in targets:
+        raise PolicyError(f, where, f"{what} {k!r} is no column of {fmt.record_type}", "name one")
+    spec = rt.fields.get(k)
+    allowed = rt.statuses if k == "status" else (spec.values if spec else None)
+    if allowed is not None and v not in allowed:
+        raise PolicyError(f, where, f"{what} {k}: {v!r}", f"use one of {allowed}")
 
 
 def check_person_records(pack: Pack) -> None:
