@@ -73,8 +73,13 @@ def formats_show(
             rule.append(f"x {col.scale}")
         if col.when:
             rule.append("when " + ", ".join(f"{k}={v}" for k, v in col.when.items()))
+        if col.date_of_year:
+            rule.append(f"the date {col.date_of_year} of the year, when no column gives one")
         if col.values:
-            rule.append(", ".join(f"{k}->{v}" for k, v in col.values.items()))
+            how = "a cell holding " if col.contains else ""
+            rule.append(how + ", ".join(f"{k}->{v}" for k, v in col.values.items()))
+        if col.sets:
+            rule.append("a value sets " + ", ".join(f"{k}={v}" for k, v in col.sets.items()))
         if col.pattern:
             rule.append(f"pattern {col.pattern}")
         also = f" (also {' / '.join(col.header[1:])})" if col.header[1:] else ""
@@ -86,6 +91,10 @@ def formats_show(
         )
     if spec.constants:
         out.print("set for every row: " + ", ".join(f"{k}={v}" for k, v in spec.constants.items()))
+    if spec.defaults:
+        out.print("when empty: " + ", ".join(f"{k}={v}" for k, v in spec.defaults.items()))
+    for k, template in spec.compose.items():
+        out.print(f"{k} when the file has none: {template}", highlight=False, markup=False)
     out.print("identified by: " + " + ".join(spec.id_from))
     if spec.note:
         out.print(spec.note)
