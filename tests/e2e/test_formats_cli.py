@@ -47,6 +47,27 @@ def test_formats_from_the_command_line(env: dict[str, str], tmp_path: Path) -> N
     # each problem by the source's own column and the row the source sees
     assert {(x["field"], x["row"]) for x in summary["rejects"]} == {("处罚决定日期", 7)}
 
+    exported = sc_process(
+        env,
+        "export",
+        "--format",
+        "double_publicity_penalty",
+        "--out",
+        str(tmp_path / "out"),
+        "--as-of",
+        "2026-02-01",
+        cwd=tmp_path,
+    )
+    assert exported.returncode == 0, exported.stderr
+    result = json.loads(exported.stdout)
+    # of the three accepted penalties, the two organisations': the person's warning is not
+    # public (a person is published only while on a black list)
+    assert (result["written"], result["persons_masked"], result["left_out"]) == (2, 0, 0), result
+    text = (tmp_path / "out" / "double_publicity_penalty.csv").read_text("utf-8-sig")
+    assert text.startswith("行政相对人名称,行政相对人类别,") and "京朝市监罚〔2026〕101号" in text
+    bad = sc_process(env, "export", "--format", "nope", "--out", str(tmp_path), cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown format 'nope'" in bad.stderr
+
 
 def test_a_national_format_file_over_http(reg: Registry, server: str) -> None:
     """POST /v1/uploads: the file's bytes as the body, its name and format in the query."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from ..config import Settings
 from ..errors import RegistryError, UnknownEntity
 from ..ingest.formats import sources_of
 from ..policy import Pack, load_pack
+from .common import AsOf, app, clerk_errors, print_json, registry
 
 formats_app = typer.Typer(
     help="National publication formats: what a source's file may look like.", no_args_is_help=True
@@ -98,3 +100,25 @@ def formats_show(
     out.print("identified by: " + " + ".join(spec.id_from))
     if spec.note:
         out.print(spec.note)
+
+
+@app.command("export")
+@clerk_errors
+def export(
+    format_: Annotated[
+        str, typer.Option("--format", help="A format of the pack, e.g. samr_abnormal.")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for <format>.csv.")],
+    as_of: AsOf = None,
+) -> None:
+    """Write the public records of a format's record type in that format, as the source
+    publishes it. A row is written only if it reads back, through the format's own mapping,
+    as the record it came from; records the format cannot carry are counted, not altered.
+    Persons are published masked (only while on an active black list).
+
+    Example: socialcredit export --format samr_abnormal --out exports/
+    """
+    from ..services import format_export
+
+    result = format_export.export(registry(as_of), format_, out_dir)
+    print_json(result.as_dict())

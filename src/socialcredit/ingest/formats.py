@@ -376,6 +376,16 @@ class Mapped:
                 continue  # an empty row (or the end of a sheet's formatting)
             yield n, self._row(n, cells, cols)
 
+    def read_back(self, header: list[str], cells: list[str]) -> dict[str, Any] | RowProblem:
+        """One row of cells under ``header`` as ingest would read it (an export checks that
+        what it writes reads back to the record it came from)."""
+        cols = _positions(self.spec, header)
+        if cols is None:
+            raise InvalidInput(f"the header lacks a required column of {self.spec.id}")
+        self.header_of = {id(col): header[i] for i, col in cols}
+        row: dict[str, Any] | RowProblem = self._row(0, cells, cols)
+        return row
+
     def _row(self, n: int, cells: list[str], cols: Columns) -> Any:
         out: dict[str, Any] = {"record_type": self.spec.record_type, **self.spec.constants}
         # columns read under a condition come after those that set what they depend on, and a

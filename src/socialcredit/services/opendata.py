@@ -76,6 +76,7 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "authority",
     "decision_ref",
     "decided_on",
+    "legal_basis",
     "status",
     "publicity_until",
     "fields",
@@ -206,7 +207,9 @@ def _local_date(reg: Registry, at: datetime | None) -> str | None:
 # -- records ------------------------------------------------------------------------------------
 
 
-def _record_rows(reg: Registry, conn: Connection, m: _Moment) -> Iterator[tuple[Any, bool]]:
+def _record_rows(
+    reg: Registry, conn: Connection, m: _Moment, record_type: str | None = None
+) -> Iterator[tuple[Any, bool]]:
     """Public records with their subject: (row, whether the subject is a person)."""
     q = (
         select(records, *_SUBJECT_COLS)
@@ -224,6 +227,8 @@ def _record_rows(reg: Registry, conn: Connection, m: _Moment) -> Iterator[tuple[
         )
         .order_by(records.c.subject_id, records.c.decided_on, records.c.record_key)
     )
+    if record_type is not None:
+        q = q.where(records.c.record_type == record_type)
     for batch in _batches(conn, q):
         persons = {r.subject_id for r in batch if r.kind == "person"}
         public = _listed_persons(reg, conn, m, persons)
@@ -234,15 +239,18 @@ def _record_rows(reg: Registry, conn: Connection, m: _Moment) -> Iterator[tuple[
             yield r, person
 
 
-def public_records(reg: Registry, at: datetime | None = None) -> Iterator[dict[str, Any]]:
+def public_records(
+    reg: Registry, at: datetime | None = None, record_type: str | None = None
+) -> Iterator[dict[str, Any]]:
     """One dict per public record at ``at`` (default: now), ordered by subject (columns:
-    ``RECORD_COLUMNS``). The same records ``views.public_profile`` shows, for every subject."""
+    ``RECORD_COLUMNS``), of one record type if given. The same records
+    ``views.public_profile`` shows, for every subject."""
     m = _Moment(reg, at)
     log = _ReadLog(reg, "records", m)
     withheld = reg.pack.publication.person_records.withheld_fields
     try:
         with _connect(reg) as conn:
-            for r, person in _record_rows(reg, conn, m):
+            for r, person in _record_rows(reg, conn, m, record_type):
                 if person:
                     log.add(r.subject_id)
                 yield {
@@ -255,6 +263,7 @@ def public_records(reg: Registry, at: datetime | None = None) -> Iterator[dict[s
                     "authority": r.authority,
                     "decision_ref": r.decision_ref,
                     "decided_on": r.decided_on.isoformat(),
+                    "legal_basis": r.legal_basis,
                     "status": r.status,
                     "publicity_until": r.publicity_until.isoformat(),
                     "fields": {
