@@ -424,3 +424,56 @@ def test_dedupe_proposes_a_merge_and_the_merge_loses_nothing(
     before = audit.fingerprint(reg)
     audit.rebuild(reg)
     assert audit.fingerprint(reg) == before
+
+
+def test_no_link_without_a_margin(reg: Registry, orgs: list[dict[str, str]]) -> None:
+    """Two registered organisations the row matches equally well (a company registered again
+    under the other legal form, at the same address, with the same legal representative): the
+    model does not pick one; the row goes to a reviewer with both side by side, and no listing
+    reaches either until the reviewer decides."""
+    a = orgs[5]
+    twin = {
+        "code": build_uscc("9", "1", "330100", "79999999"),
+        "name": a["name"].replace("有限公司", "有限责任公司"),
+        "address": a["address"],
+        "rep": a["rep"],
+    }
+    s = ingest.ingest(
+        reg,
+        numbered(
+            [
+                penalty(
+                    "SAMR-TWIN",
+                    twin["code"],
+                    severity="minor",
+                    subject_name=twin["name"],
+                    subject_address=twin["address"],
+                    subject_legal_representative=twin["rep"],
+                )
+            ]
+        ),
+        "samr",
+        actor="test:samr",
+    )
+    assert s.accepted == 1
+    row = codeless_judgment(
+        "CT-X-777",
+        a["name"],
+        subject_address=a["address"],
+        subject_legal_representative=a["rep"],
+    )
+    s = ingest.ingest(reg, numbered([row]), "court", actor="test:court")
+    out = resolution.run(reg, item_ids=s.queued_items)
+    assert (out.linked, out.review) == (0, 1), out.as_dict()
+    item = items(reg)["CT-X-777"]
+    assert item.status == "open"
+    finding = json.loads(item.resolution)
+    assert finding["decision"] == "review" and finding["ambiguous"] is True
+    both = {c["subject_id"] for c in finding["candidates"][:2]}
+    assert both == {a["code"], twin["code"]}
+    assert finding["candidates"][0]["match_probability"] >= finding["thresholds"]["upper"]
+    assert active_listings(reg, a["code"]) == [] and active_listings(reg, twin["code"]) == []
+    assert record_of(reg, "CT-X-777") is None
+    # the reviewer names the subject; the listing follows
+    review.resolve_item(reg, item.item_id, a["code"], actor="test:reviewer")
+    assert [r.list_id for r in active_listings(reg, a["code"])] == ["dishonest_judgment_debtors"]

@@ -38,9 +38,11 @@ same transaction"""
 
 REVIEW_ITEM_EVALUATED = "review-item-evaluated"
 """item_id, decision (review: candidates between the thresholds; unresolved: none reaches the
-lower one), model, thresholds {upper, lower}, candidates [{subject_id, name, match_probability,
-match_weight, explanation [{comparison, level, bayes_factor}]}], decided_by: the probabilistic
-model's finding on a queued row, shown to the reviewer who decides it"""
+lower one), model, thresholds {upper, lower, margin}, candidates [{subject_id, name,
+match_probability, match_weight, explanation [{comparison, level, bayes_factor}]}], decided_by,
+and ambiguous: true when the best candidate reached the upper threshold but another is within
+the margin of it: the probabilistic model's finding on a queued row, shown to the reviewer who
+decides it"""
 
 LINK_UNDONE = "link-undone"
 """record_key, record (SOURCE/SOURCE_RECORD_ID), subject_id (the subject the record is taken

@@ -784,6 +784,10 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     f"{who}: lower {th.lower} and upper {th.upper} are not 0 < lower <= upper <= 1",
                     "give probabilities, the lower not above the upper (e.g. lower: 0.5, upper: 0.99)",
                 )
+            if not 0 <= th.margin <= 1:
+                raise PolicyError(
+                    f, e, f"{who}: margin {th.margin} is not 0 to 1", "give a difference, e.g. 0.5"
+                )
 
     for sid, src in pack.sources.items():
         f, e = files[f"sources/{sid}"], f"source '{sid}'"

@@ -437,6 +437,8 @@ class Threshold(Strict):
 
     upper: float
     lower: float
+    #: the best candidate links only if the next is at least this much less likely
+    margin: float = 0.0
 
 
 class ResolutionPolicy(Strict):

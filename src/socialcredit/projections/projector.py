@@ -805,6 +805,8 @@ DELETE_RECORD = delete(records).where(records.c.record_key == bindparam("k"))
 
 def _item_evaluated(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     finding = {k: p[k] for k in ("decision", "model", "thresholds", "candidates")}
+    if p.get("ambiguous"):
+        finding["ambiguous"] = True
     finding["evaluated_at"] = ev.at.isoformat()
     return [(EVALUATE_REVIEW, {"k": p["item_id"], "resolution": canonical(finding)})]
 

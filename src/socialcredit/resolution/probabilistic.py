@@ -851,17 +851,26 @@ def default_model(kind: Kind = "person") -> Model:
 class Thresholds:
     upper: float
     lower: float
+    #: a row links to its best candidate only if the next one is at least this much less
+    #: likely; otherwise a reviewer sees both (no link without a margin)
+    margin: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.lower <= self.upper <= 1.0:
             raise ValueError(f"thresholds must satisfy 0 <= lower <= upper <= 1: {self}")
+        if not 0.0 <= self.margin <= 1.0:
+            raise ValueError(f"the margin is a difference of probabilities, 0 to 1: {self}")
 
 
 def thresholds(kind: Kind = "person", path: str | Path | None = None) -> Thresholds:
     """The policy's thresholds on the match probability, from ``thresholds.yaml``."""
     data = yaml.safe_load(Path(path or _resource("thresholds.yaml")).read_text("utf-8"))
     entry = data["persons" if kind == "person" else "organisations"]
-    return Thresholds(upper=float(entry["upper"]), lower=float(entry["lower"]))
+    return Thresholds(
+        upper=float(entry["upper"]),
+        lower=float(entry["lower"]),
+        margin=float(entry.get("margin", 0.0)),
+    )
 
 
 # -- engines -----------------------------------------------------------------------------------
@@ -1232,15 +1241,35 @@ class RowOutcome:
     row: int
     decision: Decision
     candidates: tuple[PairDecision, ...]
+    #: in review because a second candidate is within the margin of the best
+    ambiguous: bool = False
 
 
 def outcome(res: Resolution, row: int) -> RowOutcome:
-    """The decision for one ``left`` row: linked if any pair of it reaches ``upper``, in
-    review if its best pair is between the thresholds, unresolved otherwise."""
-    cands = tuple(best_candidates(res, row))
+    """The decision for one ``left`` row: linked if its best pair reaches ``upper`` and the
+    next is at least the margin less likely, in review if its best pair is between the
+    thresholds or another is as likely, unresolved otherwise."""
+    return _row_outcome(res, row, best_candidates(res, row))
+
+
+def _row_outcome(res: Resolution, row: int, cands: Sequence[PairDecision]) -> RowOutcome:
+    """No link without a margin: two registered subjects the row matches about as well (two
+    namesakes at the same address, both at probability 1.0) go to a reviewer side by side;
+    the model does not pick the first."""
     if not cands:
         return RowOutcome(row, "unresolved", ())
-    return RowOutcome(row, cands[0].decision, cands)
+    best = cands[0]
+    if best.decision == "link":
+        other = next((c for c in cands[1:] if _other_side(c, row) != _other_side(best, row)), None)
+        if other is not None and best.match_probability - other.match_probability < (
+            res.thresholds.margin
+        ):
+            return RowOutcome(row, "review", tuple(cands), ambiguous=True)
+    return RowOutcome(row, best.decision, tuple(cands))
+
+
+def _other_side(d: PairDecision, row: int) -> int:
+    return d.right if d.left == row else d.left
 
 
 def _labels(settings: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -1264,6 +1293,7 @@ def link(
     *,
     upper: float | None = None,
     lower: float | None = None,
+    margin: float | None = None,
     engine: str = "duckdb",
     threads: int = DEFAULT_THREADS,
     cluster: bool = True,
@@ -1290,6 +1320,7 @@ def link(
     th = Thresholds(
         upper=policy.upper if upper is None else upper,
         lower=policy.lower if lower is None else lower,
+        margin=policy.margin if margin is None else margin,
     )
     tables = _tables(left, right, kind)
     cols = available_columns(*tables, columns=_SPECS[kind].columns)
@@ -1434,4 +1465,4 @@ def outcomes(res: Resolution) -> dict[int, RowOutcome]:
         by.setdefault(d.left, []).append(d)
         if not res.linkage and d.right != d.left:
             by.setdefault(d.right, []).append(d)
-    return {row: RowOutcome(row, cands[0].decision, tuple(cands)) for row, cands in by.items()}
+    return {row: _row_outcome(res, row, cands) for row, cands in by.items()}

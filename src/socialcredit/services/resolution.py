@@ -354,12 +354,14 @@ def _evaluate(
             P.default_model("organisation"),
             upper=th.upper,
             lower=th.lower,
+            margin=th.margin,
             cluster=False,
             population=max(population, len(codes)),
             engine=engine,
         )
         outcomes = P.outcomes(res)
     names = dict(zip(codes, right["name"], strict=True))
+    item_idx = {item.item_id: i for i, (item, _row) in enumerate(part)}
     links: list[tuple[str, str, dict[str, Any]]] = []
     proposed: dict[str, list[dict[str, Any]]] = {}
     for i, (item, _row) in enumerate(part):
@@ -391,14 +393,18 @@ def _evaluate(
             summary.review += 1
         else:
             summary.unresolved += 1
+        out = outcomes.get(item_idx[item.item_id])
         payload = {
             "item_id": item.item_id,
             "decision": decision,
             "model": MODEL,
-            "thresholds": {"upper": th.upper, "lower": th.lower},
+            "thresholds": {"upper": th.upper, "lower": th.lower, "margin": th.margin},
             "candidates": cands,
             "decided_by": actor,
         }
+        if out is not None and out.ambiguous:
+            # the best reached the upper threshold, but another is within the margin of it
+            payload["ambiguous"] = True
         findings.append(NewEvent(T.REVIEW_ITEM_EVALUATED, payload))
     if findings:
         with reg.uow(actor) as uow:
