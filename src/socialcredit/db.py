@@ -194,6 +194,23 @@ review_queue = Table(
     UniqueConstraint("source", "source_record_id", name="uq_review_source_id"),
 )
 
+#: A reviewer's judgement that a queued row is not about a subject (from undoing a link), which
+#: every later run of the model honours until a reviewer lifts it.
+resolution_judgements = Table(
+    "resolution_judgements",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("source_record_id", String(128), primary_key=True),
+    Column("subject_id", String(64), primary_key=True),
+    Column("verdict", String(16), nullable=False),  # different
+    Column("reason", Text, nullable=False),
+    Column("decided_by", String(128), nullable=False),
+    Column("decided_at", DateTime, nullable=False),
+    Column("lifted_at", DateTime),
+    Column("lifted_by", String(128)),
+    Column("lift_reason", Text),
+)
+
 #: Pairs of registered organisations the model takes for one (``resolve dedupe``), for a
 #: reviewer to merge or keep apart.
 merge_proposals = Table(
@@ -460,6 +477,7 @@ PROJECTIONS: tuple[Table, ...] = (
     notices,
     review_queue,
     subject_details,
+    resolution_judgements,
     merge_proposals,
     ingest_batches,
     source_tokens,

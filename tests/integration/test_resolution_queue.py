@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from socialcredit.bootstrap import Registry
 from socialcredit.db import events, listings, notices, records, review_queue, subject_details
-from socialcredit.errors import Conflict
+from socialcredit.errors import Conflict, UnknownEntity
 from socialcredit.events import types as T
 from socialcredit.identifiers.uscc import build_uscc
 from socialcredit.policy.model import Threshold
@@ -263,6 +263,58 @@ def test_a_link_made_by_the_law_can_be_undone_too(reg: Registry) -> None:
     assert out["item_id"] == item.item_id and item.status == "open"
     assert json.loads(item.row)["hints"] == {"subject_legacy_code": "60003734-1"}
     assert record_of(reg, "CT-L-001") is None
+    # the law's mapping does not make the link a reviewer undid again
+    again = resolution.run(reg, item_ids=[item.item_id])
+    assert again.linked == 0, again.as_dict()
+    assert record_of(reg, "CT-L-001") is None
+
+
+def test_a_reviewer_s_judgement_sticks_until_lifted(
+    reg: Registry, orgs: list[dict[str, str]]
+) -> None:
+    """Undo is a judgement: the row is not about that subject. Every later run of the model
+    honours it (the row is never linked to or proposed with that subject again, whatever the
+    model scores), through a rebuild of the projections, until a reviewer lifts it."""
+    a = orgs[5]
+    row = codeless_judgment(
+        "CT-X-002",
+        a["name"],
+        subject_address=a["address"],
+        subject_legal_representative=a["rep"],
+    )
+    s = ingest.ingest(reg, numbered([row]), "court", actor="test:court")
+    assert resolution.run(reg, item_ids=s.queued_items).linked == 1
+    review.undo_link(reg, "court", "CT-X-002", reason="a namesake", actor="test:reviewer")
+    [judged] = review.judgements(reg, "court", "CT-X-002")
+    assert (judged["subject_id"], judged["verdict"], judged["lifted"]) == (
+        a["code"],
+        "different",
+        None,
+    )
+    item_id = items(reg)["CT-X-002"].item_id
+
+    out = resolution.run(reg, item_ids=[item_id], again=True)
+    assert out.linked == 0, out.as_dict()
+    assert record_of(reg, "CT-X-002") is None and active_listings(reg, a["code"]) == []
+    finding = json.loads(items(reg)["CT-X-002"].resolution)
+    assert a["code"] not in {c["subject_id"] for c in finding["candidates"]}
+    assert finding["judged_different"] == [a["code"]]
+
+    before = audit.fingerprint(reg)
+    audit.rebuild(reg)
+    assert audit.fingerprint(reg) == before
+    assert resolution.run(reg, item_ids=[item_id], again=True).linked == 0
+
+    with pytest.raises(UnknownEntity):
+        review.lift_judgement(reg, "court", "CT-X-002", orgs[6]["code"], reason="x", actor="r")
+    review.lift_judgement(
+        reg, "court", "CT-X-002", a["code"], reason="the court confirmed it", actor="test:rev"
+    )
+    assert review.judgements(reg, "court", "CT-X-002")[0]["lifted"]["reason"] == (
+        "the court confirmed it"
+    )
+    assert resolution.run(reg, item_ids=[item_id], again=True).linked == 1
+    assert record_of(reg, "CT-X-002").subject_id == a["code"]
 
 
 def test_both_thresholds_come_from_policy(reg: Registry, orgs: list[dict[str, str]]) -> None:

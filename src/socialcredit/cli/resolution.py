@@ -151,6 +151,46 @@ def resolve_undo(
     print_json(undo_link(reg, source, source_record_id, reason=reason, actor=actor("cli:reviewer")))
 
 
+@resolve_app.command("judgements")
+@clerk_errors
+def resolve_judgements(
+    source: Annotated[str, typer.Argument(help="The source that sent the record.")],
+    source_record_id: Annotated[str, typer.Argument(help="The source's id of the record.")],
+) -> None:
+    """The subjects reviewers judged a row is not about (each undone link), lifted ones too.
+    Later runs of the model never propose a subject under a judgement in force.
+
+    Example: socialcredit resolve judgements court CT-2026-0042
+    """
+    from ..services.review import judgements
+
+    print_json(judgements(registry(), source, source_record_id))
+
+
+@resolve_app.command("lift")
+@clerk_errors
+def resolve_lift(
+    source: Annotated[str, typer.Argument(help="The source that sent the record.")],
+    source_record_id: Annotated[str, typer.Argument(help="The source's id of the record.")],
+    subject: Annotated[str, typer.Argument(help="The subject the judgement is about.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the judgement no longer holds.")],
+    as_of: AsOf = None,
+) -> None:
+    """Lift a reviewer's judgement that a row is not about a subject: the model may propose or
+    link the row to it again.
+
+    Example: socialcredit resolve lift court CT-2026-0042 91330100MA27XYZ12K --reason "the court confirmed it"
+    """
+    from ..services.review import lift_judgement
+
+    reg = registry(as_of)
+    print_json(
+        lift_judgement(
+            reg, source, source_record_id, subject, reason=reason, actor=actor("cli:reviewer")
+        )
+    )
+
+
 @resolve_app.command("dedupe")
 @clerk_errors
 def resolve_dedupe(

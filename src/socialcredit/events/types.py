@@ -40,8 +40,9 @@ REVIEW_ITEM_EVALUATED = "review-item-evaluated"
 """item_id, decision (review: candidates between the thresholds; unresolved: none reaches the
 lower one), model, thresholds {upper, lower, margin}, candidates [{subject_id, name,
 match_probability, match_weight, explanation [{comparison, level, bayes_factor}]}], decided_by,
-and ambiguous: true when the best candidate reached the upper threshold but another is within
-the margin of it: the probabilistic model's finding on a queued row, shown to the reviewer who
+ambiguous: true when the best candidate reached the upper threshold but another is within
+the margin of it, and judged_different: the subjects left out because a reviewer judged the row
+is not theirs: the probabilistic model's finding on a queued row, shown to the reviewer who
 decides it"""
 
 LINK_UNDONE = "link-undone"
@@ -57,6 +58,11 @@ MERGE_PROPOSED = "merge-proposed"
 """proposal_id, subject_a, subject_b, match_probability, model, candidates-style explanation
 [{comparison, level, bayes_factor}], decided_by: the model takes two registered organisations for
 one (``resolve dedupe``); a reviewer decides"""
+
+JUDGEMENT_LIFTED = "judgement-lifted"
+"""source, source_record_id, subject_id, reason, decided_by: a reviewer lifted the judgement
+that the row is not about the subject (made when its link was undone); later runs of the model
+may propose or link the row to it again"""
 
 MERGE_KEPT_APART = "merge-kept-apart"
 """proposal_id, reason, decided_by: a reviewer found the two are different organisations"""
@@ -196,6 +202,7 @@ ALL_TYPES = (
     REVIEW_ITEM_REJECTED,
     REVIEW_ITEM_EVALUATED,
     LINK_UNDONE,
+    JUDGEMENT_LIFTED,
     MERGE_PROPOSED,
     MERGE_KEPT_APART,
     SUBJECTS_MERGED,

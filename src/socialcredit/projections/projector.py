@@ -48,6 +48,7 @@ from ..db import (
     reads,
     records,
     repairs,
+    resolution_judgements,
     review_queue,
     sessions,
     source_tokens,
@@ -769,6 +770,7 @@ class Upsert:
 UPSERT_GRADE = Upsert.of(grades, ("subject_id", "method"))
 UPSERT_DETAILS = Upsert.of(subject_details, ("subject_id",))
 UPSERT_READ = Upsert.of(reads, ("read_id",))
+UPSERT_JUDGEMENT = Upsert.of(resolution_judgements, ("source", "source_record_id", "subject_id"))
 
 
 def _public_reads_counted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
@@ -807,6 +809,8 @@ def _item_evaluated(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
     finding = {k: p[k] for k in ("decision", "model", "thresholds", "candidates")}
     if p.get("ambiguous"):
         finding["ambiguous"] = True
+    if p.get("judged_different"):
+        finding["judged_different"] = p["judged_different"]
     finding["evaluated_at"] = ev.at.isoformat()
     return [(EVALUATE_REVIEW, {"k": p["item_id"], "resolution": canonical(finding)})]
 
@@ -911,6 +915,55 @@ def _link_undone(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
             ),
         ),
         (REOPEN_REVIEW, {"k": p["item_id"], "reason": f"link undone: {p['reason']}"}),
+        (UPSERT_JUDGEMENT, _judgement(ev, p)),
+    ]
+
+
+def _judgement(ev: StoredEvent, p: dict[str, Any]) -> dict[str, Any]:
+    """The reviewer's judgement an undone link makes: the row is not about that subject."""
+    source, _, rid = str(p["record"]).partition("/")
+    return dict(
+        source=source,
+        source_record_id=rid,
+        subject_id=p["subject_id"],
+        verdict="different",
+        reason=p["reason"],
+        decided_by=p.get("decided_by") or ev.actor,
+        decided_at=ev.at,
+        lifted_at=None,
+        lifted_by=None,
+        lift_reason=None,
+    )
+
+
+LIFT_JUDGEMENT = (
+    update(resolution_judgements)
+    .where(
+        resolution_judgements.c.source == bindparam("s"),
+        resolution_judgements.c.source_record_id == bindparam("r"),
+        resolution_judgements.c.subject_id == bindparam("k"),
+    )
+    .values(
+        lifted_at=bindparam("lifted_at"),
+        lifted_by=bindparam("lifted_by"),
+        lift_reason=bindparam("lift_reason"),
+    )
+)
+
+
+def _judgement_lifted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    return [
+        (
+            LIFT_JUDGEMENT,
+            {
+                "s": p["source"],
+                "r": p["source_record_id"],
+                "k": p["subject_id"],
+                "lifted_at": ev.at,
+                "lifted_by": p.get("decided_by") or ev.actor,
+                "lift_reason": p["reason"],
+            },
+        )
     ]
 
 
@@ -987,6 +1040,7 @@ EVENT_HANDLERS: dict[str, Handler] = {
     ],
     T.REVIEW_ITEM_EVALUATED: _item_evaluated,
     T.LINK_UNDONE: _link_undone,
+    T.JUDGEMENT_LIFTED: _judgement_lifted,
     T.MERGE_PROPOSED: _merge_proposed,
     T.MERGE_KEPT_APART: lambda ev, p: [_decided(p, ev, "kept_apart")],
     T.SUBJECTS_MERGED: _subjects_merged,

@@ -1456,11 +1456,16 @@ def iter_review(res: Resolution) -> Iterable[PairDecision]:
     return (d for d in res.decisions() if d.decision == "review")
 
 
-def outcomes(res: Resolution) -> dict[int, RowOutcome]:
+def outcomes(
+    res: Resolution, exclude: Mapping[int, set[int]] | None = None
+) -> dict[int, RowOutcome]:
     """:func:`outcome` for every ``left`` row that has a candidate, in one pass over the pairs
-    (rows without one are ``unresolved``)."""
+    (rows without one are ``unresolved``). ``exclude``: per ``left`` row, the ``right`` rows a
+    reviewer has judged not to be it: never its candidates, whatever the model scores."""
     by: dict[int, list[PairDecision]] = {}
     for r in res.pairs.to_dict("records"):
+        if exclude and int(r["right"]) in exclude.get(int(r["left"]), ()):
+            continue
         d = res._decision(r)
         by.setdefault(d.left, []).append(d)
         if not res.linkage and d.right != d.left:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ..clock import iso
-from ..db import events, records, review_queue
+from ..db import events, records, resolution_judgements, review_queue
 from ..db import listings as listings_table
 from ..errors import Conflict, InvalidInput, UnknownEntity
 from ..events import types as T
@@ -278,6 +278,74 @@ def undo_link(
         "status": "open",
         "listings_ended": ended,
     }
+
+
+def judgements(reg: Registry, source: str, source_record_id: str) -> list[dict[str, Any]]:
+    """A row's judgements (each subject a reviewer found it is not about), lifted ones too."""
+    j = resolution_judgements.c
+    with reg.engine.connect() as conn:
+        rows = conn.execute(
+            select(resolution_judgements)
+            .where(j.source == source, j.source_record_id == source_record_id)
+            .order_by(j.decided_at, j.subject_id)
+        ).all()
+    return [
+        {
+            "subject_id": r.subject_id,
+            "verdict": r.verdict,
+            "reason": r.reason,
+            "decided_by": r.decided_by,
+            "decided_at": iso(r.decided_at, reg.tz),
+            "lifted": None
+            if r.lifted_at is None
+            else {"at": iso(r.lifted_at, reg.tz), "by": r.lifted_by, "reason": r.lift_reason},
+        }
+        for r in rows
+    ]
+
+
+def lift_judgement(
+    reg: Registry,
+    source: str,
+    source_record_id: str,
+    subject_id: str,
+    *,
+    reason: str,
+    actor: str,
+) -> dict[str, Any]:
+    """Lift a reviewer's judgement that the row is not about the subject: later runs of the
+    model may propose or link the row to it again. Raises UnknownEntity when there is no such
+    judgement in force."""
+    if not reason.strip():
+        raise InvalidInput("say why the judgement no longer holds (--reason)")
+    j = resolution_judgements.c
+    with reg.uow(actor) as uow:
+        row = uow.execute(
+            select(resolution_judgements).where(
+                j.source == source,
+                j.source_record_id == source_record_id,
+                j.subject_id == subject_id,
+                j.lifted_at.is_(None),
+            )
+        ).first()
+        if row is None:
+            raise UnknownEntity(
+                f"no judgement in force that {source}/{source_record_id} is not {subject_id}"
+            )
+        uow.emit(
+            NewEvent(
+                T.JUDGEMENT_LIFTED,
+                {
+                    "source": source,
+                    "source_record_id": source_record_id,
+                    "subject_id": subject_id,
+                    "reason": reason.strip(),
+                    "decided_by": actor,
+                },
+            )
+        )
+        uow.commit()
+    return {"record": f"{source}/{source_record_id}", "subject_id": subject_id, "lifted": True}
 
 
 def _linked_by(uow: UnitOfWork, key: str, subject_id: str) -> dict[str, Any] | None:
