@@ -451,6 +451,8 @@ def test_dedupe_proposes_a_merge_and_the_merge_loses_nothing(
         assert "merged_into" not in survivor
         bulk = checks.answer_bulk(reg, [b["code"], ga, a["code"]], air, at=later)
         assert [x["index"] for x in bulk["answers"]] == [1, 2]
+    # and so does every public answer on the merged code: profile, credit report, API, pages
+    assert_answers_as_survivor(reg, ga, a["code"], later)
     # nothing left the log: the ghost's events are all there, under its own code
     with reg.engine.connect() as conn:
         assert len(conn.execute(select(events.c.seq)).all()) > n_events
@@ -529,3 +531,32 @@ def test_no_link_without_a_margin(reg: Registry, orgs: list[dict[str, str]]) -> 
     # the reviewer names the subject; the listing follows
     review.resolve_item(reg, item.item_id, a["code"], actor="test:reviewer")
     assert [r.list_id for r in active_listings(reg, a["code"])] == ["dishonest_judgment_debtors"]
+
+
+def assert_answers_as_survivor(reg: Registry, merged: str, survivor: str, at: Any) -> None:
+    """A merged code is answered as its survivor, saying so, wherever the public reads it:
+    never as an empty file with a clean report ("not on any black list") while checks on the
+    same code answer restricted."""
+    from fastapi.testclient import TestClient
+
+    from socialcredit.api.app import create_app
+    from socialcredit.services import opendata, reports, views
+
+    seen = views.public_profile(reg, merged, at)
+    assert seen["asked"] == {"code": merged, "merged_into": survivor}
+    own = views.public_profile(reg, survivor, at)
+    assert {k: v for k, v in seen.items() if k != "asked"} == own
+    assert [x["list"] for x in seen["listings"]] == ["dishonest_judgment_debtors"]
+    report = reports.credit_report(reg, merged, at)
+    assert report["subject"] == survivor and report["listings"] == own["listings"]
+    assert report["verification_code"].startswith(survivor + "-")
+    assert {r["subject"] for r in opendata.public_records(reg, at)} >= {survivor}
+    assert merged not in {r["subject"] for r in opendata.public_records(reg, at)}
+    with TestClient(create_app(reg)) as client:
+        as_of = at.astimezone(reg.tz).strftime("%Y-%m-%dT%H:%M")
+        got = client.get(f"/v1/subjects/{merged}", params={"as_of": as_of})
+        assert got.status_code == 200 and got.json()["asked"]["merged_into"] == survivor
+        assert got.json()["listings"] == own["listings"]
+        page = client.get(f"/org/{merged}", headers={"accept-language": "en"})
+        assert page.status_code == 200, page.text[:300]
+        assert f"The code {merged} was merged into {survivor}" in page.text

@@ -42,12 +42,14 @@ def credit_report(reg: Registry, code: str, at: datetime | None = None) -> dict[
         raise UnknownEntity(f"credit reports are for organisations; {ref.display} is not one")
     moment = _moment(reg, at)
     profile = public_profile(reg, ref.subject_id, moment)
+    # a merged code's report is its survivor's (public_profile answers for it), saying so
+    sid = str(profile["subject"])
     return {
         **profile,
-        "grades": public_grades(reg, ref.subject_id, moment),
+        "grades": public_grades(reg, sid, moment),
         "issued_at": moment.isoformat(),
         "rules": reg.pack.rules_on(moment.astimezone(reg.tz).date()),
-        "verification_code": verification_code(reg, ref.subject_id, moment),
+        "verification_code": verification_code(reg, sid, moment),
         "pack": {"id": reg.pack.meta.id, "version": reg.pack.meta.version},
     }
 

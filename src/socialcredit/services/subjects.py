@@ -424,6 +424,20 @@ def subject_file(
     }
 
 
+def survivor_at(reg: Registry, subject_id: str, until: datetime) -> str | None:
+    """The subject that answers for ``subject_id`` at ``until`` (naive UTC): the last of the
+    subjects it was merged into by then (a merge of a merge followed), or None if it was not
+    merged by then. Every public answer on a code (profile, credit report, API, pages) asks
+    this, so a merged code is answered as its survivor, never as an empty file; checks read the
+    same merges from the same projection (``dedupe.merged_subjects``)."""
+    out: str | None = None
+    cur, seen = subject_id, {subject_id}
+    while (nxt := _survivor(reg, cur, until)) is not None and nxt not in seen:
+        seen.add(nxt)
+        out = cur = nxt
+    return out
+
+
 def _survivor(reg: Registry, subject_id: str, until: datetime) -> str | None:
     """The subject this one was merged into by ``until``, if a reviewer merged it (the
     projection names the survivor; its own events say when)."""

@@ -22,7 +22,7 @@ from ..errors import InvalidInput, UnknownEntity
 from ..identifiers.protect import mask_person_name
 from ..projections.name_index import grams, normalise
 from ..rules.lists import status_at
-from .subjects import resolve_code
+from .subjects import resolve_code, survivor_at
 
 if TYPE_CHECKING:
     from ..bootstrap import Registry
@@ -158,7 +158,14 @@ def public_profile(reg: Registry, code: str, at: datetime | None = None) -> dict
     ref = resolve_code(reg, code, subject_ids=False)
     if ref.kind == "person":
         raise UnknownEntity(PERSON_BY_NUMBER)
-    return subject_profile(reg, ref.subject_id, ref.display, at)
+    into = survivor_at(reg, ref.subject_id, to_utc_naive(at or reg.now()))
+    if into is None:
+        return subject_profile(reg, ref.subject_id, ref.display, at)
+    # a code merged into another is answered as the organisation it is now part of, saying so
+    return {
+        **subject_profile(reg, into, into, at),
+        "asked": {"code": ref.display, "merged_into": into},
+    }
 
 
 def public_listing(reg: Registry, listing_id: str) -> dict[str, Any]:

@@ -105,7 +105,7 @@ def organisation(request: Request, uscc: str) -> Any:
         return RedirectResponse(f"/org/{code}", status_code=301)
     try:
         profile = views.public_profile(reg, code)
-        grades = grading.public_grades(reg, code)
+        grades = grading.public_grades(reg, str(profile["subject"]))
     except RegistryError as exc:
         return not_found(request, explain(exc))
     return page(request, "org.html", {"profile": profile, "grades": grades})
