@@ -21,6 +21,7 @@ CASES = [
     ("double_publicity_penalty", "samr"),
     ("double_publicity_licence", "samr"),
     ("samr_abnormal", "samr"),
+    ("samr_serious_violation", "samr"),
     ("tax_a_level", "tax"),
     ("spc_dishonest", "court"),
 ]

@@ -402,3 +402,41 @@ def test_a_composed_value_is_made_of_mapped_columns(
     f.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     with pytest.raises(PolicyError, match=said):
         load_pack(pack)
+
+
+def test_the_market_regulator_s_serious_violation_list(reg: Registry, tmp_path: Path) -> None:
+    """A published listing decision places the enterprise on the list the registry keeps for
+    serious violations, at once (the regulator notified and heard it: no notice period of the
+    registry's own), and procurement checks answer restricted with that decision as basis; a
+    removal date ends it; a row without the decision's number is refused naming the column."""
+    from socialcredit.services import checks
+
+    f = FIXTURE / "samr_serious_violation.csv"
+    s, used = ingest.ingest_format(reg, f, "samr", "auto", actor="samr")
+    assert used == "samr_serious_violation"
+    assert (s.accepted, s.rejected) == (2, 1), s.as_dict()
+    assert [(p.field, p.row) for p in s.rejects] == [("列入决定书文号", 4)]
+    listed = _listings(reg)
+    assert listed[ORG][0] == "serious_illegal_dishonest"
+    assert ORG2 not in listed  # removed on 2026-01-05, before this file reached the registry
+    answer = checks.answer(reg, ORG, "exclude_government_procurement")
+    assert answer["restricted"] is True
+    [listing] = answer["listings"]
+    assert listing["list"] == "serious_illegal_dishonest"
+    assert listing["decision_ref"] == "京市监严列〔2025〕12号"
+    with reg.engine.connect() as conn:
+        rec = conn.execute(
+            select(records.c.status, records.c.fields).where(records.c.subject_id == ORG2)
+        ).one()
+    assert rec.status == "removed" and json.loads(rec.fields)["removed_on"] == "2026-01-05"
+
+    # the regulator's removal, sent later, ends the listing
+    removal = f.read_text("utf-8").replace(
+        "京市监严列〔2025〕12号,,,",
+        "京市监严列〔2025〕12号,履行完毕,2026-01-30,北京市市场监督管理局",
+    )
+    later = tmp_path / "removal.csv"
+    later.write_text(removal, encoding="utf-8")
+    s, _ = ingest.ingest_format(reg, later, "samr", "samr_serious_violation", actor="samr")
+    assert s.as_dict()["listings_ended"] == 1, s.as_dict()
+    assert checks.answer(reg, ORG, "exclude_government_procurement")["restricted"] is False

@@ -419,7 +419,7 @@ class Mapped:
                 out[k] = compose(template, out)
         parts = [str(out.get(k, "")) for k in self.spec.id_from]
         if not all(parts):
-            named = [self.source_column(k) for k in self.spec.id_from]
+            named = [self.source_column(k) for k in self.spec.id_from if not out.get(k)]
             return RowProblem(n, "/".join(named), "missing: it identifies the record")
         out["source_record_id"] = "|".join(parts)
         return out

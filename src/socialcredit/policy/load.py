@@ -380,61 +380,71 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     f"drops the bar {missing[0]!r} that {ref.cite} ({c.ceilings.article}) sets",
                     f"keep bars: [{{kind: {missing[0]}, legal_basis: ...}}]",
                 )
-        ert = pack.record_types.get(ld.entry.record_type)
-        if ert is None:
-            raise PolicyError(
-                f,
-                e,
-                f"entry.record_type {ld.entry.record_type!r} is not defined",
-                "name a record type of this pack",
-            )
-        for s in ld.entry.status:
-            if s not in ert.statuses:
+        for n, entry in enumerate(ld.entries()):
+            where_ = e if n == 0 else f"{e}, also[{n - 1}]"
+            ert = pack.record_types.get(entry.record_type)
+            if ert is None:
                 raise PolicyError(
                     f,
-                    e,
-                    f"entry.status {s!r} is not a status of {ert.id}",
-                    f"use one of {ert.statuses}",
+                    where_,
+                    f"entry.record_type {entry.record_type!r} is not defined",
+                    "name a record type of this pack",
                 )
-        for fname, values in ld.entry.where.items():
-            prohibited(f, e, "entry.where field", fname)
-            fspec = ert.fields.get(fname)
-            if fspec is None:
-                raise PolicyError(
-                    f, e, f"entry.where names unknown field {fname!r}", f"use a field of {ert.id}"
-                )
-            if fspec.values:
-                bad = [v for v in values if v not in fspec.values]
-                if bad:
+            for s in entry.status:
+                if s not in ert.statuses:
                     raise PolicyError(
                         f,
-                        e,
-                        f"entry.where.{fname} has unknown values {bad}",
-                        f"use values from {fspec.values}",
+                        where_,
+                        f"entry.status {s!r} is not a status of {ert.id}",
+                        f"use one of {ert.statuses}",
                     )
-        if ld.entry.subject_field is not None:
-            person_field = ert.fields.get(ld.entry.subject_field)
-            if (
-                person_field is None
-                or person_field.type != "person_id"
-                or ld.subject_kinds != ["person"]
-            ):
-                raise PolicyError(
-                    f,
-                    e,
-                    f"entry.subject_field {ld.entry.subject_field!r}: a list may list the person "
-                    "a record names only through a person_id field of the record type, and "
-                    "then lists persons only",
-                    "name a person_id field and set subject_kinds: [person]",
-                )
-        for kind in ld.subject_kinds:
-            if kind not in ert.subject_kinds:
-                raise PolicyError(
-                    f,
-                    e,
-                    f"subject kind {kind!r} cannot have a {ert.id} record",
-                    "restrict subject_kinds",
-                )
+            for fname, values in entry.where.items():
+                prohibited(f, where_, "entry.where field", fname)
+                fspec = ert.fields.get(fname)
+                if fspec is None:
+                    raise PolicyError(
+                        f,
+                        where_,
+                        f"entry.where names unknown field {fname!r}",
+                        f"use a field of {ert.id}",
+                    )
+                if fspec.values:
+                    bad = [v for v in values if v not in fspec.values]
+                    if bad:
+                        raise PolicyError(
+                            f,
+                            where_,
+                            f"entry.where.{fname} has unknown values {bad}",
+                            f"use values from {fspec.values}",
+                        )
+            if entry.subject_field is not None:
+                person_field = ert.fields.get(entry.subject_field)
+                if (
+                    person_field is None
+                    or person_field.type != "person_id"
+                    or ld.subject_kinds != ["person"]
+                ):
+                    raise PolicyError(
+                        f,
+                        where_,
+                        f"entry.subject_field {entry.subject_field!r}: a list may list the person "
+                        "a record names only through a person_id field of the record type, and "
+                        "then lists persons only",
+                        "name a person_id field and set subject_kinds: [person]",
+                    )
+            for kind in ld.subject_kinds:
+                if kind not in ert.subject_kinds:
+                    raise PolicyError(
+                        f,
+                        where_,
+                        f"subject kind {kind!r} cannot have a {ert.id} record",
+                        "restrict subject_kinds",
+                    )
+        ert = pack.record_types[ld.entry.record_type]
+        for entry in ld.entries():
+            if entry.notice_period is not None:
+                basis(f, e, entry.notice_basis, f"{entry.record_type} notice_basis")
+        statuses = {s for ent in ld.entries() for s in pack.record_types[ent.record_type].statuses}
         if ld.requires_ruling and ld.decision_ref is None:
             raise PolicyError(
                 f,
@@ -443,13 +453,18 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 "add decision_ref: {field: <record field>, pattern: <regex>, description: ...}",
             )
         if ld.decision_ref is not None:
-            if ld.decision_ref.field not in ert.fields and ld.decision_ref.field != "decision_ref":
-                raise PolicyError(
-                    f,
-                    e,
-                    f"decision_ref.field {ld.decision_ref.field!r} is not a field of {ert.id}",
-                    "name a field of the entry record type",
-                )
+            for ent in ld.entries():
+                xrt = pack.record_types[ent.record_type]
+                if (
+                    ld.decision_ref.field not in xrt.fields
+                    and ld.decision_ref.field != "decision_ref"
+                ):
+                    raise PolicyError(
+                        f,
+                        e,
+                        f"decision_ref.field {ld.decision_ref.field!r} is not a field of {xrt.id}",
+                        "name a field of every entry's record type",
+                    )
             try:
                 pattern = re.compile(ld.decision_ref.pattern)
             except re.error as exc:
@@ -539,12 +554,12 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
         for x in ld.exit:
             basis(f, e, x.legal_basis, f"exit ({x.trigger}) legal_basis")
             for s in x.status:
-                if s not in ert.statuses:
+                if s not in statuses:
                     raise PolicyError(
                         f,
                         e,
-                        f"exit status {s!r} is not a status of {ert.id}",
-                        f"use one of {ert.statuses}",
+                        f"exit status {s!r} is not a status of an entry's record type",
+                        f"use one of {sorted(statuses)}",
                     )
 
     for mid, m in pack.measures.items():
@@ -576,7 +591,7 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 if lid in pack.lists
                 and "organisation" not in pack.lists[lid].subject_kinds
                 # a list of the persons a unit's record names is where they are restricted
-                and not pack.lists[lid].entry.subject_field
+                and not any(x.subject_field for x in pack.lists[lid].entries())
             ]
             if persons_only:
                 raise PolicyError(
@@ -587,7 +602,9 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                     "remove responsible_persons, or link only lists of organisations",
                 )
         named_lists = [
-            lid for lid in m.lists if lid in pack.lists and pack.lists[lid].entry.subject_field
+            lid
+            for lid in m.lists
+            if lid in pack.lists and any(x.subject_field for x in pack.lists[lid].entries())
         ]
         if named_lists and "responsible_persons" not in m.targets:
             raise PolicyError(
@@ -833,8 +850,15 @@ def _check_lending(pack: Pack, lending: LendingPolicy, basis: Any) -> None:
         for rid, rt in pack.record_types.items()
         for fname in rt.fields
     ]
-    names += [(f"lists/{lid}", ld.entry.record_type) for lid, ld in pack.lists.items()]
-    names += [(f"lists/{lid}", fname) for lid, ld in pack.lists.items() for fname in ld.entry.where]
+    names += [
+        (f"lists/{lid}", x.record_type) for lid, ld in pack.lists.items() for x in ld.entries()
+    ]
+    names += [
+        (f"lists/{lid}", fname)
+        for lid, ld in pack.lists.items()
+        for x in ld.entries()
+        for fname in x.where
+    ]
     names += [(f"lists/{lid}", lid) for lid in pack.lists]
     names += [(f"measures/{mid}", x) for mid, m in pack.measures.items() for x in (mid, *m.lists)]
     for gid, gm in pack.grading.items():

@@ -171,6 +171,14 @@ class Entry(Strict):
     #: the listed subject is the natural person the record names in this ``person_id`` field
     #: (its legal basis names that person), not the record's subject
     subject_field: str | None = None
+    #: this entry's own notice period, where it differs from the list's (an authority's
+    #: published listing decision, notified and heard by the authority itself: 0d), with why
+    notice_period: str | None = None
+    notice_basis: Basis = Field(default_factory=list)
+
+    _v = field_validator("notice_period")(
+        classmethod(lambda cls, v: None if v is None else _duration(v))
+    )
 
 
 class DecisionRef(Strict):
@@ -251,6 +259,9 @@ class ListDef(Strict):
     requires_ruling: bool
     decision_ref: DecisionRef | None = None
     entry: Entry
+    #: other records that place a subject on the same list, each by its own entry (e.g. the
+    #: regulator's published listing decisions beside the penalties the list's rules read)
+    also: list[Entry] = Field(default_factory=list)
     bars: list[Bar] = Field(default_factory=list)
     notice_period: str
     notice_basis: Basis = Field(default_factory=list)
@@ -262,6 +273,14 @@ class ListDef(Strict):
     note: str | None = None
 
     _v = field_validator("notice_period")(classmethod(lambda cls, v: _duration(v)))
+
+    def entries(self) -> list[Entry]:
+        """Every way onto the list: ``entry``, then ``also``."""
+        return [self.entry, *self.also]
+
+    def entry_for(self, record_type: str) -> Entry | None:
+        """The entry a record of this type is read under, or None."""
+        return next((e for e in self.entries() if e.record_type == record_type), None)
 
 
 class Measure(Strict):

@@ -45,8 +45,8 @@ class RecordFacts:
 
 
 def entry_matches(ld: ListDef, rec: RecordFacts) -> bool:
-    e = ld.entry
-    if rec.record_type != e.record_type or rec.status not in e.status:
+    e = ld.entry_for(rec.record_type)
+    if e is None or rec.status not in e.status:
         return False
     if rec.subject_kind not in ld.subject_kinds:
         return False
@@ -59,7 +59,7 @@ def listed(ld: ListDef, rec: RecordFacts) -> RecordFacts | None:
     consumption-restriction order names, 法释〔2015〕17号 Art. 3 para. 2), that person, and only
     when the record is about a unit and names one (None otherwise). Nobody else: the list's
     legal basis names that person, not relatives or other officers."""
-    f = ld.entry.subject_field
+    f = subject_field(ld, rec.record_type)
     if f is None:
         return rec
     person = rec.named.get(f)
@@ -80,9 +80,24 @@ def listed(ld: ListDef, rec: RecordFacts) -> RecordFacts | None:
 
 def ground(ld: ListDef, rec: RecordFacts) -> str | None:
     """The entry criterion that matched, for the listing's explanation (first where-field value)."""
-    for f in ld.entry.where:
+    e = ld.entry_for(rec.record_type) or ld.entry
+    for f in e.where:
         return rec.value(f)
     return None
+
+
+def subject_field(ld: ListDef, record_type: str) -> str | None:
+    """The ``person_id`` field whose person a record of this type lists, if the list lists
+    the persons records name (``entry.subject_field``)."""
+    e = ld.entry_for(record_type)
+    return e.subject_field if e is not None else None
+
+
+def notice_period(ld: ListDef, record_type: str) -> str:
+    """The notice period of a listing grounded on a record of this type: its entry's own, or
+    the list's."""
+    e = ld.entry_for(record_type)
+    return e.notice_period if e is not None and e.notice_period is not None else ld.notice_period
 
 
 def age_on(birth: date, on: date) -> int:
@@ -188,4 +203,4 @@ def status_at(
 
 
 def lists_for_record_type(pack: Pack, record_type: str) -> list[ListDef]:
-    return [ld for ld in pack.lists.values() if ld.entry.record_type == record_type]
+    return [ld for ld in pack.lists.values() if ld.entry_for(record_type) is not None]

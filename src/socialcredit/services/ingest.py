@@ -934,7 +934,7 @@ def _evaluate_lists(
         if ex is not None:
             _end(st, op, facts.status, "record_status", exit_ref)
             continue
-        f = ld.entry.subject_field
+        f = rules.subject_field(ld, facts.record_type)
         if f is not None and f not in facts.named:
             # a row that names nobody (a source's amendment of the status alone: the record
             # does not keep the number) leaves the person it named before where they are
@@ -964,7 +964,7 @@ def _evaluate_lists(
         ]:
             ld = st.pack.lists[op.list_id]
             if (
-                ld.entry.record_type == facts.record_type
+                ld.entry_for(facts.record_type) is not None
                 and rules.exit_rule(ld, "superseded") is not None
                 and (op.grounded_on is None or op.grounded_on <= facts.decided_on)
             ):

@@ -20,7 +20,7 @@ from ..events import types as T
 from ..events.types import NewEvent
 from ..policy.durations import Duration, add_duration
 from ..policy.model import ListDef
-from ..rules.lists import RecordFacts, duration, exit_rule
+from ..rules.lists import RecordFacts, duration, exit_rule, notice_period
 
 if TYPE_CHECKING:
     from ..bootstrap import Registry
@@ -78,7 +78,8 @@ def notified(
 
     The notice period runs from the notice, not from the proposal (DESIGN.md section 2).
     """
-    activates = add_duration(_aware(at), Duration.parse(ld.notice_period), reg.calendar, reg.tz)
+    period = notice_period(ld, facts.record_type)
+    activates = add_duration(_aware(at), Duration.parse(period), reg.calendar, reg.tz)
     term = duration(ld, facts)
     until = add_duration(activates.at, term, reg.calendar, reg.tz)
     notice_id = "N" + lid[1:]
@@ -98,7 +99,7 @@ def notified(
         ),
         "list": ld.id,
         "decision_ref": decision_ref,
-        "notice_period": ld.notice_period,
+        "notice_period": period,
         "calendar_announced": activates.calendar_announced,
     }
     return NewEvent(

@@ -50,7 +50,7 @@ def _console(request: Request, who: Principal, **extra: Any) -> HTMLResponse:
         ctx["form_lists"] = [
             ld
             for ld in reg.pack.lists.values()
-            if ld.entry.record_type == ctx["form_type"].id and ld.decision_ref is not None
+            if ld.entry_for(ctx["form_type"].id) is not None and ld.decision_ref is not None
         ]
         ctx.setdefault("values", {})
         ctx.setdefault("field_errors", {})
