@@ -237,6 +237,13 @@ def test_the_spc_list_of_dishonest_debtors(reg: Registry) -> None:
     # of 违反财产报告制度 and 有履行能力而拒不履行…, the one further down Art. 1
     assert json.loads(org.fields)["dishonest_conduct"] == "breaches_asset_reporting"
     assert '"age"' not in dump and "男" not in dump
+    # a published entry is the court's listing served and in effect: it restricts at once,
+    # without the registry's own month (the list's served_when, SPC provisions Art. 5-6)
+    from socialcredit.services import checks
+
+    answer = checks.answer(reg, ORG, "restrict_air_travel")
+    assert answer["restricted"] is True, answer
+    assert json.loads(org.fields)["published_on"]
 
 
 def test_the_spc_detail_records_as_json(reg: Registry) -> None:
@@ -440,3 +447,24 @@ def test_the_market_regulator_s_serious_violation_list(reg: Registry, tmp_path: 
     s, _ = ingest.ingest_format(reg, later, "samr", "samr_serious_violation", actor="samr")
     assert s.as_dict()["listings_ended"] == 1, s.as_dict()
     assert checks.answer(reg, ORG, "exclude_government_procurement")["restricted"] is False
+
+
+@pytest.mark.parametrize("name", sorted(load_pack().formats))
+def test_each_format_s_example_reads_as_a_valid_row(name: str) -> None:
+    """The example ``formats show`` prints is a row the format reads without a problem."""
+    from datetime import date
+    from pathlib import Path as P
+
+    from socialcredit.ingest.formats import Mapped, sources_of
+    from socialcredit.ingest.validate import ValidRow, validate_row
+
+    pack = load_pack()
+    spec = pack.formats[name]
+    assert spec.example, f"{name} has no example"
+    row = Mapped(spec, P(f"{name}.csv"), pack).read_back(
+        list(spec.example), list(spec.example.values())
+    )
+    assert isinstance(row, dict), row
+    got = validate_row(pack, sources_of(pack, spec)[0], 1, row, date(2026, 12, 7))
+    assert isinstance(got, ValidRow), got
+    assert got.record_type == spec.record_type

@@ -98,6 +98,10 @@ def formats_show(
     for k, template in spec.compose.items():
         out.print(f"{k} when the file has none: {template}", highlight=False, markup=False)
     out.print("identified by: " + " + ".join(spec.id_from))
+    if spec.example:
+        out.print("example row:", highlight=False)
+        for k, v in spec.example.items():
+            out.print(f"  {k}: {v}", highlight=False, markup=False)
     if spec.note:
         out.print(spec.note)
 

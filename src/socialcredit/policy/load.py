@@ -441,6 +441,15 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                         "restrict subject_kinds",
                     )
         ert = pack.record_types[ld.entry.record_type]
+        if ld.served_when is not None:
+            basis(f, e, ld.served_when.legal_basis, "served_when legal_basis")
+            if ld.served_when.field not in ert.fields:
+                raise PolicyError(
+                    f,
+                    e,
+                    f"served_when.field {ld.served_when.field!r} is not a field of {ert.id}",
+                    "name a field of the entry's record type",
+                )
         for entry in ld.entries():
             if entry.notice_period is not None:
                 basis(f, e, entry.notice_basis, f"{entry.record_type} notice_basis")

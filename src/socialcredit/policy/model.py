@@ -181,6 +181,15 @@ class Entry(Strict):
     )
 
 
+class ServedWhen(Strict):
+    """A record that carries ``field`` was served or published by its own authority (a court's
+    listing as the SPC publishes it): its listing takes effect without a notice period of the
+    registry's own."""
+
+    field: str
+    legal_basis: Basis
+
+
 class DecisionRef(Strict):
     """Where a listing's decision reference comes from, and what a valid one looks like."""
 
@@ -265,6 +274,7 @@ class ListDef(Strict):
     bars: list[Bar] = Field(default_factory=list)
     notice_period: str
     notice_basis: Basis = Field(default_factory=list)
+    served_when: ServedWhen | None = None
     duration: ListDuration
     exit: list[ExitRule]
     objection: ObjectionRule
@@ -597,6 +607,8 @@ class FormatSpec(Strict):
     #: reference for a published list that numbers no decisions:
     #: ``decision_ref: "{authority}列入经营异常名录（{decided_on}）"``; the file shows how it is made
     compose: dict[str, str] = Field(default_factory=dict)
+    #: one row as the source publishes it, by header: what ``formats show`` prints
+    example: dict[str, str] = Field(default_factory=dict)
     note: str | None = None
 
 

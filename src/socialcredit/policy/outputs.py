@@ -113,6 +113,10 @@ def check_format(pack: Pack, fmt: FormatSpec, f: str, basis: Any) -> None:
                 raise PolicyError(
                     f, e, f"compose {k} uses {name!r}, which no column fills", "name one"
                 )
+    headers = {h for col in fmt.columns for h in col.header}
+    for k in fmt.example:
+        if k not in headers:
+            raise PolicyError(f, e, f"example column {k!r} is no header of the format", "use one")
     for k in fmt.id_from:
         if k not in seen and k not in fmt.constants and k not in fmt.compose:
             raise PolicyError(f, e, f"id_from names {k!r}, which no column fills", "name one")

@@ -93,10 +93,12 @@ def subject_field(ld: ListDef, record_type: str) -> str | None:
     return e.subject_field if e is not None else None
 
 
-def notice_period(ld: ListDef, record_type: str) -> str:
-    """The notice period of a listing grounded on a record of this type: its entry's own, or
-    the list's."""
-    e = ld.entry_for(record_type)
+def notice_period(ld: ListDef, rec: RecordFacts) -> str:
+    """The notice period of a listing grounded on ``rec``: none when its authority served or
+    published the listing itself (``served_when``), else its entry's own, else the list's."""
+    if ld.served_when is not None and rec.value(ld.served_when.field) is not None:
+        return "0d"
+    e = ld.entry_for(rec.record_type)
     return e.notice_period if e is not None and e.notice_period is not None else ld.notice_period
 
 

@@ -78,7 +78,7 @@ def notified(
 
     The notice period runs from the notice, not from the proposal (DESIGN.md section 2).
     """
-    period = notice_period(ld, facts.record_type)
+    period = notice_period(ld, facts)
     activates = add_duration(_aware(at), Duration.parse(period), reg.calendar, reg.tz)
     term = duration(ld, facts)
     until = add_duration(activates.at, term, reg.calendar, reg.tz)
