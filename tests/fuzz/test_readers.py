@@ -511,3 +511,50 @@ def test_read_rows_refuses_what_it_cannot_open(tmp_path: Any) -> None:
     path = tmp_path / "x.csv"
     path.write_bytes(AGENCY_CSV.encode("gbk"))
     assert list(read_rows(path)) == list(read_text(AGENCY_CSV, "csv"))
+
+
+def test_a_gzip_file_reads_as_the_file_it_holds(tmp_path: Any) -> None:
+    import gzip
+
+    from socialcredit.ingest.readers import read_rows
+
+    plain = "source_record_id,subject_name\nA-1,北京某某科技有限公司\nA-2,深圳某某贸易有限公司\n"
+    (tmp_path / "rows.csv").write_text(plain, encoding="utf-8")
+    packed = gzip.compress(plain.encode("utf-8"))
+    (tmp_path / "rows.csv.gz").write_bytes(packed)
+    want = list(read_rows(tmp_path / "rows.csv"))
+    assert list(read_rows(tmp_path / "rows.csv.gz")) == want and len(want) == 2
+    # two gzip members one after the other (what `cat a.gz b.gz` makes) are one file
+    half = plain.encode("utf-8")
+    (tmp_path / "two.csv.gz").write_bytes(gzip.compress(half[:40]) + gzip.compress(half[40:]))
+    assert list(read_rows(tmp_path / "two.csv.gz")) == want
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
+def test_a_damaged_gzip_file_is_refused_whole(tmp_path: Any, damage: str) -> None:
+    import gzip
+
+    from socialcredit.ingest.readers import FileUnreadable, read_rows
+
+    packed = gzip.compress(("a,b\n" + "x,y\n" * 5000).encode())
+    data = {
+        "truncated": packed[: len(packed) // 2],
+        "garbage": b"\x1f\x8b\x08\x00" + os.urandom(200),
+        "empty": b"",
+    }[damage]
+    f = tmp_path / "rows.csv.gz"
+    f.write_bytes(data)
+    with pytest.raises(FileUnreadable, match=r"rows\.csv\.gz: .*nothing was read"):
+        read_rows(f)
+
+
+def test_a_gzip_file_that_expands_too_far_is_refused(tmp_path: Any, monkeypatch: Any) -> None:
+    import gzip
+
+    from socialcredit.ingest import readers
+
+    monkeypatch.setattr(readers, "MAX_EXPANDED", 10_000)
+    f = tmp_path / "bomb.csv.gz"
+    f.write_bytes(gzip.compress(b"a,b\n" + b"x,y\n" * 100_000))  # 400 kB from about 1 kB
+    with pytest.raises(readers.FileUnreadable, match="expands to more than"):
+        readers.read_rows(f)

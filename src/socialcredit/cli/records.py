@@ -33,6 +33,8 @@ lists_app = typer.Typer(
 
 
 def _count_rows(path: Path) -> int | None:
+    if path.suffix.lower() == ".gz":
+        return None  # lines of a compressed file are not counted without reading it twice
     try:
         with path.open("rb") as f:
             n = sum(1 for line in f if line.strip())

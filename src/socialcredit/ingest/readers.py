@@ -21,6 +21,10 @@ holds anything) and every record after it count one, blank ones too, and a quote
 several lines is still one row. A JSON Lines row is numbered by its line (``\\r``, ``\\n`` and
 ``\\r\\n`` all end a line).
 
+Compression. ``rows.csv.gz`` (any accepted type, gzip-compressed) is read as ``rows.csv``; a
+gzip file cut short or damaged is refused whole with one error and nothing of it is read, and
+one that expands beyond ``MAX_EXPANDED`` is refused rather than filling the memory.
+
 Limits, so that a hostile or broken file is reported instead of stalling ingest: a cell holds at
 most ``MAX_CELL`` characters (a longer one is nearly always a quote left open), a header at most
 ``MAX_COLUMNS`` columns, each name at most ``MAX_NAME`` characters. JSON numbers are kept as the
@@ -66,6 +70,7 @@ class RowProblem:
 Row = tuple[int, dict[str, Any] | RowProblem]
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+#: and each of them compressed with gzip (``rows.csv.gz``)
 KINDS = frozenset(FORMATS.values())
 
 # the csv module's own cell limit (131,072 characters) aborts the whole file with csv.Error; it
@@ -87,23 +92,67 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def read_rows(path: Path | str, fmt: str | None = None) -> Iterator[Row]:
     p = Path(path)
-    kind = fmt or FORMATS.get(p.suffix.lower())
+    kind = fmt or FORMATS.get(_suffix(p))
     if kind not in KINDS:
         raise FileUnreadable(f"{p}: unknown file type {fmt or p.suffix!r}; use .csv or .jsonl")
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise FileUnreadable(f"{p}: cannot be read ({exc.strerror})") from None
-    return read_text(decode(data, str(p)), kind, str(p))
+    return read_text(decode(_plain(data, p), str(p)), kind, str(p))
 
 
 def read_upload(data: bytes, file_name: str) -> Iterator[Row]:
     """Rows of a file sent over the web, its format from its name as for a file on disk."""
     p = Path(file_name or "upload")
-    kind = FORMATS.get(p.suffix.lower())
+    kind = FORMATS.get(_suffix(p))
     if kind is None:
         raise FileUnreadable(f"{p.name}: unknown file type {p.suffix!r}; use .csv or .jsonl")
-    return read_text(decode(data, p.name), kind, p.name)
+    return read_text(decode(_plain(data, p), p.name), kind, p.name)
+
+
+#: The most bytes a compressed file may expand to (it is read whole, as a plain file is).
+MAX_EXPANDED = 2**32
+
+
+def _suffix(p: Path) -> str:
+    """The file's type: ``.csv`` for ``rows.csv`` and for ``rows.csv.gz``."""
+    if p.suffix.lower() == ".gz":
+        return Path(p.stem).suffix.lower()
+    return p.suffix.lower()
+
+
+def _plain(data: bytes, p: Path) -> bytes:
+    """The file's bytes, decompressed when it is gzip (``.gz``): a file cut short or damaged
+    is refused whole, naming it, and nothing of it is read."""
+    if p.suffix.lower() != ".gz":
+        return data
+    import zlib
+
+    inflate = zlib.decompressobj(wbits=31)  # gzip header and trailer
+    out = bytearray()
+    try:
+        rest = data
+        while rest:
+            out += inflate.decompress(rest, MAX_EXPANDED + 1 - len(out))
+            if len(out) > MAX_EXPANDED:
+                raise FileUnreadable(
+                    f"{p.name}: expands to more than {MAX_EXPANDED:,} bytes; split the file"
+                )
+            rest = inflate.unconsumed_tail
+            if inflate.eof and inflate.unused_data:  # another gzip member follows
+                rest = inflate.unused_data
+                inflate = zlib.decompressobj(wbits=31)
+        if not inflate.eof:
+            raise FileUnreadable(
+                f"{p.name}: the gzip file ends before its data does (cut short in transfer?); "
+                "nothing was read: send it again"
+            )
+    except zlib.error as exc:
+        raise FileUnreadable(
+            f"{p.name}: not a readable gzip file ({exc}); nothing was read"
+        ) from None
+    return bytes(out)
 
 
 def read_text(text: str, kind: str, name: str = "the file") -> Iterator[Row]:
