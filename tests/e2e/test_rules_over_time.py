@@ -77,6 +77,13 @@ def test_the_rules_of_the_decision_date_or_the_lighter_later_ones(
         assert r.status_code == 200
         _check(r.json()["records"])
         assert r.json()["rules"]["version"] == "2025-12-25"
+        # the public profile and the grades say it too
+        public = http.get(f"/v1/subjects/{ORG}")
+        assert public.status_code == 200 and public.json()["rules"]["version"] == "2025-12-25"
+    from socialcredit.services import grading
+
+    graded = grading.with_grades(reg, subjects.subject_file(reg, ORG))
+    assert graded["grades"] and all(g["rules"]["version"] == "2025-12-25" for g in graded["grades"])
     # on the command line
     ran = sc(env, "subject", "show", ORG, "--as-of", "2026-02-01", cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr

@@ -63,7 +63,12 @@ def grade_file(
     result = Grader(reg.pack, gm, reg.calendar, reg.tz).grade(
         records, listings, moment.astimezone(reg.tz)
     )
-    out = {"subject": file["subject"], **result, "official": None}
+    out = {
+        "subject": file["subject"],
+        **result,
+        "official": None,
+        "rules": reg.pack.rules_on(moment.astimezone(reg.tz).date()),
+    }
     if gm.official is not None:
         out["official"] = _official(reg, gm.official, file)
         if out["official"] is not None:
@@ -150,6 +155,7 @@ def public_grades(reg: Registry, code: str, at: datetime | None = None) -> list[
                 ],
                 "legal_basis": g["legal_basis"],
                 "published_under": reg.pack.cite(gm.publication.legal_basis),
+                "rules": g["rules"],
             }
         )
     return shown

@@ -269,6 +269,7 @@ def subject_profile(
         "name": mask_person_name(subj.name) if person else subj.name,
         "division": subj.division,
         "as_of": iso(moment, reg.tz),
+        "rules": reg.pack.rules_on(today),
         "listings": [a for a in active if not person or a["kind"] == "black"],
         "records": recs,
     }
