@@ -312,3 +312,48 @@ def test_repair_of_a_record_ends_its_publicity(reg: Registry, clock: FixedClock)
     before = audit.fingerprint(reg)
     audit.rebuild(reg)
     assert audit.fingerprint(reg) == before
+
+
+def test_an_open_objection_is_shown_as_a_dispute_wherever_the_item_is_shown(
+    reg: Registry, clock: FixedClock
+) -> None:
+    """While an objection is open, the public profile, the credit report, open data (records,
+    listings, FollowTheMoney) mark what it disputes, with the filing date and the deadline;
+    once it is decided, and as of before it was filed, nothing is marked."""
+    from socialcredit.services import opendata, reports
+
+    run(reg, [judgment()], "court")
+    run(reg, [penalty("P-1", ORG2, severity="general", field="food")], "samr")
+    clock.set(at("2026-03-02"))
+    lid = only_listing(reg, ORG, "dishonest_judgment_debtors")["id"]
+    on_listing = objections.file_objection(
+        reg, ORG, listing_id=lid, grounds="paid in full on 20 Feb", actor="subject"
+    )
+    on_record = objections.file_objection(
+        reg, ORG2, record="samr/P-1", grounds="the fine was annulled on appeal", actor="subject"
+    )
+    clock.set(at("2026-03-03"))
+
+    listing = views.public_profile(reg, ORG)["listings"][0]
+    assert listing["dispute"] == {
+        "objection_id": on_listing["id"],
+        "filed_at": "2026-03-02T00:00:00+08:00",
+        "deadline": on_listing["deadline"],
+    }
+    [record] = views.public_profile(reg, ORG2)["records"]
+    assert record["dispute"]["objection_id"] == on_record["id"]
+    assert reports.credit_report(reg, ORG2)["records"][0]["dispute"] == record["dispute"]
+    rows = {r["subject"]: r for r in opendata.public_records(reg)}
+    assert rows[ORG2]["disputed"] is True and rows[ORG]["disputed"] is False
+    [listed] = [r for r in opendata.public_listings(reg) if r["listing_id"] == lid]
+    assert listed["disputed"] is True and listed["dispute"]["deadline"] == on_listing["deadline"]
+    sanctions = [e for e in opendata.ftm_entities(reg) if e["schema"] == "Sanction"]
+    assert sanctions and all("disputed" in e["properties"]["status"] for e in sanctions)
+    # not before it was filed
+    assert views.public_profile(reg, ORG2, at("2026-03-01"))["records"][0]["dispute"] is None
+
+    objections.decide_objection(
+        reg, on_record["id"], outcome="rejected", reason="no annulment on file", actor="samr"
+    )
+    assert views.public_profile(reg, ORG2)["records"][0]["dispute"] is None
+    assert {r["subject"]: r["disputed"] for r in opendata.public_records(reg)}[ORG2] is False

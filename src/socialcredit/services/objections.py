@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, insert, or_, select
 
 from ..clock import iso
 from ..db import blobs, listings, objections, records
@@ -38,6 +40,47 @@ OPEN = ("open", "escalated")
 
 def _aware(naive_utc: datetime) -> datetime:
     return naive_utc.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Disputes:
+    """The objections open at a moment, by what they dispute: what every output that shows a
+    record or a listing marks as in dispute (FCRA §611's "disputed by the consumer")."""
+
+    records: dict[str, dict[str, Any]]
+    listings: dict[str, dict[str, Any]]
+
+    def of_record(self, record_key: str) -> dict[str, Any] | None:
+        return self.records.get(record_key)
+
+    def of_listing(self, listing_id: str) -> dict[str, Any] | None:
+        return self.listings.get(listing_id)
+
+
+def disputes(reg: Registry, conn: Any, subject_ids: Collection[str], t: datetime) -> Disputes:
+    """The objections about these subjects open at ``t`` (naive UTC): filed by then and not yet
+    decided or withdrawn then. Each as ``{objection_id, filed_at, deadline}``."""
+    out = Disputes({}, {})
+    ids = sorted(set(subject_ids))
+    o = objections.c
+    for i in range(0, len(ids), 500):
+        for r in conn.execute(
+            select(o.objection_id, o.record_key, o.listing_id, o.filed_at, o.deadline).where(
+                o.subject_id.in_(ids[i : i + 500]),
+                o.filed_at <= t,
+                or_(o.decided_at.is_(None), o.decided_at > t),
+            )
+        ):
+            entry = {
+                "objection_id": r.objection_id,
+                "filed_at": iso(_aware(r.filed_at), reg.tz),
+                "deadline": iso(_aware(r.deadline), reg.tz),
+            }
+            if r.listing_id:  # (an objection to a listing also names its record)
+                out.listings[r.listing_id] = entry
+            elif r.record_key:
+                out.records[r.record_key] = entry
+    return out
 
 
 MAX_ATTACHMENTS = 5

@@ -52,6 +52,7 @@ from ..clock import from_utc_naive, iso, to_utc_naive
 from ..db import listings, records, subjects
 from ..identifiers.protect import mask_person_name
 from ..identifiers.uscc import _LOC
+from .objections import disputes
 from .reads import read_entry
 from .reads import record as record_reads
 from .views import _display, _state
@@ -80,6 +81,8 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "status",
     "publicity_until",
     "fields",
+    "disputed",
+    "dispute",
 )
 
 LISTING_COLUMNS: tuple[str, ...] = (
@@ -97,6 +100,8 @@ LISTING_COLUMNS: tuple[str, ...] = (
     "since",
     "until",
     "how_to_resolve",
+    "disputed",
+    "dispute",
 )
 
 _SUBJECT_COLS = (
@@ -209,8 +214,9 @@ def _local_date(reg: Registry, at: datetime | None) -> str | None:
 
 def _record_rows(
     reg: Registry, conn: Connection, m: _Moment, record_type: str | None = None
-) -> Iterator[tuple[Any, bool]]:
-    """Public records with their subject: (row, whether the subject is a person)."""
+) -> Iterator[tuple[Any, bool, dict[str, Any] | None]]:
+    """Public records with their subject: (row, whether the subject is a person, the open
+    objection that disputes it)."""
     q = (
         select(records, *_SUBJECT_COLS)
         .join(subjects, subjects.c.subject_id == records.c.subject_id)
@@ -232,11 +238,12 @@ def _record_rows(
     for batch in _batches(conn, q):
         persons = {r.subject_id for r in batch if r.kind == "person"}
         public = _listed_persons(reg, conn, m, persons)
+        open_disputes = disputes(reg, conn, {r.subject_id for r in batch}, m.t)
         for r in batch:
             person = r.kind == "person"
             if person and r.subject_id not in public:
                 continue
-            yield r, person
+            yield r, person, open_disputes.of_record(r.record_key)
 
 
 def public_records(
@@ -250,7 +257,7 @@ def public_records(
     withheld = reg.pack.publication.person_records.withheld_fields
     try:
         with _connect(reg) as conn:
-            for r, person in _record_rows(reg, conn, m, record_type):
+            for r, person, dispute in _record_rows(reg, conn, m, record_type):
                 if person:
                     log.add(r.subject_id)
                 yield {
@@ -271,6 +278,8 @@ def public_records(
                         for k, v in json.loads(r.fields).items()
                         if not person or k not in withheld
                     },
+                    "disputed": dispute is not None,
+                    "dispute": dispute,
                 }
     finally:
         log.flush()
@@ -298,9 +307,10 @@ def _listing_rows(
         # a person is public only while on a black list, and shows only those
         q = q.where(or_(subjects.c.kind != "person", listings.c.list_id.in_(black)))
     for batch in _batches(conn, q):
+        open_disputes = disputes(reg, conn, {r.subject_id for r in batch}, m.t)
         for r in batch:
             if r.list_id in reg.pack.lists and _state(r, m.t) == "active":
-                yield r
+                yield r, open_disputes.of_listing(r.listing_id)
 
 
 def public_listings(reg: Registry, at: datetime | None = None) -> Iterator[dict[str, Any]]:
@@ -310,7 +320,7 @@ def public_listings(reg: Registry, at: datetime | None = None) -> Iterator[dict[
     log = _ReadLog(reg, "listings", m)
     try:
         with _connect(reg) as conn:
-            for r in _listing_rows(reg, conn, m):
+            for r, dispute in _listing_rows(reg, conn, m):
                 if r.kind == "person":
                     log.add(r.subject_id)
                 ld = reg.pack.lists[r.list_id]
@@ -329,6 +339,8 @@ def public_listings(reg: Registry, at: datetime | None = None) -> Iterator[dict[
                     "since": iso(r.activates_at, reg.tz),
                     "until": iso(r.until, reg.tz),
                     "how_to_resolve": ld.how_to_resolve.model_dump(),
+                    "disputed": dispute is not None,
+                    "dispute": dispute,
                 }
     finally:
         log.flush()
@@ -459,7 +471,11 @@ def _subject_entity(r: Any, topics: list[str], source_url: str | None) -> dict[s
 
 
 def _sanction_entity(
-    reg: Registry, r: Any, entity_id: str, source_url: str | None
+    reg: Registry,
+    r: Any,
+    entity_id: str,
+    source_url: str | None,
+    dispute: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     ld = reg.pack.lists[r.list_id]
     e = model.make_entity("Sanction")
@@ -480,6 +496,13 @@ def _sanction_entity(
         ],
     )
     e.add("status", "active")
+    if dispute is not None:  # the subject's objection is open: the listing is in dispute
+        e.add("status", "disputed")
+        e.add(
+            "summary",
+            f"In dispute: the subject's objection of {dispute['filed_at']} is to be decided by "
+            f"{dispute['deadline']}.",
+        )
     e.add("listingDate", _local_date(reg, r.notified_at))
     e.add("startDate", _local_date(reg, r.activates_at))
     e.add("endDate", _local_date(reg, r.until))
@@ -507,17 +530,17 @@ def ftm_entities(
     try:
         with _connect(reg) as conn:
             rows = _listing_rows(reg, conn, m, black_only=True)
-            for subject_id, group in groupby(rows, key=lambda r: str(r.subject_id)):
+            for subject_id, group in groupby(rows, key=lambda rd: str(rd[0].subject_id)):
                 held = list(group)  # one subject's active listings: a handful
-                first = held[0]
-                tags = sorted({t for r in held for t in topics[r.list_id]})
+                first = held[0][0]
+                tags = sorted({t for r, _d in held for t in topics[r.list_id]})
                 entity = _subject_entity(first, tags, source_url)
                 entity_id = entity["id"]
                 if first.kind == "person":
                     log.add(subject_id)
                 yield entity
-                for r in held:
-                    yield _sanction_entity(reg, r, entity_id, source_url)
+                for r, dispute in held:
+                    yield _sanction_entity(reg, r, entity_id, source_url, dispute)
     finally:
         log.flush()
 

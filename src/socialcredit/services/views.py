@@ -22,6 +22,7 @@ from ..errors import InvalidInput, UnknownEntity
 from ..identifiers.protect import mask_person_name
 from ..projections.name_index import grams, normalise
 from ..rules.lists import status_at
+from .objections import disputes
 from .subjects import resolve_code, survivor_at
 
 if TYPE_CHECKING:
@@ -210,6 +211,8 @@ def subject_profile(
             .where(records.c.subject_id == subject_id)
             .order_by(records.c.decided_on, records.c.record_key)
         ).all()
+        # an open objection is shown with what it disputes, wherever that is shown
+        open_disputes = disputes(reg, conn, [subject_id], t)
     active = []
     for row in lrows:
         s = _state(row, t)
@@ -226,6 +229,7 @@ def subject_profile(
                     "since": iso(row.activates_at, reg.tz),
                     "until": iso(row.until, reg.tz),
                     "how_to_resolve": ld.how_to_resolve.model_dump(),
+                    "dispute": open_disputes.of_listing(row.listing_id),
                 }
             )
     person = subj.kind == "person"
@@ -261,6 +265,7 @@ def subject_profile(
                     for k, v in json.loads(r.fields).items()
                     if not person or k not in shown.withheld_fields
                 },
+                "dispute": open_disputes.of_record(r.record_key),
             }
         )
     return {
