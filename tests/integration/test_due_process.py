@@ -357,3 +357,38 @@ def test_an_open_objection_is_shown_as_a_dispute_wherever_the_item_is_shown(
     )
     assert views.public_profile(reg, ORG2)["records"][0]["dispute"] is None
     assert {r["subject"]: r["disputed"] for r in opendata.public_records(reg)}[ORG2] is False
+
+
+def test_a_check_says_the_listing_that_restricts_is_in_dispute(
+    reg: Registry, clock: FixedClock
+) -> None:
+    """A point of service sees that the subject disputes the listing (which still applies where
+    the list does not suspend it), with the filing date and the deadline; from the exact path
+    and after the objection is decided, in the store's own answer and the check server's."""
+    run(reg, [judgment()], "court")
+    clock.set(at("2026-03-02"))
+    lid = only_listing(reg, ORG, "dishonest_judgment_debtors")["id"]
+    before = checks.answer(reg, ORG, "restrict_air_travel")
+    assert before["restricted"] and before["listings"][0]["disputed"] is False
+    filed = objections.file_objection(
+        reg, ORG, listing_id=lid, grounds="paid in full on 20 Feb", actor="subject"
+    )
+    answer = checks.answer(reg, ORG, "restrict_air_travel")
+    assert answer["restricted"] is True  # the SPC's list is not suspended by an objection
+    [listing] = answer["listings"]
+    assert listing["disputed"] is True
+    assert listing["dispute"] == {
+        "objection_id": filed["id"],
+        "filed_at": "2026-03-02T00:00:00+08:00",
+        "deadline": filed["deadline"],
+    }
+    clock.set(at("2026-03-05"))
+    objections.decide_objection(
+        reg, filed["id"], outcome="rejected", reason="no payment on file", actor="court"
+    )
+    after = checks.answer(reg, ORG, "restrict_air_travel")
+    assert after["restricted"] and after["listings"][0]["disputed"] is False
+    # as of a moment the objection was open, the answer says so again
+    assert checks.answer(reg, ORG, "restrict_air_travel", at("2026-03-03"))["listings"][0][
+        "disputed"
+    ]

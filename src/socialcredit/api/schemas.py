@@ -14,6 +14,12 @@ class Names(BaseModel):
     en: str
 
 
+class Dispute(BaseModel):
+    objection_id: str
+    filed_at: str = Field(description="When the subject objected.")
+    deadline: str = Field(description="When the objection is to be decided at the latest.")
+
+
 class ListingRef(BaseModel):
     listing_id: str
     list: str
@@ -22,6 +28,12 @@ class ListingRef(BaseModel):
     legal_basis: List[str]
     since: str = Field(description="When the listing became active (after its notice period).")
     until: str = Field(description="When it ends at the latest (its maximum duration).")
+    disputed: bool = Field(
+        default=False,
+        description="The subject's objection to this listing is open (not yet decided): the "
+        "listing applies unless the list's policy suspends it, and is marked in dispute.",
+    )
+    dispute: Dispute | None = None
 
 
 class Upcoming(BaseModel):

@@ -67,9 +67,15 @@ class Entry:
     ended_at: datetime | None
     end_reason: str | None
     suspensions: tuple[tuple[datetime, datetime | None], ...] = ()
+    #: every objection to the listing: (filed_at, decided_at, deadline, objection_id)
+    objections: tuple[tuple[datetime, datetime | None, datetime, str], ...] = ()
 
     def suspended(self, t: datetime) -> bool:
         return any(s <= t and (e is None or t < e) for s, e in self.suspensions)
+
+    def dispute(self, t: datetime) -> tuple[datetime, datetime | None, datetime, str] | None:
+        """The subject's objection open at ``t``, if any: the listing is in dispute."""
+        return next((o for o in self.objections if o[0] <= t and (o[1] is None or t < o[1])), None)
 
     @property
     def end(self) -> datetime:
@@ -334,16 +340,23 @@ class CheckIndex:
                     ).where(listings.c.subject_id.in_(chunk) & listings.c.notified_at.is_not(None))
                 ).all()
                 susp: dict[str, list[tuple[datetime, datetime | None]]] = {}
+                objs: dict[str, list[tuple[datetime, datetime | None, datetime, str]]] = {}
                 if rows:
                     for o in conn.execute(
                         select(
-                            objections.c.listing_id, objections.c.filed_at, objections.c.decided_at
-                        ).where(
-                            objections.c.suspends.is_(True)
-                            & objections.c.listing_id.in_([r.listing_id for r in rows])
-                        )
+                            objections.c.listing_id,
+                            objections.c.filed_at,
+                            objections.c.decided_at,
+                            objections.c.deadline,
+                            objections.c.objection_id,
+                            objections.c.suspends,
+                        ).where(objections.c.listing_id.in_([r.listing_id for r in rows]))
                     ):
-                        susp.setdefault(o.listing_id, []).append((o.filed_at, o.decided_at))
+                        objs.setdefault(o.listing_id, []).append(
+                            (o.filed_at, o.decided_at, o.deadline, o.objection_id)
+                        )
+                        if o.suspends:
+                            susp.setdefault(o.listing_id, []).append((o.filed_at, o.decided_at))
                 for r in rows:
                     by.setdefault(r.subject_id, []).append(
                         Entry(
@@ -356,6 +369,7 @@ class CheckIndex:
                             r.ended_at,
                             r.end_reason,
                             tuple(susp.get(r.listing_id, ())),
+                            tuple(sorted(objs.get(r.listing_id, ()))),
                         )
                     )
         return {k: tuple(v) for k, v in by.items()}
@@ -435,13 +449,13 @@ class CheckIndex:
             "outcome": ("restricted" if sanction else "eligible")
             if applies
             else ("allowed" if sanction else "not_eligible"),
-            "listings": [self._listing(e, tz) for e in hits],
+            "listings": [self._listing(e, tz, t) for e in hits],
             "how_to_resolve": (
                 self._list_info[hits[0].list_id]["how_to_resolve"] if hits and sanction else None
             ),
         }
         if hits and blockers:
-            out["blocked_by"] = [self._listing(e, tz) for e in blockers]
+            out["blocked_by"] = [self._listing(e, tz, t) for e in blockers]
             out["note"] = (
                 "the incentive is withheld while the subject has an active listing on a black "
                 "list its rules name (blocked_by): "
@@ -451,7 +465,7 @@ class CheckIndex:
         if survivor is not None:
             out["merged_into"] = survivor
         if suspended:
-            out["suspended"] = [self._listing(e, tz) for e in suspended]
+            out["suspended"] = [self._listing(e, tz, t) for e in suspended]
             out["note"] = (
                 "a listing that would apply is suspended while the subject's objection is open "
                 "(the list's policy suspends listings under objection)"
@@ -475,9 +489,9 @@ class CheckIndex:
             rules = self._rules_by_day[day] = self.reg.pack.rules_on(day)
         return rules
 
-    def _listing(self, e: Entry, tz: Any) -> dict[str, Any]:
+    def _listing(self, e: Entry, tz: Any, t: datetime) -> dict[str, Any]:
         li = self._list_info[e.list_id]
-        return {
+        out = {
             "listing_id": e.listing_id,
             "list": e.list_id,
             "list_name": li["list_name"],
@@ -485,7 +499,18 @@ class CheckIndex:
             "legal_basis": li["legal_basis"],
             "since": iso(e.activates_at, tz),
             "until": iso(e.until, tz),
+            "disputed": False,
+            "dispute": None,
         }
+        d = e.dispute(t) if e.objections else None
+        if d is not None:  # the subject's objection is open: said wherever the listing is shown
+            out["disputed"] = True
+            out["dispute"] = {
+                "objection_id": d[3],
+                "filed_at": iso(d[0], tz),
+                "deadline": iso(d[2], tz),
+            }
+        return out
 
 
 def _origin(conn: Connection) -> str:
