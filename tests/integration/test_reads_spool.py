@@ -78,3 +78,38 @@ def test_two_live_writers_never_refuse_each_other(env: dict[str, str]) -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_two_recorders_of_one_spool_share_it(
+    reg: Registry, tmp_path: Path, monkeypatch: object
+) -> None:
+    """serve and serve-checks on one registry share the spool: a file the other recorder took
+    between this one's listing and its reading is skipped (it crashed `serve` at start-up), and
+    no read is recorded twice or lost."""
+    import pytest
+
+    from socialcredit.services import reads as reads_service
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    log = CheckLog(reg, max_items=3, spool=spool)
+    for i in range(9):
+        log.add(f"9111000060003734{i}L", "agency:CAAC", reg.now(), {"measure": "m", "i": i})
+    log.flush()
+    files = sorted(spool.glob("*.json"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    assert len(files) == 3
+    taken = tmp_path / "taken.json"
+    real = reads_service.record
+
+    def other_recorder_takes_the_next_file(*args: object, **kw: object) -> None:
+        real(*args, **kw)  # type: ignore[arg-type]
+        if files[1].exists():  # the other recorder takes the next file
+            files[1].rename(taken)
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setattr(reads_service, "record", other_recorder_takes_the_next_file)
+    assert drain_spool(reg, spool) == 6  # the first and the third file
+    monkeypatch.setattr(reads_service, "record", real)
+    shutil.move(taken, spool / files[1].name)  # ...which the other recorder records
+    assert drain_spool(reg, spool) == 3
+    assert count(reg) == 9 and list(spool.glob("*.json")) == []

@@ -255,12 +255,28 @@ def drain_spool(reg: Registry, spool: Path) -> int:
     recorded already (the reads table's key refuses its read ids, and the transaction rolls
     back whole) and removes the file: nothing is recorded twice, nothing is lost."""
     done = 0
-    for path in sorted(spool.glob("*.json"), key=lambda p: (p.stat().st_mtime_ns, p.name)):
-        batch = orjson.loads(path.read_bytes())
+    for path in _spooled(spool):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue  # another recorder of the same spool (serve and serve-checks) took it
+        batch = orjson.loads(data)
         try:
             record(reg, batch, "system:reads")
             done += len(batch)
         except IntegrityError:
             log.warning("spooled reads %s were recorded before; removing the file", path.name)
-        path.unlink()
+        path.unlink(missing_ok=True)
     return done
+
+
+def _spooled(spool: Path) -> list[Path]:
+    """The spool's batch files, oldest first; a file another recorder removes meanwhile is
+    left out (two servers of one registry share its spool)."""
+    found = []
+    for path in spool.glob("*.json"):
+        try:
+            found.append((path.stat().st_mtime_ns, path.name, path))
+        except FileNotFoundError:
+            continue
+    return [p for _t, _n, p in sorted(found)]
