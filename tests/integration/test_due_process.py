@@ -377,6 +377,9 @@ def test_a_check_says_the_listing_that_restricts_is_in_dispute(
     assert answer["restricted"] is True  # the SPC's list is not suspended by an objection
     [listing] = answer["listings"]
     assert listing["disputed"] is True
+    bulk = checks.answer_bulk(reg, [ORG2, ORG], "restrict_air_travel")
+    [explained] = bulk["answers"]
+    assert explained["index"] == 1 and explained["listings"][0]["disputed"] is True
     assert listing["dispute"] == {
         "objection_id": filed["id"],
         "filed_at": "2026-03-02T00:00:00+08:00",
