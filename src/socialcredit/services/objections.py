@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, insert, or_, select
 
+from ..bulk import among
 from ..clock import iso
 from ..db import blobs, listings, objections, records
 from ..errors import InvalidInput, UnknownEntity
@@ -61,25 +62,23 @@ def disputes(reg: Registry, conn: Any, subject_ids: Collection[str], t: datetime
     """The objections about these subjects open at ``t`` (naive UTC): filed by then and not yet
     decided or withdrawn then. Each as ``{objection_id, filed_at, deadline}``."""
     out = Disputes({}, {})
-    ids = sorted(set(subject_ids))
     o = objections.c
-    for i in range(0, len(ids), 500):
-        for r in conn.execute(
-            select(o.objection_id, o.record_key, o.listing_id, o.filed_at, o.deadline).where(
-                o.subject_id.in_(ids[i : i + 500]),
-                o.filed_at <= t,
-                or_(o.decided_at.is_(None), o.decided_at > t),
-            )
-        ):
-            entry = {
-                "objection_id": r.objection_id,
-                "filed_at": iso(_aware(r.filed_at), reg.tz),
-                "deadline": iso(_aware(r.deadline), reg.tz),
-            }
-            if r.listing_id:  # (an objection to a listing also names its record)
-                out.listings[r.listing_id] = entry
-            elif r.record_key:
-                out.records[r.record_key] = entry
+    for r in conn.execute(  # callers pass one subject, or one batch of an export's rows
+        select(o.objection_id, o.record_key, o.listing_id, o.filed_at, o.deadline).where(
+            among(o.subject_id, sorted(set(subject_ids)), conn.dialect.name),
+            o.filed_at <= t,
+            or_(o.decided_at.is_(None), o.decided_at > t),
+        )
+    ):
+        entry = {
+            "objection_id": r.objection_id,
+            "filed_at": iso(r.filed_at, reg.tz),  # naive UTC, as stored
+            "deadline": iso(r.deadline, reg.tz),
+        }
+        if r.listing_id:  # (an objection to a listing also names its record)
+            out.listings[r.listing_id] = entry
+        elif r.record_key:
+            out.records[r.record_key] = entry
     return out
 
 

@@ -24,12 +24,13 @@ rows without an ID number rarely carry a date of birth, so there is too little t
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from ..bulk import among
 from ..clock import to_utc_naive
 from ..db import name_grams, resolution_judgements, review_queue, subject_details, subjects
 from ..events import types as T
@@ -282,6 +283,7 @@ def _by_law(
     part: Sequence[tuple[Any, dict[str, Any]]],
     actor: str,
     summary: ResolveSummary,
+    judged: dict[str, set[str]],
 ) -> list[tuple[Any, dict[str, Any]]]:
     """Link the rows the law's mapping now resolves (their organisation registered since they
     were queued); the others are returned for the model."""
@@ -292,8 +294,7 @@ def _by_law(
         found = deterministic.candidates(conn, codes)
     rest = []
     links: list[tuple[str, str, dict[str, Any]]] = []
-    judged = _judged_different(reg, part)
-    for i, (item, row) in enumerate(part):
+    for item, row in part:
         res = deterministic.resolve(
             item.subject_name,
             row.get("hints", {}),
@@ -301,7 +302,7 @@ def _by_law(
             record_type=item.record_type,
             subject_kinds=reg.pack.record_types[item.record_type].subject_kinds,
         )
-        if res.subject_id is None or res.subject_id in judged.get(i, ()):
+        if res.subject_id is None or res.subject_id in judged.get(item.item_id, ()):
             # (a reviewer undid this very link: the law's mapping does not make it again)
             rest.append((item, row))
         else:
@@ -320,30 +321,26 @@ def _by_law(
 
 def _judged_different(
     reg: Registry, part: Sequence[tuple[Any, dict[str, Any]]]
-) -> dict[int, set[str]]:
-    """Per row of ``part``, the subjects a reviewer judged it is not about (an undone link),
-    until a reviewer lifts the judgement: the model never proposes them again."""
-    keys = {(item.source, item.source_record_id): i for i, (item, _row) in enumerate(part)}
-    out: dict[int, set[str]] = {}
+) -> dict[str, set[str]]:
+    """Per item of ``part`` (a chunk of at most ``CHUNK`` rows), the subjects a reviewer judged
+    its row is not about (an undone link), until a reviewer lifts the judgement: neither the
+    law's mapping nor the model links or proposes them again."""
+    keys = {(item.source, item.source_record_id): item.item_id for item, _row in part}
+    out: dict[str, set[str]] = {}
     j = resolution_judgements.c
     with reg.engine.connect() as conn:
-        for chunk in _chunks(sorted({rid for _s, rid in keys}), 500):
-            for r in conn.execute(
-                select(j.source, j.source_record_id, j.subject_id).where(
-                    j.source_record_id.in_(chunk),
-                    j.verdict == "different",
-                    j.lifted_at.is_(None),
-                )
-            ):
-                i = keys.get((r.source, r.source_record_id))
-                if i is not None:
-                    out.setdefault(i, set()).add(r.subject_id)
+        rids = sorted({rid for _s, rid in keys})
+        for r in conn.execute(
+            select(j.source, j.source_record_id, j.subject_id).where(
+                among(j.source_record_id, rids, reg.engine.dialect.name),
+                j.verdict == "different",
+                j.lifted_at.is_(None),
+            )
+        ):
+            item_id = keys.get((r.source, r.source_record_id))
+            if item_id is not None:
+                out.setdefault(item_id, set()).add(r.subject_id)
     return out
-
-
-def _chunks(items: list[str], n: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
 
 
 def _finding(c: Any, codes: Sequence[str], names: dict[str, str]) -> dict[str, Any]:
@@ -371,13 +368,13 @@ def _evaluate(
     from ..resolution import probabilistic as P
 
     summary.considered += len(part)
-    part = _by_law(reg, part, actor, summary)
+    judged = _judged_different(reg, part)  # read once for both
+    part = _by_law(reg, part, actor, summary, judged)
     if not part:
         return
     th = reg.pack.resolution.organisations if reg.pack.resolution else P.thresholds("organisation")
     right, codes, population = _candidates(reg, part)
     outcomes: dict[int, P.RowOutcome] = {}
-    judged = _judged_different(reg, part)
     if codes:
         res = P.link(
             _left(part),
@@ -391,7 +388,10 @@ def _evaluate(
             engine=engine,
         )
         at = {code: j for j, code in enumerate(codes)}
-        exclude = {i: {at[sid] for sid in judged.get(i, ()) if sid in at} for i in range(len(part))}
+        exclude = {
+            i: {at[sid] for sid in judged.get(item.item_id, ()) if sid in at}
+            for i, (item, _row) in enumerate(part)
+        }
         outcomes = P.outcomes(res, exclude)
     names = dict(zip(codes, right["name"], strict=True))
     item_idx = {item.item_id: i for i, (item, _row) in enumerate(part)}
@@ -435,9 +435,9 @@ def _evaluate(
             "candidates": cands,
             "decided_by": actor,
         }
-        if judged.get(item_idx[item.item_id]):
+        if judged.get(item.item_id):
             # left out whatever the model scores them: a reviewer judged the row is not theirs
-            payload["judged_different"] = sorted(judged[item_idx[item.item_id]])
+            payload["judged_different"] = sorted(judged[item.item_id])
         if out is not None and out.ambiguous:
             # the best reached the upper threshold, but another is within the margin of it
             payload["ambiguous"] = True
