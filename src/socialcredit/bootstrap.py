@@ -16,6 +16,7 @@ from .config import Settings
 from .db import SCHEMA_REVISION, make_engine
 from .events.store import StoredEvent
 from .identifiers.protect import IdProtector
+from .identifiers.schemes import scheme as identifier_scheme
 from .policy import Pack, load_pack
 from .policy.durations import WorkingCalendar
 from .uow import UnitOfWork
@@ -78,6 +79,17 @@ class Registry:
             extra_workdays=frozenset(cal.extra_workdays),
             extra_holidays=frozenset(cal.extra_holidays),
             announced_years=frozenset(cal.announced_years),
+        )
+        ids = self.pack.meta.ids
+        #: how subjects' numbers are read under this pack (``identifiers.schemes``)
+        org = ids.organisation
+        self.org_scheme = identifier_scheme(org.scheme, org.stdnum, org.pattern, org.example)
+        self.person_scheme = (
+            identifier_scheme(
+                ids.person.scheme, ids.person.stdnum, ids.person.pattern, ids.person.example
+            )
+            if ids.person is not None
+            else None
         )
         self.engine = engine or make_engine(settings.database_url)
         if migrate:
@@ -163,7 +175,13 @@ class Registry:
         live = (lambda: to_utc_naive(self.now())) if isinstance(self.clock, SystemClock) else None
         at = self.read_moment() if clamp else self.now()
         return UnitOfWork(
-            self.engine, to_utc_naive(at), actor, self._committed, clamp=clamp, live=live
+            self.engine,
+            to_utc_naive(at),
+            actor,
+            self._committed,
+            clamp=clamp,
+            live=live,
+            tz=self.tz,
         )
 
     def on_commit(self, listener: Any) -> None:

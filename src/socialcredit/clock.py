@@ -72,13 +72,13 @@ def to_utc_naive(at: datetime) -> datetime:
     return ensure_aware(at).astimezone(UTC).replace(tzinfo=None)
 
 
-def from_utc_naive(at: datetime | None, tz: tzinfo = DEFAULT_TZ) -> datetime | None:
+def from_utc_naive(at: datetime | None, tz: tzinfo) -> datetime | None:
     if at is None:
         return None
     return at.replace(tzinfo=UTC).astimezone(tz)
 
 
-def iso(at: datetime | None, tz: tzinfo = DEFAULT_TZ) -> str | None:
+def iso(at: datetime | None, tz: tzinfo) -> str | None:
     """Instants shown to people and machines: local time with its offset, to the second."""
     if at is None:
         return None

@@ -11,7 +11,7 @@ emitted while it is open.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from types import TracebackType
 from typing import Any
 
@@ -35,8 +35,10 @@ class UnitOfWork:
         on_commit: Callable[[list[StoredEvent]], None] | None = None,
         clamp: bool = False,
         live: Callable[[], datetime] | None = None,
+        tz: tzinfo = UTC,
     ) -> None:
         self._clamp = clamp
+        self._tz = tz  # the pack's zone, for moments in messages
         self._live = live
         self.engine = engine
         self.at = at  # naive UTC: the moment every event of this unit is recorded at
@@ -68,8 +70,8 @@ class UnitOfWork:
                 self._tx.rollback()
                 self._conn.close()
                 raise InvalidInput(
-                    f"the log already holds events up to {iso(last_at)}; a write as of "
-                    f"{iso(self.at)} would make its time run backwards (use a later --as-of)"
+                    f"the log already holds events up to {iso(last_at, self._tz)}; a write as "
+                    f"of {iso(self.at, self._tz)} would make its time run backwards (use a later --as-of)"
                 )
         return self
 

@@ -82,7 +82,9 @@ def test_upload_errors_then_reviewer_resolves(
     item = page.locator("article.queue-item", has_text="R4")
     assert ORG_NAME in item.inner_text()
     assert axe_violations(page) == []
-    item.get_by_label("其他主体：其代码（统一社会信用代码或身份证号码；新主体将予登记）").fill(ORG)
+    item.get_by_label("其他主体（新主体将予登记）：其代码（统一社会信用代码 / 公民身份号码）").fill(
+        ORG
+    )
     item.get_by_role("button", name="关联到该主体").click()
     page.wait_for_url("**/console?done=resolved#queue")
     assert page.locator("article.queue-item", has_text="R4").count() == 0
@@ -138,7 +140,7 @@ def test_clerk_issues_a_listing_by_form_then_ends_it(
     page.wait_for_url("**/console")
     form = page.locator("#record-form")
     form.get_by_label("本机关记录编号").fill("F-1")
-    form.get_by_label("主体代码（统一社会信用代码或身份证号码）").fill("91110000600037341M")
+    form.get_by_label("主体代码（统一社会信用代码 / 公民身份号码）").fill("91110000600037341M")
     form.get_by_label("主体名称").fill(ORG_NAME)
     form.get_by_label("决定机关").fill("北京市朝阳区人民法院")
     form.get_by_label("决定文号").fill("（2026）京0105执77号")
@@ -153,7 +155,7 @@ def test_clerk_issues_a_listing_by_form_then_ends_it(
     error = page.locator("#e-subject_id")
     error.wait_for()
     assert "check character" in error.inner_text()
-    code = form.get_by_label("主体代码（统一社会信用代码或身份证号码）")
+    code = form.get_by_label("主体代码（统一社会信用代码 / 公民身份号码）")
     assert code.get_attribute("aria-invalid") == "true"
     assert form.get_by_label("决定文号").input_value() == "（2026）京0105执77号"  # kept
     assert axe_violations(page) == []

@@ -134,6 +134,7 @@ class CheckServer:
             # as the API: a resident ID number never travels in a URL (servers and proxies log
             # URLs); persons are checked with POST /v1/checks/bulk, the number in the body
             no_number_in_url(
+                self.reg,
                 subject,
                 'send it in the body: POST /v1/checks/bulk {"measure", "subjects": [number]}',
             )

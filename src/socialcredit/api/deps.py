@@ -94,7 +94,8 @@ def moment(reg: Registry, as_of: str | None) -> Any:
 def person_quota(request: Request, who: Principal, codes: list[str]) -> None:
     """Checks on natural persons count against the agency's quota (organisations' do not:
     their listings are public)."""
-    persons = sum(1 for c in codes if subjects.is_resident_number(c))
+    reg = get_reg(request)
+    persons = sum(1 for c in codes if subjects.is_person_number(reg, c))
     limiter: SearchLimiter = request.app.state.person_check_limiter
     wait = limiter.take(f"principal:{who.principal_id or who.label}", persons)
     if wait:

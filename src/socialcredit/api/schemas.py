@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 List = list  # a field below is named `list`
 
 
-class Names(BaseModel):
-    zh: str
-    en: str
+class Names(RootModel[dict[str, str]]):
+    """A text in each of the pack's languages: ``{"zh": …, "en": …}`` under the default pack,
+    ``{"en": …}`` under a pack written in English alone."""
 
 
 class Dispute(BaseModel):

@@ -52,10 +52,8 @@ def _options(
         Path | None,
         typer.Option(
             "--pack",
-            help="A policy pack directory (default: SOCIALCREDIT_PACK, or the "
-            "bundled cn-national pack).",
-            exists=True,
-            file_okay=False,
+            help="A policy pack directory, or the name of a bundled pack (cn-national, "
+            "eu-edes). Default: SOCIALCREDIT_PACK, or cn-national.",
         ),
     ] = None,
 ) -> None:

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..errors import InvalidIdentifier
-from ..identifiers.resident_id import parse_resident_id
+from ..identifiers.schemes import scheme as identifier_scheme
 from ..policy.model import FieldSpec, Pack, RecordType
 from ..policy.prohibited import prohibited_category
 from .readers import RowProblem
@@ -195,7 +195,7 @@ def validate_row(
             continue
         if not v:
             continue
-        err, norm = _check_value(spec, v)
+        err, norm = _check_value(spec, v, pack)
         if not err and spec.type == "date":
             d = date.fromisoformat(norm)
             if d < pack.intake.earliest_date:
@@ -256,12 +256,17 @@ def _date(v: str) -> date | None:
         return None
 
 
-def _check_value(spec: FieldSpec, v: str) -> tuple[str | None, str]:
+def _check_value(spec: FieldSpec, v: str, pack: Pack) -> tuple[str | None, str]:
     if spec.type == "person_id":
+        ids = pack.meta.ids.person
+        if ids is None:  # the loader refuses such a field; a pack built in code may not
+            return "the pack declares no person identifier", v
         try:
-            return None, parse_resident_id(v.strip().upper()).number
+            return None, identifier_scheme(ids.scheme, ids.stdnum, ids.pattern, ids.example).parse(
+                v
+            ).number
         except InvalidIdentifier as exc:
-            return f"not a resident ID number: {exc.reason}", v
+            return f"not a valid {ids.name.en}: {exc.reason}", v
     if spec.type == "enum":
         assert spec.values is not None
         if v not in spec.values:

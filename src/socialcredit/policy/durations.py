@@ -71,9 +71,16 @@ class WorkingCalendar:
             )
         return known
 
+    @cached_property
+    def _uses_makeups(self) -> bool:
+        """Does this country move working days onto weekends (调休), so that a year's calendar
+        is known only once announced? Most do not: their years are known in advance."""
+        h = holidays.country_holidays(self.country, years=range(2015, 2026))
+        return bool(getattr(h, "weekend_workdays", None)) or bool(self.extra_workdays)
+
     def is_announced(self, year: int) -> bool:
         """Whether the official make-up working days of a year are known (announced)."""
-        return year in self.announced_years or bool(self._makeup(year))
+        return not self._uses_makeups or year in self.announced_years or bool(self._makeup(year))
 
     def is_working_day(self, d: date) -> bool:
         if d in self.extra_holidays:

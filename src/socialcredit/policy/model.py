@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
 from .durations import Duration
 
@@ -19,9 +19,41 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Text(Strict):
-    zh: str
-    en: str
+#: the languages the registry's pages and notices are written in (the web catalogues): a
+#: pack's texts may be in any of them
+LANGUAGES = ("zh", "en")
+
+
+class Text(RootModel[dict[str, str]]):
+    """A text of the pack in each of its languages: ``{zh: …, en: …}``, or ``{en: …}`` in a pack
+    whose ``languages`` are English alone. The loader checks that every text has each language
+    its pack declares (``pack.yaml`` ``languages``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    def in_(self, lang: str) -> str:
+        """The text in ``lang``, or in the first language it has."""
+        return self.root.get(lang) or next(iter(self.root.values()), "")
+
+    @property
+    def zh(self) -> str:
+        return self.in_("zh")
+
+    @property
+    def en(self) -> str:
+        return self.in_("en")
+
+    @field_validator("root")
+    @classmethod
+    def _langs(cls, v: dict[str, str]) -> dict[str, str]:
+        if not v:
+            raise ValueError("a text needs at least one language, e.g. {en: ...}")
+        for k, text in v.items():
+            if not isinstance(k, str) or len(k) != 2 or not k.isascii() or not k.islower():
+                raise ValueError(f"{k!r} is not a language code (two letters: zh, en, fr)")
+            if not text.strip():
+                raise ValueError(f"the {k} text is empty")
+        return v
 
 
 class Ceilings(Strict):
@@ -612,14 +644,62 @@ class FormatSpec(Strict):
     note: str | None = None
 
 
+class IdentifierSpec(Strict):
+    """How the pack's subjects of one kind are identified: one of ``scheme`` (a number this
+    package reads itself: ``uscc``, ``cn_resident_id``), ``stdnum`` (a python-stdnum module,
+    e.g. ``eu.vat``), or ``pattern`` (a regular expression over the number with spaces, dots,
+    dashes and slashes removed, in upper case); ``pattern`` may follow a ``stdnum`` check."""
+
+    name: Text
+    scheme: Literal["uscc", "cn_resident_id"] | None = None
+    stdnum: str | None = None
+    pattern: str | None = None
+    #: a valid number, shown in help and checked by the loader against the scheme
+    example: str | None = None
+    legal_basis: Basis = Field(default_factory=list)
+
+
+class Identifiers(Strict):
+    """The numbers that identify subjects (``pack.yaml`` ``identifiers:``). ``person`` absent:
+    the registry holds no person by number under this pack (its lists reach organisations)."""
+
+    organisation: IdentifierSpec
+    person: IdentifierSpec | None = None
+
+
+#: the numbers of a pack that declares none: the Chinese ones
+CN_IDENTIFIERS = Identifiers(
+    organisation=IdentifierSpec(
+        name=Text({"zh": "统一社会信用代码", "en": "Unified Social Credit Code"}),
+        scheme="uscc",
+    ),
+    person=IdentifierSpec(
+        name=Text({"zh": "公民身份号码", "en": "Resident identity number"}),
+        scheme="cn_resident_id",
+    ),
+)
+
+
 class PackMeta(Strict):
     id: str
     version: str
     title: Text
-    jurisdiction: str
+    #: where the pack's law applies: an ISO 3166-1 alpha-2 code (CN, GB) or EU; the country of
+    #: the FollowTheMoney export
+    jurisdiction: str = Field(pattern=r"^[A-Z]{2}$")
     timezone: str
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+    #: the languages of the pack's texts, the first the default of pages and notices; every
+    #: text of the pack is given in each of them
+    languages: list[str] = Field(default_factory=lambda: ["zh", "en"], min_length=1)
+    #: absent: the Chinese numbers (the USCC and the resident identity number); a pack of
+    #: another jurisdiction declares its own
+    identifiers: Identifiers | None = None
     note: str | None = None
+
+    @property
+    def ids(self) -> Identifiers:
+        return self.identifiers or CN_IDENTIFIERS
 
 
 class PackVersion(Strict):
@@ -694,9 +774,13 @@ class Pack(Strict):
     def cite(self, basis: Basis) -> list[str]:
         """Human-readable citations: 《title》 number, article."""
         out = []
+        # a title in Chinese takes its number in full-width brackets, one in a Latin script
+        # in plain ones: 《…》（法释〔2017〕7号）, Procurement Act 2023 (2023 c. 54)
+        wide = self.meta.languages[0] == "zh"
         for b in basis:
             c = self.citations[b.cite]
-            text = c.title + (f"（{c.number}）" if c.number else "")
+            number = (f"（{c.number}）" if wide else f" ({c.number})") if c.number else ""
+            text = c.title + number
             if b.article:
                 text += f" {b.article}"
             out.append(text)

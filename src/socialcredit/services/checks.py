@@ -668,7 +668,9 @@ def answer_bulk(
                 rows = codes.astype("S18")  # shorter codes are padded, and fail validation
             except UnicodeEncodeError:
                 rows = None  # non-ASCII: everything takes the one-by-one path
-    fast = valid_many(rows) if rows is not None else np.zeros(n, dtype=bool)
+    # the codes read together are USCCs: under another pack's scheme every code is read alone
+    uscc = reg.org_scheme.builtin == "uscc"
+    fast = valid_many(rows) if rows is not None and uscc else np.zeros(n, dtype=bool)
     ids = np.zeros(n, dtype="S40")
     if rows is not None:
         ids[fast] = rows[fast]

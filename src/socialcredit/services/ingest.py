@@ -718,22 +718,20 @@ def _register_subject(st: _Batch, name: str, ref: SubjectRef) -> None:
     if ref.subject_id in st.subjects:
         return
     p: dict[str, Any] = {"subject_id": ref.subject_id, "kind": ref.kind, "known_from": st.source}
-    if ref.uscc is not None:
-        p.update(
-            name=name,
-            division=ref.uscc.division,
-            organisation_code=ref.uscc.organisation_code,
-        )
-    elif ref.resident is not None:
-        rid = ref.resident
+    if ref.kind == "organisation":
+        p["name"] = name
+        if ref.uscc is not None:
+            p.update(division=ref.uscc.division, organisation_code=ref.uscc.organisation_code)
+    elif ref.number is not None:
         # no part of the number in clear (DESIGN.md section 7): the province for statistics
-        # is all that is kept of the division, and the birth date is not kept at all (each
-        # record keeps whether the person was a minor at its decision date instead)
+        # is all that is kept of a resident ID's division, and the birth date is not kept at
+        # all (each record keeps whether the person was a minor at its decision date instead)
+        p["name"] = name
+        if ref.resident is not None:
+            p["province"] = ref.number[:2]
         p.update(
-            name=name,
-            province=rid.number[:2],
-            id_cipher=st.reg.protector.encrypt(rid.number),
-            id_masked=rid.masked(st.pack.publication.person_id.keep_last),
+            id_cipher=st.reg.protector.encrypt(ref.number),
+            id_masked=ref.display,
         )
     st.emit(NewEvent(T.SUBJECT_REGISTERED, p, subject_id=ref.subject_id))
     st.subjects[ref.subject_id] = {"kind": ref.kind}

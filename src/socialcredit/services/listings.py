@@ -102,6 +102,9 @@ def notified(
         "notice_period": period,
         "calendar_announced": activates.calendar_announced,
     }
+    for lang in ("zh", "en"):  # the notice is written in the pack's languages
+        if lang not in reg.pack.meta.languages:
+            del body[lang]
     return NewEvent(
         T.LISTING_NOTIFIED,
         {

@@ -428,6 +428,11 @@ def ftm_id(kind: str, key: str) -> str:
     return made
 
 
+def _country(reg: Registry) -> str:
+    """The pack's jurisdiction as FollowTheMoney writes a country (cn, gb, eu)."""
+    return reg.pack.meta.jurisdiction.lower()
+
+
 def _division_name(division: str | None) -> str | None:
     """``440305`` -> 广东省深圳市南山区, from GB/T 2260 (python-stdnum); None if unknown."""
     if not division or not division.isdigit() or len(division) != 6:
@@ -446,20 +451,26 @@ def _topics(reg: Registry, list_id: str) -> list[str]:
     return ["sanction"] if any(m.kind == "sanction" for m in linked) else []
 
 
-def _subject_entity(r: Any, topics: list[str], source_url: str | None) -> dict[str, Any]:
+def _subject_entity(
+    reg: Registry, r: Any, topics: list[str], source_url: str | None
+) -> dict[str, Any]:
+    country = _country(reg)
+    uscc = reg.org_scheme.builtin == "uscc"
     if r.kind == "person":
         e = model.make_entity("Person")
         e.make_id(ID_NAMESPACE, "person", r.subject_id)
         e.add("name", mask_person_name(r.name))  # masked; no ID number, no birth date
-        e.add("country", "cn")
+        e.add("country", country)
     else:
         # GB 32100: registration authority 9 (market regulation) registers enterprises
-        e = model.make_entity("Company" if r.subject_id.startswith("9") else "Organization")
+        company = not uscc or r.subject_id.startswith("9")
+        e = model.make_entity("Company" if company else "Organization")
         e.make_id(ID_NAMESPACE, "organisation", r.subject_id)
         e.add("name", r.name)
         e.add("registrationNumber", r.subject_id)
-        e.add("uscCode", r.subject_id)
-        e.add("jurisdiction", "cn")
+        if uscc:
+            e.add("uscCode", r.subject_id)
+        e.add("jurisdiction", country)
         # the division that registered it (the USCC's positions 3-8), not a street address
         e.add("address", _division_name(r.division))
     e.add("topics", topics)
@@ -481,16 +492,16 @@ def _sanction_entity(
     e = model.make_entity("Sanction")
     e.make_id(ID_NAMESPACE, "listing", r.listing_id)
     e.add("entity", entity_id)
-    e.add("country", "cn")
+    e.add("country", _country(reg))
     e.add("authority", r.authority)
     e.add("authorityId", r.decision_ref)  # the listing decision's document number
-    e.add("program", [ld.name.zh, ld.name.en])
+    e.add("program", [ld.name.in_(lang) for lang in reg.pack.meta.languages])
     e.add("programId", ld.id)
     e.add("reason", reg.pack.cite(ld.legal_basis))
     e.add(
         "provisions",
         [
-            m.name.zh
+            m.name.in_(reg.pack.meta.languages[0])
             for m in reg.pack.measures.values()
             if r.list_id in m.lists and m.kind == "sanction"
         ],
@@ -518,9 +529,10 @@ def ftm_entities(
     """FollowTheMoney entity dicts for the active black-list listings at ``at`` (default: now).
 
     Each listed subject once, before its sanctions, as a target: ``Company`` (USCC of a market
-    entity) or ``Organization`` (other registration authorities) with name, registration number
-    and ``uscCode``, jurisdiction ``cn`` and the registering division as address; or ``Person``
-    with the masked name only. Each listing as a ``Sanction`` whose ``entity`` is that subject.
+    entity, or any organisation under a pack of other numbers) or ``Organization`` (other
+    registration authorities) with name, registration number and ``uscCode`` (USCCs only),
+    jurisdiction the pack's (``cn``, ``eu``) and the registering division as address; or
+    ``Person`` with the masked name only. Each listing as a ``Sanction`` whose ``entity`` is that subject.
     Ids are ``make_id`` of stable keys (``ftm_id``): repeated exports give the same ids. Write
     with ``write_jsonl`` for the line-based ``ftm`` format.
     """
@@ -534,7 +546,7 @@ def ftm_entities(
                 held = list(group)  # one subject's active listings: a handful
                 first = held[0][0]
                 tags = sorted({t for r, _d in held for t in topics[r.list_id]})
-                entity = _subject_entity(first, tags, source_url)
+                entity = _subject_entity(reg, first, tags, source_url)
                 entity_id = entity["id"]
                 if first.kind == "person":
                     log.add(subject_id)

@@ -16,7 +16,6 @@ from ..db import events, reads, subjects
 from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.store import read
-from ..identifiers import looks_like_resident_id, parse_resident_id, parse_uscc
 from ..identifiers.protect import PERSON_PREFIX, mask_person_name
 from ..identifiers.resident_id import ResidentId
 from ..identifiers.uscc import Uscc
@@ -39,6 +38,9 @@ class SubjectRef:
     display: str  # what may be shown: the USCC, or the masked ID number
     uscc: Uscc | None = None
     resident: ResidentId | None = None
+    #: a person's number in its canonical form, read from the code given (never stored in
+    #: clear: the subject's registration keeps it encrypted)
+    number: str | None = None
 
 
 #: A person's subject id: what staff and lenders put in a URL instead of the ID number.
@@ -46,13 +48,14 @@ SUBJECT_ID = re.compile(r"^P-[0-9a-f]{32}$")
 
 
 def resolve_code(reg: Registry, code: str, *, subject_ids: bool = True) -> SubjectRef:
-    """Read a USCC, a resident ID number, or (``subject_ids``) a person's subject id (P-…, what
-    URLs carry instead of the number); raise InvalidIdentifier with the reason.
+    """Read an organisation's number, a person's number, or (``subject_ids``) a person's subject
+    id (P-…, what URLs carry instead of the number), by the schemes the pack names; raise
+    InvalidIdentifier with the reason.
 
-    A valid USCC is always an organisation: some USCCs are all digits and can pass a resident
-    ID's checks too, while a resident ID is practically never a valid USCC (its positions 3-8,
-    prefecture, county and century, would have to form a known division under a province code
-    and both check characters would have to agree).
+    The organisation's scheme is tried first: under the Chinese schemes a valid USCC is always
+    an organisation (some USCCs are all digits and pass a resident ID's checks too, while a
+    resident ID is practically never a valid USCC: its positions 3-8 would have to form a known
+    division under a province code and both check characters would have to agree).
     """
     if subject_ids and SUBJECT_ID.match((code or "").strip()):
         return _by_subject_id(reg, code.strip())
@@ -60,37 +63,42 @@ def resolve_code(reg: Registry, code: str, *, subject_ids: bool = True) -> Subje
     if not raw:
         raise InvalidIdentifier(code, "empty")
     try:
-        u = parse_uscc(raw)
-        return SubjectRef(u.code, "organisation", u.code, uscc=u)
+        org = reg.org_scheme.parse(raw)
+        return SubjectRef(org.number, "organisation", org.number, uscc=org.uscc)
     except InvalidIdentifier as exc:
-        uscc_error = exc
-    if looks_like_resident_id(raw):
-        rid = parse_resident_id(raw)
-        if rid.birth_date > reg.now().astimezone(reg.tz).date():
+        org_error = exc
+    persons = reg.person_scheme
+    if persons is not None and persons.looks_like(raw):
+        p = persons.parse(raw)
+        if p.resident is not None and p.resident.birth_date > reg.now().astimezone(reg.tz).date():
             raise InvalidIdentifier(code, "its birth date is in the future: not a valid number")
-        key = reg.protector.subject_key(rid.number)
+        key = reg.protector.subject_key(p.number)
         keep = reg.pack.publication.person_id.keep_last
-        return SubjectRef(key, "person", rid.masked(keep), resident=rid)
-    raise uscc_error
+        return SubjectRef(
+            key, "person", persons.mask(p.number, keep), resident=p.resident, number=p.number
+        )
+    raise org_error
 
 
-def is_resident_number(code: str) -> bool:
-    """Is this a resident ID number (a USCC that also reads as one is an organisation's)?"""
-    if not looks_like_resident_id(code):
+def is_person_number(reg: Registry, code: str) -> bool:
+    """Is this a person's number under the pack (one that also reads as an organisation's
+    number is an organisation's)?"""
+    persons = reg.person_scheme
+    if persons is None or not persons.looks_like(code):
         return False
     try:
-        parse_uscc(code.strip().upper())
+        reg.org_scheme.parse(code.strip().upper())
     except InvalidIdentifier:
         return True
     return False
 
 
-def no_number_in_url(code: str, instead: str) -> None:
-    """Refuse a resident ID number where it would travel in a URL (proxies, servers and
+def no_number_in_url(reg: Registry, code: str, instead: str) -> None:
+    """Refuse a person's number where it would travel in a URL (proxies, servers and
     browsers keep URLs in their logs and histories); ``instead`` says what to send."""
-    if is_resident_number(code):
+    if is_person_number(reg, code):
         raise InvalidInput(
-            f"a resident ID number is never put in a URL (it ends up in logs): {instead}"
+            f"a person's identity number is never put in a URL (it ends up in logs): {instead}"
         )
 
 

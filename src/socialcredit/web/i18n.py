@@ -26,7 +26,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-LANGS = ("zh", "en")
+from ..policy.model import LANGUAGES
+
+LANGS = LANGUAGES  # the catalogues; a pack uses those of them it declares
 DEFAULT = "zh"
 LOCALES = {"zh": Locale.parse("zh_Hans_CN"), "en": Locale.parse("en_GB")}
 HTML_LANG = {"zh": "zh-Hans", "en": "en"}
@@ -49,9 +51,16 @@ def translations(lang: str) -> NullTranslations:
     return GNUTranslations(buf)
 
 
-def pick(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
+def pick(
+    query_lang: str | None,
+    cookie_lang: str | None,
+    accept_language: str | None,
+    langs: tuple[str, ...] | list[str] = LANGS,
+) -> str:
+    """The reader's language among ``langs`` (the pack's languages, the first its default)."""
+    langs = [lang for lang in langs if lang in LANGS] or [DEFAULT]
     for cand in (query_lang, cookie_lang):
-        if cand in LANGS:
+        if cand in langs:
             return cand
     if accept_language:
         wanted = []
@@ -64,18 +73,24 @@ def pick(query_lang: str | None, cookie_lang: str | None, accept_language: str |
             if tag:
                 wanted.append((weight, tag.strip().replace("-", "_")))
         wanted.sort(key=lambda w: -w[0])
-        found = negotiate_locale([t for _w, t in wanted], list(LANGS), sep="_")
+        found = negotiate_locale([t for _w, t in wanted], list(langs), sep="_")
         if found:
             return found
         for _w, tag in wanted:  # "zh_TW", "en_US": the language part is enough
-            if tag.split("_")[0].lower() in LANGS:
+            if tag.split("_")[0].lower() in langs:
                 return tag.split("_")[0].lower()
-    return DEFAULT
+    return langs[0]
 
 
 def use(lang: str) -> None:
     """Make ``lang`` the language of what is rendered next in this context."""
     _current.set(lang if lang in LANGS else DEFAULT)
+
+
+def pack_languages(request_app_state: Any) -> list[str]:
+    """The languages of the registry's pack (its pages are in those), or all catalogues."""
+    reg = getattr(request_app_state, "registry", None)
+    return list(reg.pack.meta.languages) if reg is not None else list(LANGS)
 
 
 def current() -> str:
@@ -98,9 +113,14 @@ def text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict):
-        return str(value.get(current()) or value.get("zh") or value.get("en") or "")
-    if hasattr(value, "zh"):
-        return str(getattr(value, current()))
+        return str(
+            value.get(current())
+            or value.get("zh")
+            or value.get("en")
+            or next(iter(value.values()), "")
+        )
+    if hasattr(value, "in_"):
+        return str(value.in_(current()))
     return str(value)
 
 

@@ -37,7 +37,7 @@ def _report(request: Request, code: str) -> tuple[dict[str, Any] | None, Any]:
     if isinstance(who, RedirectResponse):
         return None, who
     try:
-        subjects.no_number_in_url(code, "use the subject id the consent lists (P-…)")
+        subjects.no_number_in_url(_reg(request), code, "use the subject id the consent lists (P-…)")
         return lending.lender_report(_reg(request), who, code), None
     except NotPermitted as exc:
         return None, page(request, "error.html", {"message": exc.message}, status_code=403)

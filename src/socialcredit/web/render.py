@@ -29,6 +29,7 @@ def language(request: Request) -> str:
         request.query_params.get("lang"),
         request.cookies.get(COOKIE_LANG),
         request.headers.get("accept-language"),
+        i18n.pack_languages(request.app.state),
     )
 
 
@@ -50,6 +51,21 @@ def switch_url(request: Request, lang: str) -> str:
     return f"{request.url.path}?{urlencode(params)}"
 
 
+def _identifier_names(request: Request, lang: str) -> dict[str, str]:
+    """The names of the numbers that identify subjects under the pack, for labels: the
+    organisation's, and a hint naming the organisation's and the person's after a label."""
+    reg = getattr(request.app.state, "registry", None)
+    if reg is None:
+        return {"org_id_name": "", "code_hint": ""}
+    ids = reg.pack.meta.ids
+    names = [ids.organisation.name.in_(lang)]
+    if ids.person is not None:
+        names.append(ids.person.name.in_(lang))
+    joined = " / ".join(names)
+    hint = f"（{joined}）" if lang == "zh" else f" ({joined})"
+    return {"org_id_name": names[0], "code_hint": hint}
+
+
 def is_partial(request: Request) -> bool:
     """An htmx request wants only the fragment it will swap in, not the whole layout."""
     return request.headers.get("hx-request") == "true" and not request.headers.get(
@@ -67,9 +83,14 @@ def page(
     lang = language(request)
     i18n.use(lang)
     ctx = {
+        **_identifier_names(request, lang),
         "lang": lang,
         "html_lang": i18n.HTML_LANG[lang],
-        "other_langs": [(code, switch_url(request, code)) for code in i18n.LANGS if code != lang],
+        "other_langs": [
+            (code, switch_url(request, code))
+            for code in i18n.pack_languages(request.app.state)
+            if code != lang
+        ],
         "principal": session.principal(request),
         "csrf": getattr(request.state, "csrf", ""),
         **(context or {}),
@@ -77,7 +98,7 @@ def page(
     resp = templates.TemplateResponse(
         request, template, ctx, status_code=status_code, headers=headers
     )
-    if request.query_params.get("lang") in i18n.LANGS:
+    if request.query_params.get("lang") == lang:
         resp.set_cookie(COOKIE_LANG, lang, max_age=365 * 86400, samesite="lax")
     resp.headers["Content-Language"] = i18n.HTML_LANG[lang]
     # an address the reader typed (which may hold an ID number) never leaves in a Referer

@@ -40,7 +40,7 @@ def get_head(reg: RegDep) -> Any:
 def get_export(reg: RegDep, who: WhoDep, subject: Annotated[str, Query(max_length=40)]) -> Any:
     """The subject's audit trail, each event with its chain hash (auditors, the subject).
     A person is named by the subject id (P-…), never by the ID number."""
-    subjects.no_number_in_url(subject, "address the person by the subject id (P-…)")
+    subjects.no_number_in_url(reg, subject, "address the person by the subject id (P-…)")
     access.require_own_subject(reg, who, subject, "auditor")
     return audit.export_subject(reg, subject, reader=who.label)
 

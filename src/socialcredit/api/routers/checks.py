@@ -40,7 +40,7 @@ def get_check(
     # application built without it, and tests hold the two equal.
     may_check(reg, who, measure)
     subjects.no_number_in_url(
-        subject, 'send it in the body: POST /v1/checks {"measure", "subjects": [number]}'
+        reg, subject, 'send it in the body: POST /v1/checks {"measure", "subjects": [number]}'
     )
     person_quota(request, who, [subject])
     return checks.answer(reg, subject, measure, moment(reg, as_of), reader=who.label)

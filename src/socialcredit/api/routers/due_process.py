@@ -28,7 +28,7 @@ def get_file(
 
     The subject's own account, reviewers and auditors; every read is recorded."""
     subjects.no_number_in_url(
-        code, "address the person by the subject id (P-…); a subject reads /v1/me/file"
+        reg, code, "address the person by the subject id (P-…); a subject reads /v1/me/file"
     )
     access.require_own_subject(reg, who, code, "reviewer", "auditor")
     at = moment(reg, as_of)

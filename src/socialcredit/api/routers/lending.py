@@ -80,7 +80,7 @@ def post_revoke(reg: RegDep, who: WhoDep, consent_id: str) -> Any:
 def get_lender_report(reg: RegDep, who: WhoDep, code: str) -> Any:
     """A lender's credit report on a subject that consented; recorded as a read. A person
     is named by the subject id its consent lists (P-…), never by the ID number."""
-    subjects.no_number_in_url(code, "use the subject id the consent lists (P-…)")
+    subjects.no_number_in_url(reg, code, "use the subject id the consent lists (P-…)")
     return lending.lender_report(reg, who, code)
 
 
