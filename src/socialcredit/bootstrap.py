@@ -75,7 +75,7 @@ class Registry:
         self.tz = ZoneInfo(self.pack.meta.timezone)
         cal = self.pack.meta.calendar
         self.calendar = WorkingCalendar(
-            country=cal.country,
+            country=self.pack.meta.calendar_country,
             extra_workdays=frozenset(cal.extra_workdays),
             extra_holidays=frozenset(cal.extra_holidays),
             announced_years=frozenset(cal.announced_years),

@@ -88,3 +88,29 @@ def test_the_rules_of_the_decision_date_or_the_lighter_later_ones(
     ran = sc(env, "subject", "show", ORG, "--as-of", "2026-02-01", cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
     _check(json.loads(ran.stdout)["records"])
+
+
+def test_a_repair_application_follows_the_procedure_in_force_on_its_day(
+    reg: Registry, clock: FixedClock
+) -> None:
+    """Order No. 107 has repair applications decided within 7 working days from 2025-12-25;
+    one made before that day keeps the 10 working days of the rules of its time."""
+    from socialcredit.services import repairs
+
+    done = {"performed_on": "2025-08-01"}
+    rows = [
+        penalty("R-1", severity="general", decided_on="2025-05-02", **done),
+        penalty("R-2", severity="general", decided_on="2025-05-02", **done),
+    ]
+    clock.set(parse_moment("2025-09-01"))
+    ingest.ingest(reg, numbered(rows), "samr", actor="samr")
+    clock.set(parse_moment("2025-12-01T09:00"))  # a Monday
+    before = repairs.apply_for_repair(reg, ORG, record="samr/R-1", evidence="paid", actor="s")
+    clock.set(parse_moment("2026-01-05T09:00"))  # a Monday
+    after = repairs.apply_for_repair(reg, ORG, record="samr/R-2", evidence="paid", actor="s")
+    assert before["eligible"] and after["eligible"]
+    # 10 working days from Mon 1 Dec 2025 end with Mon 15 Dec; 7 from Mon 5 Jan 2026 with Wed 14
+    assert before["decision_deadline"].startswith("2025-12-16T00:00")
+    assert after["decision_deadline"].startswith("2026-01-15T00:00")
+    assert any("107" in b for b in after["legal_basis"])
+    assert not any("107" in b for b in before["legal_basis"])

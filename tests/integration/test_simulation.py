@@ -68,3 +68,47 @@ def test_simulation_reports_exactly_the_hand_checked_subjects(
     report = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     assert "serious_illegal_dishonest" in report and "<svg" in report
     assert (tmp_path / "report" / "by_region.svg").exists()
+
+
+def test_simulating_a_version_names_the_records_it_takes_out_of_publicity(
+    reg: Registry, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Before Order No. 107 takes effect, a simulation of its version shows the warnings it
+    would take out of public view on 2025-12-25 (the lighter rule reaches decided records from
+    that day) and leaves the fines, which it does not change, alone."""
+    clock.set(parse_moment("2025-11-01"))
+    ingest.ingest(
+        reg,
+        numbered(
+            [
+                penalty("W-1", severity="general", penalty_kind="warning", decided_on="2025-06-01"),
+                penalty("F-1", severity="general", penalty_kind="fine", decided_on="2025-06-01"),
+                # a warning whose publicity ended before the order: nothing to take out
+                penalty(
+                    "W-2", ORG2, severity="minor", penalty_kind="warning", decided_on="2025-06-01"
+                ),  # fmt: skip
+            ]
+        ),
+        "samr",
+        actor="samr",
+    )
+    before = audit.fingerprint(reg)
+    result = simulate(reg, "2025-12-25", tmp_path / "report")
+    assert result["effective_from"] == result["publicity_on"] == "2025-12-25"
+    assert result["policy"] == "version 2025-12-25 of cn-national"
+    assert result["unpublished"] == 1 and result["shortened"] == 0
+    (item,) = result["records"]["unpublished"]
+    assert (item["until_before"], item["until_after"], item["version"]) == (
+        "2026-06-01",
+        "2025-12-25",
+        "2025-12-25",
+    )
+    assert "would leave publicity" in (tmp_path / "report" / "report.html").read_text("utf-8")
+    assert audit.fingerprint(reg) == before  # nothing was written
+    # a day that is no version is refused with the versions there are
+    import pytest
+
+    from socialcredit.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="versions: 2025-12-25"):
+        simulate(reg, "2026-07-01")

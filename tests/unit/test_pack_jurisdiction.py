@@ -119,7 +119,11 @@ def test_every_text_is_in_each_of_the_packs_languages(uk: Path) -> None:
 
 
 def test_the_calendar_and_the_zone_are_the_packs(uk: Path) -> None:
-    _meta(uk, calendar={"country": "XX"})
+    _meta(uk, calendar=None)  # no calendar declared: the jurisdiction's
+    assert load_pack(uk).meta.calendar_country == "GB"
+    _meta(uk, jurisdiction="EU")
+    refuse(uk, "no calendar of 'EU'", "calendar: {country: ...}")
+    _meta(uk, jurisdiction="GB", calendar={"country": "XX"})
     refuse(uk, "no calendar of 'XX'")
     _meta(uk, calendar={"country": "GB"}, timezone="Europe/Nowhere")
     refuse(uk, "unknown time zone")

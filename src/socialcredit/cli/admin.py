@@ -132,9 +132,7 @@ def policy_show() -> None:
 
     pack = load_pack(os.environ.get("SOCIALCREDIT_PACK"))
     for lid, ld in pack.lists.items():
-        t = Table(
-            title=f"{ld.name.zh} / {ld.name.en} ({lid}, {ld.kind} list)", title_justify="left"
-        )
+        t = Table(title=f"{ld.name.joined()} ({lid}, {ld.kind} list)", title_justify="left")
         t.add_column("measure")
         t.add_column("implementing agency")
         t.add_column("legal basis")

@@ -40,7 +40,7 @@ def formats_list() -> None:
         sources = sources_of(pack, spec)
         out.print(
             f"[bold]{spec.id}[/]  -> {spec.record_type}  from {', '.join(sources)}  "
-            f"{spec.name.zh} / {spec.name.en}",
+            f"{spec.name.joined()}",
             highlight=False,
         )
 
@@ -63,7 +63,7 @@ def formats_show(
     except RegistryError as exc:
         err.print(f"[red]{exc.message}[/]")
         raise typer.Exit(2) from None
-    out.print(f"[bold]{spec.id}[/]: {spec.name.zh} / {spec.name.en} -> {spec.record_type}")
+    out.print(f"[bold]{spec.id}[/]: {spec.name.joined()} -> {spec.record_type}")
     out.print("basis: " + "; ".join(pack.cite(spec.legal_basis)))
     for col in spec.columns:
         rule = []

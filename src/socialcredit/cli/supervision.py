@@ -28,16 +28,26 @@ grades_app = typer.Typer(help="Grades of all organisations in batch.", no_args_i
 @app.command()
 @clerk_errors
 def simulate(
-    policy: Annotated[Path, typer.Option("--policy", help="The changed policy pack directory.")],
+    policy: Annotated[
+        str,
+        typer.Option(
+            "--policy",
+            help="A changed pack directory (or a bundled pack's name), or a version of the pack "
+            "in force (its name, the day it takes effect): the pack without it against the pack "
+            "with it, on its effective date.",
+        ),
+    ],
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Where the HTML report and charts go.")
     ] = None,
     as_of: AsOf = None,
 ) -> None:
-    """Evaluate a changed policy pack against the registry without changing it; prints who
-    would enter or leave each list and change class (JSON) and writes an HTML report.
+    """Evaluate a changed policy pack, or a version of the rules, against the registry without
+    changing it; prints who would enter or leave each list, change class, and which records
+    would leave publicity (or be shown for less) on the day it takes effect (JSON), and writes
+    an HTML report.
 
-    Example: socialcredit simulate --policy ./pack-draft --out report/
+    Example: socialcredit simulate --policy 2025-12-25 --out report/
     """
     from ..services.simulation import simulate as run_simulation
 
@@ -45,7 +55,18 @@ def simulate(
     print_json(
         {
             k: result[k]
-            for k in ("as_of", "entered", "left", "changed_class", "subjects")
+            for k in (
+                "as_of",
+                "policy",
+                "effective_from",
+                "entered",
+                "left",
+                "changed_class",
+                "unpublished",
+                "shortened",
+                "subjects",
+                "records",
+            )
             if k in result
         }
         | ({"report": result["report"]} if "report" in result else {})

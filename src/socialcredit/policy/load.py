@@ -233,13 +233,13 @@ def _check_meta(pack: Pack) -> None:
             "use an IANA name such as Asia/Shanghai",
         ) from None
     try:
-        holidays.country_holidays(meta.calendar.country)
+        holidays.country_holidays(meta.calendar_country)
     except NotImplementedError:
         raise PolicyError(
             "pack.yaml",
             "calendar",
-            f"the holidays package has no calendar of {meta.calendar.country!r}",
-            "name a country code it knows (CN, GB, BE, ...)",
+            f"the holidays package has no calendar of {meta.calendar_country!r}",
+            "name a country code it knows in calendar: {country: ...} (CN, GB, BE, ...)",
         ) from None
     for lang in meta.languages:
         if lang not in LANGUAGES:

@@ -35,6 +35,10 @@ class Text(RootModel[dict[str, str]]):
         """The text in ``lang``, or in the first language it has."""
         return self.root.get(lang) or next(iter(self.root.values()), "")
 
+    def joined(self) -> str:
+        """Every language's text, once each: 失信被执行人名单 / List of dishonest judgment debtors."""
+        return " / ".join(dict.fromkeys(self.root.values()))
+
     @property
     def zh(self) -> str:
         return self.in_("zh")
@@ -565,7 +569,9 @@ class IntakePolicy(Strict):
 
 
 class CalendarSpec(Strict):
-    country: str = "CN"
+    #: a country of the ``holidays`` package whose public holidays are not working days;
+    #: absent: the pack's jurisdiction
+    country: str | None = None
     announced_years: list[int] = Field(default_factory=list)
     extra_workdays: list[date] = Field(default_factory=list)
     extra_holidays: list[date] = Field(default_factory=list)
@@ -696,6 +702,10 @@ class PackMeta(Strict):
     #: another jurisdiction declares its own
     identifiers: Identifiers | None = None
     note: str | None = None
+
+    @property
+    def calendar_country(self) -> str:
+        return self.calendar.country or self.jurisdiction
 
     @property
     def ids(self) -> Identifiers:

@@ -9,12 +9,13 @@ two days key by key, so that a reader sees exactly which figures a new instrumen
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, PolicyError
-from .model import BASE_VERSION, Pack, PackVersion, RecordType, VersionFile
+from .model import BASE_VERSION, Basis, Pack, PackVersion, Publicity, RecordType, VersionFile
 
 
 def in_force(pack: Pack, when: str) -> dict[str, Any]:
@@ -159,3 +160,47 @@ def load_version(pack: Pack, files: dict[str, str], root: Path, vdir: Path) -> P
     if not vf.legal_basis or any(b.cite not in pack.citations for b in vf.legal_basis):
         raise PolicyError(rel, f"version {vdir.name}", "legal_basis must cite", BASIS_FIX)
     return version
+
+
+def publicity_term(pub: Publicity, fields: Mapping[str, Any]) -> str:
+    """The publicity duration a rule gives a record with these field values ("3m", "0d")."""
+    text = pub.default
+    for fname, table in pub.by_field.items():
+        v = fields.get(fname)
+        if v in table:
+            text = table[v]
+    return text
+
+
+def governing_publicity(
+    pack: Pack,
+    record_type: str,
+    decided_on: date,
+    fields: Mapping[str, Any],
+    ends: Callable[[str, date], date],
+) -> tuple[date, str, Basis, bool]:
+    """The day a record's publicity ends, by the rules in force on its decision date unless a
+    later version is lighter for the subject (Administrative Penalty Law Art. 37, 从旧兼从轻):
+    the lighter rule applies from the day it takes effect. ``ends(term, decided_on)`` counts a
+    term from the decision date (in the pack's calendar and zone). Returns the day, the name of
+    the version that governed, its basis, and whether it was the lighter later one."""
+    rt, version = pack.record_type_at(record_type, decided_on)
+    until = ends(publicity_term(rt.publicity, fields), decided_on)
+    basis: Basis = rt.publicity.basis
+    lenient = False
+    for v in pack.later_versions(record_type, decided_on):
+        term = publicity_term(v.record_types[record_type].publicity, fields)
+        lighter = max(ends(term, decided_on), v.effective_from)
+        if lighter < until:
+            until, version, basis, lenient = lighter, v.name, v.legal_basis, True
+    return until, version, basis, lenient
+
+
+def without_version(pack: Pack, name: str) -> Pack:
+    """The pack as it was before version ``name`` was added to it."""
+    if pack.version(name) is None:
+        raise InvalidInput(
+            f"no version {name!r} in pack {pack.meta.id} "
+            f"(versions: {', '.join(v.name for v in pack.versions) or 'none'})"
+        )
+    return pack.model_copy(update={"versions": [v for v in pack.versions if v.name != name]})

@@ -31,7 +31,8 @@ from ..identifiers.protect import mask_person_name
 from ..ingest.readers import Row, RowProblem
 from ..ingest.validate import ValidRow, validate_row
 from ..policy.durations import Duration, add_duration
-from ..policy.model import Basis, Publicity
+from ..policy.model import Basis
+from ..policy.versions import governing_publicity
 from ..resolution import deterministic
 from ..rules import lists as rules
 from . import consents, grading, uploads
@@ -657,18 +658,13 @@ def _queue(st: _Batch, row: ValidRow, reason: str) -> None:
     st.summary.queued_items.append(item_id)
 
 
-def _until_under(st: _Batch, pub: Publicity, row: ValidRow) -> date:
-    """The day publicity ends under one version's rule for the record type."""
-    text = pub.default
-    for fname, table in pub.by_field.items():
-        v = row.fields.get(fname)
-        if v in table:
-            text = table[v]
-    until = st.publicity.get((text, row.decided_on))
+def _ends(st: _Batch, term: str, decided_on: date) -> date:
+    """The day a publicity term counted from a decision date ends (computed once a batch)."""
+    until = st.publicity.get((term, decided_on))
     if until is None:
-        start = datetime.combine(row.decided_on, time(0, 0), tzinfo=st.reg.tz)
-        until = add_duration(start, Duration.parse(text), st.reg.calendar, st.reg.tz).at.date()
-        st.publicity[(text, row.decided_on)] = until
+        start = datetime.combine(decided_on, time(0, 0), tzinfo=st.reg.tz)
+        until = add_duration(start, Duration.parse(term), st.reg.calendar, st.reg.tz).at.date()
+        st.publicity[(term, decided_on)] = until
     return until
 
 
@@ -681,20 +677,13 @@ def _rule(st: _Batch, version: str, basis: Basis, **more: Any) -> dict[str, Any]
 
 
 def _publicity_until(st: _Batch, row: ValidRow) -> tuple[date, dict[str, Any]]:
-    """The day the record's publicity ends, by the rules in force on its decision date unless
-    a later version is lighter for the subject (Administrative Penalty Law Art. 37, 从旧兼从轻):
-    the lighter rule applies from the day it takes effect. With the version and basis that
-    governed."""
-    rt, version = st.pack.record_type_at(row.record_type, row.decided_on)
-    until = _until_under(st, rt.publicity, row)
-    rule = _rule(st, version, rt.publicity.basis)
-    for v in st.pack.later_versions(row.record_type, row.decided_on):
-        lighter = max(
-            _until_under(st, v.record_types[row.record_type].publicity, row), v.effective_from
-        )
-        if lighter < until:
-            until = lighter
-            rule = _rule(st, v.name, v.legal_basis, lenient=True)
+    """The day the record's publicity ends and the version and basis that governed
+    (``policy.versions.governing_publicity``: the rules of the decision date, or a later and
+    lighter version from the day it takes effect)."""
+    until, version, basis, lenient = governing_publicity(
+        st.pack, row.record_type, row.decided_on, row.fields, lambda t, d: _ends(st, t, d)
+    )
+    rule = _rule(st, version, basis, lenient=True) if lenient else _rule(st, version, basis)
     return until, rule
 
 

@@ -194,14 +194,17 @@ def _send_email(reg: Registry, ch: Channels, item: dict[str, Any]) -> None:
     msg = EmailMessage()
     msg["From"] = ch.mail_from
     msg["To"] = item["target"]
-    msg["Subject"] = f"信用信息登记通知 / Registry notice: {item['kind']}"
+    langs = reg.pack.meta.languages
+    subject = {"zh": "信用信息登记通知", "en": "Registry notice"}
+    msg["Subject"] = " / ".join(subject[x] for x in langs if x in subject) + f": {item['kind']}"
     msg["Message-ID"] = f"<{item['notice_id']}.email@socialcredit>"
     msg["Date"] = formatdate(localtime=False)
     msg["X-Notice-Id"] = item["notice_id"]
     body = item["body"]
+    texts = [body[x] for x in langs if body.get(x)]  # the pack's languages, in its order
     msg.set_content(
-        f"{body.get('zh', '')}\n\n{body.get('en', '')}\n\n"
-        f"Notice {item['notice_id']}, issued {iso(item['issued_at'], reg.tz)}.\n"
+        "".join(f"{t}\n\n" for t in texts)
+        + f"Notice {item['notice_id']}, issued {iso(item['issued_at'], reg.tz)}.\n"
     )
     with smtplib.SMTP(ch.smtp_host, ch.smtp_port, timeout=ch.timeout) as smtp:
         smtp.send_message(msg)

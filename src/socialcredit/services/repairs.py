@@ -101,12 +101,13 @@ def _listing_reasons(
 
 
 def _record_reasons(reg: Registry, uow: UnitOfWork, rec: Any) -> tuple[Any, list[str]]:
-    rt = reg.pack.record_types[rec.record_type]
+    today = _aware(uow.at).astimezone(reg.tz).date()
+    # a procedure: the repair rule in force on the day of the application
+    rt, _version = reg.pack.record_type_at(rec.record_type, today)
     rule = rt.repair
     if rule is None:
         raise InvalidInput(f"a {rt.name.en} record has no credit repair of its publicity")
     reasons: list[str] = []
-    today = _aware(uow.at).astimezone(reg.tz).date()
     if rec.publicity_until <= today:
         reasons.append("the record is no longer shown to the public")
     text = rule.minimum_shown.default
@@ -236,7 +237,8 @@ def decide_repair(
             effect_zh, effect_en = "名单提前移出", "the listing ends now"
         else:
             rec = uow.execute(select(records).where(records.c.record_key == row.record_key)).one()
-            rule = reg.pack.record_types[rec.record_type].repair
+            applied = row.applied_at.replace(tzinfo=UTC).astimezone(reg.tz).date()
+            rule = reg.pack.record_type_at(rec.record_type, applied)[0].repair
             effect_zh, effect_en = "记录停止公示", "the record is no longer shown to the public"
         assert rule is not None
         reapply = None

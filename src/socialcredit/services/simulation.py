@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +23,12 @@ from stdnum import numdb
 
 from ..clock import iso
 from ..db import records, subjects
+from ..errors import InvalidInput
 from ..identifiers.uscc import AUTHORITY_TYPES
 from ..policy import load_pack
+from ..policy.durations import Duration, add_duration
 from ..policy.model import Pack
+from ..policy.versions import governing_publicity, without_version
 from ..rules import lists as rules
 
 if TYPE_CHECKING:
@@ -70,11 +74,70 @@ def _qualifying(pack: Pack, rows: Sequence[Any]) -> set[tuple[str, str]]:
     return out
 
 
-def simulate(reg: Registry, policy: Path, out: Path | None = None) -> dict[str, Any]:
+def _packs(reg: Registry, policy: str | Path) -> tuple[Pack, Pack, date | None, str]:
+    """What is compared: (the rules before, the rules after, the day the change takes effect,
+    what it is called). ``policy`` is a version of the pack in force (its name, the day it takes
+    effect: the pack without it against the pack with it), or a pack directory or bundled pack's
+    name (the pack in force against it)."""
+    name = str(policy)
+    v = reg.pack.version(name)
+    if v is not None:
+        return (
+            without_version(reg.pack, v.name),
+            reg.pack,
+            v.effective_from,
+            (f"version {v.name} of {reg.pack.meta.id}"),
+        )
+    if not Path(name).exists() and re.fullmatch(r"\d{4}-\d{2}-\d{2}", name):
+        raise InvalidInput(
+            f"pack {reg.pack.meta.id} has no version taking effect on {name} (versions: "
+            f"{', '.join(x.name for x in reg.pack.versions) or 'none'}); a pack directory is a path"
+        )
+    return reg.pack, load_pack(policy), None, name
+
+
+def _publicity_changes(
+    reg: Registry, before: Pack, after: Pack, rows: Sequence[Any], on: date
+) -> dict[str, list[dict[str, Any]]]:
+    """Records the change would take out of publicity on ``on`` (its effective date, or today),
+    or show for a shorter time: a lighter rule applies to records already decided from the day
+    it takes effect (Administrative Penalty Law Art. 37); a heavier one does not reach back."""
+    memo: dict[tuple[str, date], date] = {}
+
+    def ends(term: str, decided_on: date) -> date:
+        key = (term, decided_on)
+        if key not in memo:
+            start = datetime.combine(decided_on, time(0, 0), tzinfo=reg.tz)
+            memo[key] = add_duration(start, Duration.parse(term), reg.calendar, reg.tz).at.date()
+        return memo[key]
+
+    out: dict[str, list[dict[str, Any]]] = {"unpublished": [], "shortened": []}
+    for r in rows:
+        if r.record_type not in after.record_types:
+            continue
+        fields = json.loads(r.fields)
+        was, _v, _b, _l = governing_publicity(before, r.record_type, r.decided_on, fields, ends)
+        now, version, _b, _l = governing_publicity(after, r.record_type, r.decided_on, fields, ends)
+        if not now < was or was <= on or r.publicity_until < min(was, now):
+            continue  # unchanged, already out of publicity, or ended early (a repair)
+        item = {
+            "record": r.record_key,
+            "record_type": r.record_type,
+            "decided_on": r.decided_on.isoformat(),
+            "until_before": was.isoformat(),
+            "until_after": max(now, on).isoformat(),
+            "version": version,
+        }
+        out["unpublished" if now <= on else "shortened"].append(item)
+    return out
+
+
+def simulate(reg: Registry, policy: str | Path, out: Path | None = None) -> dict[str, Any]:
     from ..analytics.grades import compute
 
-    alt = load_pack(policy)
+    current, alt, effective, label = _packs(reg, policy)
     now = reg.now()
+    on = max(now.astimezone(reg.tz).date(), effective or date.min)
     with reg.engine.connect() as conn:
         rows = conn.execute(
             select(
@@ -87,6 +150,7 @@ def simulate(reg: Registry, policy: Path, out: Path | None = None) -> dict[str, 
                 records.c.fields,
                 subjects.c.kind,
                 records.c.minor_at_decision,
+                records.c.publicity_until,
             )
             .join(subjects, subjects.c.subject_id == records.c.subject_id)
             .where(records.c.retracted_at.is_(None))
@@ -106,7 +170,7 @@ def simulate(reg: Registry, policy: Path, out: Path | None = None) -> dict[str, 
         t_utc = now.astimezone(UTC).replace(tzinfo=None)
         before_g = compute(
             conn,
-            [m for m in reg.pack.grading.values() if "organisation" in m.subject_kinds],
+            [m for m in current.grading.values() if "organisation" in m.subject_kinds],
             t_local,
             t_utc,
         )
@@ -116,7 +180,8 @@ def simulate(reg: Registry, policy: Path, out: Path | None = None) -> dict[str, 
             t_local,
             t_utc,
         )
-    before, after = _qualifying(reg.pack, rows), _qualifying(alt, rows)
+    before, after = _qualifying(current, rows), _qualifying(alt, rows)
+    publicity = _publicity_changes(reg, current, alt, rows, on)
 
     def shown(sid: str) -> str:
         s = info.get(sid)
@@ -152,8 +217,12 @@ def simulate(reg: Registry, policy: Path, out: Path | None = None) -> dict[str, 
     result: dict[str, Any] = {
         "as_of": iso(now, reg.tz),
         "current_pack": reg.pack.digest,
-        "policy": str(policy),
+        "policy": label,
         "policy_pack": alt.digest,
+        "effective_from": effective.isoformat() if effective else None,
+        "publicity_on": on.isoformat(),
+        "unpublished": len(publicity["unpublished"]),
+        "shortened": len(publicity["shortened"]),
         "entered": {lid: sum(1 for x, _ in entered if x == lid) for lid in lists},
         "left": {lid: sum(1 for x, _ in left if x == lid) for lid in lists},
         "changed_class": {m: len(v) for m, v in changed.items()},
@@ -162,8 +231,11 @@ def simulate(reg: Registry, policy: Path, out: Path | None = None) -> dict[str, 
             "left": {lid: sorted(shown(s) for x, s in left if x == lid) for lid in lists},
             "changed_class": changed,
         },
+        "records": publicity,
         "breakdown": {"entered": breakdown(entered), "left": breakdown(left)},
         "note": "list entry compares the entry rules of both packs over every record on file; "
+        "publicity compares the day each record leaves publicity under each, a lighter rule "
+        "applying from its effective date; "
         "the size of organisations is not in the register and is not broken down",
     }
     if out is not None:
@@ -250,6 +322,8 @@ padding:1rem}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padd
 {result["current_pack"][:12]}). Nothing was changed in the registry.</p>
 <h2>Lists</h2><table><tr><th>list</th><th>would enter</th><th>would leave</th></tr>{rows}</table>
 <h2>Grades</h2><table><tr><th>method</th><th>subjects changing class</th></tr>{grade_rows}</table>
+<h2>Publicity</h2><p>On {html.escape(result["publicity_on"])}: {result["unpublished"]} records
+would leave publicity, {result["shortened"]} would be shown for a shorter time.</p>
 {"".join(charts)}
 <p><small>{html.escape(result["note"])}</small></p>
 </body></html>"""
