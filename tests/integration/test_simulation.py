@@ -86,7 +86,7 @@ def test_simulating_a_version_names_the_records_it_takes_out_of_publicity(
                 # a warning whose publicity ended before the order: nothing to take out
                 penalty(
                     "W-2", ORG2, severity="minor", penalty_kind="warning", decided_on="2025-06-01"
-                ),  # fmt: skip
+                ),
             ]
         ),
         "samr",
