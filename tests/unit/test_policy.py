@@ -420,7 +420,14 @@ def test_the_default_pack_has_dated_versions_and_diff_names_what_changed() -> No
     assert [c["entry"] for c in changes] == ["record_types/administrative_penalty"]
     keys = {k["key"]: (k["from"], k["to"]) for k in changes[0]["changes"]}
     assert keys["publicity.by_field.penalty_kind.warning"] == (None, "0d")
-    assert set(keys) == {"publicity.by_field.penalty_kind.warning", "publicity.basis"}
+    # and repair applications are decided within 7 working days instead of 10
+    assert keys["repair.decision_deadline"] == ("10wd", "7wd")
+    assert set(keys) == {
+        "publicity.by_field.penalty_kind.warning",
+        "publicity.basis",
+        "repair.decision_deadline",
+        "repair.legal_basis",
+    }
     # by day: the rules in force the day before and the day it took effect
     assert diff(pack, "2025-12-24", "2025-12-25") == changes
     assert diff(pack, "2026-06-01", "2025-12-25") == []
