@@ -34,7 +34,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0016"
+SCHEMA_REVISION = "0017"
 
 events = Table(
     "events",
@@ -336,6 +336,25 @@ objections = Table(
     Index("ix_objections_status", "status"),
 )
 
+#: A subject's own statements beside records and listings about it (at most one in force per
+#: entry: a new one takes the place of the last).
+statements = Table(
+    "statements",
+    metadata,
+    Column("statement_id", String(32), primary_key=True),
+    Column("subject_id", String(64), nullable=False),
+    Column("listing_id", String(32)),
+    Column("record_key", String(32)),
+    Column("statement", Text, nullable=False),
+    Column("filed_by", String(128), nullable=False),
+    Column("filed_at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # shown, replaced, refused, withdrawn
+    Column("ended_at", DateTime),
+    Column("reason", Text),
+    Column("decided_by", String(128)),
+    Index("ix_statements_subject", "subject_id"),
+)
+
 repairs = Table(
     "repairs",
     metadata,
@@ -482,6 +501,7 @@ PROJECTIONS: tuple[Table, ...] = (
     ingest_batches,
     source_tokens,
     objections,
+    statements,
     repairs,
     contacts,
     deliveries,

@@ -209,6 +209,10 @@ ALLOWED = {
     ("POST", "/v1/objections/{objection_id}/decision"): {"source", "reviewer", "subject"},
     ("POST", "/v1/repairs"): {"subject"},
     ("POST", "/v1/repairs/{repair_id}/decision"): {"reviewer"},
+    ("POST", "/v1/statements"): {"subject"},
+    ("GET", "/v1/statements"): {"reviewer"},
+    ("POST", "/v1/statements/{statement_id}/refusal"): {"reviewer"},
+    ("POST", "/v1/statements/{statement_id}/withdrawal"): {"subject"},
     ("GET", "/v1/review-queue"): {"reviewer"},
     ("POST", "/v1/review-queue/{item_id}/decision"): {"reviewer"},
     ("POST", "/v1/links/undo"): {"reviewer"},
@@ -299,6 +303,16 @@ def test_every_endpoint_against_every_role(reg: Registry, clock: FixedClock, ser
             body = {"outcome": "withdrawn" if role == "subject" else "rejected", "reason": "m"}
         elif path == "/v1/repairs" and method == "POST":
             body = {"subject": ORG, "listing_id": samr_lid, "evidence": "paid"}
+        elif path == "/v1/statements" and method == "POST":
+            body = {"subject": ORG, "listing_id": samr_lid, "statement": "The fine is paid."}
+        elif "{statement_id}" in path:
+            with client(server, tok["subject"]) as me:
+                r = me.post(
+                    "/v1/statements",
+                    json={"subject": ORG, "listing_id": court_lid, "statement": "Paid."},
+                )
+            url = path.replace("{statement_id}", r.json()["id"])
+            body = {"reason": "names another person"}
         elif path == "/v1/consents" and method == "POST":
             body = {"subject": ORG, "lender": bank["lender"], "purpose": "loan_application"}
         elif path == "/v1/consents/sources":

@@ -166,6 +166,42 @@ class ObjectionIn(BaseModel):
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=5)
 
 
+class StatementIn(BaseModel):
+    subject: str = Field(max_length=40)
+    listing_id: str | None = Field(default=None, max_length=40)
+    record: str | None = Field(
+        default=None,
+        max_length=200,
+        description="SOURCE/SOURCE_RECORD_ID of the record it stands beside",
+    )
+    statement: str = Field(
+        min_length=1,
+        max_length=5000,
+        description="The subject's own words; the pack sets how long a statement may be "
+        "(characters in Chinese, words otherwise).",
+    )
+
+
+class StatementFiled(BaseModel):
+    id: str
+    status: Literal["shown"]
+    statement: str
+    listing_id: str | None
+    record: str | None
+    replaces: str | None = Field(description="The statement this one takes the place of.")
+    legal_basis: List[str]
+
+
+class StatementRefusalIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="Told to the subject.")
+
+
+class StatementEnded(BaseModel):
+    id: str
+    status: Literal["refused", "withdrawn"]
+    reason: str | None = None
+
+
 class DecisionIn(BaseModel):
     outcome: Literal["corrected", "rejected", "withdrawn"]
     reason: str = Field(min_length=1, max_length=10_000)

@@ -20,6 +20,7 @@ for sub, name in (
     (admin.keys_app, "keys"),
     (due_process.objection_app, "objection"),
     (due_process.repair_app, "repair"),
+    (due_process.statement_app, "statement"),
     (due_process.notices_app, "notices"),
     (admin.principals_app, "principals"),
     (supervision.inspect_app, "inspect"),

@@ -206,3 +206,92 @@ def notices_deliver(as_of: AsOf = None) -> None:
         f"{result.delivered} delivered, {result.failed} failed (will retry), "
         f"{result.given_up} given up"
     )
+
+
+statement_app = typer.Typer(
+    help="Statements: a subject's own words beside a record or listing about it.",
+    no_args_is_help=True,
+)
+
+
+@statement_app.command("file")
+@clerk_errors
+def statement_file(
+    subject: Annotated[str, typer.Argument(help="The subject's code (the one it concerns).")],
+    text: Annotated[str, typer.Option("--text", help="The statement, in the subject's words.")],
+    listing: Annotated[
+        str | None, typer.Option("--listing", help="The listing it stands beside.")
+    ] = None,
+    record: Annotated[
+        str | None,
+        typer.Option("--record", help="Or the record, as SOURCE/SOURCE_RECORD_ID."),
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Put the subject's statement beside one of its entries (replacing the one shown there);
+    it is shown wherever the entry is, marked as the subject's.
+
+    Example: socialcredit statement file 91110000600037341L --listing L0123 --text "Paid on 1 May; appeal pending."
+    """
+    from ..services.statements import file_statement
+
+    print_json(
+        file_statement(
+            registry(as_of),
+            subject,
+            text=text,
+            listing_id=listing,
+            record=record,
+            actor=actor("cli:subject"),
+        )
+    )
+
+
+@statement_app.command("refuse")
+@clerk_errors
+def statement_refuse(
+    statement_id: Annotated[str, typer.Argument(help="The statement's id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why; the subject is told.")],
+    as_of: AsOf = None,
+) -> None:
+    """Take a statement down (it names a third party), with the reason the subject is told.
+
+    Example: socialcredit statement refuse S0123 --reason "names a private person"
+    """
+    from ..services.statements import refuse_statement
+
+    print_json(
+        refuse_statement(registry(as_of), statement_id, reason=reason, actor=actor("cli:reviewer"))
+    )
+
+
+@statement_app.command("withdraw")
+@clerk_errors
+def statement_withdraw(
+    statement_id: Annotated[str, typer.Argument(help="The statement's id.")],
+    as_of: AsOf = None,
+) -> None:
+    """Take the subject's own statement down at its request.
+
+    Example: socialcredit statement withdraw S0123
+    """
+    from ..services.statements import withdraw_statement
+
+    print_json(withdraw_statement(registry(as_of), statement_id, actor=actor("cli:subject")))
+
+
+@statement_app.command("list")
+@clerk_errors
+def statement_list(as_of: AsOf = None) -> None:
+    """The statements shown now, newest first, for a reviewer to read.
+
+    Example: socialcredit statement list
+    """
+    from ..services.statements import to_review
+
+    rows = to_review(registry(as_of))
+    t = Table("id", "subject", "beside", "filed", "statement")
+    for r in rows:
+        t.add_row(r["id"], r["subject_id"], r["listing_id"] or r["record_key"], r["filed_at"],
+                  r["statement"])  # fmt: skip
+    out.print(t)

@@ -115,6 +115,17 @@ OBJECTION_ESCALATED = "objection-escalated"
 OBJECTION_DECIDED = "objection-decided"
 """objection_id, outcome (corrected, rejected, withdrawn), reason, decided_by, notice_id, body"""
 
+STATEMENT_FILED = "statement-filed"
+"""statement_id, subject_id, listing_id, record_key, statement (the subject's words), filed_by,
+replaces (the statement it takes the place of, or None)"""
+
+STATEMENT_REFUSED = "statement-refused"
+"""statement_id, reason, refused_by: a reviewer found it names a third party (or other data the
+registry may not show); the subject sees the reason"""
+
+STATEMENT_WITHDRAWN = "statement-withdrawn"
+"""statement_id, withdrawn_by"""
+
 REPAIR_APPLIED = "repair-applied"
 """repair_id, subject_id, listing_id, evidence, applied_by, eligible, reasons, decision_deadline"""
 
@@ -217,6 +228,9 @@ ALL_TYPES = (
     OBJECTION_FILED,
     OBJECTION_ESCALATED,
     OBJECTION_DECIDED,
+    STATEMENT_FILED,
+    STATEMENT_REFUSED,
+    STATEMENT_WITHDRAWN,
     REPAIR_APPLIED,
     REPAIR_DECIDED,
     CONTACT_SET,

@@ -141,6 +141,7 @@ def check_texts(pack: Pack, files: dict[str, str]) -> None:
         ("publication.yaml", pack.publication),
         ("intake.yaml", pack.intake),
         ("objections.yaml", pack.record_objections),
+        ("statements.yaml", pack.statements),
     ):
         sections.append((name, name.removesuffix(".yaml"), value))
     for file, entry, value in sections:

@@ -37,6 +37,7 @@ from .model import (
     RecordType,
     ResolutionPolicy,
     Source,
+    StatementPolicy,
 )
 from .outputs import check_format, check_person_records
 from .prohibited import prohibited_category
@@ -190,6 +191,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
     publication = optional("publication.yaml", PublicationPolicy, "publication")
     intake = optional("intake.yaml", IntakePolicy, "intake")
     record_objections = optional("objections.yaml", RecordObjections, "record objections")
+    statements = optional("statements.yaml", StatementPolicy, "statements")
     pack = Pack(
         meta=meta,
         citations=citations,
@@ -203,6 +205,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
         publication=publication or PublicationPolicy(),
         intake=intake or IntakePolicy(),
         record_objections=record_objections or RecordObjections(),
+        statements=statements or StatementPolicy(),
         formats=formats,
         digest=_digest(root),
     )
@@ -798,6 +801,8 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
         check_format(pack, fmt, files.get(f"formats/{fmt.id}", "formats"), basis)
     if (root / "objections.yaml").is_file():
         basis("objections.yaml", "record objections", pack.record_objections.legal_basis)
+    if (root / "statements.yaml").is_file():
+        basis("statements.yaml", "statements", pack.statements.legal_basis)
     if (root / "intake.yaml").is_file():
         basis("intake.yaml", "intake", pack.intake.legal_basis)
     if (root / "publication.yaml").is_file():

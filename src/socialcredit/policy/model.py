@@ -556,6 +556,17 @@ class RecordObjections(Strict):
     _v = field_validator("deadline")(classmethod(lambda cls, v: _duration(v)))
 
 
+class StatementPolicy(Strict):
+    """A subject's own statement beside a record or listing about it (``statements.yaml``):
+    shown wherever the entry is shown, in the subject's words, marked as theirs. The length is
+    counted in characters for a text in Chinese and in words otherwise."""
+
+    max_chars: int = Field(default=200, ge=20, le=2000)
+    max_words: int = Field(default=100, ge=10, le=1000)
+    legal_basis: Basis = Field(default_factory=list)
+    note: str | None = None
+
+
 class IntakePolicy(Strict):
     """What the registry keeps of what it refused (``intake.yaml``): rejected rows are not
     records, so they go to a per-upload report with a retention, not to the permanent log."""
@@ -752,6 +763,7 @@ class Pack(Strict):
     publication: PublicationPolicy = Field(default_factory=PublicationPolicy)
     intake: IntakePolicy = Field(default_factory=IntakePolicy)
     record_objections: RecordObjections = Field(default_factory=RecordObjections)
+    statements: StatementPolicy = Field(default_factory=StatementPolicy)
     formats: dict[str, FormatSpec] = Field(default_factory=dict)
     versions: list[PackVersion] = Field(default_factory=list)  # by effective date
     digest: str  # sha256 of the pack's files, recorded with every event batch

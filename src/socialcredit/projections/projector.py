@@ -52,6 +52,7 @@ from ..db import (
     review_queue,
     sessions,
     source_tokens,
+    statements,
     subject_details,
     subjects,
 )
@@ -422,6 +423,17 @@ DECIDE_OBJECTION = (
         decided_by=bindparam("decided_by"),
     )
 )
+INSERT_STATEMENT = insert(statements)
+END_STATEMENT = (
+    update(statements)
+    .where(statements.c.statement_id == bindparam("k"))
+    .values(
+        status=bindparam("status"),
+        ended_at=bindparam("ended_at"),
+        reason=bindparam("reason"),
+        decided_by=bindparam("decided_by"),
+    )
+)
 INSERT_REPAIR = insert(repairs)
 DECIDE_REPAIR = (
     update(repairs)
@@ -500,6 +512,46 @@ def _objection_decided(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
         ),
         _notice(ev, p, "objection-decided", p.get("listing_id")),
     ]
+
+
+def _statement_filed(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    ops: list[Op] = []
+    if p.get("replaces"):
+        ops.append(_statement_ends(ev, p["replaces"], "replaced", None, p["filed_by"]))
+    ops.append(
+        (
+            INSERT_STATEMENT,
+            dict(
+                statement_id=p["statement_id"],
+                subject_id=p["subject_id"],
+                listing_id=p.get("listing_id"),
+                record_key=p.get("record_key"),
+                statement=p["statement"],
+                filed_by=p["filed_by"],
+                filed_at=ev.at,
+                status="shown",
+                ended_at=None,
+                reason=None,
+                decided_by=None,
+            ),
+        )
+    )
+    return ops
+
+
+def _statement_ends(
+    ev: StoredEvent, statement_id: str, status: str, reason: str | None, by: str
+) -> Op:
+    return (
+        END_STATEMENT,
+        {
+            "k": statement_id,
+            "status": status,
+            "ended_at": ev.at,
+            "reason": reason,
+            "decided_by": by,
+        },
+    )
 
 
 def _repair_applied(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
@@ -674,6 +726,9 @@ PURGE_OBJECTIONS = (
     .where(objections.c.subject_id == bindparam("k"))
     .values(grounds=PURGED, attachments=canonical([]))
 )
+PURGE_STATEMENTS = (
+    update(statements).where(statements.c.subject_id == bindparam("k")).values(statement=PURGED)
+)
 PURGE_REPAIRS = (
     update(repairs).where(repairs.c.subject_id == bindparam("k")).values(evidence=PURGED)
 )
@@ -727,6 +782,7 @@ def _purged(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
             PURGE_DELIVERIES,
             PURGE_NOTICES,
             PURGE_OBJECTIONS,
+            PURGE_STATEMENTS,
             PURGE_REPAIRS,
             PURGE_CONTACTS,
         )
@@ -1055,6 +1111,14 @@ EVENT_HANDLERS: dict[str, Handler] = {
     T.OBJECTION_FILED: _objection_filed,
     T.OBJECTION_ESCALATED: _objection_escalated,
     T.OBJECTION_DECIDED: _objection_decided,
+    T.STATEMENT_FILED: _statement_filed,
+    T.STATEMENT_REFUSED: lambda ev, p: [
+        _statement_ends(ev, p["statement_id"], "refused", p["reason"], p["refused_by"]),
+        _notice(ev, p, "statement-refused", p.get("listing_id")),
+    ],
+    T.STATEMENT_WITHDRAWN: lambda ev, p: [
+        _statement_ends(ev, p["statement_id"], "withdrawn", None, p["withdrawn_by"])
+    ],
     T.REPAIR_APPLIED: _repair_applied,
     T.REPAIR_DECIDED: _repair_decided,
     T.CONTACT_SET: _contact_set,

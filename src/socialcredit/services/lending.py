@@ -129,6 +129,16 @@ def lender_report(reg: Registry, who: Principal, code: str) -> dict[str, Any]:
         for o in file["objections"]
         if o.get("record_key") and o["status"] in OPEN_OBJECTION
     }
+    # the subject's own statements, shown beside the entries they stand by
+    said = {
+        (st["listing_id"] or st["record_key"]): {
+            "statement": st["statement"],
+            "filed_at": st["filed_at"],
+            "by_subject": True,
+        }
+        for st in file["statements"]
+        if st["status"] == "shown"
+    }
     records = []
     for r in file["records"]:
         if date.fromisoformat(r["decided_on"]) < since_day:
@@ -140,6 +150,7 @@ def lender_report(reg: Registry, who: Principal, code: str) -> dict[str, Any]:
             {
                 **{k: v for k, v in r.items() if k != "updated_at"},
                 "record_type_name": rt.name.model_dump(),
+                "statement": said.get(key),
                 "disputed": dispute is not None,
                 "dispute": (
                     {"objection_id": dispute["id"], "filed_at": dispute["filed_at"]}
@@ -193,6 +204,7 @@ def lender_report(reg: Registry, who: Principal, code: str) -> dict[str, Any]:
                     "how_to_resolve",
                 )
             }
+            | {"statement": said.get(x["listing_id"])}
             for x in file["listings"]
             if x["status"] != "proposed"
         ],

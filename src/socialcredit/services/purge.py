@@ -52,6 +52,7 @@ PERSONAL_FIELDS: dict[str, Any] = {
     "division": None,
     "body": PURGED,
     "grounds": PURGED,
+    "statement": PURGED,
     "attachments": [],
     "evidence": PURGED,
     "email": None,

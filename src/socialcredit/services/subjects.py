@@ -176,6 +176,7 @@ def subject_file(
     recs: dict[str, dict[str, Any]] = {}
     lst: dict[str, dict[str, Any]] = {}
     objs: dict[str, dict[str, Any]] = {}
+    stmts: dict[str, dict[str, Any]] = {}
     reps: dict[str, dict[str, Any]] = {}
     notes: list[dict[str, Any]] = []
     cons: dict[str, dict[str, Any]] = {}
@@ -306,6 +307,36 @@ def subject_file(
                         **_body(p),
                     }
                 )
+            elif ev.type == T.STATEMENT_FILED:
+                if p.get("replaces") in stmts:
+                    stmts[p["replaces"]].update(status="replaced", ended_at=iso(ev.at, reg.tz))
+                stmts[p["statement_id"]] = {
+                    "id": p["statement_id"],
+                    "listing_id": p.get("listing_id"),
+                    "record_key": p.get("record_key"),
+                    "statement": p["statement"],
+                    "status": "shown",
+                    "filed_at": iso(ev.at, reg.tz),
+                    "ended_at": None,
+                    "reason": None,
+                }
+            elif ev.type in (T.STATEMENT_REFUSED, T.STATEMENT_WITHDRAWN):
+                refused = ev.type == T.STATEMENT_REFUSED
+                stmts[p["statement_id"]].update(
+                    status="refused" if refused else "withdrawn",
+                    ended_at=iso(ev.at, reg.tz),
+                    reason=p.get("reason"),
+                )
+                if refused:
+                    notes.append(
+                        {
+                            "kind": "statement-refused",
+                            "notice_id": p["notice_id"],
+                            "issued_at": iso(ev.at, reg.tz),
+                            "listing_id": p.get("listing_id"),
+                            **_body(p),
+                        }
+                    )
             elif ev.type == T.REPAIR_APPLIED:
                 reps[p["repair_id"]] = {
                     "id": p["repair_id"],
@@ -416,6 +447,7 @@ def subject_file(
         "listings": listings_out,
         "notices": notes,
         "objections": list(objs.values()),
+        "statements": list(stmts.values()),
         "repairs": list(reps.values()),
         "consents": [
             {

@@ -22,6 +22,7 @@ from ..errors import InvalidInput, UnknownEntity
 from ..identifiers.protect import mask_person_name
 from ..projections.name_index import grams, normalise
 from ..rules.lists import status_at
+from . import statements
 from .objections import disputes
 from .subjects import resolve_code, survivor_at
 
@@ -213,6 +214,8 @@ def subject_profile(
         ).all()
         # an open objection is shown with what it disputes, wherever that is shown
         open_disputes = disputes(reg, conn, [subject_id], t)
+        # and the subject's own statement beside it, marked as theirs
+        said = statements.shown(reg, conn, [subject_id], t)
     active = []
     for row in lrows:
         s = _state(row, t)
@@ -230,6 +233,7 @@ def subject_profile(
                     "until": iso(row.until, reg.tz),
                     "how_to_resolve": ld.how_to_resolve.model_dump(),
                     "dispute": open_disputes.of_listing(row.listing_id),
+                    "statement": said.of_listing(row.listing_id),
                 }
             )
     person = subj.kind == "person"
@@ -266,6 +270,7 @@ def subject_profile(
                     if not person or k not in shown.withheld_fields
                 },
                 "dispute": open_disputes.of_record(r.record_key),
+                "statement": said.of_record(r.record_key),
             }
         )
     return {

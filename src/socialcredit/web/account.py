@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..errors import RegistryError, UnknownEntity
-from ..services import access, audit, consents, grading, objections, repairs
+from ..services import access, audit, consents, grading, objections, repairs, statements
 from ..services.signin_guard import TooManyAttempts
 from ..services.subjects import code_of, subject_file
 from . import session
@@ -125,7 +125,16 @@ def my_file(request: Request, done: str = "") -> Any:
     if isinstance(who, RedirectResponse):
         return who
     file = _own_file(request, who)
-    return page(request, "me.html", {"file": file, "done": done, "error": None})
+    return page(
+        request,
+        "me.html",
+        {
+            "file": file,
+            "done": done,
+            "error": None,
+            "statement_policy": _reg(request).pack.statements,
+        },
+    )
 
 
 @router.get("/me/proofs/{seq}", response_class=HTMLResponse)
@@ -144,7 +153,15 @@ def my_proof(request: Request, seq: int) -> Any:
 def back_with_error(request: Request, who: access.Principal, exc: RegistryError) -> Any:
     file = _own_file(request, who)
     return page(
-        request, "me.html", {"file": file, "done": "", "error": exc.message}, status_code=exc.status
+        request,
+        "me.html",
+        {
+            "file": file,
+            "done": "",
+            "error": exc.message,
+            "statement_policy": _reg(request).pack.statements,
+        },
+        status_code=exc.status,
     )
 
 
@@ -182,6 +199,51 @@ async def file_objection(
     except RegistryError as exc:
         return back_with_error(request, who, exc)
     return RedirectResponse("/me?done=objection#objections", 303)
+
+
+@router.post("/me/statements", response_class=HTMLResponse)
+def file_statement(
+    request: Request,
+    target: Annotated[str, Form(max_length=300)],
+    statement: Annotated[str, Form(max_length=5000)],
+    csrf: Annotated[str, Form()] = "",
+) -> Any:
+    who = session.require(request, "subject")
+    if isinstance(who, RedirectResponse):
+        return who
+    session.check_csrf(request, csrf)
+    reg = _reg(request)
+    kind, _sep, ident = target.partition(":")
+    try:
+        assert who.subject_id is not None
+        statements.file_statement(
+            reg,
+            code_of(reg, who.subject_id),
+            text=statement,
+            listing_id=ident if kind == "listing" else None,
+            record=ident if kind == "record" else None,
+            actor=who.label,
+        )
+    except RegistryError as exc:
+        return back_with_error(request, who, exc)
+    return RedirectResponse("/me?done=statement#statements", 303)
+
+
+@router.post("/me/statements/{statement_id}/withdraw", response_class=HTMLResponse)
+def withdraw_statement(
+    request: Request, statement_id: str, csrf: Annotated[str, Form()] = ""
+) -> Any:
+    who = session.require(request, "subject")
+    if isinstance(who, RedirectResponse):
+        return who
+    session.check_csrf(request, csrf)
+    try:
+        statements.withdraw_statement(
+            _reg(request), statement_id, actor=who.label, subject_id=who.subject_id
+        )
+    except RegistryError as exc:
+        return back_with_error(request, who, exc)
+    return RedirectResponse("/me#statements", 303)
 
 
 @router.post("/me/repairs", response_class=HTMLResponse)

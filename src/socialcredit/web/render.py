@@ -111,7 +111,13 @@ def render_string(request: Request, template: str, context: dict[str, Any]) -> s
     """A template as text in the reader's language (for PDFs)."""
     lang = language(request)
     i18n.use(lang)
-    ctx = {"lang": lang, "html_lang": i18n.HTML_LANG[lang], "request": request, **context}
+    ctx = {
+        **_identifier_names(request, lang),
+        "lang": lang,
+        "html_lang": i18n.HTML_LANG[lang],
+        "request": request,
+        **context,
+    }
     return templates.get_template(template).render(ctx)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from ...errors import InvalidInput
-from ...services import access, grading, objections, repairs, subjects, views
+from ...services import access, grading, objections, repairs, statements, subjects, views
 from .. import schemas
 from ..deps import ERRORS, RegDep, WhoDep, moment
 
@@ -100,6 +100,63 @@ def post_objection_decision(
     objections.authorise_decision(reg, who, objection_id, body.outcome)
     return objections.decide_objection(
         reg, objection_id, outcome=body.outcome, reason=body.reason, actor=who.label
+    )
+
+
+@router.post(
+    "/v1/statements",
+    response_model=schemas.StatementFiled,
+    responses=ERRORS,
+    tags=["due process"],
+    status_code=201,
+)
+def post_statement(reg: RegDep, who: WhoDep, body: schemas.StatementIn) -> Any:
+    """A subject puts its own statement beside one of its records or listings: shown wherever
+    the entry is shown, marked as the subject's (it replaces the one shown there)."""
+    access.require_own_subject(reg, who, body.subject)
+    return statements.file_statement(
+        reg,
+        body.subject,
+        text=body.statement,
+        listing_id=body.listing_id,
+        record=body.record,
+        actor=who.label,
+    )
+
+
+@router.get("/v1/statements", responses=ERRORS, tags=["due process"])
+def get_statements(reg: RegDep, who: WhoDep) -> Any:
+    """The statements shown now, newest first (reviewers)."""
+    access.require(who, "reviewer")
+    return {"statements": statements.to_review(reg)}
+
+
+@router.post(
+    "/v1/statements/{statement_id}/refusal",
+    response_model=schemas.StatementEnded,
+    responses=ERRORS,
+    tags=["due process"],
+)
+def post_statement_refusal(
+    reg: RegDep, who: WhoDep, statement_id: str, body: schemas.StatementRefusalIn
+) -> Any:
+    """A reviewer takes a statement down (it names a third party), with the reason the
+    subject is told."""
+    access.require(who, "reviewer")
+    return statements.refuse_statement(reg, statement_id, reason=body.reason, actor=who.label)
+
+
+@router.post(
+    "/v1/statements/{statement_id}/withdrawal",
+    response_model=schemas.StatementEnded,
+    responses=ERRORS,
+    tags=["due process"],
+)
+def post_statement_withdrawal(reg: RegDep, who: WhoDep, statement_id: str) -> Any:
+    """The subject takes its own statement down."""
+    access.require(who, "subject")
+    return statements.withdraw_statement(
+        reg, statement_id, actor=who.label, subject_id=who.subject_id
     )
 
 

@@ -1,0 +1,141 @@
+"""The subject's statement beside an entry, over real HTTP on both databases: shown on the
+public profile, the credit report (HTML and PDF) and the lender's report, marked as the
+subject's; checked like any input; refused by a reviewer with a reason the subject is told;
+withdrawn; kept out of the public view once the entry leaves it; rebuilt from the log."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from socialcredit.bootstrap import Registry
+from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.services import audit, ingest
+from socialcredit.services.access import create_principal
+from tests.fixtures.rows import ORG, PERSON, numbered, penalty
+
+pytestmark = pytest.mark.e2e
+
+OP = "test:operator"
+SAID = "罚款已于2026年2月1日缴清，行政复议仍在审理中。"
+
+
+def client(server: str, token: str | None = None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=server, timeout=30, headers=headers)
+
+
+def test_a_statement_is_shown_wherever_its_entry_is(
+    reg: Registry, clock: FixedClock, server: str
+) -> None:
+    ingest.ingest(reg, numbered([penalty("P-1"), penalty("P-2", severity="general")]), "samr",
+                  actor="samr")  # fmt: skip
+    clock.set(parse_moment("2026-03-02"))
+    me_tok = create_principal(reg, "subject", "the company", actor=OP, subject=ORG)["token"]
+    rev_tok = create_principal(reg, "reviewer", "Reviewer Li", actor=OP)["token"]
+    bank = create_principal(reg, "lender", "Example Bank", actor=OP)
+    with (
+        client(server, me_tok) as me,
+        client(server, rev_tok) as rev,
+        client(server, bank["token"]) as lender,
+        client(server) as public,
+    ):
+        listing = next(
+            x for x in me.get(f"/v1/file/{ORG}").json()["listings"] if x["status"] == "active"
+        )
+        r = me.post(
+            "/v1/statements",
+            json={"subject": ORG, "listing_id": listing["id"], "statement": SAID},
+        )
+        assert r.status_code == 201, r.text
+        first = r.json()
+        assert first["status"] == "shown" and first["legal_basis"]
+        r = me.post(
+            "/v1/statements",
+            json={"subject": ORG, "record": "samr/P-2", "statement": "Appeal lodged on 3 March."},
+        )
+        assert r.status_code == 201, r.text
+        on_record = r.json()["id"]
+
+        # shown on the public profile (API and page), marked as the subject's
+        profile = public.get(f"/v1/subjects/{ORG}").json()
+        (shown,) = [x for x in profile["listings"] if x["statement"]]
+        assert shown["statement"]["statement"] == SAID and shown["statement"]["by_subject"]
+        (rec,) = [x for x in profile["records"] if x["statement"]]
+        assert rec["statement"]["statement"] == "Appeal lodged on 3 March."
+        page = public.get(f"/org/{ORG}", params={"lang": "zh"}).text
+        assert SAID in page and "主体本人的声明" in page
+        assert "Appeal lodged on 3 March." in public.get(f"/org/{ORG}/report.html").text
+        pdf = public.get(f"/org/{ORG}/report.pdf", params={"lang": "en"})
+        assert pdf.status_code == 200
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "Appeal lodged on 3 March." in text
+
+        # and in the lender's report, under the subject's consent
+        r = me.post(
+            "/v1/consents",
+            json={"subject": ORG, "lender": bank["principal_id"], "purpose": "loan_application"},
+        )
+        assert r.status_code == 201, r.text
+        report = lender.get(f"/v1/lending/reports/{ORG}").json()
+        assert any((x["statement"] or {}).get("statement") == SAID for x in report["listings"])
+        assert any(
+            (x["statement"] or {}).get("statement") == "Appeal lodged on 3 March."
+            for x in report["records"]
+        )
+
+        # checked like any input: too long, another person's number, a telephone number
+        for text, why in (
+            ("字" * 201, "at most 200"),
+            (" ".join(["word"] * 101), "at most 100"),
+            (f"The debt is {PERSON}'s, not ours.", "identity number"),
+            ("Call 13800138000 for the receipt.", "telephone number"),
+            ("我们是汉族和回族员工的企业", "ethnicity"),
+        ):
+            r = me.post(
+                "/v1/statements",
+                json={"subject": ORG, "listing_id": listing["id"], "statement": text},
+            )
+            assert r.status_code == 422 and why in r.json()["message"], (text, r.text)
+
+        # a reviewer refuses one that names a third party; the subject is told why
+        assert {s["id"] for s in rev.get("/v1/statements").json()["statements"]} == {
+            first["id"],
+            on_record,
+        }
+        r = rev.post(
+            f"/v1/statements/{on_record}/refusal", json={"reason": "names a private person"}
+        )
+        assert r.status_code == 200 and r.json()["status"] == "refused"
+        file = me.get(f"/v1/file/{ORG}").json()
+        refused = next(s for s in file["statements"] if s["id"] == on_record)
+        assert (refused["status"], refused["reason"]) == ("refused", "names a private person")
+        assert any(n["kind"] == "statement-refused" for n in file["notices"])
+        assert not any(x["statement"] for x in public.get(f"/v1/subjects/{ORG}").json()["records"])
+
+        # a new statement on the listing takes the place of the first; then it is withdrawn
+        r = me.post(
+            "/v1/statements",
+            json={"subject": ORG, "listing_id": listing["id"], "statement": "Paid in full."},
+        )
+        assert r.json()["replaces"] == first["id"]
+        second = r.json()["id"]
+        (shown,) = [
+            x for x in public.get(f"/v1/subjects/{ORG}").json()["listings"] if x["statement"]
+        ]
+        assert shown["statement"]["statement"] == "Paid in full."
+        clock.set(parse_moment("2026-03-03"))
+        assert me.post(f"/v1/statements/{second}/withdrawal").json()["status"] == "withdrawn"
+        assert not any(x["statement"] for x in public.get(f"/v1/subjects/{ORG}").json()["listings"])
+        # the past is answered as it was
+        past = public.get(f"/v1/subjects/{ORG}", params={"as_of": "2026-03-02T12:00"}).json()
+        assert any(x["statement"] for x in past["listings"])
+
+    assert audit.verify_chain(reg).ok
+    assert audit.rebuild(reg) >= 0
+    before = audit.fingerprint(reg)
+    audit.rebuild(reg)
+    assert audit.fingerprint(reg) == before
