@@ -10,7 +10,15 @@ from sqlalchemy import text
 from socialcredit.bootstrap import Registry
 from socialcredit.clock import FixedClock, parse_moment
 from socialcredit.events.chain import canonical
-from socialcredit.services import audit, ingest, notices, objections, purge, subjects
+from socialcredit.services import (
+    audit,
+    ingest,
+    notices,
+    objections,
+    purge,
+    statements,
+    subjects,
+)
 from tests.fixtures.rows import ORG, PERSON, judgment, numbered
 
 
@@ -45,6 +53,14 @@ def test_purge_after_retention_keeps_the_chain_verifiable(reg: Registry, clock: 
         files=[("letter.txt", "张三 的说明".encode())],
     )
     objections.decide_objection(reg, o["id"], outcome="rejected", reason="not yet", actor="court")
+    # the person's own statement beside the listing: its words are personal data too
+    statements.file_statement(
+        reg,
+        PERSON,
+        listing_id=file["listings"][0]["id"],
+        text="张三 将于六月一次付清",
+        actor="subject",
+    )
     clock.set(parse_moment("2026-06-01"))
     ingest.ingest(
         reg,
@@ -53,6 +69,7 @@ def test_purge_after_retention_keeps_the_chain_verifiable(reg: Registry, clock: 
         actor="court",
     )
     assert "张三" in everything(reg) and "zhang.san@example.com" in everything(reg)
+    assert "一次付清" in everything(reg)
 
     # publicity 5 years from the decision (2031-01-15), then retention 5 years (2036-01-15)
     clock.set(parse_moment("2036-01-14"))
@@ -65,6 +82,7 @@ def test_purge_after_retention_keeps_the_chain_verifiable(reg: Registry, clock: 
 
     dump = everything(reg)
     assert "张三" not in dump and "zhang.san@example.com" not in dump
+    assert "一次付清" not in dump  # the statement, in the log and its projection
     with reg.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM blobs")).scalar() == 0
     assert audit.verify_chain(reg).ok
