@@ -202,6 +202,8 @@ ALLOWED = {
     ("POST", "/v1/sessions"): "everyone",
     ("GET", "/v1/file/{code}"): {"subject", "reviewer", "auditor"},
     ("GET", "/v1/me/file"): {"subject"},
+    ("GET", "/v1/me/export"): {"subject"},
+    ("GET", "/v1/me/calendar.ics"): {"subject"},
     ("GET", "/v1/audit/export"): {"subject", "auditor"},
     ("GET", "/v1/audit/proofs/{seq}"): {"subject", "auditor"},
     ("POST", "/v1/objections"): {"subject"},

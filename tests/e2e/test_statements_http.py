@@ -6,6 +6,7 @@ withdrawn; kept out of the public view once the entry leaves it; rebuilt from th
 from __future__ import annotations
 
 import io
+import json
 
 import httpx
 import pytest
@@ -139,3 +140,46 @@ def test_a_statement_is_shown_wherever_its_entry_is(
     before = audit.fingerprint(reg)
     audit.rebuild(reg)
     assert audit.fingerprint(reg) == before
+
+
+def test_a_copy_of_everything_held_and_the_calendar(
+    reg: Registry, clock: FixedClock, server: str
+) -> None:
+    """PIPL Art. 45 over HTTP: the subject downloads one archive (its file as JSON and as a
+    PDF, its log entries with their proofs, its calendar); the delivery is then in its file;
+    the calendar feed lists the dates that matter."""
+    import zipfile
+
+    import icalendar
+
+    ingest.ingest(reg, numbered([penalty("P-1")]), "samr", actor="samr")
+    clock.set(parse_moment("2026-03-02"))
+    me_tok = create_principal(reg, "subject", "the company", actor=OP, subject=ORG)["token"]
+    with client(server, me_tok) as me, client(server) as public:
+        listing = me.get("/v1/me/file").json()["listings"][0]
+        me.post(
+            "/v1/objections", json={"subject": ORG, "listing_id": listing["id"], "grounds": "x"}
+        )
+        r = me.get("/v1/me/export")
+        assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+            names = set(z.namelist())
+            held = json.loads(z.read("file.json"))
+            trail = json.loads(z.read("log.json"))
+            pdf_text = "".join(
+                p.extract_text() for p in PdfReader(io.BytesIO(z.read("file.pdf"))).pages
+            )
+            cal = icalendar.Calendar.from_ical(z.read("calendar.ics"))
+        assert names == {"manifest.json", "file.json", "file.pdf", "log.json", "calendar.ics"}
+        assert held["records"][0]["source_record_id"] == "P-1" and held["objections"]
+        assert trail and all(e["hash_verified"] for e in trail)
+        assert "京朝市监罚〔2026〕12号" in pdf_text
+        whats = {str(e.get("categories").cats[0]) for e in cal.walk("VEVENT")}
+        assert {"publicity_ends", "listing_ends", "objection_deadline"} <= whats
+        # the delivery is on file, with the archive's digest
+        copies = [x for x in me.get("/v1/me/file").json()["reads"] if x["kind"] == "copy"]
+        assert copies and copies[-1]["why"]["sha256"] == r.headers["x-content-sha256"]
+        r = me.get("/v1/me/calendar.ics")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/calendar")
+        assert b"BEGIN:VEVENT" in r.content
+        assert public.get("/v1/me/export").status_code == 401

@@ -9,7 +9,16 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..errors import RegistryError, UnknownEntity
-from ..services import access, audit, consents, grading, objections, repairs, statements
+from ..services import (
+    access,
+    audit,
+    consents,
+    grading,
+    objections,
+    repairs,
+    statements,
+    subject_copy,
+)
 from ..services.signin_guard import TooManyAttempts
 from ..services.subjects import code_of, subject_file
 from . import session
@@ -116,6 +125,7 @@ def _own_file(request: Request, who: access.Principal) -> dict[str, Any]:
     )
     file["lenders"] = consents.lenders(reg) if reg.pack.lending else []
     file["purposes"] = reg.pack.lending.consent.purposes if reg.pack.lending else {}
+    file["calendar"] = subject_copy.calendar(reg, file)
     return grading.with_grades(reg, file)
 
 

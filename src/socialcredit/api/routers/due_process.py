@@ -6,10 +6,22 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from ...errors import InvalidInput
-from ...services import access, grading, objections, repairs, statements, subjects, views
+from ...services import (
+    access,
+    grading,
+    objections,
+    repairs,
+    statements,
+    subject_copy,
+    subjects,
+    views,
+)
+from ...web.copy import ics_response, readable, zip_response
+from ...web.render import pdf_job
 from .. import schemas
 from ..deps import ERRORS, RegDep, WhoDep, moment
 
@@ -50,6 +62,41 @@ def get_my_file(
     at = moment(reg, as_of)
     file = subjects.subject_file(reg, code, at, reader=who.label, purpose="view the file")
     return grading.with_grades(reg, file, at)
+
+
+@router.get(
+    "/v1/me/export",
+    responses={**ERRORS, 200: {"content": {"application/zip": {}}}},
+    response_class=Response,
+    tags=["due process"],
+)
+def get_my_copy(reg: RegDep, who: WhoDep, request: Request) -> Any:
+    """A copy of everything held about the signed-in subject (PIPL Art. 45): one zip archive
+    with the file as JSON and as a readable PDF, every entry of the log about it with its
+    proof, and its calendar (.ics). The request and its delivery are recorded in the file."""
+    access.require(who, "subject")
+    assert who.subject_id is not None
+    code = subjects.code_of(reg, who.subject_id)
+    data, manifest = pdf_job(
+        lambda: subject_copy.archive(reg, code, reader=who.label, readable=readable(request))
+    )
+    return zip_response(data, manifest)
+
+
+@router.get(
+    "/v1/me/calendar.ics",
+    responses={**ERRORS, 200: {"content": {"text/calendar": {}}}},
+    response_class=Response,
+    tags=["due process"],
+)
+def get_my_calendar(reg: RegDep, who: WhoDep) -> Any:
+    """The dates that matter in the signed-in subject's file, as an iCalendar feed: when each
+    record leaves publicity, each listing's latest end, the earliest day for credit repair,
+    each open objection's deadline."""
+    access.require(who, "subject")
+    assert who.subject_id is not None
+    file = subject_copy.own_file(reg, subjects.code_of(reg, who.subject_id), who.label)
+    return ics_response(subject_copy.ics(reg, file["subject"], file["calendar"]))
 
 
 @router.post(
