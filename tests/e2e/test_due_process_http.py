@@ -85,6 +85,21 @@ def test_due_process_scenarios_over_http(reg: Registry, clock: FixedClock, serve
         assert rev.get("/v1/objections").json()["objections"][0]["id"] == oid
         (att,) = rev.get("/v1/objections").json()["objections"][0]["attachments"]
         assert att["name"] == "receipt.pdf" and att["size"] == 16
+        # the evidence is seen by those who decide: a download, checked against its digest,
+        # and a read of the subject's file
+        url = f"/v1/objections/{oid}/attachments/{att['sha256']}"
+        r = rev.get(url)
+        assert r.status_code == 200 and r.content == b"%PDF-1.4 receipt"
+        assert r.headers["content-type"] == "application/pdf"
+        assert r.headers["content-disposition"].startswith('attachment; filename="receipt.pdf"')
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert court.get(url).status_code == 200  # the court decides it: its record
+        assert other.get(url).status_code == 404  # another subject learns nothing
+        assert caac.get(url).status_code == 403
+        assert any(
+            x["kind"] == "evidence" and x["why"]["objection_id"] == oid
+            for x in me.get(f"/v1/file/{ORG}").json()["reads"]
+        )
         r = me.post(
             "/v1/objections",
             json={
@@ -209,6 +224,11 @@ ALLOWED = {
     ("POST", "/v1/objections"): {"subject"},
     ("GET", "/v1/objections"): {"reviewer"},
     ("POST", "/v1/objections/{objection_id}/decision"): {"source", "reviewer", "subject"},
+    ("GET", "/v1/objections/{objection_id}/attachments/{sha256}"): {
+        "source",
+        "reviewer",
+        "subject",
+    },
     ("POST", "/v1/repairs"): {"subject"},
     ("POST", "/v1/repairs/{repair_id}/decision"): {"reviewer"},
     ("POST", "/v1/statements"): {"subject"},
@@ -301,7 +321,7 @@ def test_every_endpoint_against_every_role(reg: Registry, clock: FixedClock, ser
         elif path == "/v1/objections" and method == "POST":
             body = {"subject": ORG, "listing_id": samr_lid, "grounds": "matrix"}
         elif "{objection_id}" in path:
-            url = path.replace("{objection_id}", fresh_objection())
+            url = path.replace("{objection_id}", fresh_objection()).replace("{sha256}", "0" * 64)
             body = {"outcome": "withdrawn" if role == "subject" else "rejected", "reason": "m"}
         elif path == "/v1/repairs" and method == "POST":
             body = {"subject": ORG, "listing_id": samr_lid, "evidence": "paid"}

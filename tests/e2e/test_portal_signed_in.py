@@ -193,3 +193,79 @@ def test_clerk_issues_a_listing_by_form_then_ends_it(
     (ended,) = subject_file(reg, ORG)["listings"]
     assert ended["status"] == "ended" and ended["end_reason"] == "performed"
     assert ended["end_decision_ref"] == "（2026）京0105执77号之二"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_statement_copy_and_evidence_in_the_browser(
+    page: Any, reg: Registry, clock: FixedClock, accounts: None, tmp_path: Path, lang: str
+) -> None:
+    """The subject adds a statement and downloads the copy of its file; the court clerk sees
+    the objection's attachment on the decision page and opens it. Each page axe-clean, in
+    Chinese and in English."""
+    import zipfile
+
+    from socialcredit.services import ingest, objections
+    from tests.fixtures.rows import numbered
+
+    ingest.ingest(reg, numbered([judgment()]), "court", actor="court")
+    create_principal(
+        reg, "subject", ORG_NAME, actor="test:admin", subject=ORG, username="org", password=PASSWORD
+    )
+    clock.set(parse_moment("2026-02-03T10:00"))
+    listing = subject_file(reg, ORG)["listings"][0]
+    objections.file_objection(
+        reg,
+        ORG,
+        listing_id=listing["id"],
+        grounds="已履行",
+        actor="subject",
+        files=[("履行凭证.txt", "已全额履行".encode())],
+    )
+    words = {
+        "zh": ("用户名", "密码", "登录", "您的声明", "提交声明", "主体本人的声明",
+               "下载关于我的全部信息副本", "附件"),
+        "en": ("Username", "Password", "Sign in", "Your statement", "Add the statement",
+               "The subject's statement", "Download a copy of everything held about me",
+               "Attachments"),
+    }[lang]  # fmt: skip
+    page.goto(f"/signin?lang={lang}")
+    page.get_by_label(words[0]).fill("org")
+    page.get_by_label(words[1]).fill(PASSWORD)
+    page.get_by_role("button", name=words[2]).click()
+    page.wait_for_url("**/me")
+    said = "The judgment was performed in full on 30 January."
+    page.get_by_label(words[3], exact=True).fill(said)
+    page.get_by_role("button", name=words[4]).click()
+    page.wait_for_url("**/me?done=statement#statements")
+    assert said in page.locator("tr.statement").first.inner_text()
+    assert axe_violations(page) == []
+    with page.expect_download() as dl:
+        page.get_by_role("link", name=words[6]).click()
+    archive = tmp_path / "copy.zip"
+    dl.value.save_as(archive)
+    with zipfile.ZipFile(archive) as z:
+        assert {"file.json", "file.pdf", "log.json", "calendar.ics"} <= set(z.namelist())
+        assert said in z.read("file.json").decode("utf-8")
+    # the public profile shows the statement beside the listing once it is in force
+    clock.set(parse_moment("2026-03-02T10:00"))
+    page.goto(f"/org/{ORG}?lang={lang}")
+    assert said in page.locator("blockquote.statement").inner_text()
+    assert words[5] in page.locator("blockquote.statement").inner_text()
+    assert axe_violations(page) == []
+
+    # the court clerk decides the objection with its evidence in view
+    page.context.clear_cookies()
+    page.goto(f"/signin?lang={lang}")
+    page.get_by_label(words[0]).fill("clerk")
+    page.get_by_label(words[1]).fill(PASSWORD)
+    page.get_by_role("button", name=words[2]).click()
+    page.wait_for_url("**/console")
+    box = page.locator("article.objection")
+    assert words[7] in box.inner_text() and "履行凭证.txt" in box.inner_text()
+    assert axe_violations(page) == []
+    with page.expect_download() as dl:
+        box.get_by_role("link", name="履行凭证.txt").click()
+    got = tmp_path / "evidence.txt"
+    dl.value.save_as(got)
+    assert got.read_text(encoding="utf-8") == "已全额履行"
+    assert dl.value.suggested_filename == "履行凭证.txt"

@@ -382,6 +382,79 @@ def describe(reg: Registry, row: Any) -> dict[str, Any]:
     }
 
 
+#: what an attachment is served as, by its first bytes; anything else is a plain download
+_SNIFF = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    name: str  # safe to put in a Content-Disposition header (see ``download_name``)
+    content: bytes
+    content_type: str
+
+
+def download_name(name: str) -> str:
+    """An attachment's name as a download may carry it: no path, no control characters, no
+    quotes, at most 100 characters (the name a subject gave is kept in the log as it was)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    safe = "".join(ch for ch in base if ch.isprintable() and ch not in "\"';:")
+    safe = safe.strip(". ") or "attachment"
+    return safe[:100]
+
+
+def evidence(reg: Registry, who: Any, objection_id: str, sha256: str) -> Evidence:
+    """One attachment of an objection, for those who decide it (the record's source, a
+    reviewer) and the subject that filed it; recorded as a read of the subject's file. The
+    stored bytes are checked against the digest and size the objection recorded."""
+    from ..errors import NotPermitted
+    from .reads import record_read
+
+    with reg.engine.connect() as conn:
+        row = conn.execute(
+            select(objections.c.subject_id, objections.c.attachments, records.c.source)
+            .join(records, records.c.record_key == objections.c.record_key, isouter=True)
+            .where(objections.c.objection_id == objection_id)
+        ).first()
+        if row is None:
+            raise UnknownEntity(f"no objection {objection_id}")
+        if not (
+            who.role == "reviewer"
+            or (who.role == "source" and who.source == row.source)
+            or (who.role == "subject" and who.subject_id == row.subject_id)
+        ):
+            if who.role in ("source", "subject"):
+                raise UnknownEntity(f"no objection {objection_id}")
+            raise NotPermitted("attachments are for those who decide the objection")
+        meta = next((a for a in json.loads(row.attachments) if a["sha256"] == sha256), None)
+        if meta is None:
+            raise UnknownEntity(f"objection {objection_id} has no attachment {sha256[:12]}")
+        content = conn.execute(select(blobs.c.content).where(blobs.c.sha256 == sha256)).scalar()
+    if content is None:
+        raise UnknownEntity("the attachment was deleted (the subject's data was purged)")
+    content = bytes(content)
+    if len(content) != meta["size"] or hashlib.sha256(content).hexdigest() != sha256:
+        raise InvalidInput("the stored attachment does not match what was filed")
+    kind = next((t for magic, t in _SNIFF if content.startswith(magic)), None)
+    if kind is None:
+        try:
+            content.decode("utf-8")
+            kind = "text/plain; charset=utf-8"
+        except UnicodeDecodeError:
+            kind = "application/octet-stream"
+    record_read(
+        reg,
+        row.subject_id,
+        who.label,
+        "evidence",
+        {"purpose": "decide the objection", "objection_id": objection_id, "sha256": sha256},
+    )
+    return Evidence(download_name(meta["name"]), content, kind)
+
+
 def authorise_decision(reg: Registry, who: Any, objection_id: str, outcome: str) -> None:
     """The source of the record answers; a reviewer may decide any (escalated ones above all);
     the subject may only withdraw its own objection. Others learn nothing about it."""

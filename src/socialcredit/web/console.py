@@ -20,7 +20,7 @@ from ..services import checks, dedupe, ingest, objections, resolution, review, u
 from ..services.access import Principal
 from . import session
 from .i18n import gettext as _
-from .render import page
+from .render import download, page
 
 router = APIRouter(include_in_schema=False)
 STAFF = ("source", "reviewer", "agency", "auditor")
@@ -321,6 +321,20 @@ def decide_objection(
     except RegistryError as exc:
         return _console(request, who, error=exc.message, status_code=exc.status)
     return RedirectResponse("/console?done=decided#inbox", 303)
+
+
+@router.get("/console/objections/{objection_id}/attachments/{sha256}")
+def objection_attachment(request: Request, objection_id: str, sha256: str) -> Any:
+    """An attachment of an objection, for the source that decides it or a reviewer (a read
+    of the subject's file)."""
+    who = session.require(request, "reviewer", "source")
+    if isinstance(who, RedirectResponse):
+        return who
+    try:
+        ev = objections.evidence(_reg(request), who, objection_id, sha256)
+    except RegistryError as exc:
+        return _console(request, who, error=exc.message, status_code=exc.status)
+    return download(ev.content, ev.name, ev.content_type)
 
 
 @router.post("/console/check", response_class=HTMLResponse)

@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from ...errors import InvalidInput
@@ -21,7 +21,7 @@ from ...services import (
     views,
 )
 from ...web.copy import ics_response, readable, zip_response
-from ...web.render import pdf_job
+from ...web.render import download, pdf_job
 from .. import schemas
 from ..deps import ERRORS, RegDep, WhoDep, moment
 
@@ -131,6 +131,26 @@ def get_objections(reg: RegDep, who: WhoDep) -> Any:
     """Objections awaiting an answer, the nearest deadline first (reviewers)."""
     access.require(who, "reviewer")
     return views.objection_inbox(reg)
+
+
+@router.get(
+    "/v1/objections/{objection_id}/attachments/{sha256}",
+    responses={**ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    response_class=Response,
+    tags=["due process"],
+)
+def get_objection_attachment(
+    reg: RegDep,
+    who: WhoDep,
+    objection_id: Annotated[str, Path(max_length=40)],
+    sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")],
+) -> Any:
+    """An attachment of an objection, served as a download to those who decide it (the
+    record's source, a reviewer) and to the subject that filed it; each is a read of the
+    subject's file."""
+    access.require(who, "source", "reviewer", "subject")
+    ev = objections.evidence(reg, who, objection_id, sha256)
+    return download(ev.content, ev.name, ev.content_type)
 
 
 @router.post(
