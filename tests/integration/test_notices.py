@@ -173,3 +173,75 @@ def test_a_crash_after_sending_resends_with_the_same_key(
         == rec.requests[1]["headers"]["Idempotency-Key"]
     )
     assert deliver_due(reg, Channels()).delivered == 0
+
+
+def test_a_correction_reaches_everyone_who_read_the_file(
+    reg: Registry, clock: FixedClock, smtp: tuple[Mailbox, int], webhook: tuple[Receiver, str]
+) -> None:
+    """An agency checked the organisation and a lender read its report; the listing is then
+    corrected on objection. Each gets a correction notice at its own contact (a real SMTP
+    server, a real webhook receiver); the subject sees who was told; a credit report issued
+    before the correction is marked superseded when verified."""
+    from socialcredit.clock import parse_moment
+    from socialcredit.services import checks, consents, lending, objections, reports
+    from socialcredit.services.access import authenticate, create_principal
+
+    box, port = smtp
+    rec, url = webhook
+    ingest.ingest(reg, numbered([judgment()]), "court", actor="court")
+    caac = create_principal(reg, "agency", "CAAC", actor="op", measures=["restrict_air_travel"])
+    bank = create_principal(reg, "lender", "Example Bank", actor="op")
+    other = create_principal(reg, "agency", "Rail", actor="op", measures=["restrict_air_travel"])
+    notices.set_principal_contact(
+        reg, caac["principal_id"], email="checks@caac.example", webhook_url=None, actor="op"
+    )
+    notices.set_principal_contact(
+        reg, bank["principal_id"], email=None, webhook_url=url, actor="op"
+    )
+    # the court is told of each objection to its records, at its own address
+    notices.set_source_contact(reg, "court", email="objections@court.example", webhook_url=None,
+                               actor="op")  # fmt: skip
+    clock.set(parse_moment("2026-03-02T09:00"))
+    answer = checks.answer(reg, ORG, "restrict_air_travel", reader="agency:CAAC")
+    assert answer["restricted"]
+    me = create_principal(reg, "subject", "the company", actor="op", subject=ORG)
+    consents.grant(
+        reg,
+        authenticate(reg, me["token"]),
+        ORG,
+        lender=bank["principal_id"],
+        purpose="loan_application",
+    )
+    lending.lender_report(reg, authenticate(reg, bank["token"]), ORG)
+    report = reports.credit_report(reg, ORG)
+    if reg._check_index is not None:
+        reg._check_index.read_log.flush()
+
+    clock.set(parse_moment("2026-03-03T09:00"))
+    listing = subjects.subject_file(reg, ORG)["listings"][0]
+    o = objections.file_objection(reg, ORG, listing_id=listing["id"], grounds="paid", actor="s")
+    clock.set(parse_moment("2026-03-04T09:00"))
+    objections.decide_objection(reg, o["id"], outcome="corrected", reason="paid", actor="court")
+
+    (fix,) = subjects.subject_file(reg, ORG)["corrections"]
+    assert fix["what"] == "listing_ended" and fix["entry"] == listing["id"]
+    assert sorted(fix["told"]) == ["agency:CAAC", "lender:Example Bank"]  # not Rail
+    assert other["principal_id"]
+
+    box.messages.clear()
+    rec.requests.clear()
+    deliver_due(reg, Channels(smtp_host="127.0.0.1", smtp_port=port))
+    told = [m for m in box.messages if m["To"] == "objections@court.example"]
+    assert len(told) == 1 and "objection-filed" in told[0]["Subject"]
+    assert o["id"] in told[0].get_payload(decode=True).decode()
+    mails = [m for m in box.messages if m["To"] == "checks@caac.example"]
+    assert len(mails) == 1 and "correction" in mails[0]["Subject"]
+    assert ORG in mails[0].get_payload(decode=True).decode()
+    hooks = [json.loads(r["body"]) for r in rec.requests]
+    assert [h["kind"] for h in hooks] == ["correction"]
+    assert listing["id"] in json.dumps(hooks[0], ensure_ascii=False)
+
+    verified = reports.verify(reg, report["verification_code"])
+    assert verified["superseded"] and verified["superseded"]["what"] == "listing_ended"
+    fresh = reports.credit_report(reg, ORG)
+    assert reports.verify(reg, fresh["verification_code"])["superseded"] is None

@@ -99,6 +99,34 @@ def principals_revoke(
     out.print(f"revoked {principal_id}")
 
 
+@principals_app.command("contact")
+@clerk_errors
+def principals_contact(
+    principal_id: Annotated[str, typer.Argument(help="The account's id.")],
+    email: Annotated[str | None, typer.Option("--email", help="An e-mail address.")] = None,
+    webhook_url: Annotated[
+        str | None, typer.Option("--webhook-url", help="An http(s) URL for signed webhooks.")
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Where an account's notices go: the corrections of files it read (an agency, a lender).
+    Prints the webhook's signing secret once.
+
+    Example: socialcredit principals contact U0123 --email checks@caac.example --webhook-url https://caac.example/hooks/registry
+    """
+    from ..services.notices import set_principal_contact
+
+    print_json(
+        set_principal_contact(
+            registry(as_of),
+            principal_id,
+            email=email,
+            webhook_url=webhook_url,
+            actor=actor("cli:operator"),
+        )
+    )
+
+
 @policy_app.command("validate")
 @clerk_errors
 def policy_validate(

@@ -240,6 +240,34 @@ def sources_token(
     sys.stdout.write(token + "\n")
 
 
+@sources_app.command("contact")
+@clerk_errors
+def sources_contact(
+    source: Annotated[str, typer.Argument(help="court, samr, tax, ...")],
+    email: Annotated[str | None, typer.Option("--email", help="An e-mail address.")] = None,
+    webhook_url: Annotated[
+        str | None, typer.Option("--webhook-url", help="An http(s) URL for signed webhooks.")
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Where a source's notices go: each objection to its records, with the deadline to
+    answer. Prints the webhook's signing secret once.
+
+    Example: socialcredit sources contact court --email objections@court.example
+    """
+    from ..services.notices import set_source_contact
+
+    print_json(
+        set_source_contact(
+            registry(as_of),
+            source,
+            email=email,
+            webhook_url=webhook_url,
+            actor=actor("cli:operator"),
+        )
+    )
+
+
 @sources_app.command("list")
 @clerk_errors
 def sources_list() -> None:

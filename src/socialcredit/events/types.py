@@ -126,6 +126,11 @@ registry may not show); the subject sees the reason"""
 STATEMENT_WITHDRAWN = "statement-withdrawn"
 """statement_id, withdrawn_by"""
 
+CORRECTIONS_SENT = "corrections-sent"
+"""subject_id, what (record_retracted, listing_ended, record_unlinked, publicity_ended), entry,
+recipients (principal_id, reader, notice_id, body): a correction of the subject's file, told
+to those who read it in the pack's period; it supersedes reports issued before it"""
+
 REPAIR_APPLIED = "repair-applied"
 """repair_id, subject_id, listing_id, evidence, applied_by, eligible, reasons, decision_deadline"""
 
@@ -231,6 +236,7 @@ ALL_TYPES = (
     STATEMENT_FILED,
     STATEMENT_REFUSED,
     STATEMENT_WITHDRAWN,
+    CORRECTIONS_SENT,
     REPAIR_APPLIED,
     REPAIR_DECIDED,
     CONTACT_SET,

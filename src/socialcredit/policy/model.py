@@ -550,10 +550,15 @@ class RecordObjections(Strict):
     (``objections.yaml``); each list sets its own in its ``objection`` block."""
 
     deadline: str = "15wd"
+    #: a correction (a record retracted, a listing ended by objection, repair or an undone
+    #: link) is told to everyone who read the subject's file within this period before it
+    notify_readers_within: str = "12m"
     legal_basis: Basis = Field(default_factory=list)
     note: str | None = None
 
-    _v = field_validator("deadline")(classmethod(lambda cls, v: _duration(v)))
+    _v = field_validator("deadline", "notify_readers_within")(
+        classmethod(lambda cls, v: _duration(v))
+    )
 
 
 class StatementPolicy(Strict):

@@ -467,7 +467,26 @@ def _record_retracted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
 
 
 def _objection_filed(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
+    told = p.get("source_notice")  # the record's source, told through the outbox
+    source_ops: list[Op] = (
+        [
+            (
+                INSERT_NOTICE,
+                dict(
+                    notice_id=told["notice_id"],
+                    subject_id=f"source:{told['source']}",
+                    listing_id=p.get("listing_id"),
+                    kind="objection-filed",
+                    issued_at=ev.at,
+                    body=canonical(told["body"]),
+                ),
+            )
+        ]
+        if told
+        else []
+    )
     return [
+        *source_ops,
         (
             INSERT_OBJECTION,
             dict(
@@ -489,7 +508,7 @@ def _objection_filed(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
                 reason=None,
                 decided_by=None,
             ),
-        )
+        ),
     ]
 
 
@@ -1118,6 +1137,20 @@ EVENT_HANDLERS: dict[str, Handler] = {
     ],
     T.STATEMENT_WITHDRAWN: lambda ev, p: [
         _statement_ends(ev, p["statement_id"], "withdrawn", None, p["withdrawn_by"])
+    ],
+    T.CORRECTIONS_SENT: lambda ev, p: [
+        (
+            INSERT_NOTICE,
+            dict(
+                notice_id=r["notice_id"],
+                subject_id=f"principal:{r['principal_id']}",  # the reader is the addressee
+                listing_id=None,
+                kind="correction",
+                issued_at=ev.at,
+                body=canonical(r["body"]),
+            ),
+        )
+        for r in p["recipients"]
     ],
     T.REPAIR_APPLIED: _repair_applied,
     T.REPAIR_DECIDED: _repair_decided,

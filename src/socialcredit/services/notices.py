@@ -27,8 +27,8 @@ import httpx
 from sqlalchemy import and_, or_, select
 
 from ..clock import iso
-from ..db import contacts, deliveries, notices
-from ..errors import ConfigurationError, InvalidInput
+from ..db import contacts, deliveries, notices, principals
+from ..errors import ConfigurationError, InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.types import NewEvent
 from .subjects import resolve_code
@@ -52,6 +52,56 @@ def set_contact(
 ) -> dict[str, Any]:
     """Where the subject's notices go from now on. Returns the webhook's signing secret once."""
     ref = resolve_code(reg, subject)
+    secret = _set(reg, ref.subject_id, ref.subject_id, email, webhook_url, actor)
+    return {
+        "subject": ref.display,
+        "email": email,
+        "webhook_url": webhook_url,
+        "webhook_secret": secret,
+    }
+
+
+def set_principal_contact(
+    reg: Registry, principal_id: str, *, email: str | None, webhook_url: str | None, actor: str
+) -> dict[str, Any]:
+    """Where an account's notices go (an agency's, a lender's: the corrections of files it
+    read). Returns the webhook's signing secret once."""
+    with reg.engine.connect() as conn:
+        known = conn.execute(
+            select(principals.c.principal_id).where(principals.c.principal_id == principal_id)
+        ).first()
+    if known is None:
+        raise UnknownEntity(f"no account {principal_id}")
+    secret = _set(reg, f"principal:{principal_id}", None, email, webhook_url, actor)
+    return {
+        "principal_id": principal_id,
+        "email": email,
+        "webhook_url": webhook_url,
+        "webhook_secret": secret,
+    }
+
+
+def set_source_contact(
+    reg: Registry, source: str, *, email: str | None, webhook_url: str | None, actor: str
+) -> dict[str, Any]:
+    """Where a source's notices go (an objection to its records, with the deadline to answer).
+    Returns the webhook's signing secret once."""
+    if source not in reg.pack.sources:
+        raise UnknownEntity(
+            f"unknown source {source!r} (known: {', '.join(sorted(reg.pack.sources))})"
+        )
+    secret = _set(reg, f"source:{source}", None, email, webhook_url, actor)
+    return {"source": source, "email": email, "webhook_url": webhook_url, "webhook_secret": secret}
+
+
+def _set(
+    reg: Registry,
+    addressee: str,
+    subject_id: str | None,
+    email: str | None,
+    webhook_url: str | None,
+    actor: str,
+) -> str | None:
     if email is not None and ("@" not in email or " " in email.strip()):
         raise InvalidInput(f"{email!r} is not an e-mail address")
     if webhook_url is not None and urlparse(webhook_url).scheme not in ("http", "https"):
@@ -66,21 +116,16 @@ def set_contact(
             NewEvent(
                 T.CONTACT_SET,
                 {
-                    "subject_id": ref.subject_id,
+                    "subject_id": addressee,
                     "email": email,
                     "webhook_url": webhook_url,
                     "webhook_secret_cipher": reg.protector.encrypt(secret) if secret else None,
                 },
-                subject_id=ref.subject_id,
+                subject_id=subject_id,
             )
         )
         uow.commit()
-    return {
-        "subject": ref.display,
-        "email": email,
-        "webhook_url": webhook_url,
-        "webhook_secret": secret,
-    }
+    return secret
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

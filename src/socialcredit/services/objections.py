@@ -28,7 +28,7 @@ from ..events import types as T
 from ..events.types import NewEvent
 from ..policy.durations import Duration, add_duration
 from ..policy.model import ObjectionRule
-from . import grading
+from . import corrections, grading
 from . import listings as listing_events
 from .subjects import resolve_code
 
@@ -171,6 +171,31 @@ def _find_record(conn: Any, subject_id: str, record: str) -> Any:
     return row
 
 
+def _source_notice(
+    reg: Registry, conn: Any, record_key: str, objection_id: str, deadline: datetime
+) -> dict[str, Any] | None:
+    """The notice that tells the record's source of the objection and its deadline."""
+    row = conn.execute(
+        select(records.c.source, records.c.source_record_id).where(
+            records.c.record_key == record_key
+        )
+    ).first()
+    if row is None:
+        return None
+    due = iso(deadline, reg.tz)
+    body = {
+        "zh": f"信息主体对您报送的记录（{row.source}/{row.source_record_id}）提出异议"
+        f"（{objection_id}），请于{due}前核查并答复。",
+        "en": f"The subject objects ({objection_id}) to your record {row.source}/"
+        f"{row.source_record_id}; verify it and answer by {due}.",
+    }
+    return {
+        "source": row.source,
+        "notice_id": "N" + uuid.uuid4().hex[:31],
+        "body": {k: v for k, v in body.items() if k in reg.pack.meta.languages},
+    }
+
+
 def file_objection(
     reg: Registry,
     subject: str,
@@ -237,6 +262,8 @@ def file_objection(
             "deadline": deadline.at.astimezone(UTC).replace(tzinfo=None).isoformat(),
             "calendar_announced": deadline.calendar_announced,
             "suspends": suspends,
+            # the source of the record is told at once, through the outbox
+            "source_notice": _source_notice(reg, uow.conn, record_key, objection_id, deadline.at),
         }
         uow.emit(NewEvent(T.OBJECTION_FILED, payload, subject_id=ref.subject_id))
         uow.commit()
@@ -337,6 +364,10 @@ def decide_objection(
                 subject_id=row.subject_id,
             ),
         )
+        if outcome == "corrected":  # told to those who read the file before
+            what = "listing_ended" if row.listing_id else "record_retracted"
+            entry = row.listing_id or row.record_key
+            evs.append(corrections.notify(reg, uow, row.subject_id, what, entry, row.subject_id))
         uow.emit_many(evs)
         uow.emit_many(grading.regrade(reg, uow.conn, {row.subject_id}, uow.at))
         uow.commit()

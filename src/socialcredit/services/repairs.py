@@ -25,7 +25,7 @@ from ..events.types import NewEvent
 from ..policy.durations import Duration, add_duration
 from ..policy.model import RecordRepair, RepairRule
 from ..rules.lists import status_at
-from . import grading
+from . import corrections, grading
 from . import listings as listing_events
 from .objections import _find_record
 from .subjects import resolve_code
@@ -300,6 +300,13 @@ def decide_repair(
                     subject_id=row.subject_id,
                 )
             )
+        if approve:  # told to those who read the file before
+            what, entry = (
+                ("listing_ended", row.listing_id)
+                if lrow is not None
+                else ("publicity_ended", row.record_key)
+            )
+            evs.append(corrections.notify(reg, uow, row.subject_id, what, entry, row.subject_id))
         uow.emit_many(evs)
         uow.emit_many(grading.regrade(reg, uow.conn, {row.subject_id}, uow.at))
         uow.commit()

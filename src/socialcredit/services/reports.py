@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, UnknownEntity
+from .corrections import superseded
 from .grading import public_grades
 from .subjects import resolve_code
 from .views import public_profile
@@ -68,4 +69,7 @@ def verify(reg: Registry, code: str) -> dict[str, Any]:
     moment = datetime.strptime(stamp, "%Y%m%d%H%M").replace(tzinfo=reg.tz)
     if moment > reg.now():
         raise UnknownEntity("no report was issued with this verification code")
-    return credit_report(reg, uscc, moment)
+    report = credit_report(reg, uscc, moment)
+    # a correction of the file since: the report no longer says what the file says
+    report["superseded"] = superseded(reg, uscc, moment)
+    return report

@@ -22,7 +22,7 @@ from ..errors import Conflict, InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.types import NewEvent
 from ..ingest.readers import Row
-from . import grading, ingest, listings
+from . import corrections, grading, ingest, listings
 from .subjects import resolve_code
 
 if TYPE_CHECKING:
@@ -268,6 +268,13 @@ def undo_link(
                 )
             )
             ended.append(lrow.listing_id)
+        # told to those who read the subject's file before
+        evs.append(
+            corrections.notify(
+                reg, uow, rec.subject_id, "record_unlinked", f"{source}/{source_record_id}",
+                rec.subject_id,
+            )
+        )  # fmt: skip
         uow.emit_many(evs)
         uow.emit_many(grading.regrade(reg, uow.conn, {rec.subject_id}, uow.at))
         uow.commit()

@@ -177,6 +177,7 @@ def subject_file(
     lst: dict[str, dict[str, Any]] = {}
     objs: dict[str, dict[str, Any]] = {}
     stmts: dict[str, dict[str, Any]] = {}
+    fixes: list[dict[str, Any]] = []
     reps: dict[str, dict[str, Any]] = {}
     notes: list[dict[str, Any]] = []
     cons: dict[str, dict[str, Any]] = {}
@@ -337,6 +338,15 @@ def subject_file(
                             **_body(p),
                         }
                     )
+            elif ev.type == T.CORRECTIONS_SENT:
+                fixes.append(
+                    {
+                        "at": iso(ev.at, reg.tz),
+                        "what": p["what"],
+                        "entry": p["entry"],
+                        "told": [r["reader"] for r in p["recipients"]],
+                    }
+                )
             elif ev.type == T.REPAIR_APPLIED:
                 reps[p["repair_id"]] = {
                     "id": p["repair_id"],
@@ -448,6 +458,7 @@ def subject_file(
         "notices": notes,
         "objections": list(objs.values()),
         "statements": list(stmts.values()),
+        "corrections": fixes,
         "repairs": list(reps.values()),
         "consents": [
             {
