@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -395,3 +396,56 @@ def test_a_check_says_the_listing_that_restricts_is_in_dispute(
     assert checks.answer(reg, ORG, "restrict_air_travel", at("2026-03-03"))["listings"][0][
         "disputed"
     ]
+
+
+def test_an_objection_no_one_decides_resolves_as_the_pack_says(
+    env: dict[str, str], tmp_path: Any
+) -> None:
+    """Under a pack that says so (with its basis), an objection the source let pass and a
+    reviewer then left undecided past the review deadline resolves in the subject's favour at
+    the sweep: the listing ends, the reason cites the rule. A pack that resolves without a
+    review deadline does not load; the default pack resolves none this way."""
+    import shutil
+
+    import yaml
+
+    from socialcredit.config import Settings
+    from socialcredit.errors import PolicyError
+    from socialcredit.policy.load import default_pack_path, load_pack
+
+    assert all(ld.objection.if_undecided == "stays" for ld in load_pack().lists.values())
+    pack_dir = tmp_path / "pack"
+    shutil.copytree(default_pack_path(), pack_dir)
+    f = pack_dir / "lists" / "dishonest_judgment_debtors.yaml"
+    data = yaml.safe_load(f.read_text(encoding="utf-8"))
+    data["objection"]["if_undecided"] = "corrected"
+    f.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(PolicyError, match="without a review_deadline"):
+        load_pack(pack_dir)
+    data["objection"]["review_deadline"] = "10wd"
+    data["objection"]["if_undecided_basis"] = [
+        {"cite": "credit_reporting_regulations", "article": "Art. 25", "uncertain": True}
+    ]
+    f.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    clock = FixedClock(parse_moment("2026-02-01T09:00"))
+    reg = Registry(Settings.from_env(env), clock=clock, pack=load_pack(pack_dir))
+    try:
+        run(reg, [judgment()], "court")
+        clock.set(parse_moment("2026-03-02T09:00"))
+        listings.advance(reg, "sweep")
+        lid = only_listing(reg, ORG, "dishonest_judgment_debtors")["id"]
+        o = objections.file_objection(reg, ORG, listing_id=lid, grounds="paid", actor="s")
+        clock.set(parse_moment("2026-03-20T09:00"))  # the source's 15 days have passed
+        assert listings.advance(reg, "sweep").escalated == 1
+        clock.set(parse_moment("2026-04-01T09:00"))  # 8 working days later: not yet
+        assert listings.advance(reg, "sweep").resolved == 0
+        clock.set(parse_moment("2026-04-08T09:00"))  # 10 working days have passed
+        assert listings.advance(reg, "sweep").resolved == 1
+        assert listings.advance(reg, "sweep").resolved == 0  # once
+        (obj,) = [x for x in subjects.subject_file(reg, ORG)["objections"] if x["id"] == o["id"]]
+        assert obj["status"] == "corrected" and "subject's favour" in obj["reason"]
+        assert "征信业管理条例" in obj["reason"]
+        assert only_listing(reg, ORG, "dishonest_judgment_debtors")["status"] == "ended"
+    finally:
+        reg.close()

@@ -552,6 +552,7 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
                 "add an exit rule with trigger: expiry (time limits, DESIGN.md section 2)",
             )
         basis(f, e, ld.objection.legal_basis, "objection.legal_basis")
+        _undecided(f, e, ld.objection, basis, "objection")
         if ld.repair is not None:
             basis(f, e, ld.repair.legal_basis, "repair.legal_basis")
             rf = ld.repair.obligations_field
@@ -801,6 +802,7 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
         check_format(pack, fmt, files.get(f"formats/{fmt.id}", "formats"), basis)
     if (root / "objections.yaml").is_file():
         basis("objections.yaml", "record objections", pack.record_objections.legal_basis)
+        _undecided("objections.yaml", "record objections", pack.record_objections, basis, "")
     if (root / "statements.yaml").is_file():
         basis("statements.yaml", "statements", pack.statements.legal_basis)
     if (root / "intake.yaml").is_file():
@@ -897,6 +899,19 @@ def _check_lending(pack: Pack, lending: LendingPolicy, basis: Any) -> None:
             raise PolicyError(
                 where, "lending score", f"{where} names the lending score {score!r}", fix
             )
+
+
+def _undecided(file: str, entry: str, rule: Any, basis: Any, where: str) -> None:
+    """An objection resolved in the subject's favour when no one decides it cites the law that
+    says so, and names when: a reviewer's deadline after escalation."""
+    key = f"{where}.if_undecided" if where else "if_undecided"
+    if rule.if_undecided == "corrected":
+        if rule.review_deadline is None:
+            raise PolicyError(
+                file, entry, f"'{key}: corrected' without a review_deadline",
+                "add review_deadline: the time a reviewer has once the objection is escalated",
+            )  # fmt: skip
+        basis(file, entry, rule.if_undecided_basis, f"{key}_basis")
 
 
 def _dur(file: str, entry: str, value: str) -> None:

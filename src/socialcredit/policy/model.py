@@ -271,10 +271,19 @@ class ObjectionRule(Strict):
     #: a subject kept a listing suspended for ever by withdrawing and refiling.
     suspensions: int = Field(default=1, ge=1)
     suspends_again_with_new_evidence: bool = True
+    #: once escalated (the source let its deadline pass), a reviewer decides within this; if
+    #: none does, the objection stays open (``stays``) or resolves in the subject's favour
+    #: (``corrected``: the listing ends), as the pack's law says, with its basis
+    review_deadline: str | None = None
+    if_undecided: Literal["stays", "corrected"] = "stays"
+    if_undecided_basis: Basis = Field(default_factory=list)
     legal_basis: Basis
     note: str | None = None
 
     _v = field_validator("deadline")(classmethod(lambda cls, v: _duration(v)))
+    _v_review = field_validator("review_deadline")(
+        classmethod(lambda cls, v: None if v is None else _duration(v))
+    )
 
 
 class RepairRule(Strict):
@@ -553,11 +562,19 @@ class RecordObjections(Strict):
     #: a correction (a record retracted, a listing ended by objection, repair or an undone
     #: link) is told to everyone who read the subject's file within this period before it
     notify_readers_within: str = "12m"
+    #: as for lists (``ObjectionRule``): a reviewer's deadline once escalated, and what an
+    #: objection no one decides by then comes to
+    review_deadline: str | None = None
+    if_undecided: Literal["stays", "corrected"] = "stays"
+    if_undecided_basis: Basis = Field(default_factory=list)
     legal_basis: Basis = Field(default_factory=list)
     note: str | None = None
 
     _v = field_validator("deadline", "notify_readers_within")(
         classmethod(lambda cls, v: _duration(v))
+    )
+    _v_review = field_validator("review_deadline")(
+        classmethod(lambda cls, v: None if v is None else _duration(v))
     )
 
 

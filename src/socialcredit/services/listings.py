@@ -168,9 +168,15 @@ class AdvanceSummary:
     activated: int = 0
     expired: int = 0
     escalated: int = 0
+    resolved: int = 0  # escalated objections resolved for the subject at the review deadline
 
     def as_dict(self) -> dict[str, Any]:
-        return {"activated": self.activated, "expired": self.expired, "escalated": self.escalated}
+        return {
+            "activated": self.activated,
+            "expired": self.expired,
+            "escalated": self.escalated,
+            "resolved": self.resolved,
+        }
 
 
 def advance(reg: Registry, actor: str) -> AdvanceSummary:
@@ -238,4 +244,14 @@ def advance(reg: Registry, actor: str) -> AdvanceSummary:
             }
             uow.emit_many(grading.regrade(reg, uow.conn, changed, uow.at))
         uow.commit()
+        moment = uow.at
+    # escalated objections no reviewer decided in time, where the pack resolves them in the
+    # subject's favour: each decided as its own unit (with its notices and corrections)
+    with reg.engine.connect() as conn:
+        late = objections.undecided(reg, conn, moment)
+    for objection_id, reason in late:
+        objections.decide_objection(
+            reg, objection_id, outcome="corrected", reason=reason, actor=f"{actor}:deadline"
+        )
+        out.resolved += 1
     return out

@@ -171,6 +171,51 @@ def _find_record(conn: Any, subject_id: str, record: str) -> Any:
     return row
 
 
+def _rule_for(
+    reg: Registry, conn: Any, listing_id: str | None, record_key: str
+) -> ObjectionRule | None:
+    """The rule an objection follows: its listing's list's; for a record, the strictest rule of
+    the lists it grounds, if any (else None: the pack's rule for records, objections.yaml)."""
+    if listing_id:
+        list_id = conn.execute(
+            select(listings.c.list_id).where(listings.c.listing_id == listing_id)
+        ).scalar_one()
+        return reg.pack.lists[list_id].objection
+    grounded = conn.execute(
+        select(listings.c.list_id).where(listings.c.record_key == record_key)
+    ).all()
+    rules = [reg.pack.lists[r.list_id].objection for r in grounded]
+    return min(rules, key=lambda r: 0 if r.suspends else 1) if rules else None
+
+
+def undecided(reg: Registry, conn: Any, at: datetime) -> list[tuple[str, str]]:
+    """Escalated objections no reviewer decided within the pack's review deadline, where the
+    pack resolves them in the subject's favour: (objection id, the reason to record)."""
+    out = []
+    for row in conn.execute(
+        select(objections)
+        .where(objections.c.status == "escalated")
+        .order_by(objections.c.escalated_at, objections.c.objection_id)
+    ):
+        rule: Any = (
+            _rule_for(reg, conn, row.listing_id, row.record_key) or reg.pack.record_objections
+        )
+        if rule.if_undecided != "corrected" or rule.review_deadline is None:
+            continue
+        start = row.escalated_at.replace(tzinfo=UTC)
+        due = add_duration(start, Duration.parse(rule.review_deadline), reg.calendar, reg.tz)
+        if due.at <= at.replace(tzinfo=UTC):
+            cited = "; ".join(reg.pack.cite(rule.if_undecided_basis))
+            out.append(
+                (
+                    row.objection_id,
+                    f"not decided within {rule.review_deadline} of its escalation: resolved in "
+                    f"the subject's favour ({cited})",
+                )
+            )
+    return out
+
+
 def _source_notice(
     reg: Registry, conn: Any, record_key: str, objection_id: str, deadline: datetime
 ) -> dict[str, Any] | None:
@@ -221,7 +266,7 @@ def file_objection(
                 target.ended_at is not None and target.ended_at <= uow.at
             ):
                 raise InvalidInput(f"listing {listing_id} has ended; there is nothing to object to")
-            rule = reg.pack.lists[target.list_id].objection
+            rule = _rule_for(reg, uow.conn, listing_id, target.record_key)
             record_key = target.record_key
             open_q = objections.c.listing_id == listing_id
         else:
@@ -229,12 +274,7 @@ def file_objection(
             target = _find_record(uow.conn, ref.subject_id, record)
             if target.retracted_at is not None:
                 raise InvalidInput(f"record {record} was already retracted")
-            # a record's objection follows the strictest rule of the lists it grounds, if any
-            grounded = uow.execute(
-                select(listings.c.list_id).where(listings.c.record_key == target.record_key)
-            ).all()
-            rules = [reg.pack.lists[r.list_id].objection for r in grounded]
-            rule = min(rules, key=lambda r: 0 if r.suspends else 1) if rules else None
+            rule = _rule_for(reg, uow.conn, None, target.record_key)
             record_key = target.record_key
             open_q = and_(objections.c.record_key == record_key, objections.c.listing_id.is_(None))
         existing = uow.execute(
