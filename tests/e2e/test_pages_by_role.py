@@ -29,10 +29,15 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/links/undo"): {"reviewer"},
     ("POST", "/console/merges/{proposal_id}"): {"reviewer"},
     ("POST", "/console/objections/{objection_id}"): {"reviewer", "source"},
+    ("GET", "/console/objections/{objection_id}/attachments/{sha256}"): {"reviewer", "source"},
     ("POST", "/console/check"): {"agency"},
     ("GET", "/me"): {"subject"},
     ("GET", "/me/proofs/{seq}"): {"subject"},
     ("POST", "/me/objections"): {"subject"},
+    ("POST", "/me/statements"): {"subject"},
+    ("POST", "/me/statements/{statement_id}/withdraw"): {"subject"},
+    ("GET", "/me/export"): {"subject"},
+    ("GET", "/me/calendar.ics"): {"subject"},
     ("POST", "/me/repairs"): {"subject"},
     ("POST", "/me/consents"): {"subject"},
     ("POST", "/me/consents/{consent_id}/revoke"): {"subject"},
@@ -76,8 +81,9 @@ def test_every_page_against_every_role(reg: Registry, server: str) -> None:
                 url = path.replace("{item_id}", "x").replace("{objection_id}", "x")
                 url = url.replace("{consent_id}", "x").replace("{code}", ORG)
                 url = url.replace("{proposal_id}", "x").replace("{seq}", str(fact))
+                url = url.replace("{statement_id}", "x").replace("{sha256}", "0" * 64)
                 data = {"action": "resolve", "outcome": "rejected", "reason": "r"}
-                data |= {"target": "x", "grounds": "g", "evidence": "e"}
+                data |= {"target": "x", "grounds": "g", "evidence": "e", "statement": "s"}
                 data |= {"lender": "x", "purpose": "loan_application"}
                 post = method == "POST"
                 files = {"file": ("rows.csv", b"source_record_id\n")} if post else None
@@ -86,7 +92,9 @@ def test_every_page_against_every_role(reg: Registry, server: str) -> None:
                     "/signin?next="
                 )
                 assert sent_to_sign_in == (role not in allowed), (role, method, path, r.status_code)
-                if role in allowed and path.startswith("/lender/reports"):
+                if role in allowed and "attachments" in path:
+                    assert r.status_code == 404, (role, path)  # past the role check: no such
+                elif role in allowed and path.startswith("/lender/reports"):
                     # past the role check: without the subject's consent, refused
                     assert r.status_code == 403, (role, path)
                 elif role in allowed:

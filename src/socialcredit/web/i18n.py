@@ -161,6 +161,82 @@ def state_name(state: str | None) -> str:
     return names.get(state or "", state or "")
 
 
+def status_name(status: str | None) -> str:
+    """A record's, objection's, repair's or statement's status in the reader's language (a
+    status a pack adds that the catalogue does not know is shown as the pack writes it)."""
+    names = {
+        "in_force": _("in force"),
+        "revoked": _("revoked"),
+        "unperformed": _("not performed"),
+        "performed": _("performed"),
+        "valid": _("valid"),
+        "issued": _("issued"),
+        "expired": _("expired"),
+        "conferred": _("conferred"),
+        "lifted": _("lifted"),
+        "listed": _("listed"),
+        "published": _("published"),
+        "recorded": _("recorded"),
+        "removed": _("removed"),
+        "withdrawn": _("withdrawn"),
+        "ended": _("ended"),
+        "revised": _("revised"),
+        "open": _("open"),
+        "escalated": _("escalated to a reviewer"),
+        "corrected": _("corrected"),
+        "rejected": _("rejected"),
+        "pending": _("pending"),
+        "ineligible": _("not eligible"),
+        "approved": _("approved"),
+        "shown": _("shown"),
+        "refused": _("refused"),
+        "replaced": _("replaced"),
+        "active": _("active"),
+    }
+    return names.get(status or "", status or "")
+
+
+def notice_kind_name(kind: str | None) -> str:
+    """What a notice is about, in the reader's language."""
+    names = {
+        "record-filed": _("A record about you was filed"),
+        "record-amended": _("A record about you was amended"),
+        "listing-proposed": _("A listing was proposed"),
+        "listing-notified": _("Notice of a listing"),
+        "listing-ended": _("A listing ended"),
+        "objection-decided": _("Your objection was decided"),
+        "objection-filed": _("An objection was filed"),
+        "repair-decided": _("Your credit repair application was decided"),
+        "record-unlinked": _("A record left your file"),
+        "statement-refused": _("Your statement was refused"),
+        "correction": _("Correction"),
+    }
+    return names.get(kind or "", kind or "")
+
+
+def division_name(code: str | None) -> str:
+    """An administrative division code as the place it names (GB/T 2260, from python-stdnum's
+    data): 371083 -> 山东省威海市乳山市; the code itself if unknown."""
+    if not code:
+        return ""
+    return _division(str(code)) or str(code)
+
+
+@cache
+def _division(code: str) -> str | None:
+    from stdnum import numdb
+
+    if not code.isdigit() or len(code) != 6:
+        return None
+    names: list[str] = []
+    for _part, info in numdb.get("cn/loc").info(code):
+        for key in ("province", "prefecture", "county"):
+            v = info.get(key)
+            if v and v not in names:
+                names.append(v)
+    return "".join(names) or None
+
+
 def template_globals() -> dict[str, Callable[..., Any]]:
     return {
         "_": gettext,
@@ -172,4 +248,7 @@ def template_globals() -> dict[str, Callable[..., Any]]:
         "fnum": fnum,
         "current_lang": current,
         "state_name": state_name,
+        "status_name": status_name,
+        "notice_kind_name": notice_kind_name,
+        "division_name": division_name,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -12,7 +13,16 @@ from ..services import checks, grading, opendata, reports, supervision, transpar
 from ..services.subjects import resolve_code
 from . import i18n
 from .i18n import _, ngettext
-from .render import HERE, is_partial, language, not_found, page, pdf_job, render_string
+from .render import (
+    HERE,
+    is_partial,
+    language,
+    not_found,
+    page,
+    pdf_job,
+    qr_data_uri,
+    render_string,
+)
 from .render import pdf as render_pdf
 
 
@@ -151,6 +161,9 @@ def _report_pdf(request: Request, uscc: str) -> Any:
             "pdf": True,
             "css": (HERE / "static" / "site.css").read_text(encoding="utf-8"),
             "verify_url": _verify_url(request),
+            "qr": qr_data_uri(
+                f"{_verify_url(request)}?{urlencode({'code': report['verification_code']})}"
+            ),
         },
     )
     document = render_pdf(html)

@@ -192,6 +192,13 @@ def download(content: bytes, name: str, media_type: str) -> Response:
     )
 
 
+def qr_data_uri(text: str) -> str:
+    """A QR code of ``text`` as an SVG data URI, for a printed document to carry its address."""
+    import segno
+
+    return str(segno.make(text, error="m").svg_data_uri(scale=4, border=2))
+
+
 def pdf(html: str) -> bytes:
     """The PDF of a page's HTML (called inside ``pdf_job``)."""
     return _render(html)

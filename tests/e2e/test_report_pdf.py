@@ -1,0 +1,56 @@
+"""The credit report's PDF as a printed document: on every page the report and its
+verification code at the top and "page N / M" at the bottom, the table's header repeated, the
+division named as a place, statuses in the reader's language, a QR code of the verification
+address; in Chinese and in English."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+
+from socialcredit.api.app import create_app
+from socialcredit.bootstrap import Registry
+from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.services import ingest, reports
+from tests.fixtures.rows import ORG, numbered, penalty
+
+pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+
+
+@pytest.mark.parametrize(
+    ("lang", "page_word", "status"), [("zh", "页", "生效中"), ("en", "Page", "in force")]
+)
+def test_every_page_carries_the_report_and_its_number(
+    reg: Registry, clock: FixedClock, lang: str, page_word: str, status: str
+) -> None:
+    rows = [
+        penalty(f"P-{i}", severity="general", decision_ref=f"京朝市监罚〔2026〕{1000 + i}号")
+        for i in range(40)
+    ]
+    ingest.ingest(reg, numbered(rows), "samr", actor="samr")
+    clock.set(parse_moment("2026-03-01T09:00"))
+    code = reports.credit_report(reg, ORG)["verification_code"]
+    with TestClient(create_app(reg)) as client:
+        r = client.get(f"/org/{ORG}/report.pdf", params={"lang": lang})
+    assert r.status_code == 200
+    pdf = PdfReader(io.BytesIO(r.content))
+    n = len(pdf.pages)
+    assert n >= 2, "the test needs a report of several pages"
+    for i, page in enumerate(pdf.pages, start=1):
+        text = page.extract_text()
+        assert code in text, f"page {i} lacks the verification code"
+        assert re.search(rf"{page_word}\s*{i}\s*/\s*{n}", text), f"page {i} lacks its number"
+    first = pdf.pages[0].extract_text()
+    assert "北京市" in first.replace(" ", "")  # the division as a place, not 110000 alone
+    assert status.replace(" ", "") in re.sub(r"\s", "", first) and "in_force" not in first
+
+    # the QR code is drawn on the first page: its modules are hundreds of line segments more
+    # than a page of the table alone has
+    def segments(k: int) -> int:
+        return len(re.findall(rb" l\n", pdf.pages[k].get_contents().get_data()))
+
+    assert segments(0) > segments(1) + 150
