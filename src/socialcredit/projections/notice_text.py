@@ -4,30 +4,66 @@ record, a proposed listing). Shared by the projector and the replayed self-view.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
+
+#: statuses as a person reads them (a status a pack adds is written as the pack names it)
+STATUS = {
+    "in_force": ("有效", "in force"),
+    "revoked": ("已撤销", "revoked"),
+    "unperformed": ("未履行", "not performed"),
+    "performed": ("已履行", "performed"),
+    "valid": ("有效", "valid"),
+    "issued": ("已颁发", "issued"),
+    "expired": ("已过期", "expired"),
+    "conferred": ("已授予", "conferred"),
+    "lifted": ("已解除", "lifted"),
+    "listed": ("已列入", "listed"),
+    "published": ("已公布", "published"),
+    "recorded": ("已记录", "recorded"),
+    "removed": ("已移出", "removed"),
+    "withdrawn": ("已撤回", "withdrawn"),
+    "ended": ("已结束", "ended"),
+    "revised": ("已修订", "revised"),
+}
+
+
+def _named(names: Mapping[str, str] | None, lang: str, fallback: str) -> str:
+    return (names or {}).get(lang) or fallback
 
 
 def derived_notice_id(event_id: str) -> str:
     return "N" + hashlib.sha256(event_id.encode()).hexdigest()[:31]
 
 
-def record_notice(kind: str, p: dict[str, Any]) -> dict[str, Any]:
+def record_notice(
+    kind: str, p: dict[str, Any], type_name: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """``type_name``: the record type's name in the pack's languages (the id without it)."""
     verb_zh, verb_en = ("新增", "New") if kind == "record-filed" else ("更新", "Updated")
+    st_zh, st_en = STATUS.get(p["status"], (p["status"], p["status"]))
+    rt_zh, rt_en = (
+        _named(type_name, "zh", p["record_type"]),
+        _named(type_name, "en", p["record_type"]),
+    )
     return {
-        "zh": f"{verb_zh}信用记录：{p['record_type']}，{p['authority']}，{p['decision_ref']}"
-        f"（{p['decided_on']}），状态 {p['status']}。如有异议可提出异议。",
-        "en": f"{verb_en} record about you: {p['record_type']} by {p['authority']}, "
-        f"{p['decision_ref']} ({p['decided_on']}), status {p['status']}. You may object.",
+        "zh": f"{verb_zh}信用记录：{rt_zh}，{p['authority']}，{p['decision_ref']}"
+        f"（{p['decided_on']}），状态：{st_zh}。如有异议可提出异议。",
+        "en": f"{verb_en} record about you: {rt_en} by {p['authority']}, "
+        f"{p['decision_ref']} ({p['decided_on']}), status: {st_en}. You may object.",
         "record": f"{p['source']}/{p['source_record_id']}",
     }
 
 
-def proposal_notice(p: dict[str, Any]) -> dict[str, Any]:
+def proposal_notice(
+    p: dict[str, Any], list_name: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """``list_name``: the list's name in the pack's languages (the id without it)."""
     pending = p.get("pending_reason")
+    zh, en = _named(list_name, "zh", p["list_id"]), _named(list_name, "en", p["list_id"])
     return {
-        "zh": f"拟将您列入名单 {p['list_id']}。" + (f"待定：{pending}" if pending else ""),
-        "en": f"You are proposed for the list {p['list_id']}."
-        + (f" Pending: {pending}" if pending else ""),
+        "zh": f"拟将您列入{zh}。" + (f"待定：{pending}" if pending else ""),
+        "en": f"You are proposed for the {en}." + (f" Pending: {pending}" if pending else ""),
     }
 
 

@@ -256,43 +256,74 @@ class Grader:
                 else:
                     lo = mid
             when = datetime.combine(hi, time(0, 0), tzinfo=self.tz) if hi < c.date() else c
+            because, changes = self._reason(records, listings, at, when)
             return {
                 "level": better(when) or up,
                 "on": when.isoformat(timespec="seconds"),
-                "because": self._reason(records, listings, at, when),
+                "because": because,
+                "changes": changes,
             }
         return {
             "level": None,
             "on": None,
             "because": "nothing on file leaves its window; the level rises only with new "
             "conduct (e.g. commendations) or when a listing ends",
+            "changes": [],
         }
 
-    def _reason(
+    def _changes(
         self, records: list[GradeRecord], listings: list[GradeListing], at: datetime, when: datetime
-    ) -> str:
-        """What changes between ``at`` and ``when``, from the factors and overrides actually
-        applied at each: factors that leave their window, factors that decay, overrides that
-        stop applying."""
+    ) -> list[dict[str, Any]]:
+        """What changes between ``at`` and ``when``: factors that leave their window, factors
+        that fade, overrides that stop setting the level (each with its rule's name)."""
         _p, f_at, _l, o_at, _e = self.evaluate(records, listings, at)
         _p, f_when, _l, o_when, _e = self.evaluate(records, listings, when)
         before = {(f["record"], f["rule"]): f for f in f_at}
         after = {(f["record"], f["rule"]): f for f in f_when}
-        parts = [
-            f"{f['record']} ({f['rule']}, {f['points']:g} points) leaves its window"
-            for k, f in before.items()
-            if k not in after
-        ]
-        parts += [
-            f"{f['record']} ({f['rule']}) counts {after[k]['points']:g} points instead of "
-            f"{f['points']:g}: it fades over its window"
-            for k, f in before.items()
-            if k in after and after[k]["points"] != f["points"]
-        ]
+        out: list[dict[str, Any]] = []
+        for k, f in before.items():
+            base = {"record": f["record"], "rule": f["rule"], "rule_name": f["rule_name"]}
+            if k not in after:
+                out.append({"change": "leaves", **base, "points": f["points"]})
+            elif after[k]["points"] != f["points"]:
+                out.append(
+                    {
+                        "change": "fades",
+                        **base,
+                        "points": f["points"],
+                        "points_after": after[k]["points"],
+                    }
+                )
         still = {o["rule"] for o in o_when}
-        parts += [
-            f"{o['rule']} ({', '.join(o['records'])}) no longer sets the level"
+        out += [
+            {
+                "change": "stops",
+                "record": ", ".join(o["records"]),
+                "rule": o["rule"],
+                "rule_name": o["rule_name"],
+            }
             for o in o_at
             if o["rule"] not in still
         ]
-        return "; ".join(parts) or "the factors on file at that moment give this level"
+        return out
+
+    def _reason(
+        self, records: list[GradeRecord], listings: list[GradeListing], at: datetime, when: datetime
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """Why the level rises at ``when``: the changes, and the same in one English sentence
+        (the API's ``because``; pages word each change in the reader's language)."""
+        changes = self._changes(records, listings, at, when)
+        parts = []
+        for c in changes:
+            if c["change"] == "leaves":
+                parts.append(
+                    f"{c['record']} ({c['rule']}, {c['points']:g} points) leaves its window"
+                )
+            elif c["change"] == "fades":
+                parts.append(
+                    f"{c['record']} ({c['rule']}) counts {c['points_after']:g} points instead of "
+                    f"{c['points']:g}: it fades over its window"
+                )
+            else:
+                parts.append(f"{c['rule']} ({c['record']}) no longer sets the level")
+        return "; ".join(parts) or "the factors on file at that moment give this level", changes

@@ -135,6 +135,16 @@ def _body(p: dict[str, Any]) -> dict[str, str]:
     return {"zh": str(body), "en": str(body)}
 
 
+def _type_name(reg: Registry, record_type: str) -> dict[str, str] | None:
+    rt = reg.pack.record_types.get(record_type)
+    return rt.name.root if rt is not None else None
+
+
+def _list_name(reg: Registry, list_id: str) -> dict[str, str] | None:
+    ld = reg.pack.lists.get(list_id)
+    return ld.name.root if ld is not None else None
+
+
 def _dt(v: str | None) -> datetime | None:
     return datetime.fromisoformat(v) if v else None
 
@@ -207,7 +217,7 @@ def subject_file(
                         "notice_id": derived_notice_id(ev.event_id),
                         "issued_at": iso(ev.at, reg.tz),
                         "listing_id": None,
-                        **record_notice(kind, p),
+                        **record_notice(kind, p, _type_name(reg, p["record_type"])),
                     }
                 )
                 retraction = recs.get(p["record_key"], {}).get("retracted")
@@ -238,7 +248,7 @@ def subject_file(
                         "notice_id": derived_notice_id(ev.event_id),
                         "issued_at": iso(ev.at, reg.tz),
                         "listing_id": p["listing_id"],
-                        **proposal_notice(p),
+                        **proposal_notice(p, _list_name(reg, p["list_id"])),
                     }
                 )
                 lst[p["listing_id"]] = {

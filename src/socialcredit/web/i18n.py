@@ -214,6 +214,62 @@ def notice_kind_name(kind: str | None) -> str:
     return names.get(kind or "", kind or "")
 
 
+def read_kind_name(kind: str | None) -> str:
+    """What kind of read of a file this was, in the reader's language."""
+    names = {
+        "check": _("a check"),
+        "file": _("the file"),
+        "export": _("the audit trail"),
+        "copy": _("a copy of the file"),
+        "evidence": _("an attachment"),
+        "lending": _("a lender's report"),
+        "report": _("a report"),
+        "public": _("the public profile"),
+        "ftm": _("open data"),
+        "opendata": _("open data"),
+    }
+    return names.get(kind or "", kind or "")
+
+
+def purpose_name(purpose: str | None) -> str:
+    """A read's purpose as the registry records it, in the reader's language (a purpose a
+    reader wrote is shown as written)."""
+    names = {
+        "the subject reads its file": _("the subject reads its file"),
+        "view the file": _("view the file"),
+        "a copy of everything held": _("a copy of everything held"),
+        "a copy of everything held (PIPL Art. 45)": _("a copy of everything held (PIPL Art. 45)"),
+        "export the audit trail": _("export the audit trail"),
+        "decide the objection": _("decide the objection"),
+        "open data": _("open data"),
+        "public profile": _("public profile"),
+    }
+    return names.get(purpose or "", purpose or "")
+
+
+def improvement(change: dict[str, Any]) -> str:
+    """One change that raises a grade (``to_improve.changes``), worded in the reader's
+    language with the rule's name from the pack."""
+    rule = text(change.get("rule_name")) or str(change.get("rule", ""))
+    if change.get("change") == "leaves":
+        return _("%(rule)s (%(points)s points, %(record)s) leaves its window") % {
+            "rule": rule,
+            "points": fnum(change.get("points")),
+            "record": change.get("record", ""),
+        }
+    if change.get("change") == "fades":
+        return _("%(rule)s (%(record)s) counts %(after)s points instead of %(before)s") % {
+            "rule": rule,
+            "record": change.get("record", ""),
+            "after": fnum(change.get("points_after")),
+            "before": fnum(change.get("points")),
+        }
+    return _("%(rule)s (%(record)s) no longer sets the level") % {
+        "rule": rule,
+        "record": change.get("record", ""),
+    }
+
+
 def division_name(code: str | None) -> str:
     """An administrative division code as the place it names (GB/T 2260, from python-stdnum's
     data): 371083 -> 山东省威海市乳山市; the code itself if unknown."""
@@ -251,4 +307,7 @@ def template_globals() -> dict[str, Callable[..., Any]]:
         "status_name": status_name,
         "notice_kind_name": notice_kind_name,
         "division_name": division_name,
+        "read_kind_name": read_kind_name,
+        "purpose_name": purpose_name,
+        "improvement": improvement,
     }
