@@ -68,7 +68,7 @@ def test_a_correction_over_http(
         assert r.status_code == 201, r.text
         assert lender.get(f"/v1/lending/reports/{ORG}").status_code == 200
         page = public.get(f"/org/{ORG}/report.html", params={"lang": "en"}).text
-        code = re.search(r"\b" + ORG + r"-\d{12}-[A-Z0-9]+\b", page)
+        code = re.search(r"\b" + ORG + r"-\d{14}-[A-Z0-9]+\b", page)
         assert code, "the report shows its verification code"
 
         clock.set(parse_moment("2026-03-03T09:00"))

@@ -54,3 +54,19 @@ def test_every_page_carries_the_report_and_its_number(
         return len(re.findall(rb" l\n", pdf.pages[k].get_contents().get_data()))
 
     assert segments(0) > segments(1) + 150
+
+
+def test_a_report_asked_for_in_the_minute_of_registration(reg: Registry, clock: FixedClock) -> None:
+    """Dated to the second: a report asked for seconds after its subject was registered shows
+    it (dated to the minute, it read the file before the registration); a code of the old
+    form (to the minute) still verifies."""
+    clock.set(parse_moment("2026-03-01T09:00:20"))
+    ingest.ingest(reg, numbered([penalty("P-1")]), "samr", actor="samr")
+    clock.set(parse_moment("2026-03-01T09:00:40"))
+    report = reports.credit_report(reg, ORG)
+    assert report["records"] and report["verification_code"].split("-")[1] == "20260301090040"
+    assert reports.verify(reg, report["verification_code"])["records"]
+    stamp = "202603010905"
+    old = f"{ORG}-{stamp}-{reg.protector.seal(reports.PURPOSE, f'{ORG}|{stamp}')}"
+    clock.set(parse_moment("2026-03-01T10:00"))
+    assert reports.verify(reg, old)["issued_at"].startswith("2026-03-01T09:05")

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from ..bootstrap import Registry
 from ..services import checks, sweep
@@ -52,7 +53,9 @@ def create_app(
         checks.index(registry).read_log.stop_flusher()
         sweep.flush_reads(registry)
 
-    app = FastAPI(
+    # the API's documentation pages (/docs, /redoc) with Swagger UI and ReDoc served from the
+    # package: they work on a machine with no access to a CDN
+    app = FastAPIOffline(
         lifespan=lifespan,
         title="socialcredit",
         version="0.1.0",

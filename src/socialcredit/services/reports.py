@@ -1,6 +1,6 @@
 """Credit reports: the public profile of an organisation at a moment, dated and verifiable.
 
-A report carries a verification code ``<USCC>-<YYYYMMDDHHMM>-<seal>``. The seal is a MAC under
+A report carries a verification code ``<USCC>-<YYYYMMDDHHMMSS>-<seal>``. The seal is a MAC under
 the registry's key, so nobody can make up a code; and because the registry can be read as it
 stood at any past moment, checking a code shows the report exactly as it was issued, without
 storing any copy.
@@ -23,16 +23,20 @@ if TYPE_CHECKING:
     from ..bootstrap import Registry
 
 PURPOSE = "credit-report"
-CODE = re.compile(r"^([0-9A-Z]{18})-(\d{12})-([A-Z2-7]{10})$")
+#: the organisation's code, the moment of issue (to the second; codes issued before named the
+#: minute and still verify), the seal
+CODE = re.compile(r"^([0-9A-Z]{18})-(\d{14}|\d{12})-([A-Z2-7]{10})$")
 
 
 def _moment(reg: Registry, at: datetime | None) -> datetime:
-    # reports are dated to the minute: the code names the minute, and checking re-reads it
-    return (at or reg.now()).astimezone(reg.tz).replace(second=0, microsecond=0)
+    # reports are dated to the second: the code names it, and checking re-reads the file then
+    # (dated to the minute, a report asked for in the minute its subject was registered read
+    # the file before the registration and said there was nothing)
+    return (at or reg.now()).astimezone(reg.tz).replace(microsecond=0)
 
 
 def verification_code(reg: Registry, uscc: str, at: datetime) -> str:
-    stamp = at.astimezone(reg.tz).strftime("%Y%m%d%H%M")
+    stamp = at.astimezone(reg.tz).strftime("%Y%m%d%H%M%S")
     return f"{uscc}-{stamp}-{reg.protector.seal(PURPOSE, f'{uscc}|{stamp}')}"
 
 
@@ -60,13 +64,14 @@ def verify(reg: Registry, code: str) -> dict[str, Any]:
     m = CODE.match(code.strip().upper())
     if not m:
         raise InvalidInput(
-            "a verification code looks like 91440300708461136T-202611231530-ABCDEFGHJK"
+            "a verification code looks like 91440300708461136T-20261123153012-ABCDEFGHJK"
         )
     uscc, stamp, seal = m.groups()
     expected = reg.protector.seal(PURPOSE, f"{uscc}|{stamp}")
     if not hmac.compare_digest(seal, expected):
         raise UnknownEntity("no report was issued with this verification code")
-    moment = datetime.strptime(stamp, "%Y%m%d%H%M").replace(tzinfo=reg.tz)
+    moment = datetime.strptime(stamp, "%Y%m%d%H%M%S" if len(stamp) == 14 else "%Y%m%d%H%M")
+    moment = moment.replace(tzinfo=reg.tz)
     if moment > reg.now():
         raise UnknownEntity("no report was issued with this verification code")
     report = credit_report(reg, uscc, moment)

@@ -187,7 +187,9 @@ def verify(request: Request, code: Annotated[str, Query(max_length=80)] = "") ->
             error = (
                 _("No report was issued with this verification code.")
                 if exc.status == 404
-                else _("A verification code looks like 91440300708461136T-202611231530-ABCDEFGHJK.")
+                else _(
+                    "A verification code looks like 91440300708461136T-20261123153012-ABCDEFGHJK."
+                )
             )
     return page(
         request,
