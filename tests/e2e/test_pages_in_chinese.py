@@ -2,7 +2,7 @@
 in Chinese show no identifier of the code (``in_force``, ``court_judgment``,
 ``dishonest_judgment_debtors``) and no English sentence, for the public, the subject, a
 reviewer, an agency and a lender, over a registry with listings, objections, statements,
-grades and reads."""
+grades and reads, and the source's forms, whose fields and values the pack labels."""
 
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ def test_pages_in_chinese_show_no_identifier_and_no_english(
     tokens = {
         "subject": create_principal(reg, "subject", "某公司", actor=op, subject=ORG)["token"],
         "reviewer": create_principal(reg, "reviewer", "复核员", actor=op)["token"],
+        "source": create_principal(reg, "source", "录入员", actor=op, source="court")["token"],
         "agency": create_principal(
             reg, "agency", "民航", actor=op, measures=["restrict_air_travel"]
         )["token"],
@@ -79,9 +80,16 @@ def test_pages_in_chinese_show_no_identifier_and_no_english(
         ],
         "subject": ["/me"],
         "reviewer": ["/console"],
+        "source": ["/console"],
         "agency": ["/console"],
         "lender": ["/lender"],
     }
+    # every record type's form, by a clerk of a source competent for it
+    for sid, src in reg.pack.sources.items():
+        tokens[f"source:{sid}"] = create_principal(
+            reg, "source", f"{sid} 录入员", actor=op, source=sid
+        )["token"]
+        pages[f"source:{sid}"] = [f"/console?type={rt}" for rt in src.competent_for]
     with TestClient(create_app(reg)) as client:
         for role, paths in pages.items():
             cookies = {COOKIE: tokens[role]} if role else {}

@@ -148,8 +148,8 @@ def test_clerk_issues_a_listing_by_form_then_ends_it(
     form.get_by_label("法律依据").fill(
         "《最高人民法院关于公布失信被执行人名单信息的若干规定》第一条"
     )
-    form.get_by_label("dishonest_conduct").select_option("able_but_refuses")
-    form.get_by_label("listing_decision_ref").fill("（2026）京0105执77号之一")
+    form.get_by_label("失信情形").select_option("able_but_refuses")
+    form.get_by_label("纳入失信名单决定书文号").fill("（2026）京0105执77号之一")
     form.get_by_role("button", name="记录", exact=True).click()
 
     error = page.locator("#e-subject_id")
@@ -185,7 +185,7 @@ def test_clerk_issues_a_listing_by_form_then_ends_it(
     end = page.locator("#listings article.listing form")
     assert axe_violations(page) == []  # with the form open
     end.get_by_label("记录的新状态").select_option("performed")
-    end.get_by_label("performed_on").fill("2026-03-30")
+    end.get_by_label("履行日期").fill("2026-03-30")
     end.get_by_label("移出名单决定的文号").fill("（2026）京0105执77号之二")
     end.get_by_role("button", name="移出名单", exact=True).click()
     page.wait_for_url("**/console?done=ended#listings")

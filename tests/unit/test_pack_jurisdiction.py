@@ -144,3 +144,18 @@ def test_schemes_read_numbers_with_their_reasons() -> None:
         companies.parse("1234567")
     uscc = scheme("uscc", None, None)
     assert uscc.parse("91350100M000100Y43").uscc is not None
+
+
+def test_labels_name_fields_and_values_that_exist(tmp_path: Path) -> None:
+    pack = tmp_path / "pack"
+    shutil.copytree(default_pack_path(), pack)
+    f = pack / "labels.yaml"
+    original = f.read_text(encoding="utf-8")
+    f.write_text(original + "\n  on_tme: {zh: 按时, en: On time}\n", encoding="utf-8")
+    refuse(pack, "labels.yaml", "'on_tme' is a value of no field")
+    f.write_text(
+        original.replace("  cause: {zh: 原因, en: Cause}", "  caus: {zh: 原因, en: Cause}")
+    )
+    refuse(pack, "'caus' is a field of no record type")
+    f.write_text(original.replace("  cause: {zh: 原因, en: Cause}", "  cause: {en: Cause}"))
+    refuse(pack, "has no text in zh")

@@ -142,6 +142,7 @@ def check_texts(pack: Pack, files: dict[str, str]) -> None:
         ("intake.yaml", pack.intake),
         ("objections.yaml", pack.record_objections),
         ("statements.yaml", pack.statements),
+        ("labels.yaml", pack.labels),
     ):
         sections.append((name, name.removesuffix(".yaml"), value))
     for file, entry, value in sections:

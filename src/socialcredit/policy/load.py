@@ -26,6 +26,7 @@ from .model import (
     GradingMethod,
     Indicator,
     IntakePolicy,
+    Labels,
     LendingPolicy,
     ListDef,
     Measure,
@@ -192,6 +193,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
     intake = optional("intake.yaml", IntakePolicy, "intake")
     record_objections = optional("objections.yaml", RecordObjections, "record objections")
     statements = optional("statements.yaml", StatementPolicy, "statements")
+    labels = optional("labels.yaml", Labels, "labels")
     pack = Pack(
         meta=meta,
         citations=citations,
@@ -206,6 +208,7 @@ def load_pack(path: Path | str | None = None) -> Pack:
         intake=intake or IntakePolicy(),
         record_objections=record_objections or RecordObjections(),
         statements=statements or StatementPolicy(),
+        labels=labels or Labels(),
         formats=formats,
         digest=_digest(root),
     )
@@ -803,6 +806,7 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
     if (root / "objections.yaml").is_file():
         basis("objections.yaml", "record objections", pack.record_objections.legal_basis)
         _undecided("objections.yaml", "record objections", pack.record_objections, basis, "")
+    _check_labels(pack)
     if (root / "statements.yaml").is_file():
         basis("statements.yaml", "statements", pack.statements.legal_basis)
     if (root / "intake.yaml").is_file():
@@ -899,6 +903,26 @@ def _check_lending(pack: Pack, lending: LendingPolicy, basis: Any) -> None:
             raise PolicyError(
                 where, "lending score", f"{where} names the lending score {score!r}", fix
             )
+
+
+def _check_labels(pack: Pack) -> None:
+    """A label names a field or a value some record type has: a misspelt one would be silently
+    unused."""
+    specs = [(n, f) for rt in pack.record_types.values() for n, f in rt.fields.items()]
+    fields = {n for n, _f in specs}
+    values = {v for _n, f in specs for v in (f.values or [])} | {"true", "false"}
+    for name in pack.labels.fields:
+        if name not in fields:
+            raise PolicyError(
+                "labels.yaml", "fields", f"{name!r} is a field of no record type",
+                "correct its spelling or remove it",
+            )  # fmt: skip
+    for name in pack.labels.values:
+        if name not in values:
+            raise PolicyError(
+                "labels.yaml", "values", f"{name!r} is a value of no field",
+                "correct its spelling or remove it",
+            )  # fmt: skip
 
 
 def _undecided(file: str, entry: str, rule: Any, basis: Any, where: str) -> None:

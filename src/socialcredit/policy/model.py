@@ -589,6 +589,14 @@ class StatementPolicy(Strict):
     note: str | None = None
 
 
+class Labels(Strict):
+    """What a person reads for the record types' fields and values (``labels.yaml``), by
+    name; presentation only."""
+
+    fields: dict[str, Text] = Field(default_factory=dict)
+    values: dict[str, Text] = Field(default_factory=dict)
+
+
 class IntakePolicy(Strict):
     """What the registry keeps of what it refused (``intake.yaml``): rejected rows are not
     records, so they go to a per-upload report with a retention, not to the permanent log."""
@@ -786,6 +794,7 @@ class Pack(Strict):
     intake: IntakePolicy = Field(default_factory=IntakePolicy)
     record_objections: RecordObjections = Field(default_factory=RecordObjections)
     statements: StatementPolicy = Field(default_factory=StatementPolicy)
+    labels: Labels = Field(default_factory=Labels)
     formats: dict[str, FormatSpec] = Field(default_factory=dict)
     versions: list[PackVersion] = Field(default_factory=list)  # by effective date
     digest: str  # sha256 of the pack's files, recorded with every event batch
