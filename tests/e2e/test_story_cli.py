@@ -318,3 +318,45 @@ def test_grade_command_explains_the_level(env: dict[str, str], tmp_path: Path) -
     assert r.returncode == 2 and "unknown grading method" in r.stderr
     file = json.loads(sc(env, "file", ORG, "--as-of", "2026-02-01", cwd=tmp_path).stdout)
     assert {x["method"] for x in file["grades"]} == {"samr_risk", "tax_credit"}
+
+
+def test_a_source_token_is_revoked_by_its_id(env: dict[str, str], tmp_path: Path) -> None:
+    """A leaked token is revoked from the command line by the id `sources tokens` shows (the
+    token itself was shown once); the API refuses it at once, the other token still works."""
+    from fastapi.testclient import TestClient
+
+    from socialcredit.api.app import create_app
+    from socialcredit.bootstrap import Registry
+    from socialcredit.config import Settings
+
+    r = sc(env, "sources", "token", "court", "--label", "old gateway", cwd=tmp_path)
+    leaked = r.stdout.strip()
+    kept = sc(
+        env, "sources", "token", "court", "--label", "new gateway", cwd=tmp_path
+    ).stdout.strip()
+    listing = sc(env, "sources", "tokens", cwd=tmp_path).stdout
+    assert "old gateway" in listing and "new gateway" in listing
+    import hashlib
+
+    token_id = hashlib.sha256(leaked.encode()).hexdigest()[:12]
+    assert token_id in listing
+    r = sc(env, "sources", "revoke", token_id, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"id": token_id, "source": "court", "label": "old gateway"}
+    r = sc(env, "sources", "revoke", token_id, cwd=tmp_path)
+    assert r.returncode == 2 and "already revoked" in r.stderr
+    r = sc(env, "sources", "revoke", "not-a-token", cwd=tmp_path)
+    assert r.returncode == 2
+
+    reg = Registry(Settings.from_env(env))
+    try:
+        with TestClient(create_app(reg)) as http:
+            body = {"rows": [judgment()]}
+            refused = http.post(
+                "/v1/records", json=body, headers={"Authorization": f"Bearer {leaked}"}
+            )
+            assert refused.status_code == 401
+            ok = http.post("/v1/records", json=body, headers={"Authorization": f"Bearer {kept}"})
+            assert ok.status_code == 200, ok.text
+    finally:
+        reg.close()

@@ -268,6 +268,48 @@ def sources_contact(
     )
 
 
+@sources_app.command("revoke")
+@clerk_errors
+def sources_revoke(
+    token: Annotated[
+        str, typer.Argument(help="The token (sc_…) or its id, as `sources tokens` shows it.")
+    ],
+    as_of: AsOf = None,
+) -> None:
+    """Revoke a source's API token: it stops working at once (a leaked token, a retired
+    gateway).
+
+    Example: socialcredit sources revoke 3f9a1c0b7d2e
+    """
+    from ..services.sources import revoke_token
+
+    print_json(revoke_token(registry(as_of), token, actor("cli:operator")))
+
+
+@sources_app.command("tokens")
+@clerk_errors
+def sources_tokens() -> None:
+    """Every source token with its id, label, and when it was issued and revoked.
+
+    Example: socialcredit sources tokens
+    """
+    from ..services.sources import list_tokens
+
+    reg = registry()
+    t = Table(title="source tokens")
+    for col in ("id", "source", "label", "issued", "revoked"):
+        t.add_column(col)
+    for tk in list_tokens(reg):
+        t.add_row(
+            tk["id"],
+            tk["source"],
+            tk["label"],
+            iso(tk["issued_at"], reg.tz) or "",
+            iso(tk["revoked_at"], reg.tz) or "",
+        )
+    out.print(t)
+
+
 @sources_app.command("list")
 @clerk_errors
 def sources_list() -> None:
