@@ -362,3 +362,47 @@ def test_charts_of_an_empty_registry_and_unknown_language(reg: Registry) -> None
     assert all(svg.startswith("<svg") and "no data yet" in svg for svg in list(out.values())[:3])
     with pytest.raises(InvalidInput, match="language"):
         transparency.charts(s, "fr")
+
+
+def test_a_period_of_twelve_months_and_each_charts_figures_as_csv(
+    reg: Registry, clock: FixedClock
+) -> None:
+    """The page shows twelve months by default, every one of them (a month with nothing at
+    zero), and each chart's figures download as the CSV of its table."""
+    import csv
+    import io
+
+    from fastapi.testclient import TestClient
+
+    from socialcredit.api.app import create_app
+
+    build(reg, clock)
+    full = transparency.statistics(reg)
+    year = transparency.period(full, 12)
+    assert year["months"][0] == "2025-07" and year["months"][-1] == "2026-06"
+    assert len(year["months"]) == 12
+    assert year["listings"]["by_month"]["2025-07"]["dishonest_judgment_debtors"] == {
+        "entered": 0,
+        "ended": 0,
+    }
+    # the same counts where there are any; the totals stay the registry's
+    assert year["listings"]["by_month"]["2026-03"] == full["listings"]["by_month"]["2026-03"]
+    assert year["listings"]["totals"] == full["listings"]["totals"]
+    three = transparency.period(full, 12)
+    assert (
+        three["tables"]["en"]["listings_by_month"]["rows"]
+        == full["tables"]["en"]["listings_by_month"]["rows"]
+    )  # zero rows are left out of tables
+    with TestClient(create_app(reg)) as client:
+        page = client.get("/transparency", params={"lang": "en"}).text
+        assert "/transparency/listings_by_month.csv?months=12" in page
+        r = client.get("/transparency/listings_by_month.csv", params={"lang": "zh"})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
+        assert rows[0] == ["月份", "名单", "列入", "移出"]
+        assert rows[1:] == [
+            ["2026-02", "经营异常名录", "1", "0"],
+            ["2026-03", "失信被执行人名单", "2", "1"],
+        ]
+        assert client.get("/transparency/nothing.csv").status_code == 404
+        assert client.get("/transparency", params={"months": "all"}).status_code == 200

@@ -364,6 +364,66 @@ def statistics(reg: Registry, at: datetime | None = None) -> dict[str, Any]:
     return stats
 
 
+#: the periods a reader may choose, in months (None: since the first event)
+PERIODS = (12, 24, 36, None)
+
+
+def period(stats: dict[str, Any], months: int | None) -> dict[str, Any]:
+    """``stats`` over the last ``months`` months up to its own (every one of them, a month
+    with nothing in it at zero), or over all months with ``None``; totals stay the
+    registry's. The tables follow the months shown."""
+    if months is None:
+        return stats
+    last = stats["as_of"][:7]
+    y, m = int(last[:4]), int(last[5:7]) - (months - 1)
+    while m < 1:
+        y, m = y - 1, m + 12
+    shown = _month_range(f"{y:04d}-{m:02d}", last)
+    list_ids = [x["id"] for x in stats["lists"]]
+    out = {**stats, "months": shown}
+    out["listings"] = {
+        **stats["listings"],
+        "by_month": {
+            mo: stats["listings"]["by_month"].get(
+                mo, {lid: {"entered": 0, "ended": 0} for lid in list_ids}
+            )
+            for mo in shown
+        },
+    }
+    out["objections"] = {
+        **stats["objections"],
+        "by_month": {
+            mo: stats["objections"]["by_month"].get(mo, dict.fromkeys(OBJECTION_MONTHLY, 0))
+            for mo in shown
+        },
+    }
+    out["repairs"] = {
+        **stats["repairs"],
+        "by_month": {
+            mo: stats["repairs"]["by_month"].get(mo, dict.fromkeys(REPAIR_MONTHLY, 0))
+            for mo in shown
+        },
+    }
+    out["tables"] = {lang: _tables(out, lang) for lang in LANGS}
+    return out
+
+
+def table_csv(stats: dict[str, Any], key: str, lang: str) -> str:
+    """One chart's figures as CSV, with the table's own columns (what the page shows)."""
+    import csv
+    import io
+
+    from .opendata import spreadsheet_cell
+
+    table = stats["tables"][lang][key]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([spreadsheet_cell(c) for c in table["columns"]])
+    for row in table["rows"]:
+        w.writerow([spreadsheet_cell(v) for v in row])
+    return buf.getvalue()
+
+
 # ---------------------------------------------------------------------------------------------
 # labels, tables and charts
 

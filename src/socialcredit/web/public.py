@@ -238,9 +238,17 @@ def open_data_file(request: Request, name: str) -> Any:
     )
 
 
+def _months(months: str) -> int | None:
+    """The period asked for (``12``, ``24``, ``36`` months or ``all``); twelve by default."""
+    if months == "all":
+        return None
+    return int(months) if months.isdigit() and int(months) in transparency.PERIODS else 12
+
+
 @router.get("/transparency", response_class=HTMLResponse)
-def transparency_page(request: Request) -> Any:
-    stats = transparency.statistics(_reg(request))
+def transparency_page(request: Request, months: Annotated[str, Query(max_length=8)] = "12") -> Any:
+    span = _months(months)
+    stats = transparency.period(transparency.statistics(_reg(request)), span)
     return page(
         request,
         "transparency.html",
@@ -248,7 +256,25 @@ def transparency_page(request: Request) -> Any:
             "stats": stats,
             "charts": transparency.charts(stats, language(request)),
             "chart_keys": transparency.CHART_KEYS,
+            "months": "all" if span is None else str(span),
+            "periods": ["all" if p is None else str(p) for p in transparency.PERIODS],
         },
+    )
+
+
+@router.get("/transparency/{key}.csv")
+def transparency_csv(
+    request: Request, key: str, months: Annotated[str, Query(max_length=8)] = "12"
+) -> Any:
+    """One chart's figures as CSV, for the period shown, in the reader's language."""
+    if key not in transparency.CHART_KEYS:
+        return not_found(request, _("No such chart."))
+    stats = transparency.period(transparency.statistics(_reg(request)), _months(months))
+    body = transparency.table_csv(stats, key, language(request))
+    return Response(
+        "\ufeff" + body,  # a byte-order mark: spreadsheets then read the Chinese as UTF-8
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{key}-{stats["as_of"][:10]}.csv"'},
     )
 
 
