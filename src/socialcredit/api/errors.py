@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from ..errors import RegistryError
+from ..web.deps import SignInRequired
 
 
 def allowed_methods(request: Request) -> list[str]:
@@ -44,6 +45,10 @@ def install(app: FastAPI) -> None:
             content={"error": exc.code, "message": exc.message, "detail": exc.detail},
             headers=headers,
         )
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(_request: Request, exc: SignInRequired) -> Response:
+        return RedirectResponse(f"/signin?next={exc.target}", status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -19,9 +19,11 @@ from ..services import (
     statements,
     subject_copy,
 )
+from ..services.access import Principal
 from ..services.signin_guard import TooManyAttempts
 from ..services.subjects import code_of, subject_file
 from . import session
+from .deps import CsrfChecked, signed_in
 from .i18n import _
 from .render import page
 
@@ -130,10 +132,11 @@ def _own_file(request: Request, who: access.Principal) -> dict[str, Any]:
 
 
 @router.get("/me", response_class=HTMLResponse)
-def my_file(request: Request, done: str = "") -> Any:
-    who = session.require(request, "subject")
-    if isinstance(who, RedirectResponse):
-        return who
+def my_file(
+    request: Request,
+    who: Annotated[Principal, signed_in("subject")],
+    done: str = "",
+) -> Any:
     file = _own_file(request, who)
     return page(
         request,
@@ -148,12 +151,13 @@ def my_file(request: Request, done: str = "") -> Any:
 
 
 @router.get("/me/proofs/{seq}", response_class=HTMLResponse)
-def my_proof(request: Request, seq: int) -> Any:
+def my_proof(
+    request: Request,
+    who: Annotated[Principal, signed_in("subject")],
+    seq: int,
+) -> Any:
     """The proof of one fact of the subject's own file: its leaf, its audit path to its
     batch's Merkle root, and that batch event's place in the chain."""
-    who = session.require(request, "subject")
-    if isinstance(who, RedirectResponse):
-        return who
     reg = _reg(request)
     if not audit.in_file_of(reg, seq, str(who.subject_id)):
         raise UnknownEntity("no such fact in your file")
@@ -178,15 +182,12 @@ def back_with_error(request: Request, who: access.Principal, exc: RegistryError)
 @router.post("/me/objections", response_class=HTMLResponse)
 async def file_objection(
     request: Request,
+    who: Annotated[Principal, signed_in("subject")],
+    _csrf: CsrfChecked,
     target: Annotated[str, Form(max_length=300)],
     grounds: Annotated[str, Form(max_length=5000)],
-    csrf: Annotated[str, Form()] = "",
     attachments: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Any:
-    who = session.require(request, "subject")
-    if isinstance(who, RedirectResponse):
-        return who
-    session.check_csrf(request, csrf)
     files = []
     for up in attachments or []:
         if not up.filename:
@@ -214,14 +215,11 @@ async def file_objection(
 @router.post("/me/statements", response_class=HTMLResponse)
 def file_statement(
     request: Request,
+    who: Annotated[Principal, signed_in("subject")],
+    _csrf: CsrfChecked,
     target: Annotated[str, Form(max_length=300)],
     statement: Annotated[str, Form(max_length=5000)],
-    csrf: Annotated[str, Form()] = "",
 ) -> Any:
-    who = session.require(request, "subject")
-    if isinstance(who, RedirectResponse):
-        return who
-    session.check_csrf(request, csrf)
     reg = _reg(request)
     kind, _sep, ident = target.partition(":")
     try:
@@ -241,12 +239,11 @@ def file_statement(
 
 @router.post("/me/statements/{statement_id}/withdraw", response_class=HTMLResponse)
 def withdraw_statement(
-    request: Request, statement_id: str, csrf: Annotated[str, Form()] = ""
+    request: Request,
+    who: Annotated[Principal, signed_in("subject")],
+    _csrf: CsrfChecked,
+    statement_id: str,
 ) -> Any:
-    who = session.require(request, "subject")
-    if isinstance(who, RedirectResponse):
-        return who
-    session.check_csrf(request, csrf)
     try:
         statements.withdraw_statement(
             _reg(request), statement_id, actor=who.label, subject_id=who.subject_id
@@ -259,14 +256,11 @@ def withdraw_statement(
 @router.post("/me/repairs", response_class=HTMLResponse)
 def apply_for_repair(
     request: Request,
+    who: Annotated[Principal, signed_in("subject")],
+    _csrf: CsrfChecked,
     target: Annotated[str, Form(max_length=300)],
     evidence: Annotated[str, Form(max_length=5000)],
-    csrf: Annotated[str, Form()] = "",
 ) -> Any:
-    who = session.require(request, "subject")
-    if isinstance(who, RedirectResponse):
-        return who
-    session.check_csrf(request, csrf)
     reg = _reg(request)
     kind, _sep, ident = target.partition(":")
     try:

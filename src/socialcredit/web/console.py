@@ -19,6 +19,7 @@ from ..ingest.readers import read_upload
 from ..services import checks, dedupe, ingest, objections, resolution, review, uploads, views
 from ..services.access import Principal
 from . import session
+from .deps import CsrfChecked, signed_in
 from .i18n import gettext as _
 from .render import download, page
 
@@ -71,24 +72,22 @@ RECORD_COLUMNS = (
 
 
 @router.get("/console", response_class=HTMLResponse)
-def console(request: Request, done: str = "") -> Any:
-    who = session.require(request, *STAFF)
-    if isinstance(who, RedirectResponse):
-        return who
+def console(
+    request: Request,
+    who: Annotated[Principal, signed_in(*STAFF)],
+    done: str = "",
+) -> Any:
     return _console(request, who, done=done)
 
 
 @router.post("/console/upload", response_class=HTMLResponse)
 async def upload(
     request: Request,
+    who: Annotated[Principal, signed_in("source")],
+    _csrf: CsrfChecked,
     file: Annotated[UploadFile, File()],
-    csrf: Annotated[str, Form()] = "",
     fmt: Annotated[str, Form(alias="format", max_length=80)] = "interchange",
 ) -> Any:
-    who = session.require(request, "source")
-    if isinstance(who, RedirectResponse):
-        return who
-    session.check_csrf(request, csrf)
     data = await file.read(MAX_UPLOAD + 1)
     name = file.filename or "upload"
     try:
@@ -125,11 +124,12 @@ def _ingest_format(
 
 
 @router.get("/console/uploads/{upload_id}/rejects.csv")
-def upload_rejects(request: Request, upload_id: str) -> Any:
+def upload_rejects(
+    request: Request,
+    who: Annotated[Principal, signed_in("source")],
+    upload_id: str,
+) -> Any:
     """The rejected rows of one of the source's uploads, as CSV (row, field, reason)."""
-    who = session.require(request, "source")
-    if isinstance(who, RedirectResponse):
-        return who
     assert who.source is not None
     rows = uploads.rejects_of(_reg(request), who.source, upload_id)
     out = io.StringIO()
@@ -144,11 +144,8 @@ def upload_rejects(request: Request, upload_id: str) -> Any:
 
 
 @router.post("/console/record", response_class=HTMLResponse)
-async def record(request: Request) -> Any:
+async def record(request: Request, who: Annotated[Principal, signed_in("source")]) -> Any:
     """One decision entered by hand: the same row, checks and lists as a file's."""
-    who = session.require(request, "source")
-    if isinstance(who, RedirectResponse):
-        return who
     form = await request.form()
     session.check_csrf(request, str(form.get("csrf", "")))
     reg = _reg(request)
@@ -182,11 +179,8 @@ async def record(request: Request) -> Any:
 
 
 @router.post("/console/amend", response_class=HTMLResponse)
-async def amend(request: Request) -> Any:
+async def amend(request: Request, who: Annotated[Principal, signed_in("source")]) -> Any:
     """A source's decision that changes one of its records, e.g. ends a listing resting on it."""
-    who = session.require(request, "source")
-    if isinstance(who, RedirectResponse):
-        return who
     form = await request.form()
     session.check_csrf(request, str(form.get("csrf", "")))
     reg = _reg(request)
@@ -217,16 +211,13 @@ async def amend(request: Request) -> Any:
 @router.post("/console/review/{item_id}", response_class=HTMLResponse)
 def decide_review_item(
     request: Request,
+    who: Annotated[Principal, signed_in("reviewer")],
+    _csrf: CsrfChecked,
     item_id: str,
     action: Annotated[str, Form()],
     subject: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Any:
-    who = session.require(request, "reviewer")
-    if isinstance(who, RedirectResponse):
-        return who
-    session.check_csrf(request, csrf)
     reg = _reg(request)
     try:
         if action == "resolve":
@@ -241,11 +232,11 @@ def decide_review_item(
 
 
 @router.post("/console/resolution", response_class=HTMLResponse)
-def run_resolution(request: Request, csrf: Annotated[str, Form()] = "") -> Any:
-    who = session.require(request, "reviewer")
-    if isinstance(who, RedirectResponse):
-        return who
-    session.check_csrf(request, csrf)
+def run_resolution(
+    request: Request,
+    who: Annotated[Principal, signed_in("reviewer")],
+    _csrf: CsrfChecked,
+) -> Any:
     resolution.run(_reg(request), actor=who.label)
     return RedirectResponse("/console?done=evaluated#queue", 303)
 
@@ -253,15 +244,12 @@ def run_resolution(request: Request, csrf: Annotated[str, Form()] = "") -> Any:
 @router.post("/console/merges/{proposal_id}", response_class=HTMLResponse)
 def decide_merge(
     request: Request,
+    who: Annotated[Principal, signed_in("reviewer")],
+    _csrf: CsrfChecked,
     proposal_id: str,
     action: Annotated[str, Form()] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Any:
-    who = session.require(request, "reviewer")
-    if isinstance(who, RedirectResponse):
-        return who
-    session.check_csrf(request, csrf)
     reg = _reg(request)
     try:
         if action.startswith("merge:"):
@@ -281,14 +269,11 @@ def decide_merge(
 @router.post("/console/links/undo", response_class=HTMLResponse)
 def undo_link(
     request: Request,
+    who: Annotated[Principal, signed_in("reviewer")],
+    _csrf: CsrfChecked,
     record: Annotated[str, Form(max_length=200)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Any:
-    who = session.require(request, "reviewer")
-    if isinstance(who, RedirectResponse):
-        return who
-    session.check_csrf(request, csrf)
     reg = _reg(request)
     source, sep, rid = record.strip().partition("/")
     try:
@@ -303,15 +288,12 @@ def undo_link(
 @router.post("/console/objections/{objection_id}", response_class=HTMLResponse)
 def decide_objection(
     request: Request,
+    who: Annotated[Principal, signed_in("reviewer", "source")],
+    _csrf: CsrfChecked,
     objection_id: str,
     outcome: Annotated[str, Form()],
     reason: Annotated[str, Form(max_length=5000)],
-    csrf: Annotated[str, Form()] = "",
 ) -> Any:
-    who = session.require(request, "reviewer", "source")
-    if isinstance(who, RedirectResponse):
-        return who
-    session.check_csrf(request, csrf)
     reg = _reg(request)
     try:
         objections.authorise_decision(reg, who, objection_id, outcome)
@@ -324,12 +306,14 @@ def decide_objection(
 
 
 @router.get("/console/objections/{objection_id}/attachments/{sha256}")
-def objection_attachment(request: Request, objection_id: str, sha256: str) -> Any:
+def objection_attachment(
+    request: Request,
+    who: Annotated[Principal, signed_in("reviewer", "source")],
+    objection_id: str,
+    sha256: str,
+) -> Any:
     """An attachment of an objection, for the source that decides it or a reviewer (a read
     of the subject's file)."""
-    who = session.require(request, "reviewer", "source")
-    if isinstance(who, RedirectResponse):
-        return who
     try:
         ev = objections.evidence(_reg(request), who, objection_id, sha256)
     except RegistryError as exc:
@@ -340,17 +324,14 @@ def objection_attachment(request: Request, objection_id: str, sha256: str) -> An
 @router.post("/console/check", response_class=HTMLResponse)
 def check(
     request: Request,
+    who: Annotated[Principal, signed_in("agency")],
+    _csrf: CsrfChecked,
     subject: Annotated[str, Form(max_length=40)] = "",
     measure: Annotated[str, Form(max_length=80)] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Any:
     """A check is recorded in the subject's file: a POST with the form's CSRF token (as a GET a
     link or an image on another site could make a signed-in agency's browser write to anyone's
     file), and the number travels in the body, never in a URL."""
-    who = session.require(request, "agency")
-    if isinstance(who, RedirectResponse):
-        return who
-    session.check_csrf(request, csrf)
     if not subject:
         return _console(request, who)
     reg = _reg(request)

@@ -5,14 +5,15 @@ renderer (``readable``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from ..services import subject_copy
+from ..services.access import Principal
 from ..services.subjects import code_of
-from . import session
+from .deps import signed_in
 from .render import HERE, pdf, pdf_job, render_string
 
 router = APIRouter()
@@ -53,10 +54,10 @@ def ics_response(data: bytes) -> Response:
 
 
 @router.get("/me/export")
-def my_copy(request: Request) -> Any:
-    who = session.require(request, "subject")
-    if isinstance(who, RedirectResponse):
-        return who
+def my_copy(
+    request: Request,
+    who: Annotated[Principal, signed_in("subject")],
+) -> Any:
     reg = request.app.state.registry
     assert who.subject_id is not None
     code = code_of(reg, who.subject_id)
@@ -67,10 +68,10 @@ def my_copy(request: Request) -> Any:
 
 
 @router.get("/me/calendar.ics")
-def my_calendar(request: Request) -> Any:
-    who = session.require(request, "subject")
-    if isinstance(who, RedirectResponse):
-        return who
+def my_calendar(
+    request: Request,
+    who: Annotated[Principal, signed_in("subject")],
+) -> Any:
     reg = request.app.state.registry
     assert who.subject_id is not None
     file = subject_copy.own_file(reg, code_of(reg, who.subject_id), who.label)

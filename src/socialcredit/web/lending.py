@@ -11,8 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..clock import parse_moment
 from ..errors import NotPermitted, RegistryError
 from ..services import consents, lending, subjects
+from ..services.access import Principal
 from . import session
 from .account import back_with_error, own_code
+from .deps import CsrfChecked, signed_in
 from .render import HERE, page, pdf_job, render_string
 from .render import pdf as render_pdf
 
@@ -24,10 +26,10 @@ def _reg(request: Request) -> Any:
 
 
 @router.get("/lender", response_class=HTMLResponse)
-def lender_home(request: Request) -> Any:
-    who = session.require(request, "lender")
-    if isinstance(who, RedirectResponse):
-        return who
+def lender_home(
+    request: Request,
+    who: Annotated[Principal, signed_in("lender")],
+) -> Any:
     held = consents.listing(_reg(request), who)
     return page(request, "lender.html", {"who": who, "consents": held})
 
@@ -84,15 +86,12 @@ def _report_pdf(request: Request, code: str) -> Any:
 @router.post("/me/consents", response_class=HTMLResponse)
 def grant(
     request: Request,
+    who: Annotated[Principal, signed_in("subject")],
+    _csrf: CsrfChecked,
     lender: Annotated[str, Form(max_length=64)],
     purpose: Annotated[str, Form(max_length=64)],
     until: Annotated[str, Form(max_length=40)] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Any:
-    who = session.require(request, "subject")
-    if isinstance(who, RedirectResponse):
-        return who
-    session.check_csrf(request, csrf)
     reg = _reg(request)
     try:
         consents.grant(
@@ -109,11 +108,12 @@ def grant(
 
 
 @router.post("/me/consents/{consent_id}/revoke", response_class=HTMLResponse)
-def revoke(request: Request, consent_id: str, csrf: Annotated[str, Form()] = "") -> Any:
-    who = session.require(request, "subject")
-    if isinstance(who, RedirectResponse):
-        return who
-    session.check_csrf(request, csrf)
+def revoke(
+    request: Request,
+    who: Annotated[Principal, signed_in("subject")],
+    _csrf: CsrfChecked,
+    consent_id: str,
+) -> Any:
     try:
         consents.revoke(_reg(request), who, consent_id)
     except RegistryError as exc:
