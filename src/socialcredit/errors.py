@@ -94,8 +94,3 @@ class PolicyError(RegistryError):
         self.entry = entry
         self.problem = problem
         self.fix = fix
-
-
-class ChainBroken(RegistryError):
-    status = 500
-    code = "chain_broken"

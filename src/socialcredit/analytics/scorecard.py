@@ -56,7 +56,6 @@ if TYPE_CHECKING:  # pragma: no cover
 FORMAT = "socialcredit.scorecard"
 SCHEMA_VERSION = 1
 MODEL_ID = "german_credit_v1"
-MODEL_RESOURCE = f"models/{MODEL_ID}.json"
 
 TARGET = "creditability"
 GOOD, BAD = "good", "bad"

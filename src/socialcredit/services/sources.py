@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ..db import source_tokens
-from ..errors import InvalidInput, NotAuthenticated, UnknownEntity
+from ..errors import InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.types import NewEvent
 
@@ -67,19 +67,6 @@ def revoke_token(reg: Registry, token: str, actor: str) -> dict[str, Any]:
         uow.emit(NewEvent(T.SOURCE_TOKEN_REVOKED, {"token_hash": row.token_hash}))
         uow.commit()
     return {"id": row.token_hash[:TOKEN_ID_LENGTH], "source": row.source, "label": row.label}
-
-
-def authenticate(reg: Registry, token: str | None) -> str:
-    """The source a bearer token acts for; NotAuthenticated otherwise."""
-    if not token:
-        raise NotAuthenticated("a source token is required (Authorization: Bearer <token>)")
-    with reg.engine.connect() as conn:
-        row = conn.execute(
-            select(source_tokens).where(source_tokens.c.token_hash == _hash(token))
-        ).first()
-    if row is None or row.revoked_at is not None:
-        raise NotAuthenticated("unknown or revoked source token")
-    return str(row.source)
 
 
 def list_tokens(reg: Registry) -> list[dict[str, Any]]:
