@@ -8,8 +8,9 @@ the principal gave (e-mail or signed webhook: ``socialcredit principals contact`
 sees the list of recipients in its file, and a public credit report issued before the
 correction is marked superseded at ``/report/verify``.
 
-Readers are named in the reads log by their label (``role:name``); a label is matched to the
-principals that bear it (an account revoked since is not written to). The subject's own reads,
+Readers are named in the reads log by their label (``role:name``), which names one account
+among those in use (``access.create_principal`` refuses a second account of the same role and
+name); a label is matched to the account that bears it (one revoked since is not written to). The subject's own reads,
 the command line's and the system's are not recipients. One event per correction
 (``corrections-sent``), with every notice it sends, even when it sends none: the correction is
 what supersedes earlier reports.
