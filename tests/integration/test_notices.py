@@ -250,13 +250,11 @@ def test_a_correction_reaches_everyone_who_read_the_file(
 def test_an_account_s_label_names_it_alone(reg: Registry) -> None:
     """Reads name their reader by its label (role:name): a second account in use with the same
     role and name is refused, so a correction reaches the one account that read."""
-    import pytest as _pytest
-
     from socialcredit.errors import InvalidInput
     from socialcredit.services.access import create_principal, revoke_principal
 
     first = create_principal(reg, "agency", "CAAC", actor="op", measures=["restrict_air_travel"])
-    with _pytest.raises(InvalidInput, match="agency:CAAC exists"):
+    with pytest.raises(InvalidInput, match="agency:CAAC exists"):
         create_principal(reg, "agency", "CAAC", actor="op", measures=["restrict_air_travel"])
     create_principal(reg, "lender", "CAAC", actor="op")  # another role: another label
     revoke_principal(reg, first["principal_id"], actor="op")
