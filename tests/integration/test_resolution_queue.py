@@ -560,3 +560,46 @@ def assert_answers_as_survivor(reg: Registry, merged: str, survivor: str, at: An
         page = client.get(f"/org/{merged}", headers={"accept-language": "en"})
         assert page.status_code == 200, page.text[:300]
         assert f"The code {merged} was merged into {survivor}" in page.text
+
+
+def test_a_reviewer_s_judgement_survives_a_retrained_model(
+    reg: Registry, orgs: list[dict[str, str]]
+) -> None:
+    """A model trained anew (other data, other parameters) still never links a row to a
+    subject a reviewer judged it is not about; lifted, the judgement no longer holds it, and
+    the retrained model links the row: it is the judgement, not the model, that kept them
+    apart."""
+    import sys
+    from pathlib import Path
+
+    from socialcredit.resolution import probabilistic as P
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from org_records import task  # bench/org_records.py: the organisations' training task
+
+    a = orgs[5]
+    row = codeless_judgment(
+        "CT-X-003", a["name"], subject_address=a["address"], subject_legal_representative=a["rep"]
+    )
+    s = ingest.ingest(reg, numbered([row]), "court", actor="test:court")
+    assert resolution.run(reg, item_ids=s.queued_items).linked == 1
+    review.undo_link(reg, "court", "CT-X-003", reason="a namesake", actor="test:reviewer")
+    item_id = items(reg)["CT-X-003"].item_id
+
+    register, incoming = task(800, seed=11)
+    feats = ["name", "address", "legal_rep", "uscc"]
+    retrained = P.train(
+        incoming[feats], register[feats], kind="organisation", threads=1,
+        metadata={"name": "retrained-for-test"},
+    )  # fmt: skip
+    assert retrained.settings != P.default_model("organisation").settings
+    out = resolution.run(reg, item_ids=[item_id], again=True, model=retrained)
+    assert out.linked == 0, out.as_dict()
+    finding = json.loads(items(reg)["CT-X-003"].resolution)
+    assert finding["model"] == "retrained-for-test"
+    assert finding["judged_different"] == [a["code"]]
+    assert a["code"] not in {c["subject_id"] for c in finding["candidates"]}
+
+    review.lift_judgement(reg, "court", "CT-X-003", a["code"], reason="confirmed", actor="r")
+    assert resolution.run(reg, item_ids=[item_id], again=True, model=retrained).linked == 1
+    assert record_of(reg, "CT-X-003").subject_id == a["code"]

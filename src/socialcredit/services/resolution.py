@@ -115,9 +115,12 @@ def run(
     progress: Progress | None = None,
     chunk: int = CHUNK,
     engine: str = "duckdb",
+    model: Any = None,
 ) -> ResolveSummary:
     """Evaluate open review items (``item_ids``, or all not yet evaluated) with the model, on
-    DuckDB or (``engine="spark"``) Splink's Spark backend: the same scores."""
+    DuckDB or (``engine="spark"``) Splink's Spark backend: the same scores. ``model``: a
+    retrained organisation model (``probabilistic.Model``) instead of the pack's; a
+    reviewer's judgements hold whatever the model."""
     summary = ResolveSummary()
     items = open_items(reg, item_ids, again=again)
     orgs: list[tuple[Any, dict[str, Any]]] = []
@@ -131,7 +134,7 @@ def run(
         progress(summary.persons_left)
     for i in range(0, len(orgs), chunk):
         part = orgs[i : i + chunk]
-        _evaluate(reg, part, actor, summary, engine)
+        _evaluate(reg, part, actor, summary, engine, model)
         if progress:
             progress(len(part))
     return summary
@@ -362,12 +365,14 @@ def _evaluate(
     actor: str,
     summary: ResolveSummary,
     engine: str = "duckdb",
+    model: Any = None,
 ) -> None:
     """The law's mapping first, then the model: links at or above ``upper`` in one
     transaction, the others' findings in another."""
     from ..resolution import probabilistic as P
 
     summary.considered += len(part)
+    model_name = MODEL if model is None else str(model.metadata.get("name") or "retrained")
     judged = _judged_different(reg, part)  # read once for both
     part = _by_law(reg, part, actor, summary, judged)
     if not part:
@@ -379,7 +384,7 @@ def _evaluate(
         res = P.link(
             _left(part),
             right,
-            P.default_model("organisation"),
+            model or P.default_model("organisation"),
             upper=th.upper,
             lower=th.lower,
             margin=th.margin,
@@ -405,7 +410,7 @@ def _evaluate(
             best = cands[0]
             finding = {
                 "method": "probabilistic",
-                "model": MODEL,
+                "model": model_name,
                 "match_probability": best["match_probability"],
             }
             links.append((item.item_id, best["subject_id"], finding))
@@ -430,7 +435,7 @@ def _evaluate(
         payload = {
             "item_id": item.item_id,
             "decision": decision,
-            "model": MODEL,
+            "model": model_name,
             "thresholds": {"upper": th.upper, "lower": th.lower, "margin": th.margin},
             "candidates": cands,
             "decided_by": actor,
