@@ -30,7 +30,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RegistryError)
     async def _registry_error(request: Request, exc: RegistryError) -> Response:
         headers: dict[str, str] | None = getattr(exc, "headers", None)
-        if not request.url.path.startswith("/v1/"):
+        if not request.url.path.startswith(("/v1/", "/screening/")):
             from ..web.render import page
 
             return page(
@@ -52,7 +52,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        api = request.url.path.startswith(("/v1/", "/static/", "/healthz", "/openapi"))
+        api = request.url.path.startswith(
+            ("/v1/", "/screening/", "/static/", "/healthz", "/openapi")
+        )
         if exc.status_code == 404 and not api:
             from ..web.render import not_found
 

@@ -120,13 +120,16 @@ def create_principal(
             raise InvalidInput(f"username {username!r} is taken")
         # the reads log names a reader by its label (role:name): an account's label names it
         # alone among the accounts in use, so that a correction reaches the one that read
-        if role != "subject" and uow.execute(
-            select(principals.c.principal_id).where(
-                (principals.c.role == role)
-                & (principals.c.name == name)
-                & principals.c.revoked_at.is_(None)
-            )
-        ).first():
+        if (
+            role != "subject"
+            and uow.execute(
+                select(principals.c.principal_id).where(
+                    (principals.c.role == role)
+                    & (principals.c.name == name)
+                    & principals.c.revoked_at.is_(None)
+                )
+            ).first()
+        ):
             raise InvalidInput(
                 f"an account {role}:{name} exists: give this one another name (reads name their "
                 "reader by it)"

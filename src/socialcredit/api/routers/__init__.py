@@ -3,7 +3,17 @@ includes them (the order of the API documentation)."""
 
 from __future__ import annotations
 
-from . import audit, checks, due_process, lending, public, records, resolution, sessions
+from . import (
+    audit,
+    checks,
+    due_process,
+    lending,
+    public,
+    records,
+    resolution,
+    screening,
+    sessions,
+)
 
 ROUTERS = (
     checks.router,
@@ -14,4 +24,5 @@ ROUTERS = (
     due_process.router,
     lending.router,
     resolution.router,
+    screening.router,
 )

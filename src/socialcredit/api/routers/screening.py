@@ -1,0 +1,131 @@
+"""Screening by name, in the shape of OpenSanctions' yente API: a yente client configured
+with the base URL ``http(s)://HOST/screening`` calls ``/screening/match/{dataset}``,
+``/screening/search/{dataset}``, ``/screening/entities/{id}``, ``/screening/catalog`` and
+``/screening/algorithms``. The registry's public lists and register only: no natural person
+is screened by name (``services/screening.py``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from ...services import screening
+from ..deps import ERRORS, RegDep
+
+router = APIRouter(prefix="/screening", tags=["screening (yente-compatible)"])
+
+Name = Annotated[str, Path(max_length=80, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+class EntityExample(BaseModel):
+    id: str | None = Field(None, max_length=200)
+    schema_: str = Field(..., alias="schema", max_length=60, examples=["Company"])
+    properties: dict[str, str | list[Any]] = Field(
+        ...,
+        examples=[{"name": ["北京某某科技有限公司"], "registrationNumber": ["91110000600037341L"]}],
+    )
+
+
+class EntityMatchQuery(BaseModel):
+    weights: dict[str, float] = Field({}, description="Accepted for compatibility; unused.")
+    config: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    queries: dict[str, EntityExample] = Field(..., max_length=100)
+
+
+class TotalSpec(BaseModel):
+    value: int
+    relation: str = "eq"
+
+
+class ScoredEntity(BaseModel):
+    id: str
+    caption: str
+    schema_: str = Field(..., alias="schema")
+    properties: dict[str, list[str]]
+    datasets: list[str] = []
+    referents: list[str] = []
+    target: bool = False
+    first_seen: str | None = None
+    last_seen: str | None = None
+    last_change: str | None = None
+    score: float
+    match: bool
+    explanations: dict[str, dict[str, Any]]
+    features: dict[str, float]
+
+
+class EntityMatches(BaseModel):
+    status: int = 200
+    results: list[ScoredEntity]
+    total: TotalSpec
+    query: dict[str, Any]
+
+
+class EntityMatchResponse(BaseModel):
+    responses: dict[str, EntityMatches]
+    limit: int
+
+
+@router.post(
+    "/match/{dataset}",
+    response_model=EntityMatchResponse,
+    response_model_by_alias=True,
+    responses=ERRORS,
+    summary="Query by example matcher (yente)",
+)
+def post_match(
+    reg: RegDep,
+    dataset: Name,
+    body: EntityMatchQuery,
+    limit: Annotated[int, Query(ge=1, le=500)] = 5,
+    threshold: Annotated[float, Query(ge=0.0, le=1.0)] = screening.THRESHOLD,
+    cutoff: Annotated[
+        float, Query(ge=0.0, le=1.0, description="Results scoring at most this are left out.")
+    ] = screening.THRESHOLD,
+    algorithm: Annotated[str, Query(max_length=40)] = screening.ALGORITHM,
+    exclude_entity_ids: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006
+) -> Any:
+    """Each query entity (a ``Company`` or ``Organization`` with ``name``,
+    ``registrationNumber``, ``address``) against the dataset: the best candidates with their
+    score, whether it passes ``threshold``, and the features that made it."""
+    queries = {
+        k: {"id": q.id, "schema": q.schema_, "properties": q.properties}
+        for k, q in body.queries.items()
+    }
+    return screening.match(
+        reg,
+        dataset,
+        queries,
+        limit=limit,
+        threshold=threshold,
+        cutoff=cutoff,
+        exclude_entity_ids=tuple(exclude_entity_ids),
+    )
+
+
+@router.get("/search/{dataset}", responses=ERRORS, summary="Search by name or code (yente)")
+def get_search(
+    reg: RegDep,
+    dataset: Name,
+    q: Annotated[str, Query(max_length=100)] = "",
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    offset: Annotated[int, Query(ge=0, le=400)] = 0,
+) -> Any:
+    return screening.search(reg, dataset, q, limit=limit, offset=offset)
+
+
+@router.get("/entities/{entity_id}", responses=ERRORS, summary="One entity (yente)")
+def get_entity(reg: RegDep, entity_id: Annotated[str, Path(max_length=120)]) -> Any:
+    return screening.entity(reg, entity_id)
+
+
+@router.get("/catalog", responses=ERRORS, summary="The datasets (yente)")
+def get_catalog(reg: RegDep) -> Any:
+    return screening.catalog(reg)
+
+
+@router.get("/algorithms", responses=ERRORS, summary="The scoring algorithm (yente)")
+def get_algorithms() -> Any:
+    return screening.algorithms()

@@ -1,0 +1,420 @@
+"""Screening by name: the registry's public lists answered in the shape of OpenSanctions' yente
+API, so that a compliance tool that speaks yente points at ``/screening`` with no code of its
+own (``api/routers/screening.py`` is the HTTP side).
+
+Datasets: ``default`` (every registered organisation) and one per red or black list (the
+organisations actively on it). Entities are FollowTheMoney ``Company``/``Organization`` dicts,
+their ids ``sc-org-<code>`` (the FollowTheMoney export's id among their ``referents``).
+
+Matching reads candidates the way the public name search does (the name index, by code and
+by legacy organisation code) and scores them with the resolution's own features
+(``resolution/normalise.py``): the name without its legal form and with its branch, compared
+whole and then character by character (rapidfuzz); the registration number or legacy code; the
+address. Natural persons are not screened by name in this slice: a query of a ``Person`` is
+answered with no results (persons are matched only by implementing agencies, under the privacy
+rules; not built yet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz
+from sqlalchemy import or_, select
+
+from ..clock import iso, to_utc_naive
+from ..db import listings, subject_details, subjects
+from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
+from ..projections.name_index import normalise
+from ..resolution.normalise import address as fold_address
+from ..resolution.normalise import org_name
+from .opendata import ftm_id
+from .views import _names_containing, similar_names
+
+if TYPE_CHECKING:
+    from ..bootstrap import Registry
+
+ALGORITHM = "socialcredit-v1"
+ORG_SCHEMATA = ("Company", "Organization", "LegalEntity", "Thing")
+PERSON_SCHEMATA = ("Person",)
+ID_PREFIX = "sc-org-"
+#: yente's default threshold: a result scoring at least this is a ``match``
+THRESHOLD = 0.7
+CANDIDATES = 30
+
+FEATURES = {
+    "name_literal_match": (
+        "The names agree once folded (full-width forms, brackets, case) with the legal form "
+        "set aside (有限公司 and 有限责任公司 alike); a branch's name counts.",
+        1.0,
+    ),
+    "name_fuzzy_match": (
+        "How close the names are, character by character, legal forms aside (rapidfuzz).",
+        0.95,
+    ),
+    "identifier_match": (
+        "The registration number given is the organisation's code, or its legacy "
+        "organisation code (GB 11714).",
+        1.0,
+    ),
+    "identifier_mismatch": (
+        "A registration number was given and it is another organisation's: the score is cut.",
+        -0.4,
+    ),
+    "address_match": ("The addresses agree once folded (the province may be left off).", 0.05),
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    title: str
+    summary: str
+    list_id: str | None  # None: every registered organisation
+
+
+def datasets(reg: Registry) -> dict[str, Dataset]:
+    out = {
+        "default": Dataset(
+            "default",
+            f"{reg.pack.meta.title.in_('en')}: registered organisations",
+            "Every organisation the registry holds, with the lists it is on.",
+            None,
+        )
+    }
+    for lid, ld in reg.pack.lists.items():
+        out[lid] = Dataset(
+            lid,
+            ld.name.in_("en"),
+            f"Organisations on the {ld.kind} list {ld.name.in_('en')} now.",
+            lid,
+        )
+    return out
+
+
+def catalog(reg: Registry) -> dict[str, Any]:
+    """yente's ``/catalog``: the datasets, all current (the registry answers from its store)."""
+    version = reg.now().astimezone(reg.tz).strftime("%Y%m%d%H%M%S")
+    sets = [
+        {
+            "name": d.name,
+            "title": d.title,
+            "summary": d.summary,
+            "version": version,
+            "load": True,
+            "namespace": False,
+            "index_version": version,
+            "index_current": True,
+            "children": [],
+            "publisher": {"name": reg.pack.meta.title.in_("en"), "official": True},
+        }
+        for d in datasets(reg).values()
+    ]
+    return {
+        "datasets": sets,
+        "current": [d["name"] for d in sets],
+        "outdated": [],
+        "index_stale": False,
+    }
+
+
+def algorithms() -> dict[str, Any]:
+    features = {
+        name: {"description": desc, "coefficient": coef, "url": ""}
+        for name, (desc, coef) in FEATURES.items()
+    }
+    algo = {
+        "name": ALGORITHM,
+        "description": "The registry's resolution features over its own register.",
+        "features": features,
+        "docs": {
+            "name": ALGORITHM,
+            "description": "The registry's resolution features over its own register.",
+            "config": {},
+            "features": features,
+        },
+    }
+    return {"algorithms": [algo], "default": ALGORITHM, "best": ALGORITHM}
+
+
+def _dataset(reg: Registry, name: str) -> Dataset:
+    found = datasets(reg).get(name)
+    if found is None:
+        raise UnknownEntity(f"no dataset {name!r} (known: {', '.join(datasets(reg))})")
+    return found
+
+
+def _listed(conn: Any, codes: list[str], t: datetime) -> dict[str, set[str]]:
+    """The lists each of ``codes`` is actively on at ``t``."""
+    out: dict[str, set[str]] = {}
+    if not codes:
+        return out
+    L = listings.c
+    for r in conn.execute(
+        select(L.subject_id, L.list_id).where(
+            L.subject_id.in_(codes),
+            L.activates_at <= t,
+            or_(L.ended_at.is_(None), L.ended_at > t),
+            or_(L.until.is_(None), L.until > t),
+        )
+    ):
+        out.setdefault(r.subject_id, set()).add(r.list_id)
+    return out
+
+
+def _entity(reg: Registry, row: Any, on: set[str], address: str | None) -> dict[str, Any]:
+    code = row.subject_id
+    uscc = reg.org_scheme.builtin == "uscc"
+    props: dict[str, list[str]] = {
+        "name": [row.name],
+        "registrationNumber": [code],
+        "jurisdiction": [reg.pack.meta.jurisdiction.lower()],
+    }
+    if uscc:
+        props["uscCode"] = [code]
+    if address:
+        props["address"] = [address]
+    sanctioned = any(m.kind == "sanction" and set(m.lists) & on for m in reg.pack.measures.values())
+    if sanctioned:
+        props["topics"] = ["sanction"]
+    company = not uscc or code.startswith("9")
+    return {
+        "id": ID_PREFIX + code,
+        "caption": row.name,
+        "schema": "Company" if company else "Organization",
+        "properties": props,
+        "datasets": ["default", *sorted(on)],
+        "referents": [ftm_id("organisation", code)],
+        "target": bool(on),
+        "first_seen": iso(row.registered_at, reg.tz),
+        "last_seen": iso(reg.now(), reg.tz),
+        "last_change": iso(row.registered_at, reg.tz),
+    }
+
+
+_COLS = (
+    subjects.c.subject_id,
+    subjects.c.name,
+    subjects.c.registered_at,
+    subjects.c.organisation_code,
+)
+
+
+def _rows(conn: Any, codes: list[str], t: datetime) -> list[Any]:
+    if not codes:
+        return []
+    return list(
+        conn.execute(
+            select(*_COLS).where(
+                subjects.c.subject_id.in_(codes),
+                subjects.c.kind == "organisation",
+                subjects.c.registered_at <= t,
+            )
+        )
+    )
+
+
+def _addresses(conn: Any, codes: list[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    return {
+        r.subject_id: r.address
+        for r in conn.execute(
+            select(subject_details.c.subject_id, subject_details.c.address).where(
+                subject_details.c.subject_id.in_(codes), subject_details.c.address.is_not(None)
+            )
+        )
+    }
+
+
+def entity(reg: Registry, entity_id: str) -> dict[str, Any]:
+    """yente's ``/entities/{id}``."""
+    if not entity_id.startswith(ID_PREFIX):
+        raise UnknownEntity(f"no entity {entity_id!r}")
+    code = entity_id[len(ID_PREFIX) :]
+    t = to_utc_naive(reg.now())
+    with reg.engine.connect() as conn:
+        rows = _rows(conn, [code], t)
+        if not rows:
+            raise UnknownEntity(f"no entity {entity_id!r}")
+        on = _listed(conn, [code], t).get(code, set())
+        addr = _addresses(conn, [code]).get(code)
+    return _entity(reg, rows[0], on, addr)
+
+
+def _values(props: dict[str, Any], *names: str) -> list[str]:
+    out: list[str] = []
+    for n in names:
+        v = props.get(n)
+        for x in v if isinstance(v, list) else [v] if v is not None else []:
+            if isinstance(x, str) and x.strip():
+                out.append(x.strip()[:300])
+    return out
+
+
+def _identifier(reg: Registry, raw: str) -> tuple[str | None, str | None]:
+    """A registration number as (code, legacy organisation code): either may be None."""
+    text = raw.replace(" ", "").replace("-", "").upper()
+    try:
+        return reg.org_scheme.parse(text).number, None
+    except InvalidIdentifier:
+        pass
+    if len(text) == 9:
+        return None, f"{text[:8]}-{text[8]}"
+    return None, None
+
+
+def _score(
+    reg: Registry, names: list[str], ids: list[tuple[str | None, str | None]],
+    addresses: list[str], row: Any, addr: str | None,
+) -> tuple[float, dict[str, dict[str, Any]]]:  # fmt: skip
+    explain: dict[str, dict[str, Any]] = {}
+    best_literal, best_fuzzy = 0.0, 0.0
+    cand = org_name(row.name)
+    for q in names:
+        qn = org_name(q)
+        literal = 1.0 if qn.key == cand.key else 0.0
+        fuzzy = fuzz.ratio(qn.base, cand.base) / 100.0 if qn.base and cand.base else 0.0
+        if literal > best_literal or (literal == best_literal and fuzzy > best_fuzzy):
+            explain["name_literal_match"] = {
+                "detail": None, "score": literal, "query": q, "candidate": row.name,
+            }  # fmt: skip
+        if fuzzy > best_fuzzy:
+            explain["name_fuzzy_match"] = {
+                "detail": None, "score": round(fuzzy, 4), "query": q, "candidate": row.name,
+            }  # fmt: skip
+        best_literal, best_fuzzy = max(best_literal, literal), max(best_fuzzy, fuzzy)
+    score = max(best_literal, best_fuzzy * FEATURES["name_fuzzy_match"][1])
+    if ids:
+        hit = any(
+            (c is not None and c == row.subject_id)
+            or (legacy is not None and legacy == row.organisation_code)
+            for c, legacy in ids
+        )
+        explain["identifier_match"] = {"detail": None, "score": 1.0 if hit else 0.0}
+        if hit:
+            score = max(score, 0.99) if best_literal < 1.0 else 1.0
+        elif any(c is not None for c, _ in ids):
+            explain["identifier_mismatch"] = {"detail": None, "score": 1.0}
+            score = max(0.0, score + FEATURES["identifier_mismatch"][1])
+    if addresses and addr:
+        agree = any(fold_address(a).key == fold_address(addr).key for a in addresses)
+        explain["address_match"] = {"detail": None, "score": 1.0 if agree else 0.0}
+        if agree:
+            score = min(1.0, score + FEATURES["address_match"][1])
+    return round(score, 4), explain
+
+
+def match(
+    reg: Registry,
+    dataset: str,
+    queries: dict[str, dict[str, Any]],
+    *,
+    limit: int = 5,
+    threshold: float = THRESHOLD,
+    cutoff: float = THRESHOLD,
+    exclude_entity_ids: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """yente's ``/match/{dataset}``: per query, the best candidates scoring above ``cutoff``
+    with their score, whether it reaches ``threshold`` (a match), and the features that made
+    it; ``total`` counts the matches, as yente's does."""
+    ds = _dataset(reg, dataset)
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit is between 1 and 500")
+    t = to_utc_naive(reg.now())
+    excluded = set(exclude_entity_ids)
+    out: dict[str, Any] = {}
+    with reg.engine.connect() as conn:
+        for qid, q in queries.items():
+            schema = q.get("schema") or "LegalEntity"
+            props = q.get("properties") or {}
+            echo = {"id": q.get("id"), "schema": schema, "properties": props}
+            if schema in PERSON_SCHEMATA or schema not in ORG_SCHEMATA:
+                out[qid] = {
+                    "status": 200,
+                    "results": [],
+                    "total": {"value": 0, "relation": "eq"},
+                    "query": echo,
+                }
+                continue
+            names = _values(props, "name", "alias", "previousName", "weakAlias")
+            ids = [
+                _identifier(reg, v)
+                for v in _values(props, "registrationNumber", "uscCode", "taxNumber", "idNumber")
+            ]
+            addresses = _values(props, "address")
+            codes: list[str] = [c for c, _ in ids if c]
+            legacies = [lg for _, lg in ids if lg]
+            if legacies:
+                codes += [
+                    r.subject_id
+                    for r in conn.execute(
+                        select(subjects.c.subject_id).where(
+                            subjects.c.organisation_code.in_(legacies)
+                        )
+                    )
+                ]
+            for n in names:
+                key = normalise(n)
+                if len(key) >= 2:
+                    codes += [r.subject_id for r in _names_containing(conn, key, t, CANDIDATES)]
+                    codes += [r.subject_id for r in similar_names(conn, key, t, CANDIDATES)]
+            codes = list(dict.fromkeys(codes))
+            rows = _rows(conn, codes, t)
+            on = _listed(conn, [r.subject_id for r in rows], t)
+            if ds.list_id is not None:
+                rows = [r for r in rows if ds.list_id in on.get(r.subject_id, set())]
+            rows = [r for r in rows if ID_PREFIX + r.subject_id not in excluded]
+            addr = _addresses(conn, [r.subject_id for r in rows])
+            scored = []
+            for r in rows:
+                score, explain = _score(reg, names, ids, addresses, r, addr.get(r.subject_id))
+                if score <= cutoff:
+                    continue
+                ent = _entity(reg, r, on.get(r.subject_id, set()), addr.get(r.subject_id))
+                features = {k: v["score"] for k, v in explain.items()}
+                scored.append(
+                    {
+                        **ent,
+                        "score": score,
+                        "match": score >= threshold,
+                        "explanations": explain,
+                        "features": features,
+                    }
+                )
+            scored.sort(key=lambda e: (-e["score"], e["id"]))
+            out[qid] = {
+                "status": 200,
+                "results": scored[:limit],
+                "total": {"value": sum(e["match"] for e in scored), "relation": "eq"},
+                "query": echo,
+            }
+    return {"responses": out, "limit": limit}
+
+
+def search(reg: Registry, dataset: str, q: str, limit: int = 10, offset: int = 0) -> dict[str, Any]:
+    """yente's ``/search/{dataset}?q=``: organisations by name or code."""
+    ds = _dataset(reg, dataset)
+    from .views import search as name_search
+
+    found = name_search(reg, q, limit=min(500, offset + limit)) if q.strip() else {"results": []}
+    t = to_utc_naive(reg.now())
+    codes = [r["subject"] for r in found["results"]]
+    with reg.engine.connect() as conn:
+        rows = {r.subject_id: r for r in _rows(conn, codes, t)}
+        on = _listed(conn, list(rows), t)
+        addr = _addresses(conn, list(rows))
+    results = [
+        _entity(reg, rows[c], on.get(c, set()), addr.get(c))
+        for c in codes
+        if c in rows and (ds.list_id is None or ds.list_id in on.get(c, set()))
+    ]
+    return {
+        "limit": limit,
+        "offset": offset,
+        "total": {"value": len(results), "relation": "eq"},
+        "results": results[offset : offset + limit],
+        "facets": {},
+    }

@@ -1,0 +1,116 @@
+"""Screening by name in yente's API shape (the first slice of #28): a compliance tool that
+speaks yente matches a counterparty by name, registration number and address against the
+registry's register or one of its lists, searches, reads an entity, the catalog and the
+algorithm; a person is never screened by name here. On both databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from socialcredit.api.app import create_app
+from socialcredit.bootstrap import Registry
+from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.services import ingest, listings
+from tests.fixtures.rows import ORG, ORG2, ORG_NAME, PERSON, judgment, numbered, penalty
+
+pytestmark = pytest.mark.e2e
+OTHER = "深圳某某贸易有限公司"
+
+
+@pytest.fixture
+def client(reg: Registry, clock: FixedClock) -> Any:
+    ingest.ingest(
+        reg,
+        numbered([judgment(), judgment("J-P", PERSON, conduct="evades_enforcement")]),
+        "court",
+        actor="court",
+    )
+    ingest.ingest(
+        reg,
+        numbered([{**penalty("P-2", ORG2, severity="general"), "subject_name": OTHER}]),
+        "samr",
+        actor="samr",
+    )
+    clock.set(parse_moment("2026-03-02T09:00"))
+    listings.advance(reg, "sweep")
+    with TestClient(create_app(reg)) as c:
+        yield c
+
+
+def match(client: Any, dataset: str, **queries: dict[str, Any]) -> dict[str, Any]:
+    r = client.post(f"/screening/match/{dataset}", json={"queries": queries})
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_match_by_name_number_and_list(client: Any) -> None:
+    body = match(
+        client,
+        "default",
+        # another legal form of the same name
+        by_name={"schema": "Company", "properties": {"name": ["北京某某科技有限责任公司"]}},
+        by_number={
+            "schema": "Company",
+            "properties": {"name": ["某某贸易"], "registrationNumber": [ORG2]},
+        },
+        nobody={"schema": "Company", "properties": {"name": ["完全无关的名称股份公司"]}},
+        person={"schema": "Person", "properties": {"name": ["张三"]}},
+    )
+    assert body["limit"] == 5
+    r = body["responses"]
+    (hit,) = r["by_name"]["results"]
+    assert (hit["caption"], hit["match"], hit["score"]) == (ORG_NAME, True, 1.0)
+    assert hit["id"] == f"sc-org-{ORG}" and hit["schema"] == "Company"
+    assert hit["properties"]["registrationNumber"] == [ORG]
+    assert "dishonest_judgment_debtors" in hit["datasets"] and hit["target"] is True
+    assert hit["properties"]["topics"] == ["sanction"]
+    assert hit["explanations"]["name_literal_match"]["score"] == 1.0
+    assert r["by_name"]["total"] == {"value": 1, "relation": "eq"}
+    assert r["by_name"]["query"]["schema"] == "Company"
+    (num,) = r["by_number"]["results"]
+    assert num["caption"] == OTHER and num["features"]["identifier_match"] == 1.0
+    assert r["nobody"]["results"] == [] and r["person"]["results"] == []
+    # a list's dataset holds only its listed organisations
+    on_list = match(
+        client,
+        "dishonest_judgment_debtors",
+        a={"schema": "Company", "properties": {"name": [ORG_NAME]}},
+        b={"schema": "Company", "properties": {"name": [OTHER]}},
+    )["responses"]
+    assert [x["caption"] for x in on_list["a"]["results"]] == [ORG_NAME]
+    assert on_list["b"]["results"] == []
+    # a number that is another organisation's cuts the score
+    wrong = match(
+        client,
+        "default",
+        q={"schema": "Company", "properties": {"name": [ORG_NAME], "registrationNumber": [ORG2]}},
+    )["responses"]["q"]["results"]
+    assert all(x["caption"] != ORG_NAME or x["score"] < 1.0 for x in wrong)
+    # excluded entities stay out, and a lower cutoff shows the near misses
+    r2 = client.post(
+        "/screening/match/default",
+        params={"exclude_entity_ids": f"sc-org-{ORG}"},
+        json={"queries": {"q": {"schema": "Company", "properties": {"name": [ORG_NAME]}}}},
+    ).json()
+    assert all(x["id"] != f"sc-org-{ORG}" for x in r2["responses"]["q"]["results"])
+
+
+def test_search_entities_catalog_algorithms(client: Any) -> None:
+    r = client.get("/screening/search/default", params={"q": "北京"}).json()
+    assert [x["caption"] for x in r["results"]] == [ORG_NAME] and r["total"]["value"] == 1
+    e = client.get(f"/screening/entities/sc-org-{ORG}").json()
+    assert e["caption"] == ORG_NAME and e["referents"]
+    assert client.get("/screening/entities/sc-org-nothing").status_code == 404
+    cat = client.get("/screening/catalog").json()
+    assert "default" in cat["current"] and "dishonest_judgment_debtors" in cat["current"]
+    assert cat["outdated"] == [] and all(d["index_current"] for d in cat["datasets"])
+    alg = client.get("/screening/algorithms").json()
+    assert alg["default"] == alg["best"] == "socialcredit-v1"
+    assert "name_literal_match" in alg["algorithms"][0]["docs"]["features"]
+    r = client.post("/screening/match/nowhere", json={"queries": {}})
+    assert r.status_code == 404 and r.json()["error"] == "unknown"
+    r = client.post("/screening/match/default", json={"queries": {"q": {"properties": {}}}})
+    assert r.status_code == 422
