@@ -9,7 +9,10 @@ and match probability. The parameters are Splink's own estimates, never set by h
 - the prior, ``probability_two_random_records_match``, from strict deterministic rules and a
   recall assumption (``estimate_probability_two_random_records_match``);
 - the u probabilities (how often a level occurs between different people) from random pairs
-  (``estimate_u_using_random_sampling``, seeded);
+  (``estimate_u_using_random_sampling``, seeded), then, for persons, counted again on random
+  pairs that disagree outright on another comparison (``_u_from_disagreeing_pairs``: where
+  people have many records each, the matches among random pairs made every agreement look
+  several times commoner between different people than it is);
 - the m probabilities (how often a level occurs between records of one person) by
   expectation maximisation over two blocking rules, each session training the comparisons
   its rule leaves free (``estimate_parameters_using_expectation_maximisation``).
@@ -30,8 +33,11 @@ What this adds to a plain Splink set-up, for messy data:
   agreeing; dates of birth with levels for a day/month swap, one edited or transposed digit
   and the same year and month; ID numbers and postcodes within one or two edits. Exact
   agreement on names, postcode and suburb is adjusted for how common the value is.
-- **Clustering** (connected components at the upper threshold), so that A~B and B~C gives
-  A~C: transitivity recovers pairs whose direct comparison is too damaged to link.
+- **Clustering** at the upper threshold, so that A~B and B~C gives A~C: transitivity
+  recovers pairs whose direct comparison is too damaged to link. Links are taken best first,
+  and one that would join two groups of records joins them only if their records are, on
+  average, more likely than not the same person (``_clusters``): a record that says too
+  little to tell two people apart does not merge them (no link without a margin).
 
 Thresholds are on the match probability, from ``packs/cn-national/resolution/thresholds.yaml``
 (a policy choice of the registry): at or above ``upper`` (0.99: at most one wrong link in a
@@ -92,7 +98,7 @@ from . import normalise
 
 #: Bump when the preparation, comparisons or blocking of a kind change: a saved model records
 #: the version it was trained under, and a model of another version does not load.
-VERSIONS = {"person": 2, "organisation": 1}
+VERSIONS = {"person": 3, "organisation": 1}
 
 Kind = Literal["person", "organisation"]
 Decision = Literal["link", "review", "unresolved"]
@@ -192,7 +198,9 @@ _NAME_SUFFIXES = re.compile(
 )
 _MORE_PREFIXES = re.compile(
     r"^\W*(?:(?:rev|revd|reverend|fr|father|sister|brother|mother|rabbi|imam|hon|honourable|"
-    r"rt|right|viscount|marquess|marquis)\.?\s+)+",
+    r"rt|right|viscount|marquess|marquis|mme|mlle|"
+    # military and police ranks (rigour's list has captain and colonel written out only)
+    r"capt|cpt|col|maj|major|lt|lieut|sgt|serjeant|cpl|pte|pvt|gen|adm|cmdr|cdr|insp)\.?\s+)+",
     re.IGNORECASE,
 )
 #: Chinese honorifics written after a name (先生, 女士 …), kept off names of two characters or
@@ -329,8 +337,18 @@ def _name_comparison(cols: frozenset[str]) -> dict[str, Any] | None:
             "is_null_level": True,
         },
         cll.ExactMatchLevel("full_name", term_frequency_adjustments=True),
-        cll.ColumnsReversedLevel("given_name", "surname"),
-        cll.JaroWinklerLevel("full_name", 0.92),
+        # both names, each in the other's field (not symmetrical, Splink's level holds when
+        # one name alone is in the other field)
+        cll.ColumnsReversedLevel("given_name", "surname", symmetrical=True),
+        # the whole name similar, and each part too: Jaro-Winkler weighs the first letters
+        # most, so a long given name shared makes two full names "similar" whatever the
+        # surnames (Richard Poumacko, Richard Roko)
+        cll.CustomLevel(
+            f"{_jw('full_name_l', 'full_name_r')} >= 0.92 AND "
+            f"{_jw('given_name_l', 'given_name_r')} >= 0.85 AND "
+            f"{_jw('surname_l', 'surname_r')} >= 0.85",
+            "Jaro-Winkler distance of full_name >= 0.92",
+        ),
         cll.CustomLevel(f"{swapped} >= 1.8", "given and surname swapped, with typos"),
         cll.CustomLevel(
             "surname_l = surname_r AND given_first_l = given_first_r",
@@ -343,13 +361,28 @@ def _name_comparison(cols: frozenset[str]) -> dict[str, Any] | None:
             "surname agrees, given names are forms of one name (Bill, William)",
         ),
         cll.CustomLevel(
-            "surname_l = surname_r AND substr(given_name_l, 1, 1) = substr(given_name_r, 1, 1)",
-            "surname and the given name's initial agree",
+            "surname_l = surname_r AND substr(given_name_l, 1, 1) = substr(given_name_r, 1, 1) "
+            "AND (length(given_first_l) = 1 OR length(given_first_r) = 1)",
+            "surname agrees, the given name written as its initial on one side",
         ),
-        cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
-        cll.ExactMatchLevel("given_name", term_frequency_adjustments=True),
+        # one name agrees and the other is written on one side only: no evidence against
+        cll.CustomLevel(
+            "surname_l = surname_r AND (given_name_l IS NULL OR given_name_r IS NULL)",
+            "surname agrees, given name on one side only",
+        ).configure(tf_adjustment_column="surname"),
+        cll.CustomLevel(
+            "given_name_l = given_name_r AND (surname_l IS NULL OR surname_r IS NULL)",
+            "given name agrees, surname on one side only",
+        ).configure(tf_adjustment_column="given_name"),
+        cll.CustomLevel(
+            f"{_jw('given_name_l', 'given_name_r')} >= 0.8 AND "
+            f"{_jw('surname_l', 'surname_r')} >= 0.8",
+            "both names similar",
+        ),
+        # one name agrees and the other disagrees: a spouse, a sibling, a namesake
+        cll.CustomLevel("surname_l = surname_r", "surname agrees, given names differ"),
+        cll.CustomLevel("given_name_l = given_name_r", "given name agrees, surnames differ"),
         cll.CustomLevel("given_name_l = surname_r OR surname_l = given_name_r", "one name swapped"),
-        cll.JaroWinklerLevel("full_name", 0.8),
         cll.CustomLevel(f"{swapped} >= 1.5", "swapped, similar"),
         cll.CustomLevel(
             " OR ".join(
@@ -391,16 +424,28 @@ def _dob_comparison() -> dict[str, Any]:
         f"substr({c}_l, 1, 4) = substr({c}_r, 1, 4) AND substr({c}_l, 5, 2) = "
         f"substr({c}_r, 7, 2) AND substr({c}_l, 7, 2) = substr({c}_r, 5, 2)"
     )
+    # the levels of a full date need a full date on both sides: two years written alone
+    # that agree are a year agreeing, not a date (1991 and 1991), and two years one digit
+    # apart are not a date with one typo
+    full = f"length({c}_l) = 8 AND length({c}_r) = 8"
     return _levels(
         c,
         "date of birth (YYYYMMDD), tolerant of a day/month swap and digit typos",
         [
             cll.NullLevel(c),
-            cll.ExactMatchLevel(c),
-            cll.CustomLevel(swap, "day and month swapped"),
-            cll.DamerauLevenshteinLevel(c, 1),
-            cll.CustomLevel(f"substr({c}_l, 1, 6) = substr({c}_r, 1, 6)", "same year and month"),
-            cll.DamerauLevenshteinLevel(c, 2),
+            cll.CustomLevel(f"{c}_l = {c}_r AND {full}", "Exact match on date_of_birth"),
+            cll.CustomLevel(f"{swap} AND {full}", "day and month swapped"),
+            cll.CustomLevel(
+                f"damerau_levenshtein({c}_l, {c}_r) <= 1 AND {full}",
+                "Damerau-Levenshtein distance of date_of_birth <= 1",
+            ),
+            cll.CustomLevel(
+                f"substr({c}_l, 1, 6) = substr({c}_r, 1, 6) AND {full}", "same year and month"
+            ),
+            cll.CustomLevel(
+                f"damerau_levenshtein({c}_l, {c}_r) <= 2 AND {full}",
+                "Damerau-Levenshtein distance of date_of_birth <= 2",
+            ),
             # a year written alone, or a date damaged past two edits in the same year
             cll.CustomLevel("dob_year_l = dob_year_r", "same year"),
             cll.ElseLevel(),
@@ -443,17 +488,84 @@ def comparisons(cols: frozenset[str]) -> list[dict[str, Any]]:
         out.append(_code_comparison("soc_sec_id", False, (1, 2)))
     if "street_number" in cols:
         out.append(_code_comparison("street_number", False, (1,)))
-    if "address_1" in cols:
-        out.append(_text_comparison("address_1", False, (0.9, 0.8)))
     if "address_2" in cols:
         out.append(_text_comparison("address_2", False, (0.9,)))
-    if "suburb" in cols:
-        out.append(_text_comparison("suburb", True, (0.9,)))
-    if "postcode" in cols:
-        out.append(_code_comparison("postcode", True, (1, 2)))
-    elif "state" in cols:  # the state says little that a postcode does not already say
-        out.append(_text_comparison("state", False, ()))
+    if (place := _place_comparison(cols)) is not None:
+        out.append(place)
     return out
+
+
+#: The columns of where a person lives, compared as one: they are not independent evidence
+#: (one street address has one suburb, one postcode and one state), and taken as separate
+#: comparisons their Bayes factors multiplied, so that two people of one household, sharing
+#: a surname and an address, linked on the address counted three times.
+_PLACE = ("address_1", "suburb", "postcode", "state")
+
+
+def _place_comparison(cols: frozenset[str]) -> dict[str, Any] | None:
+    """Street address, suburb, postcode and state as one comparison: the finest part both
+    records give decides the level; a part given on one side only is no evidence."""
+    import splink.comparison_level_library as cll
+
+    have = [c for c in _PLACE if c in cols]
+    if not have:
+        return None
+
+    def eq(c: str) -> str:
+        return f"{c}_l = {c}_r"
+
+    def both(c: str) -> str:
+        return f"({c}_l IS NOT NULL AND {c}_r IS NOT NULL)"
+
+    levels: list[Any] = [
+        cll.CustomLevel(
+            " AND ".join(f"NOT {both(c)}" for c in have), "no part of the place on both sides"
+        ).configure(is_null_level=True)
+    ]
+    finer = [c for c in ("postcode", "suburb") if c in have]
+    if "address_1" in have:
+        if finer:
+            levels.append(
+                cll.CustomLevel(
+                    f"{eq('address_1')} AND ({' OR '.join(eq(c) for c in finer)})",
+                    "same street address in the same suburb or postcode",
+                )
+            )
+        levels.append(cll.CustomLevel(eq("address_1"), "same street address"))
+    if {"postcode", "suburb"} <= set(have):
+        levels.append(
+            cll.CustomLevel(f"{eq('postcode')} AND {eq('suburb')}", "same postcode and suburb")
+        )
+    if "postcode" in have:
+        levels.append(
+            cll.CustomLevel(eq("postcode"), "same postcode").configure(
+                tf_adjustment_column="postcode"
+            )
+        )
+    if "suburb" in have:
+        levels.append(
+            cll.CustomLevel(eq("suburb"), "same suburb").configure(tf_adjustment_column="suburb")
+        )
+    if "address_1" in have:
+        levels.append(
+            cll.CustomLevel(f"{_jw('address_1_l', 'address_1_r')} >= 0.9", "street address similar")
+        )
+    if "postcode" in have:
+        levels.append(
+            cll.CustomLevel(
+                "damerau_levenshtein(postcode_l, postcode_r) <= 1", "postcode within one edit"
+            )
+        )
+    if "suburb" in have:
+        levels.append(cll.CustomLevel(f"{_jw('suburb_l', 'suburb_r')} >= 0.9", "suburb similar"))
+    if "state" in have:
+        # the state only where nothing finer is given on both sides: a state agreeing under
+        # postcodes that disagree is a disagreement
+        finer_both = [both(c) for c in have if c != "state"]
+        cond = eq("state") + "".join(f" AND NOT {b}" for b in finer_both)
+        levels.append(cll.CustomLevel(cond, "same state, nothing finer on both sides"))
+    levels.append(cll.ElseLevel())
+    return _levels("place", "street address, suburb, postcode and state, as one place", levels)
 
 
 def _needs(cols: frozenset[str], *need: str) -> bool:
@@ -543,6 +655,7 @@ def _em_rules(cols: frozenset[str]) -> list[str]:
     # agreeing on the names (it sees no column of the comparison in the rule).
     candidates = [
         ("date_of_birth",),
+        ("given_name", "surname"),
         ("postcode",),
         ("soc_sec_id",),
         ("suburb",),
@@ -999,15 +1112,16 @@ def _train_prepared(
         sessions += 1
     if sessions == 0:
         raise TooLittleData(f"no training rule found pairs among {[len(t) for t in tables]} rows")
-    prior = _refine_prior(linker, tables)
     trained = linker.misc.save_model_to_json()
     if engine == "spark":  # stored in DuckDB's dialect, like every model
         from . import spark_engine
 
         trained = spark_engine.as_duckdb(trained, settings)
+    unmixed = _u_from_disagreeing_pairs(trained, tables, engine, threads, max_pairs / 2)
+    prior = _refine_prior(_linker(tables, copy.deepcopy(trained), engine, threads), tables)
     if prior is not None:
         trained["probability_two_random_records_match"] = prior
-    _unmix_u(trained, float(trained["probability_two_random_records_match"]))
+    _unmix_u(trained, float(trained["probability_two_random_records_match"]), skip=unmixed)
     _floor_m(trained)
     import splink
 
@@ -1053,7 +1167,75 @@ def _floor_m(settings: dict[str, Any]) -> None:
             lv["m_probability"] = lv["m_probability"] * spare / total
 
 
-def _unmix_u(settings: dict[str, Any], prior: float) -> None:
+#: The fewest random pairs disagreeing elsewhere that a comparison's u is counted on; with
+#: fewer, its u is the random pairs' with the matches taken out (``_unmix_u``).
+U_MIN_PAIRS = 10_000
+
+
+def _u_from_disagreeing_pairs(
+    settings: dict[str, Any],
+    tables: Sequence[pd.DataFrame],
+    engine: str,
+    threads: int,
+    max_pairs: float,
+) -> set[str]:
+    """Each comparison's u probabilities counted on random pairs that disagree outright on
+    another comparison (its last level, ``All other comparisons``, on a value both records
+    give). u is how often a level occurs between *different* people. Random pairs are almost
+    all different people, but where people have many records each, the few matches among
+    them are most of the pairs that agree (on a full name or a date of birth), and Splink's
+    random-pair estimate then counts them as chance agreement: an agreement weighed several
+    times less than it should. A pair whose date of birth or place plainly disagrees is a
+    match far more rarely (the share of matches with that disagreement, against nearly every
+    non-match), and as long as different people agree on one field independently of
+    another, its name agrees by chance as often as any other pair of different people.
+
+    The pairs are a sample of records on each side (about ``max_pairs`` pairs, chosen by a
+    fixed hash of the record's position, so the same on every engine). A level no such pair
+    shows gets u of one pair in the sample. Returns the comparisons whose u was set here;
+    the others (too few such pairs, or no other comparison) keep theirs."""
+    comps = settings["comparisons"]
+    if len(comps) < 2:
+        return set()
+    total = _pair_count(tables)
+    if total == 0:
+        return set()
+    share = min(1.0, math.sqrt(max_pairs / total))
+    cut = max(1, round(share * 10007))
+    sample = copy.deepcopy(settings)
+    sample["retain_matching_columns"] = True
+    sample["retain_intermediate_calculation_columns"] = True
+    sample["blocking_rules_to_generate_predictions"] = [
+        {
+            "blocking_rule": f"(l.unique_id * 7919) % 10007 < {cut} AND "
+            f"(r.unique_id * 7919) % 10007 < {cut}",
+            "sql_dialect": "duckdb",
+        }
+    ]
+    linker = _linker(list(tables), sample, engine, threads)
+    names = [c["output_column_name"] for c in comps]
+    pred = linker.inference.predict()
+    cols = ", ".join(f"gamma_{n}" for n in names)
+    gammas = linker.misc.query_sql(f"SELECT {cols} FROM {pred.physical_name}", output_type="pandas")
+    pred.drop_table_from_database_and_remove_from_cache()
+    disagree = gammas.eq(0)
+    done = set()
+    for comp, name in zip(comps, names, strict=True):
+        others = disagree.drop(columns=f"gamma_{name}").any(axis=1)
+        g = gammas.loc[others, f"gamma_{name}"]
+        g = g[g >= 0]
+        if len(g) < U_MIN_PAIRS:
+            continue
+        counts = g.value_counts().to_dict()
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        for k, lv in enumerate(levels):
+            gamma = len(levels) - 1 - k
+            lv["u_probability"] = max(int(counts.get(gamma, 0)), 1) / len(g)
+        done.add(name)
+    return done
+
+
+def _unmix_u(settings: dict[str, Any], prior: float, skip: Iterable[str] = ()) -> None:
     """Take the matches out of the u probabilities. Splink estimates u from random pairs as if
     none matched; a level's share among random pairs is really prior * m + (1 - prior) * u.
     Where people have many records each, matches are a large part of the pairs that agree
@@ -1063,6 +1245,8 @@ def _unmix_u(settings: dict[str, Any], prior: float) -> None:
     if not 0 < prior < 1:
         return
     for comp in settings["comparisons"]:
+        if comp["output_column_name"] in skip:
+            continue
         for lv in comp["comparison_levels"]:
             m, u = lv.get("m_probability"), lv.get("u_probability")
             if lv.get("is_null_level") or m is None or u is None:
@@ -1356,9 +1540,12 @@ def link(
     linker = _linker(tables, settings, engine, threads)
     if sum(map(len, tables)) >= TF_MIN_ROWS:
         _term_frequencies(linker, tables, settings)
-    predictions = linker.inference.predict(threshold_match_probability=th.lower)
-    df = predictions.as_pandas_dataframe()
-    df = _orient(df, len(tables) > 1)
+    # pairs down to CLUSTER_FLOOR for the clustering's averages; those below lower are
+    # not returned
+    floor = min(th.lower, CLUSTER_FLOOR) if cluster else th.lower
+    predictions = linker.inference.predict(threshold_match_probability=floor)
+    every = _orient(predictions.as_pandas_dataframe(), len(tables) > 1)
+    df = every[every["match_probability"] >= th.lower].reset_index(drop=True)
     df["decision"] = [decide(p, th) for p in df["match_probability"]]
     linked = {
         (int(a), int(b))
@@ -1366,10 +1553,7 @@ def link(
         if d == "link"
     }
     if cluster and linked:
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            predictions, threshold_match_probability=th.upper
-        ).as_pandas_dataframe()
-        linked |= _cluster_pairs(clusters, len(tables) > 1)
+        linked |= _clusters(every, th, len(tables) > 1)
     return Resolution(df, linked, model, th, _labels(settings), len(tables) > 1)
 
 
@@ -1421,19 +1605,77 @@ def _orient(df: pd.DataFrame, linkage: bool) -> pd.DataFrame:
     )
 
 
-def _cluster_pairs(clusters: pd.DataFrame, linkage: bool) -> set[tuple[int, int]]:
-    out: set[tuple[int, int]] = set()
-    for _, members in clusters.groupby("cluster_id"):
-        if len(members) < 2:
+#: Pairs scored below this count as 0 in the clustering's averages (:func:`_clusters`).
+CLUSTER_FLOOR = 0.01
+
+
+def _clusters(df: pd.DataFrame, th: Thresholds, linkage: bool) -> set[tuple[int, int]]:
+    """The pairs of the clusters the links make, where two groups of records are joined only
+    when, on average, a record of one is more likely than not the same person as a record of
+    the other.
+
+    Connected components (A~B and B~C links A~C) recover the pairs whose own comparison is too
+    damaged to link, but one record that says too little to tell two people apart (a surname
+    and an address, the given name left empty, shared by a husband and wife) joins everything
+    of both into one person. So the links are taken best first, and a link between two
+    groups already formed joins them only if the mean match probability over all their pairs
+    of records, a pair not scored counting as 0, is at least ``lower``: a record that merely
+    bridges two people, whose other records the model keeps apart, links neither to the other
+    (no link without a margin). Groups of one record join as before."""
+    prob: dict[tuple[int, int], float] = {}
+    for a, b, p in zip(df["left"], df["right"], df["match_probability"], strict=True):
+        key = (int(a), -int(b) - 1) if linkage else (int(a), int(b))
+        prob[key] = float(p)
+    edges = sorted(((p, k) for k, p in prob.items() if p >= th.upper), reverse=True)
+    neighbours: dict[int, dict[int, float]] = {}
+    for (a, b), p in prob.items():
+        neighbours.setdefault(a, {})[b] = p
+        neighbours.setdefault(b, {})[a] = p
+    parent: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+
+    def root(x: int) -> int:
+        parent.setdefault(x, x)
+        members.setdefault(x, [x])
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def side_count(group: list[int], left: bool) -> int:
+        return sum(1 for x in group if (x >= 0) == left)
+
+    for _, (a, b) in edges:
+        ra, rb = root(a), root(b)
+        if ra == rb:
             continue
-        ids = members["unique_id"].astype(int).tolist()
+        ga, gb = members[ra], members[rb]
+        if len(ga) > 1 or len(gb) > 1:
+            small, big = (ga, set(gb)) if len(ga) <= len(gb) else (gb, set(ga))
+            total = sum(p for x in small for y, p in neighbours.get(x, {}).items() if y in big)
+            if linkage:
+                n = side_count(ga, True) * side_count(gb, False) + side_count(
+                    ga, False
+                ) * side_count(gb, True)
+            else:
+                n = len(ga) * len(gb)
+            if n and total / n < th.lower:
+                continue
+        if len(ga) < len(gb):
+            ra, rb, ga, gb = rb, ra, gb, ga
+        parent[rb] = ra
+        ga.extend(gb)
+        del members[rb]
+    out: set[tuple[int, int]] = set()
+    for group in members.values():
+        if len(group) < 2:
+            continue
         if linkage:
-            src = members["source_dataset"].tolist()
-            ls = [i for i, s in zip(ids, src, strict=True) if s == _LEFT]
-            rs = [i for i, s in zip(ids, src, strict=True) if s != _LEFT]
+            ls = [x for x in group if x >= 0]
+            rs = [-x - 1 for x in group if x < 0]
             out.update((a, b) for a in ls for b in rs)
         else:
-            ids.sort()
+            ids = sorted(group)
             out.update((a, b) for i, a in enumerate(ids) for b in ids[i + 1 :])
     return out
 
