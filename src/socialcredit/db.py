@@ -34,7 +34,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The newest Alembic revision under migrations/versions (a test keeps the two in step).
-SCHEMA_REVISION = "0017"
+SCHEMA_REVISION = "0018"
 
 events = Table(
     "events",
@@ -355,6 +355,20 @@ statements = Table(
     Index("ix_statements_subject", "subject_id"),
 )
 
+#: A screening principal's "not this one": a result it marked as not the counterparty of a
+#: query, left out of that principal's later results for the same query.
+screening_judgements = Table(
+    "screening_judgements",
+    metadata,
+    Column("principal_id", String(32), primary_key=True),
+    Column("query_key", String(64), primary_key=True),
+    Column("entity_id", String(120), primary_key=True),
+    Column("verdict", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("judged_at", DateTime, nullable=False),
+    Column("lifted_at", DateTime),
+)
+
 repairs = Table(
     "repairs",
     metadata,
@@ -502,6 +516,7 @@ PROJECTIONS: tuple[Table, ...] = (
     source_tokens,
     objections,
     statements,
+    screening_judgements,
     repairs,
     contacts,
     deliveries,

@@ -114,3 +114,42 @@ def test_search_entities_catalog_algorithms(client: Any) -> None:
     assert r.status_code == 404 and r.json()["error"] == "unknown"
     r = client.post("/screening/match/default", json={"queries": {"q": {"properties": {}}}})
     assert r.status_code == 422
+
+
+def test_not_this_one_sticks_for_its_principal_only(reg: Registry, client: Any) -> None:
+    """A bank marks a result as a false positive: its next match of the same query leaves it
+    out, another bank's still shows it, and withdrawing the judgement brings it back. The
+    public may not judge. The judgement is in the log and survives a rebuild."""
+    from socialcredit.services import audit
+    from socialcredit.services.access import create_principal
+
+    a = create_principal(reg, "lender", "Bank A", actor="op")["token"]
+    b = create_principal(reg, "lender", "Bank B", actor="op")["token"]
+    query = {"schema": "Company", "properties": {"name": ["北京某某科技"]}}
+
+    def ids(token: str | None) -> list[str]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        r = client.post(
+            "/screening/match/default",
+            params={"cutoff": 0.5, "threshold": 0.5},
+            json={"queries": {"q": query}},
+            headers=headers,
+        )
+        assert r.status_code == 200, r.text
+        return [x["id"] for x in r.json()["responses"]["q"]["results"]]
+
+    target = f"sc-org-{ORG}"
+    assert target in ids(a) and target in ids(b)
+    body = {"query": query, "entity_id": target, "reason": "another firm of that name"}
+    r = client.post("/screening/judgements", json=body, headers={"Authorization": f"Bearer {a}"})
+    assert r.status_code == 201, r.text
+    assert target not in ids(a)
+    assert target in ids(b) and target in ids(None)
+    assert client.post("/screening/judgements", json=body).status_code == 401
+    before = audit.fingerprint(reg)
+    audit.rebuild(reg)
+    assert audit.fingerprint(reg) == before and target not in ids(a)
+    r = client.post(
+        "/screening/judgements/lift", json=body, headers={"Authorization": f"Bearer {a}"}
+    )
+    assert r.status_code == 200 and target in ids(a)

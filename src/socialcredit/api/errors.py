@@ -59,7 +59,7 @@ def install(app: FastAPI) -> None:
             from ..web.render import not_found
 
             return not_found(request)  # a page in the reader's language, never a bare error
-        if exc.status_code == 400 and request.url.path.startswith("/v1/"):
+        if exc.status_code == 400 and request.url.path.startswith(("/v1/", "/screening/")):
             # FastAPI could not read the body at all (not UTF-8): as unreadable as bad JSON,
             # which it reports as a validation error, so the same 422 and format
             return JSONResponse(

@@ -131,6 +131,13 @@ CORRECTIONS_SENT = "corrections-sent"
 recipients (principal_id, reader, notice_id, body): a correction of the subject's file, told
 to those who read it in the pack's period; it supersedes reports issued before it"""
 
+SCREENING_JUDGED = "screening-judged"
+"""principal_id, query_key, entity_id, verdict (false_positive), reason: a screening principal
+marked a result as not its counterparty; its later results for that query leave it out"""
+
+SCREENING_JUDGEMENT_LIFTED = "screening-judgement-lifted"
+"""principal_id, query_key, entity_id"""
+
 REPAIR_APPLIED = "repair-applied"
 """repair_id, subject_id, listing_id, evidence, applied_by, eligible, reasons, decision_deadline"""
 

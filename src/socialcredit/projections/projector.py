@@ -50,6 +50,7 @@ from ..db import (
     repairs,
     resolution_judgements,
     review_queue,
+    screening_judgements,
     sessions,
     source_tokens,
     statements,
@@ -846,6 +847,16 @@ UPSERT_GRADE = Upsert.of(grades, ("subject_id", "method"))
 UPSERT_DETAILS = Upsert.of(subject_details, ("subject_id",))
 UPSERT_READ = Upsert.of(reads, ("read_id",))
 UPSERT_JUDGEMENT = Upsert.of(resolution_judgements, ("source", "source_record_id", "subject_id"))
+UPSERT_SCREENING = Upsert.of(screening_judgements, ("principal_id", "query_key", "entity_id"))
+LIFT_SCREENING = (
+    update(screening_judgements)
+    .where(
+        (screening_judgements.c.principal_id == bindparam("p"))
+        & (screening_judgements.c.query_key == bindparam("q"))
+        & (screening_judgements.c.entity_id == bindparam("e"))
+    )
+    .values(lifted_at=bindparam("lifted_at"))
+)
 
 
 def _public_reads_counted(ev: StoredEvent, p: dict[str, Any]) -> list[Op]:
@@ -1151,6 +1162,26 @@ EVENT_HANDLERS: dict[str, Handler] = {
             ),
         )
         for r in p["recipients"]
+    ],
+    T.SCREENING_JUDGED: lambda ev, p: [
+        (
+            UPSERT_SCREENING,
+            dict(
+                principal_id=p["principal_id"],
+                query_key=p["query_key"],
+                entity_id=p["entity_id"],
+                verdict=p["verdict"],
+                reason=p["reason"],
+                judged_at=ev.at,
+                lifted_at=None,
+            ),
+        )
+    ],
+    T.SCREENING_JUDGEMENT_LIFTED: lambda ev, p: [
+        (
+            LIFT_SCREENING,
+            {"p": p["principal_id"], "q": p["query_key"], "e": p["entity_id"], "lifted_at": ev.at},
+        )
     ],
     T.REPAIR_APPLIED: _repair_applied,
     T.REPAIR_DECIDED: _repair_decided,

@@ -17,6 +17,8 @@ rules; not built yet).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -25,8 +27,10 @@ from rapidfuzz import fuzz
 from sqlalchemy import or_, select
 
 from ..clock import iso, to_utc_naive
-from ..db import listings, subject_details, subjects
+from ..db import listings, screening_judgements, subject_details, subjects
 from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
+from ..events import types as T
+from ..events.types import NewEvent
 from ..projections.name_index import normalise
 from ..resolution.normalise import address as fold_address
 from ..resolution.normalise import org_name
@@ -307,11 +311,93 @@ def _score(
     return round(score, 4), explain
 
 
+def query_key(query: dict[str, Any]) -> str:
+    """What identifies a query entity across requests: the caller's own id for it when it gives
+    one, else its schema, names (folded, legal form aside) and numbers."""
+    if query.get("id"):
+        raw = f"id:{query['id']}"
+    else:
+        props = query.get("properties") or {}
+        names = sorted({"|".join(map(str, org_name(n).key)) for n in _values(props, "name")})
+        ids = sorted(
+            v.replace(" ", "").replace("-", "").upper()
+            for v in _values(props, "registrationNumber", "uscCode", "taxNumber", "idNumber")
+        )
+        raw = json.dumps([query.get("schema") or "LegalEntity", names, ids], ensure_ascii=False)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def judge(
+    reg: Registry, who: Any, query: dict[str, Any], entity_id: str, *, reason: str = ""
+) -> dict[str, Any]:
+    """A screening principal's "not this one": ``entity_id`` is not the counterparty of
+    ``query``; its later results for the same query leave it out (others' do not)."""
+    if who.principal_id is None:
+        raise InvalidInput("only a signed-in account's judgements are kept")
+    entity(reg, entity_id)  # an entity the screening knows, or 404
+    key = query_key(query)
+    with reg.uow(who.label) as uow:
+        uow.emit(
+            NewEvent(
+                T.SCREENING_JUDGED,
+                {
+                    "principal_id": who.principal_id,
+                    "query_key": key,
+                    "entity_id": entity_id,
+                    "verdict": "false_positive",
+                    "reason": " ".join(reason.split())[:2000],
+                },
+            )
+        )
+        uow.commit()
+    return {"query_key": key, "entity_id": entity_id, "verdict": "false_positive"}
+
+
+def lift(reg: Registry, who: Any, query: dict[str, Any], entity_id: str) -> dict[str, Any]:
+    """Withdraw a "not this one": the entity may be a result of that query again."""
+    key = query_key(query)
+    sj = screening_judgements.c
+    with reg.uow(who.label) as uow:
+        found = uow.execute(
+            select(sj.entity_id).where(
+                sj.principal_id == who.principal_id,
+                sj.query_key == key,
+                sj.entity_id == entity_id,
+                sj.lifted_at.is_(None),
+            )
+        ).first()
+        if found is None:
+            raise UnknownEntity("no such judgement of yours")
+        uow.emit(
+            NewEvent(
+                T.SCREENING_JUDGEMENT_LIFTED,
+                {"principal_id": who.principal_id, "query_key": key, "entity_id": entity_id},
+            )
+        )
+        uow.commit()
+    return {"query_key": key, "entity_id": entity_id, "verdict": None}
+
+
+def _judged(conn: Any, principal_id: str | None, key: str) -> set[str]:
+    if principal_id is None:
+        return set()
+    sj = screening_judgements.c
+    return {
+        r.entity_id
+        for r in conn.execute(
+            select(sj.entity_id).where(
+                sj.principal_id == principal_id, sj.query_key == key, sj.lifted_at.is_(None)
+            )
+        )
+    }
+
+
 def match(
     reg: Registry,
     dataset: str,
     queries: dict[str, dict[str, Any]],
     *,
+    principal_id: str | None = None,
     limit: int = 5,
     threshold: float = THRESHOLD,
     cutoff: float = THRESHOLD,
@@ -366,7 +452,9 @@ def match(
             on = _listed(conn, [r.subject_id for r in rows], t)
             if ds.list_id is not None:
                 rows = [r for r in rows if ds.list_id in on.get(r.subject_id, set())]
-            rows = [r for r in rows if ID_PREFIX + r.subject_id not in excluded]
+            # the caller's own "not this one" for this query, and the ids it excludes now
+            gone = excluded | _judged(conn, principal_id, query_key(q))
+            rows = [r for r in rows if ID_PREFIX + r.subject_id not in gone]
             addr = _addresses(conn, [r.subject_id for r in rows])
             scored = []
             for r in rows:

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from ...services import screening
-from ..deps import ERRORS, RegDep
+from ...services import access, screening
+from ..deps import ERRORS, RegDep, WhoDep
 
 router = APIRouter(prefix="/screening", tags=["screening (yente-compatible)"])
 
@@ -77,6 +77,7 @@ class EntityMatchResponse(BaseModel):
 )
 def post_match(
     reg: RegDep,
+    who: WhoDep,
     dataset: Name,
     body: EntityMatchQuery,
     limit: Annotated[int, Query(ge=1, le=500)] = 5,
@@ -98,11 +99,49 @@ def post_match(
         reg,
         dataset,
         queries,
+        principal_id=who.principal_id,
         limit=limit,
         threshold=threshold,
         cutoff=cutoff,
         exclude_entity_ids=tuple(exclude_entity_ids),
     )
+
+
+class JudgementIn(BaseModel):
+    query: EntityExample = Field(description="The query entity, as sent to /match.")
+    entity_id: str = Field(..., max_length=120, description="The result that is not it.")
+    reason: str = Field("", max_length=2000)
+
+
+class Judgement(BaseModel):
+    query_key: str
+    entity_id: str
+    verdict: str | None
+
+
+def _query(q: EntityExample) -> dict[str, Any]:
+    return {"id": q.id, "schema": q.schema_, "properties": q.properties}
+
+
+@router.post(
+    "/judgements",
+    response_model=Judgement,
+    responses=ERRORS,
+    status_code=201,
+    summary='"Not this one": a false positive left out of your later results',
+)
+def post_judgement(reg: RegDep, who: WhoDep, body: JudgementIn) -> Any:
+    """A signed-in principal marks a result as not the query's counterparty: its later
+    matches of the same query (the same ``id``, or the same names and numbers) leave it out.
+    Another principal's results are not changed."""
+    access.require(who, "agency", "lender", "reviewer", "source", "auditor")
+    return screening.judge(reg, who, _query(body.query), body.entity_id, reason=body.reason)
+
+
+@router.post("/judgements/lift", response_model=Judgement, responses=ERRORS, summary="Withdraw it")
+def post_judgement_lift(reg: RegDep, who: WhoDep, body: JudgementIn) -> Any:
+    access.require(who, "agency", "lender", "reviewer", "source", "auditor")
+    return screening.lift(reg, who, _query(body.query), body.entity_id)
 
 
 @router.get("/search/{dataset}", responses=ERRORS, summary="Search by name or code (yente)")
