@@ -153,3 +153,32 @@ def test_not_this_one_sticks_for_its_principal_only(reg: Registry, client: Any) 
         "/screening/judgements/lift", json=body, headers={"Authorization": f"Bearer {a}"}
     )
     assert r.status_code == 200 and target in ids(a)
+
+
+def test_openrefine_reconciliation(client: Any) -> None:
+    """OpenRefine's reconciliation API (0.2): the manifest, and a batch of queries sent as a
+    form field (and as a query parameter), answered with scored candidates."""
+    import json
+
+    m = client.get("/screening/reconcile/default").json()
+    assert m["versions"] == ["0.2"] and m["identifierSpace"].endswith("/screening/entities/")
+    assert {"id": "Company", "name": "Companies"} in m["defaultTypes"]
+    assert "{{id}}" in m["view"]["url"]
+    batch = {
+        "q0": {"query": "北京某某科技有限责任公司", "type": "Company", "limit": 3},
+        "q1": {
+            "query": "某某贸易",
+            "properties": [{"pid": "registrationNumber", "v": ORG2}],
+        },
+    }
+    r = client.post("/screening/reconcile/default", data={"queries": json.dumps(batch)})
+    assert r.status_code == 200, r.text
+    res = r.json()
+    top = res["q0"]["result"][0]
+    assert (top["id"], top["name"], top["match"]) == (f"sc-org-{ORG}", ORG_NAME, True)
+    assert top["type"] == [{"id": "Company", "name": "Company"}] and top["score"] == 1.0
+    assert res["q1"]["result"][0]["name"] == OTHER
+    again = client.get("/screening/reconcile/default", params={"queries": json.dumps(batch)})
+    assert again.json() == res
+    bad = client.post("/screening/reconcile/default", data={"queries": "{not json"})
+    assert bad.status_code == 422

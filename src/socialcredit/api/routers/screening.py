@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Form, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from ...services import access, screening
@@ -168,3 +168,106 @@ def get_catalog(reg: RegDep) -> Any:
 @router.get("/algorithms", responses=ERRORS, summary="The scoring algorithm (yente)")
 def get_algorithms() -> Any:
     return screening.algorithms()
+
+
+# --- OpenRefine's reconciliation service (API 0.2), as yente offers it -----------------------
+
+
+class ReconPropertyFilter(BaseModel):
+    pid: str = Field(..., max_length=80)
+    v: str | list[str]
+
+
+class ReconQuery(BaseModel):
+    query: str | None = Field(None, max_length=300)
+    type: str | list[str] | None = None
+    limit: int = Field(5, ge=1, le=50)
+    properties: list[ReconPropertyFilter] = Field([], max_length=20)
+
+
+def _recon(reg: Any, dataset: str, raw: str) -> dict[str, Any]:
+    from pydantic import RootModel, ValidationError
+
+    from ...errors import InvalidInput
+
+    try:
+        batch = RootModel[dict[str, ReconQuery]].model_validate_json(raw).root
+    except ValidationError as exc:
+        raise InvalidInput(f"queries: {exc.errors()[0]['msg']}") from None
+    if len(batch) > 100:
+        raise InvalidInput("at most 100 queries in one batch")
+    out: dict[str, Any] = {}
+    for k, q in batch.items():
+        schema = q.type if isinstance(q.type, str) else (q.type[0] if q.type else "LegalEntity")
+        props: dict[str, list[str]] = {}
+        if q.query:
+            props["name"] = [q.query]
+        for p in q.properties:
+            values = p.v if isinstance(p.v, list) else [p.v]
+            props.setdefault(p.pid.split(":")[-1], []).extend(values)
+        res = screening.match(
+            reg,
+            dataset,
+            {k: {"id": None, "schema": schema, "properties": props}},
+            limit=q.limit,
+            cutoff=0.0,
+        )["responses"][k]["results"]
+        out[k] = {
+            "result": [
+                {
+                    "id": e["id"],
+                    "name": e["caption"],
+                    "description": ", ".join(e["datasets"]),
+                    "type": [{"id": e["schema"], "name": e["schema"]}],
+                    "score": e["score"],
+                    "match": e["match"],
+                    "features": [{"id": f, "value": v} for f, v in e["features"].items()],
+                }
+                for e in res
+            ]
+        }
+    return out
+
+
+def _manifest(reg: Any, request: Request, dataset: str) -> dict[str, Any]:
+    ds = screening.datasets(reg).get(dataset)
+    if ds is None:
+        from ...errors import UnknownEntity
+
+        raise UnknownEntity(f"no dataset {dataset!r}")
+    base = str(reg.settings.public_url).rstrip("/")
+    return {
+        "versions": ["0.2"],
+        "name": f"{ds.title} (socialcredit)",
+        "identifierSpace": f"{base}/screening/entities/",
+        "schemaSpace": "https://followthemoney.tech/explorer/schemata/",
+        "defaultTypes": [
+            {"id": "Company", "name": "Companies"},
+            {"id": "Organization", "name": "Organizations"},
+        ],
+        "view": {"url": f"{base}/screening/entities/{{{{id}}}}"},
+        "batchSize": 20,
+    }
+
+
+@router.get("/reconcile/{dataset}", responses=ERRORS, summary="Reconciliation (OpenRefine)")
+def get_reconcile(
+    reg: RegDep,
+    request: Request,
+    dataset: Name,
+    queries: Annotated[str | None, Query(max_length=50_000)] = None,
+) -> Any:
+    """Without ``queries``: the service manifest (API 0.2); with them (JSON), their results."""
+    if queries is None:
+        return _manifest(reg, request, dataset)
+    return _recon(reg, dataset, queries)
+
+
+@router.post("/reconcile/{dataset}", responses=ERRORS, summary="Reconciliation queries")
+def post_reconcile(
+    reg: RegDep,
+    dataset: Name,
+    queries: Annotated[str, Form(max_length=50_000)],
+) -> Any:
+    """``queries``: a form field holding the JSON batch, as OpenRefine sends it."""
+    return _recon(reg, dataset, queries)
