@@ -5,6 +5,7 @@ algorithm; a person is never screened by name here. On both databases."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -182,3 +183,71 @@ def test_openrefine_reconciliation(client: Any) -> None:
     assert again.json() == res
     bad = client.post("/screening/reconcile/default", data={"queries": "{not json"})
     assert bad.status_code == 422
+
+
+YENTE = Path(__file__).resolve().parents[1] / "fixtures" / "yente" / "openapi-5.5.0.json"
+
+
+def test_answers_validate_against_yente_s_own_models(client: Any) -> None:
+    """yente 5.5.0's own response models (its OpenAPI document, generated from its source)
+    accept the registry's answers: a yente client can read them."""
+    import json
+
+    import jsonschema
+
+    doc = json.loads(YENTE.read_text(encoding="utf-8"))
+
+    def valid(answer: Any, component: str) -> None:
+        schema = {"$ref": f"#/components/schemas/{component}", "components": doc["components"]}
+        jsonschema.Draft202012Validator(schema).validate(answer)
+
+    q = {"schema": "Company", "properties": {"name": [ORG_NAME], "registrationNumber": [ORG]}}
+    m = client.post("/screening/match/default", json={"queries": {"q": q}}).json()
+    assert m["responses"]["q"]["results"]
+    valid(m, "EntityMatchResponse")
+    valid(client.get("/screening/search/default", params={"q": "北京"}).json(), "SearchResponse")
+    valid(client.get(f"/screening/entities/sc-org-{ORG}").json(), "EntityResponse")
+    valid(client.get("/screening/catalog").json(), "DataCatalogModel")
+    valid(client.get("/screening/algorithms").json(), "AlgorithmResponse")
+    # and yente's own request model accepts what a yente client sends us
+    valid({"queries": {"q": q}}, "EntityMatchQuery")
+
+
+RECON = Path(__file__).resolve().parents[1] / "fixtures" / "reconciliation-0.2"
+
+
+def test_reconciliation_validates_against_the_spec_s_schemas(client: Any) -> None:
+    """The reconciliation spec's own JSON schemas (0.2) accept the manifest, the batch a
+    client sends and the results (yente's manifest model asks for suggest and extend
+    services, which the registry does not offer)."""
+    import json
+
+    import jsonschema
+    from referencing import Registry as Schemas
+    from referencing import Resource
+
+    docs = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in RECON.glob("*.json")}
+    schemas = Schemas().with_resources(
+        (
+            d["$id"],
+            Resource.from_contents(
+                d,
+                default_specification=jsonschema.Draft7Validator.META_SCHEMA
+                and __import__("referencing.jsonschema").jsonschema.DRAFT7,
+            ),
+        )
+        for d in docs.values()
+    )
+
+    def valid(answer: Any, name: str) -> None:
+        jsonschema.Draft7Validator(docs[name], registry=schemas).validate(answer)
+
+    valid(client.get("/screening/reconcile/default").json(), "manifest")
+    batch = {
+        "q0": {"query": ORG_NAME, "type": "Company", "limit": 3},
+        "q1": {"query": "某某贸易", "properties": [{"pid": "registrationNumber", "v": ORG2}]},
+    }
+    valid(batch, "reconciliation-query-batch")
+    r = client.post("/screening/reconcile/default", data={"queries": json.dumps(batch)})
+    assert r.status_code == 200 and r.json()["q0"]["result"]
+    valid(r.json(), "reconciliation-result-batch")

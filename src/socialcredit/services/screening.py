@@ -112,7 +112,12 @@ def catalog(reg: Registry) -> dict[str, Any]:
             "index_version": version,
             "index_current": True,
             "children": [],
-            "publisher": {"name": reg.pack.meta.title.in_("en"), "official": True},
+            "publisher": {
+                "name": reg.pack.meta.title.in_("en"),
+                "country": reg.pack.meta.jurisdiction.lower(),
+                "country_label": reg.pack.meta.jurisdiction,
+                "official": True,
+            },
         }
         for d in datasets(reg).values()
     ]
