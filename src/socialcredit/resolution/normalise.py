@@ -199,3 +199,29 @@ def addresses_agree(a: str, b: str) -> bool:
     return x.rest == y.rest and (
         x.province is None or y.province is None or x.province == y.province
     )
+
+
+#: Traditional characters met in organisation names, addresses and personal names, and their
+#: simplified forms: sources in Hong Kong, Macao and Taiwan, and older records, write them.
+#: A closed table (no conversion library is a dependency); a character not in it is kept.
+TRADITIONAL = dict(
+    zip(
+        "華東國貿發業廣門電氣車書長龍興達豐順榮創聯匯潤遠錦責團飲醫藥農產計網絡雲數據務設備築"
+        "運輸傳實驗學術會協環節機儀動場館資諮詢銷進區縣號棟樓嶺灣濱蘇閩贛魯粵瓊陝寧遼內貴滬晉"
+        "陽鄉鎮莊臺島廈漢瀋濟鄭蘭烏齊爾連開頭馬魚鳥風飛體樂師聽問間關紡織絲紅線綠針鋼鐵鋁銀銅"
+        "鋒錢時際現經營廠裝飾維護熱視訊鴻鵬鳳偉軍強傑濤輝凱帥麗艷穎潔瑩曉劉陳楊趙吳孫羅謝許韓"
+        "馮鄧蔣葉呂盧鍾譚陸賈韋鄒閆賀顧龔萬嚴湯個體勞專業合作社記醫療圖書幣價質權証證總廳局",
+        "华东国贸发业广门电气车书长龙兴达丰顺荣创联汇润远锦责团饮医药农产计网络云数据务设备筑"
+        "运输传实验学术会协环节机仪动场馆资咨询销进区县号栋楼岭湾滨苏闽赣鲁粤琼陕宁辽内贵沪晋"
+        "阳乡镇庄台岛厦汉沈济郑兰乌齐尔连开头马鱼鸟风飞体乐师听问间关纺织丝红线绿针钢铁铝银铜"
+        "锋钱时际现经营厂装饰维护热视讯鸿鹏凤伟军强杰涛辉凯帅丽艳颖洁莹晓刘陈杨赵吴孙罗谢许韩"
+        "冯邓蒋叶吕卢钟谭陆贾韦邹闫贺顾龚万严汤个体劳专业合作社记医疗图书币价质权证证总厅局",
+        strict=True,
+    )
+)
+_T2S = str.maketrans(TRADITIONAL)
+
+
+def simplified(text: str) -> str:
+    """Traditional characters of ``TRADITIONAL`` in their simplified forms."""
+    return text.translate(_T2S)

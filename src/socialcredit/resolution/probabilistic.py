@@ -58,7 +58,8 @@ pairs (``TooLittleData``). Its prior is rescaled to the size of the data (``matc
 
 Organisations (``kind="organisation"``, columns ``name``, ``address``, ``legal_rep``,
 ``uscc``) use the same training and decisions with their own comparisons: the name taken
-apart by ``normalise.org_name`` after traditional characters are simplified (``TRADITIONAL``),
+apart by ``normalise.org_name`` after traditional characters are simplified
+(``normalise.TRADITIONAL``),
 so the legal form is compared on its own and a branch never agrees with its head office;
 the address without its province, with a character-set level for parts written in another
 order; the legal representative; the USCC within one or two edits.
@@ -667,31 +668,8 @@ def _em_rules(cols: frozenset[str]) -> list[str]:
 
 # -- organisations -----------------------------------------------------------------------------
 
-#: Traditional characters met in organisation names, addresses and personal names, and their
-#: simplified forms: sources in Hong Kong, Macao and Taiwan, and older records, write them.
-#: A closed table (no conversion library is a dependency); a character not in it is kept.
-TRADITIONAL = dict(
-    zip(
-        "華東國貿發業廣門電氣車書長龍興達豐順榮創聯匯潤遠錦責團飲醫藥農產計網絡雲數據務設備築"
-        "運輸傳實驗學術會協環節機儀動場館資諮詢銷進區縣號棟樓嶺灣濱蘇閩贛魯粵瓊陝寧遼內貴滬晉"
-        "陽鄉鎮莊臺島廈漢瀋濟鄭蘭烏齊爾連開頭馬魚鳥風飛體樂師聽問間關紡織絲紅線綠針鋼鐵鋁銀銅"
-        "鋒錢時際現經營廠裝飾維護熱視訊鴻鵬鳳偉軍強傑濤輝凱帥麗艷穎潔瑩曉劉陳楊趙吳孫羅謝許韓"
-        "馮鄧蔣葉呂盧鍾譚陸賈韋鄒閆賀顧龔萬嚴湯個體勞專業合作社記醫療圖書幣價質權証證總廳局",
-        "华东国贸发业广门电气车书长龙兴达丰顺荣创联汇润远锦责团饮医药农产计网络云数据务设备筑"
-        "运输传实验学术会协环节机仪动场馆资咨询销进区县号栋楼岭湾滨苏闽赣鲁粤琼陕宁辽内贵沪晋"
-        "阳乡镇庄台岛厦汉沈济郑兰乌齐尔连开头马鱼鸟风飞体乐师听问间关纺织丝红线绿针钢铁铝银铜"
-        "锋钱时际现经营厂装饰维护热视讯鸿鹏凤伟军强杰涛辉凯帅丽艳颖洁莹晓刘陈杨赵吴孙罗谢许韩"
-        "冯邓蒋叶吕卢钟谭陆贾韦邹闫贺顾龚万严汤个体劳专业合作社记医疗图书币价质权证证总厅局",
-        strict=True,
-    )
-)
-_T2S = str.maketrans(TRADITIONAL)
 
 ORGANISATION_COLUMNS = ("name", "address", "legal_rep", "uscc")
-
-
-def simplified(text: str) -> str:
-    return text.translate(_T2S)
 
 
 def _without_province(rest: str) -> str:
@@ -716,7 +694,7 @@ def prepare_organisations(records: pd.DataFrame) -> pd.DataFrame:
 
     out = pd.DataFrame({"unique_id": range(n)})
     names = [fold_text(v) for v in col("name")]
-    parts = [normalise.org_name(simplified(v)) if v else None for v in names]
+    parts = [normalise.org_name(normalise.simplified(v)) if v else None for v in names]
     # ``name``: the name's key (base and branch: a branch is not its head office);
     # ``name_base``: the base alone
     out["name"] = pd.Series(
@@ -726,13 +704,15 @@ def prepare_organisations(records: pd.DataFrame) -> pd.DataFrame:
     out["name_base"] = pd.Series([o.base or None if o else None for o in parts], dtype="object")
     out["legal_form"] = pd.Series([o.legal_form if o else None for o in parts], dtype="object")
     addresses = [fold_text(v) for v in col("address")]
-    addr = [normalise.address(simplified(v)) if v else None for v in addresses]
+    addr = [normalise.address(normalise.simplified(v)) if v else None for v in addresses]
     out["address"] = pd.Series(
         [_without_province(a.rest) or None if a else None for a in addr], dtype="object"
     )
     out["province"] = pd.Series([a.province if a else None for a in addr], dtype="object")
     reps = [fold_text(v) for v in col("legal_rep")]
-    out["legal_rep"] = pd.Series([simplified(v) if v else None for v in reps], dtype="object")
+    out["legal_rep"] = pd.Series(
+        [normalise.simplified(v) if v else None for v in reps], dtype="object"
+    )
     codes = [fold_code(v) for v in col("uscc")]
     out["uscc"] = pd.Series(codes, dtype="object")
     out["org_code"] = pd.Series(

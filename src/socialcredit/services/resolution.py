@@ -167,7 +167,7 @@ def _candidate_ids(conn: Any, names: Sequence[str], t: Any) -> list[list[str]]:
     common is looked up by its two rarest."""
     from collections import Counter
 
-    from ..resolution.probabilistic import simplified
+    from ..resolution.normalise import simplified
 
     keyed = [grams(name_key(simplified(n))) for n in names]
     distinct = sorted({g for gs in keyed for g in gs})
@@ -227,7 +227,7 @@ def _candidates(
     row order, and how many organisations are registered."""
     import pandas as pd
 
-    from ..resolution.probabilistic import simplified
+    from ..resolution.normalise import simplified
 
     t = to_utc_naive(reg.now())
     with reg.engine.connect() as conn:

@@ -33,7 +33,7 @@ from ..events import types as T
 from ..events.types import NewEvent
 from ..projections.name_index import normalise
 from ..resolution.normalise import address as fold_address
-from ..resolution.normalise import org_name
+from ..resolution.normalise import org_name, simplified
 from .opendata import ftm_id
 from .views import _names_containing, similar_names
 
@@ -55,7 +55,8 @@ FEATURES = {
         1.0,
     ),
     "name_fuzzy_match": (
-        "How close the names are, character by character, legal forms aside (rapidfuzz).",
+        "How close the names are, character by character, legal forms aside (rapidfuzz); "
+        "it counts from a similarity of 0.6 (names that share no more are not alike) to 1.",
         0.95,
     ),
     "identifier_match": (
@@ -67,7 +68,7 @@ FEATURES = {
         "A registration number was given and it is another organisation's: the score is cut.",
         -0.4,
     ),
-    "address_match": ("The addresses agree once folded (the province may be left off).", 0.05),
+    "address_match": ("The addresses agree once folded (the province may be left off).", 0.15),
 }
 
 
@@ -281,9 +282,9 @@ def _score(
 ) -> tuple[float, dict[str, dict[str, Any]]]:  # fmt: skip
     explain: dict[str, dict[str, Any]] = {}
     best_literal, best_fuzzy = 0.0, 0.0
-    cand = org_name(row.name)
+    cand = org_name(simplified(row.name))
     for q in names:
-        qn = org_name(q)
+        qn = org_name(simplified(q))
         literal = 1.0 if qn.key == cand.key else 0.0
         fuzzy = fuzz.ratio(qn.base, cand.base) / 100.0 if qn.base and cand.base else 0.0
         if literal > best_literal or (literal == best_literal and fuzzy > best_fuzzy):
@@ -295,7 +296,9 @@ def _score(
                 "detail": None, "score": round(fuzzy, 4), "query": q, "candidate": row.name,
             }  # fmt: skip
         best_literal, best_fuzzy = max(best_literal, literal), max(best_fuzzy, fuzzy)
-    score = max(best_literal, best_fuzzy * FEATURES["name_fuzzy_match"][1])
+    # similarity below 0.6 says nothing (generated and real names share trade words)
+    fuzzy_part = max(0.0, (best_fuzzy - 0.6) / 0.4) * FEATURES["name_fuzzy_match"][1]
+    score = max(best_literal, fuzzy_part)
     if ids:
         hit = any(
             (c is not None and c == row.subject_id)
@@ -309,7 +312,8 @@ def _score(
             explain["identifier_mismatch"] = {"detail": None, "score": 1.0}
             score = max(0.0, score + FEATURES["identifier_mismatch"][1])
     if addresses and addr:
-        agree = any(fold_address(a).key == fold_address(addr).key for a in addresses)
+        mine = fold_address(simplified(addr)).key
+        agree = any(fold_address(simplified(a)).key == mine for a in addresses)
         explain["address_match"] = {"detail": None, "score": 1.0 if agree else 0.0}
         if agree:
             score = min(1.0, score + FEATURES["address_match"][1])
