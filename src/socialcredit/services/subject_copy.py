@@ -138,9 +138,10 @@ def ics(reg: Registry, subject: str, items: list[dict[str, Any]]) -> bytes:
     return bytes(cal.to_ical())
 
 
-def own_file(reg: Registry, code: str, reader: str) -> dict[str, Any]:
-    """The subject's file with its grades and calendar, read by ``reader`` (recorded)."""
-    file = subject_file(reg, code, reader=reader, purpose="a copy of everything held")
+def own_file(reg: Registry, code: str, reader: str | None) -> dict[str, Any]:
+    """The subject's file with its grades and calendar, read by ``reader`` (recorded; None:
+    the caller records the read itself)."""
+    file = subject_file(reg, code, reader=reader, purpose="the subject reads its file")
     file = grading.with_grades(reg, file)
     file["calendar"] = calendar(reg, file)
     return file
@@ -156,7 +157,7 @@ def archive(
     """The copy as a zip archive, and its manifest. ``readable`` lays the file out as a PDF
     (the pages pass their renderer); without it the archive holds the data alone."""
     ref = resolve_code(reg, code)
-    file = own_file(reg, code, reader)
+    file = own_file(reg, code, None)  # one read for the copy, recorded below with its digest
     trail = audit.export_subject(reg, code)
     parts: dict[str, bytes] = {
         "file.json": json.dumps(file, ensure_ascii=False, indent=1, default=str).encode(),

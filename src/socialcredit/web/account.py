@@ -164,6 +164,13 @@ def my_proof(
     return page(request, "proof.html", {"proof": audit.prove(reg, seq)})
 
 
+def entry_of(target: str) -> tuple[str | None, str | None]:
+    """A form's ``listing:ID`` or ``record:SOURCE/ID`` (``parts/target_select.html``) as
+    (listing id, record)."""
+    kind, _sep, ident = target.partition(":")
+    return (ident if kind == "listing" else None), (ident if kind == "record" else None)
+
+
 def back_with_error(request: Request, who: access.Principal, exc: RegistryError) -> Any:
     file = _own_file(request, who)
     return page(
@@ -195,15 +202,15 @@ async def file_objection(
         data = await up.read(MAX_ATTACHMENT + 1)
         files.append((up.filename, data))
     reg = _reg(request)
-    kind, _sep, ident = target.partition(":")
+    listing_id, record = entry_of(target)
     try:
         assert who.subject_id is not None
         objections.file_objection(
             reg,
             code_of(reg, who.subject_id),
             grounds=grounds,
-            listing_id=ident if kind == "listing" else None,
-            record=ident if kind == "record" else None,
+            listing_id=listing_id,
+            record=record,
             files=files,
             actor=who.label,
         )
@@ -221,15 +228,15 @@ def file_statement(
     statement: Annotated[str, Form(max_length=5000)],
 ) -> Any:
     reg = _reg(request)
-    kind, _sep, ident = target.partition(":")
+    listing_id, record = entry_of(target)
     try:
         assert who.subject_id is not None
         statements.file_statement(
             reg,
             code_of(reg, who.subject_id),
             text=statement,
-            listing_id=ident if kind == "listing" else None,
-            record=ident if kind == "record" else None,
+            listing_id=listing_id,
+            record=record,
             actor=who.label,
         )
     except RegistryError as exc:
@@ -262,15 +269,15 @@ def apply_for_repair(
     evidence: Annotated[str, Form(max_length=5000)],
 ) -> Any:
     reg = _reg(request)
-    kind, _sep, ident = target.partition(":")
+    listing_id, record = entry_of(target)
     try:
         assert who.subject_id is not None
         repairs.apply_for_repair(
             reg,
             code_of(reg, who.subject_id),
             evidence=evidence,
-            listing_id=ident if kind == "listing" else None,
-            record=ident if kind == "record" else None,
+            listing_id=listing_id,
+            record=record,
             actor=who.label,
         )
     except RegistryError as exc:
