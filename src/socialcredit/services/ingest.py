@@ -41,6 +41,7 @@ from .subjects import SubjectRef, code_of, resolve_code
 
 if TYPE_CHECKING:
     from ..bootstrap import Registry
+    from ..ingest.formats import Mapped
     from ..uow import UnitOfWork
 
 Progress = Callable[[int], None]
@@ -146,6 +147,26 @@ def ingest_format(
     the one whose headers the file has): mapped row by row to the interchange format, ingested,
     and its rejects named by the source's own columns and row numbers. Returns the summary and
     the format used."""
+    mapped = open_format(reg, path, source, fmt)
+    summary = ingest(
+        reg,
+        mapped.rows(),
+        source,
+        actor=actor,
+        file_name=path.name,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    summary.rejects = [
+        RowProblem(p.row, mapped.source_column(p.field), p.reason) for p in summary.rejects
+    ]
+    return summary, mapped.spec.id
+
+
+def open_format(reg: Registry, path: Path, source: str, fmt: str) -> Mapped:
+    """A file in a national publication format of the pack (``auto``: the one whose headers
+    the file has), its rows mapped to the interchange format; refused when the format is
+    unknown or not one ``source`` publishes."""
     from ..ingest import formats
 
     spec = formats.choose(reg.pack, path) if fmt == "auto" else reg.pack.formats.get(fmt)
@@ -159,20 +180,7 @@ def ingest_format(
         raise InvalidInput(
             f"format {spec.id} is published by {', '.join(allowed)}, not by source {source!r}"
         )
-    mapped = formats.Mapped(spec, path, reg.pack)
-    summary = ingest(
-        reg,
-        mapped.rows(),
-        source,
-        actor=actor,
-        file_name=path.name,
-        batch_size=batch_size,
-        progress=progress,
-    )
-    summary.rejects = [
-        RowProblem(p.row, mapped.source_column(p.field), p.reason) for p in summary.rejects
-    ]
-    return summary, spec.id
+    return formats.Mapped(spec, path, reg.pack)
 
 
 def amend(

@@ -1,0 +1,628 @@
+"""Backfill: an empty registry loaded from large files by several processes at once.
+
+An ordinary ingest takes the rows of a file one batch after another in one process: each batch
+reads what the store already holds about its subjects (their records, open listings,
+registrations) and writes what follows. What one row brings depends only on what the store
+holds about the subjects it names, so rows that share no subject can be ingested apart. A
+backfill:
+
+1. **partitions** the rows by the subjects they name: a row's keys are its subject's code, the
+   ID numbers of the persons it names, and the organisation code a unified code embeds or a
+   codeless row gives as its legacy code (the one the deterministic resolution links by); rows
+   that share a key are kept together (union-find over the keys), and each group goes whole to
+   one of ``workers`` shards;
+2. **ingests** each shard with the ordinary ``ingest`` (the same validation, resolution, list
+   rules, notices, grades, batches and Merkle roots: the code path is one) into a store of its
+   own, in worker processes (``engine="local"``) or Spark tasks (``engine="spark"``), all at
+   the same moment and with the registry's own keys and pack;
+3. **merges** the shards into the registry's log and projections, one transaction a shard: the
+   facts keep their leaves (a leaf covers a fact's id, type, subject and payload digest, not its
+   number), their numbers move after the log's head, and each batch event is chained anew after
+   the head with the first number of its facts moved likewise, so every root, proof and the
+   chain verify as if the batches had been ingested here one after another. On SQLite the
+   projections are copied table to table inside SQLite (``INSERT ... SELECT`` from the
+   attached shard); on PostgreSQL with ``COPY``.
+
+The result is what an ordinary ingest of the same rows gives, shard after shard, with the same
+batch boundaries: a test holds the two equal, table by table. A backfill loads an **empty
+registry** only (no subjects, records or consents yet), as bulk loaders of other databases do:
+a shard cannot see what another process would have written to the store meanwhile. A registry
+that holds records takes the ordinary ``ingest``.
+
+A failure in a shard stops the backfill before anything is merged; a failure during the merge
+leaves the shards merged before it (whole batches, with a chain that verifies) and says how to
+finish: the ordinary ingest of the same files changes nothing already recorded and records the
+rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import queue
+import re
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from ..bulk import write_many
+from ..clock import FixedClock, ensure_aware, to_utc_naive
+from ..db import chain_head, consents, events, metadata, records, subjects
+from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
+from ..events.chain import at_text, canonical
+from ..events.store import lock_head
+from ..ingest.readers import Row, RowProblem, read_rows
+from ..resolution.deterministic import parse_organisation_code
+from .ingest import IngestSummary, ingest, open_format
+
+if TYPE_CHECKING:
+    from ..bootstrap import Registry
+    from ..ingest.formats import Mapped
+
+Progress = Callable[[int], None]
+
+#: Tables a shard writes that the merge does not copy: the chain's head (the merge moves it),
+#: the store's key fingerprint and schema version (the registry's own).
+_NOT_COPIED = frozenset({"chain_head", "store_keys", "alembic_version", "events"})
+#: Content-addressed tables: two shards may hold the same row.
+_SHARED_ROWS = frozenset({"blobs"})
+#: rows a merge moves to PostgreSQL at once
+_MERGE_CHUNK = 20_000
+
+
+@dataclass
+class BackfillSummary:
+    """One ingest summary a file (the shards' added up), and how the work went."""
+
+    files: list[IngestSummary]
+    engine: str
+    shards: int
+    rows_per_shard: list[int]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self, max_rejects: int | None = None) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "shards": self.shards,
+            "rows_per_shard": self.rows_per_shard,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "files": [s.as_dict(max_rejects) for s in self.files],
+        }
+
+
+# --- 1. partition -------------------------------------------------------------------------
+
+_SPACES = re.compile(r"[\s\-]")
+#: the group of a row with no key
+_NO_GROUP = -1
+
+
+def _stable(key: str) -> int:
+    """A key as a number, the same in every process and run (so a partition can be repeated);
+    never ``_NO_GROUP``."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+
+
+class _Groups:
+    """Union-find over the rows' keys (as numbers, see ``_stable``)."""
+
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, k: int) -> int:
+        parent = self.parent
+        root = k
+        while (p := parent.get(root, root)) != root:
+            root = p
+        while k != root:  # path compression
+            parent[k], k = root, parent.get(k, k)
+        return root
+
+    def union(self, keys: list[int]) -> int:
+        roots = {self.find(k) for k in keys}
+        first = min(roots)
+        for r in roots:
+            if r != first:
+                self.parent[r] = first
+        self.parent.setdefault(first, first)
+        return first
+
+
+def _code_key(raw: Any) -> str | None:
+    """A subject code as the shards' partition sees it: without spaces or dashes, upper case; a
+    15-digit resident ID as its 18-digit form's first 17 characters (so both forms of one
+    person's number meet)."""
+    if not isinstance(raw, str):
+        return None
+    code = _SPACES.sub("", raw).upper()
+    if not code:
+        return None
+    if len(code) == 15 and code.isdigit():  # a first-generation resident ID: born 19xx
+        return code[:6] + "19" + code[6:]
+    if len(code) == 18 and code[:17].isdigit():  # a resident ID: its check digit aside
+        return code[:17]
+    return code
+
+
+def _row_keys(pack: Any, row: dict[str, Any]) -> list[str]:
+    """The keys that tie a row to others: the subject's code (and the organisation code a
+    unified code embeds), each person it names, and its legacy organisation code."""
+    keys: list[str] = []
+    code = _code_key(row.get("subject_id"))
+    if code is not None:
+        keys.append(code)
+        if len(code) == 18 and not code[:17].isdigit():  # a unified social credit code
+            keys.append(f"oc:{code[8:16]}-{code[16]}")  # as parse_organisation_code writes it
+    legacy = row.get("subject_legacy_code")
+    if isinstance(legacy, str) and legacy.strip():
+        with contextlib.suppress(InvalidIdentifier):
+            keys.append("oc:" + parse_organisation_code(legacy))
+    rt = pack.record_types.get(row.get("record_type"))
+    if rt is not None:
+        for fname, spec in rt.fields.items():
+            if spec.type == "person_id":
+                person = _code_key(row.get(fname))
+                if person is not None:
+                    keys.append(person)
+    return keys
+
+
+@dataclass
+class _Partitioned:
+    #: per shard, per file: the path of its rows (JSON Lines of [row number, row])
+    paths: list[list[Path]]
+    rows: list[int]
+
+
+def _partition(
+    pack: Any,
+    files: list[tuple[str, Iterator[Row]]],
+    shards: int,
+    work: Path,
+    progress: Progress | None,
+) -> _Partitioned:
+    """Rows to shards, whole groups each (two passes: the groups are known only once every
+    row's keys are; the rows wait in a staging file between them)."""
+    groups = _Groups()
+    staged = work / "staged.jsonl"
+    # per staged row, a key of its group; a row of no group (no code, no legacy code: it is
+    # queued for review) goes round the shards, a group whole to the shard of its root key
+    row_group: list[int] = []
+    file_of: list[int] = []
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    with staged.open("w", encoding="utf-8") as out:
+        for fi, (_name, rows) in enumerate(files):
+            n_read = 0
+            for n, row in rows:
+                n_read += 1
+                file_of.append(fi)
+                if isinstance(row, RowProblem):  # rejected by whichever shard takes it
+                    row_group.append(_NO_GROUP)
+                    out.write(dumps([n, None, row.field, row.reason]))
+                else:
+                    keys = [_stable(k) for k in _row_keys(pack, row)]
+                    row_group.append(groups.union(keys) if keys else _NO_GROUP)
+                    out.write(dumps([n, row]))
+                out.write("\n")
+                if progress and n_read % 10_000 == 0:
+                    progress(10_000)
+            if progress and n_read % 10_000:
+                progress(n_read % 10_000)
+    paths = [[work / f"shard{s}.file{fi}.jsonl" for fi in range(len(files))] for s in range(shards)]
+    handles = [[p.open("w", encoding="utf-8") for p in ps] for ps in paths]
+    counts = [0] * shards
+    try:
+        with staged.open(encoding="utf-8") as src:
+            for i, line in enumerate(src):
+                g = row_group[i]
+                # a group's root is the least of its keys, whatever the order of its rows
+                s = i % shards if g == _NO_GROUP else groups.find(g) % shards
+                handles[s][file_of[i]].write(line)
+                counts[s] += 1
+    finally:
+        for hs in handles:
+            for h in hs:
+                h.close()
+    staged.unlink()
+    return _Partitioned(paths, counts)
+
+
+def _staged_rows(path: Path) -> Iterator[Row]:
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            item = json.loads(line)
+            if len(item) == 2:
+                yield item[0], item[1]
+            else:
+                yield item[0], RowProblem(item[0], item[2], item[3])
+
+
+# --- 2. ingest each shard -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Job:
+    shard: int
+    url: str
+    registry: type[Registry]  # the class, which a worker process imports by name
+    settings: Any
+    pack: Any
+    at: datetime
+    actor: str
+    files: list[tuple[str, str, str]]  # (file name, source, path of its staged rows)
+    batch_size: int
+
+
+def _shard_ingest(job: _Job, progress: Progress | None = None) -> list[dict[str, Any]]:
+    """One shard: its rows through the ordinary ingest, into a store of its own."""
+    settings = dataclasses.replace(
+        job.settings, database_url=job.url, check_file_path=None, open_data_path=None
+    )
+    reg = job.registry(settings, clock=FixedClock(job.at), pack=job.pack)
+    try:
+        out = []
+        for file_name, source, path in job.files:
+            s = ingest(
+                reg,
+                _staged_rows(Path(path)),
+                source,
+                actor=job.actor,
+                file_name=file_name,
+                batch_size=job.batch_size,
+                progress=progress,
+            )
+            out.append(_summary_state(s))
+        return out
+    finally:
+        reg.close()
+
+
+def _summary_state(s: IngestSummary) -> dict[str, Any]:
+    d = dataclasses.asdict(s)
+    d["rejects"] = [(r.row, r.field, r.reason) for r in s.rejects]
+    return d
+
+
+def _worker(job: _Job, results: Any) -> None:
+    """A worker process: progress and the result (or the failure) go back on ``results``."""
+    try:
+        got = _shard_ingest(job, lambda n: results.put(("rows", job.shard, n)))
+        results.put(("done", job.shard, got))
+    except BaseException as exc:  # the parent reports it; nothing of this shard is merged
+        results.put(("failed", job.shard, f"{exc}\n{traceback.format_exc()}"))
+
+
+def _run_local(jobs: list[_Job], progress: Progress | None) -> list[list[dict[str, Any]]]:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # no engine, lock or thread of this process
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(job, results), daemon=True) for job in jobs]
+    for p in procs:
+        p.start()
+    out: dict[int, list[dict[str, Any]]] = {}
+    try:
+        while len(out) < len(jobs):
+            try:
+                kind, shard, value = results.get(timeout=1.0)
+            except queue.Empty:
+                dead = [
+                    j.shard
+                    for j, p in zip(jobs, procs, strict=True)
+                    if j.shard not in out and not p.is_alive() and p.exitcode not in (0, None)
+                ]
+                if dead:
+                    raise InvalidInput(
+                        f"backfill shard {dead[0]} stopped (exit code "
+                        f"{procs[dead[0]].exitcode}) before it finished; nothing was merged"
+                    ) from None
+                continue
+            if kind == "rows":
+                if progress:
+                    progress(value)
+            elif kind == "done":
+                out[shard] = value
+            else:
+                raise InvalidInput(f"backfill shard {shard} failed; nothing was merged: {value}")
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+            p.join()
+    return [out[j.shard] for j in jobs]
+
+
+def _run_spark(jobs: list[_Job]) -> list[list[dict[str, Any]]]:
+    """Each shard a Spark task (local mode here; on a cluster the work directory must be one
+    every executor reaches)."""
+    from .. import spark
+
+    sc = spark.session().sparkContext
+    got = sc.parallelize(jobs, len(jobs)).map(lambda j: (j.shard, _shard_ingest(j))).collect()
+    by = dict(got)
+    return [by[j.shard] for j in jobs]
+
+
+# --- 3. merge -----------------------------------------------------------------------------
+
+
+def _event_rows(
+    rows: list[dict[str, Any]], offset: int, head: tuple[int, str]
+) -> tuple[list[dict[str, Any]], tuple[int, str]]:
+    """A shard's chained events moved after ``head``: their numbers by ``offset``, the first
+    number of the facts their payload commits to likewise, chained anew (digest and hash)."""
+    from ..events.chain import event_hash, payload_digest
+
+    seq_h, prev = head
+    out = []
+    for r in rows:
+        payload = json.loads(r["payload"])
+        if isinstance(payload.get("facts"), dict):
+            payload["facts"]["first"] += offset
+        text = canonical(payload)
+        digest = payload_digest(text)
+        seq = r["seq"] + offset
+        h = event_hash(
+            prev,
+            seq,
+            r["event_id"],
+            r["type"],
+            r["at"],
+            r["actor"],
+            r["subject_id"],
+            "sha256:" + digest,
+        )
+        out.append(
+            {
+                **r,
+                "seq": seq,
+                "payload": text,
+                "payload_digest": digest,
+                "prev_hash": prev,
+                "hash": h,
+                "batch_seq": None,
+            }
+        )
+        prev, seq_h = h, seq
+    return out, (seq_h, prev)
+
+
+def _columns(name: str) -> list[str]:
+    return [c.name for c in metadata.tables[name].columns]
+
+
+def _copy_tables(conn: Connection, shard: Connection | None, alias: str | None) -> None:
+    """Every projection a shard wrote, into the registry's."""
+    for name, table in metadata.tables.items():
+        if name in _NOT_COPIED:
+            continue
+        cols = ", ".join(f'"{c}"' for c in _columns(name))
+        if alias is not None:  # SQLite: table to table inside SQLite
+            verb = "INSERT OR IGNORE" if name in _SHARED_ROWS else "INSERT"
+            conn.exec_driver_sql(
+                f'{verb} INTO main."{name}" ({cols}) SELECT {cols} FROM {alias}."{name}"'
+            )
+            continue
+        assert shard is not None
+        stmt = insert(table)
+        if name in _SHARED_ROWS:
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt = pg_insert(table).on_conflict_do_nothing()
+        result = shard.execute(select(table)).mappings()
+        while chunk := result.fetchmany(_MERGE_CHUNK):
+            write_many(conn, stmt, [dict(r) for r in chunk])
+
+
+def _merge_shard(reg: Registry, url: str, at: datetime) -> None:
+    """One shard's log and projections into the registry's, in one transaction."""
+    from ..db import make_engine
+
+    shard_engine = make_engine(url)
+    sqlite = reg.engine.dialect.name == "sqlite"
+    try:
+        with (
+            reg.engine.connect().execution_options(registry_write=True) as conn,
+            shard_engine.connect() as shard,
+        ):
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            if sqlite:  # outside a transaction, as SQLite requires
+                raw.execute("ATTACH DATABASE ? AS shard", (url.removeprefix("sqlite:///"),))
+            try:
+                with conn.begin():
+                    _merge_into(conn, shard, sqlite, at)
+            finally:
+                if sqlite:
+                    raw.execute("DETACH DATABASE shard")
+    finally:
+        shard_engine.dispose()
+
+
+def _merge_into(conn: Connection, shard: Connection, sqlite: bool, at: datetime) -> None:
+    head = lock_head(conn)
+    last = conn.execute(select(events.c.at).where(events.c.seq == head[0])).scalar_one_or_none()
+    if last is not None and last > at:
+        raise InvalidInput(
+            f"the log gained events after the backfill began (the last at {at_text(last)}); "
+            "this shard was not merged: the ordinary ingest of the same files records the rest"
+        )
+    offset = head[0]
+    chained = [
+        dict(r)
+        for r in shard.execute(
+            select(events).where(events.c.batch_seq.is_(None)).order_by(events.c.seq)
+        ).mappings()
+    ]
+    moved, new_head = _event_rows(chained, offset, head)
+    if sqlite:
+        cols = _columns("events")
+        sel = ", ".join(
+            f'"{c}" + {offset}' if c in ("seq", "batch_seq") else f'"{c}"' for c in cols
+        )
+        conn.exec_driver_sql(
+            f"INSERT INTO main.events ({', '.join(cols)}) SELECT {sel} "
+            "FROM shard.events WHERE batch_seq IS NOT NULL"
+        )
+    else:
+        facts = shard.execute(select(events).where(events.c.batch_seq.is_not(None))).mappings()
+        while chunk := facts.fetchmany(_MERGE_CHUNK):
+            write_many(
+                conn,
+                insert(events),
+                [
+                    {**r, "seq": r["seq"] + offset, "batch_seq": r["batch_seq"] + offset}
+                    for r in chunk
+                ],
+            )
+    write_many(conn, insert(events), moved)
+    _copy_tables(conn, None if sqlite else shard, "shard" if sqlite else None)
+    conn.execute(
+        update(chain_head).where(chain_head.c.id == 1).values(seq=new_head[0], hash=new_head[1])
+    )
+
+
+# --- the whole ------------------------------------------------------------------------------
+
+
+def _require_empty(reg: Registry) -> None:
+    with reg.engine.connect() as conn:
+        held = {
+            name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for name, t in (("subjects", subjects), ("records", records), ("consents", consents))
+        }
+    if any(held.values()):
+        what = ", ".join(f"{n:,} {name}" for name, n in held.items() if n)
+        raise InvalidInput(
+            f"backfill loads an empty registry, and this one holds {what}: a shard could not "
+            "see them. Use socialcredit ingest (the same rules, one process)"
+        )
+
+
+@dataclass(frozen=True)
+class BackfillFile:
+    """A file to load, the source that sends it, and its format (a national format of the
+    pack, ``auto``, or None for the interchange format)."""
+
+    path: Path
+    source: str
+    fmt: str | None = None
+
+
+def backfill(
+    reg: Registry,
+    files: list[BackfillFile],
+    *,
+    actor: str,
+    workers: int = 2,
+    engine: str = "local",
+    batch_size: int = 5000,
+    work_dir: Path | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> BackfillSummary:
+    """Load ``files`` into an empty registry with ``workers`` shards; each shard takes its
+    rows of the files in the order given. ``progress(stage, rows)``: rows partitioned (stage
+    ``read``) and ingested (``ingest``)."""
+    if engine not in ("local", "spark"):
+        raise InvalidInput(f"unknown engine {engine!r} (local or spark)")
+    if workers < 1:
+        raise InvalidInput("workers must be at least 1")
+    if not files:
+        raise InvalidInput("no file to backfill")
+    for f in files:
+        if f.source not in reg.pack.sources:
+            raise UnknownEntity(
+                f"unknown source {f.source!r} (known: {', '.join(sorted(reg.pack.sources))})"
+            )
+    _require_empty(reg)
+    mapped: list[Mapped | None] = []
+    sources: list[tuple[str, Iterator[Row]]] = []
+    for f in files:
+        if f.fmt is None:
+            sources.append((f.path.name, read_rows(f.path)))
+            mapped.append(None)
+        else:
+            opened = open_format(reg, f.path, f.source, f.fmt)
+            sources.append((f.path.name, opened.rows()))
+            mapped.append(opened)
+    at = ensure_aware(reg.now())
+    seconds: dict[str, float] = {}
+    base = work_dir or _default_work_dir(reg)
+    base.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="backfill-", dir=base))
+    try:
+        t0 = time.perf_counter()
+        parts = _partition(
+            reg.pack, sources, workers, work, (lambda n: progress("read", n)) if progress else None
+        )
+        seconds["partition"] = time.perf_counter() - t0
+        jobs = [
+            _Job(
+                shard=s,
+                url=f"sqlite:///{work / f'shard{s}.db'}",
+                registry=type(reg),
+                settings=reg.settings,
+                pack=reg.pack,
+                at=at,
+                actor=actor,
+                files=[
+                    (files[fi].path.name, files[fi].source, str(p))
+                    for fi, p in enumerate(parts.paths[s])
+                ],
+                batch_size=batch_size,
+            )
+            for s in range(workers)
+        ]
+        t1 = time.perf_counter()
+        if engine == "spark":
+            states = _run_spark(jobs)
+        else:
+            states = _run_local(jobs, (lambda n: progress("ingest", n)) if progress else None)
+        seconds["ingest"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        for job in jobs:
+            _merge_shard(reg, job.url, to_utc_naive(at))
+        seconds["merge"] = time.perf_counter() - t2
+        out = []
+        for fi, f in enumerate(files):
+            total = _add_up(f.source, f.path.name, [st[fi] for st in states])
+            m = mapped[fi]
+            if m is not None:
+                total.rejects = [
+                    RowProblem(p.row, m.source_column(p.field), p.reason) for p in total.rejects
+                ]
+            out.append(total)
+        return BackfillSummary(out, engine, workers, parts.rows, seconds)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _default_work_dir(reg: Registry) -> Path:
+    """Beside an SQLite file (the shards are as large as what they load), else the system's
+    temporary directory."""
+    url = reg.settings.database_url
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return Path(url.removeprefix("sqlite:///")).resolve().parent
+    return Path(tempfile.gettempdir())
+
+
+def _add_up(source: str, file_name: str, states: list[dict[str, Any]]) -> IngestSummary:
+    total = IngestSummary(source=source, file_name=file_name)
+    for st in states:
+        for k, v in st.items():
+            if isinstance(v, int) and not isinstance(v, bool):
+                setattr(total, k, getattr(total, k) + v)
+        total.rejects.extend(RowProblem(*r) for r in st["rejects"])
+        total.queued_items.extend(st["queued_items"])
+    total.rejects.sort(key=lambda r: r.row)
+    return total
