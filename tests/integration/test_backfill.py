@@ -4,6 +4,7 @@ same rows, shard after shard, table by table; the merged log verifies and proves
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -12,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, distinct, func, select, text
 
 from socialcredit.bootstrap import Registry
 from socialcredit.clock import FixedClock
 from socialcredit.config import Settings
-from socialcredit.db import events, metadata
+from socialcredit.db import events, ingest_batches, metadata
 from socialcredit.errors import InvalidInput
 from socialcredit.generate import generate
 from socialcredit.identifiers.uscc import build_uscc
@@ -130,6 +131,13 @@ def test_backfill_equals_ingest_shard_after_shard(
             assert got[name] == want[name], name
         assert sum(len(v) for v in want.values()) > 1000
         assert _log(reg) == _log(plain)
+    with reg.engine.connect() as conn:
+        uploads = conn.execute(
+            select(
+                ingest_batches.c.file_name, func.count(distinct(ingest_batches.c.upload_id))
+            ).group_by(ingest_batches.c.file_name)
+        ).all()
+    assert sorted(uploads) == sorted((n, 1) for n, _s in FILES)  # one upload a file
 
     with reg.engine.connect() as conn:
         last_fact = conn.execute(
@@ -177,3 +185,84 @@ def test_rows_that_share_a_subject_share_a_shard() -> None:
     rtype, fname = named[0]
     row = {"subject_id": uscc, "record_type": rtype, fname: "110101850101001"}
     assert _code_key("110101850101001") in _row_keys(pack, row)
+
+
+def test_backfill_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from socialcredit.cli import app
+
+    data = tmp_path / "data"
+    generate(40, data, seed=4)
+    clean = {k: None for k in os.environ if k.startswith("SOCIALCREDIT_")}
+
+    def sc(*args: str) -> Any:
+        return CliRunner().invoke(app, list(args), env={**clean, **env}, catch_exceptions=False)
+
+    work = tmp_path / "work"
+    # a file that is not a table: one clear error, nothing loaded, nothing left behind
+    junk = tmp_path / "junk.csv.gz"
+    junk.write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4)
+    r = sc("backfill", str(junk), "--source", "samr", "--work-dir", str(work))
+    assert r.exit_code != 0
+    assert "junk.csv.gz" in r.output
+    assert not list(work.glob("backfill-*"))
+
+    r = sc("backfill", *(str(data / n) for n, _s in FILES), "--source", "samr", "--source", "tax")
+    assert r.exit_code != 0 and "once for each of the 3 files" in r.output
+    args = [str(data / n) for n, _s in FILES]
+    for _n, s in FILES:
+        args += ["--source", s]
+    r = sc("backfill", *args, "--workers", "2", "--work-dir", str(work), "--json")
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)
+    assert [f["file"] for f in got["files"]] == [n for n, _s in FILES]
+    assert sum(got["rows_per_shard"]) == sum(f["rows"] for f in got["files"])
+    assert sum(f["accepted"] for f in got["files"]) > 50
+    assert not list(work.glob("backfill-*"))
+    r = sc("audit", "verify")
+    assert r.exit_code == 0, r.output
+    # loaded once: a second backfill is refused, the ordinary ingest finds nothing new
+    r = sc("backfill", args[0], "--source", "samr")
+    assert r.exit_code != 0 and "empty registry" in r.output
+    r = sc("ingest", args[0], "--source", "samr", "--json")
+    assert json.loads(r.stdout)["accepted"] == 0
+
+
+@pytest.mark.spark
+def test_backfill_on_spark_equals_backfill_in_processes(
+    reg: Registry, env: dict[str, str], clock: FixedClock, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    generate(120, data, seed=8)
+    files = [BackfillFile(data / n, s) for n, s in FILES]
+    on_spark = backfill(reg, files, actor="test", workers=2, engine="spark", batch_size=100)
+    with _second(env, tmp_path, clock) as local:
+        in_processes = backfill(local, files, actor="test", workers=2, batch_size=100)
+        assert on_spark.rows_per_shard == in_processes.rows_per_shard
+        assert [f.as_dict() for f in on_spark.files] == [f.as_dict() for f in in_processes.files]
+        assert _tables(reg) == _tables(local)
+        assert _log(reg) == _log(local)
+    assert audit.verify_chain(reg).ok
+
+
+def test_a_shard_that_fails_stops_the_backfill_before_any_merge(
+    reg: Registry, tmp_path: Path
+) -> None:
+    from socialcredit.services.backfill import _Job, _run_local
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("")
+    job = _Job(
+        shard=0,
+        url=f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'shard.db'}",
+        registry=Registry,
+        settings=reg.settings,
+        pack=reg.pack,
+        at=reg.now(),
+        actor="test",
+        files=[("rows.jsonl", "samr", "u", str(rows))],
+        batch_size=10,
+    )
+    with pytest.raises(InvalidInput, match="shard 0 failed; nothing was merged"):
+        _run_local([job], None)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from ..clock import iso
+from ..errors import InvalidInput
 from .common import (
     AsOf,
     _resolve,
@@ -22,6 +23,9 @@ from .common import (
     progress_bar,
     registry,
 )
+
+if TYPE_CHECKING:
+    from ..services.ingest import IngestSummary
 
 sources_app = typer.Typer(
     help="Sources (authorities that submit records) and their API tokens.", no_args_is_help=True
@@ -119,8 +123,12 @@ def ingest(
     if json_out:
         print_json(summary.as_dict() | ({"resolution": found.as_dict()} if found else {}))
         return
-    s = summary
     out.print(f"[bold]{file}[/] from [bold]{source}[/] as of {iso(reg.now(), reg.tz)}")
+    _print_summary(summary, found)
+
+
+def _print_summary(s: IngestSummary, found: Any = None) -> None:
+    """An ingest's counts and its first rejected rows, as a table."""
     table = Table(show_header=False, box=None)
     for label, value in (
         ("rows read", s.rows),
@@ -155,6 +163,112 @@ def ingest(
         for r in s.rejects[:50]:
             rt.add_row(str(r.row), r.field, r.reason)
         out.print(rt)
+
+
+@app.command()
+@clerk_errors
+def backfill(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Files to load, in order (CSV or JSON Lines, or a national format)."),
+    ],
+    source: Annotated[
+        list[str],
+        typer.Option(
+            "--source",
+            help="The source of the files: once for all, or once a file in their order.",
+        ),
+    ],
+    fmt: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            help="A national format of the pack, or auto (once for all, or once a file); "
+            "omitted: the interchange format.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Processes (or Spark tasks) loading at once.", min=1)
+    ] = 2,
+    engine: Annotated[
+        str, typer.Option(help="local (worker processes here) or spark (Spark tasks).")
+    ] = "local",
+    batch_size: Annotated[int, typer.Option(help="Rows per batch in each shard.", min=1)] = 5000,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where the shards are built (as large as what they load); default: "
+            "beside an SQLite store, else the system's temporary directory."
+        ),
+    ] = None,
+    resolve: Annotated[
+        bool,
+        typer.Option(
+            help="Then let the model link the rows it queued (the policy's thresholds decide)."
+        ),
+    ] = True,
+    as_of: AsOf = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Load large files into an empty registry with several processes at once.
+
+    The rows are grouped by the subjects they name and shared among WORKERS shards; each shard
+    goes through the ordinary ingest (the same rules, the same batches with their Merkle roots)
+    in a process of its own, and the shards are then merged into the registry's log. Only an
+    empty registry is backfilled: one that holds records takes socialcredit ingest.
+
+    Example: socialcredit backfill samr.csv tax.csv court.jsonl --source samr --source tax --source court --workers 8
+    """
+    from ..services.backfill import BackfillFile
+    from ..services.backfill import backfill as run_backfill
+
+    def each(values: list[str] | None, what: str) -> list[str | None]:
+        if not values:
+            return [None] * len(files)
+        if len(values) == 1:
+            return values * len(files)  # type: ignore[return-value]
+        if len(values) != len(files):
+            raise InvalidInput(f"give {what} once, or once for each of the {len(files)} files")
+        return list(values)
+
+    sources = each(source, "--source")
+    formats = each(fmt, "--format")
+    todo = [
+        BackfillFile(f, str(src), fm) for f, src, fm in zip(files, sources, formats, strict=True)
+    ]
+    reg = registry(as_of)
+    total = sum(n for f in files if (n := _count_rows(f)) is not None) or None
+    with progress_bar() as bar:
+        read = bar.add_task("partition", total=total)
+        load = bar.add_task("ingest", total=total)
+        summary = run_backfill(
+            reg,
+            todo,
+            actor=actor("cli:backfill"),
+            workers=workers,
+            engine=engine,
+            batch_size=batch_size,
+            work_dir=work_dir,
+            progress=lambda stage, n: bar.advance(read if stage == "read" else load, n),
+        )
+    queued = [i for s in summary.files for i in s.queued_items]
+    found = _resolve(reg, queued, "resolve the queued rows") if resolve and queued else None
+    if json_out:
+        print_json(summary.as_dict() | ({"resolution": found.as_dict()} if found else {}))
+        return
+    out.print(
+        f"backfill on {summary.engine}, {summary.shards} shards of "
+        f"{', '.join(f'{n:,}' for n in summary.rows_per_shard)} rows; "
+        + ", ".join(f"{k} {v:,.1f} s" for k, v in summary.seconds.items())
+    )
+    for f, s in zip(files, summary.files, strict=True):
+        out.print(f"[bold]{f}[/] from [bold]{s.source}[/] as of {iso(reg.now(), reg.tz)}")
+        _print_summary(s)
+    if found is not None:
+        out.print(
+            f"queued rows: {found.linked} linked by the model, {found.review} for a reviewer, "
+            f"{found.unresolved} unresolved"
+        )
 
 
 @lists_app.command("advance")

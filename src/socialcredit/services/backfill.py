@@ -47,6 +47,7 @@ import shutil
 import tempfile
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -259,7 +260,7 @@ class _Job:
     pack: Any
     at: datetime
     actor: str
-    files: list[tuple[str, str, str]]  # (file name, source, path of its staged rows)
+    files: list[tuple[str, str, str, str]]  # (file name, source, upload id, staged rows' path)
     batch_size: int
 
 
@@ -271,7 +272,7 @@ def _shard_ingest(job: _Job, progress: Progress | None = None) -> list[dict[str,
     reg = job.registry(settings, clock=FixedClock(job.at), pack=job.pack)
     try:
         out = []
-        for file_name, source, path in job.files:
+        for file_name, source, upload_id, path in job.files:
             s = ingest(
                 reg,
                 _staged_rows(Path(path)),
@@ -280,6 +281,7 @@ def _shard_ingest(job: _Job, progress: Progress | None = None) -> list[dict[str,
                 file_name=file_name,
                 batch_size=job.batch_size,
                 progress=progress,
+                upload_id=upload_id,
             )
             out.append(_summary_state(s))
         return out
@@ -401,44 +403,55 @@ def _columns(name: str) -> list[str]:
     return [c.name for c in metadata.tables[name].columns]
 
 
-def _copy_tables(conn: Connection, shard: Connection | None, alias: str | None) -> None:
-    """Every projection a shard wrote, into the registry's."""
-    for name, table in metadata.tables.items():
-        if name in _NOT_COPIED:
-            continue
-        cols = ", ".join(f'"{c}"' for c in _columns(name))
-        if alias is not None:  # SQLite: table to table inside SQLite
-            verb = "INSERT OR IGNORE" if name in _SHARED_ROWS else "INSERT"
-            conn.exec_driver_sql(
-                f'{verb} INTO main."{name}" ({cols}) SELECT {cols} FROM {alias}."{name}"'
-            )
-            continue
-        assert shard is not None
-        stmt = insert(table)
-        if name in _SHARED_ROWS:
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
+def _copy(
+    conn: Connection, shard: Any, sqlite: bool, name: str, where: str = "", **moved: int
+) -> None:
+    """A shard's table into the registry's: its rows (``where``), the columns in ``moved``
+    shifted by their value. SQLite: table to table inside SQLite, from the attached shard;
+    PostgreSQL: the shard's rows as SQLite holds them (dates and times as ISO text, booleans
+    as 0 and 1, which PostgreSQL reads) sent with ``COPY``."""
+    names = _columns(name)
+    cols = ", ".join(f'"{c}"' for c in names)
+    sel = ", ".join(f'"{c}" + {moved[c]}' if c in moved else f'"{c}"' for c in names)
+    if sqlite:
+        verb = "INSERT OR IGNORE" if name in _SHARED_ROWS else "INSERT"
+        conn.exec_driver_sql(
+            f'{verb} INTO main."{name}" ({cols}) SELECT {sel} FROM shard."{name}" {where}'
+        )
+        return
+    cur = shard.execute(f'SELECT {sel} FROM "{name}" {where}')
+    if name in _SHARED_ROWS:  # few rows, some perhaps there already
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            stmt = pg_insert(table).on_conflict_do_nothing()
-        result = shard.execute(select(table)).mappings()
-        while chunk := result.fetchmany(_MERGE_CHUNK):
-            write_many(conn, stmt, [dict(r) for r in chunk])
-
-
-def _merge_shard(reg: Registry, url: str, at: datetime) -> None:
-    """One shard's log and projections into the registry's, in one transaction."""
-    from ..db import make_engine
-
-    shard_engine = make_engine(url)
-    sqlite = reg.engine.dialect.name == "sqlite"
+        table = metadata.tables[name]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        if rows:
+            conn.execute(pg_insert(table).on_conflict_do_nothing(), rows)
+        return
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    pg: Any = raw.cursor()
     try:
-        with (
-            reg.engine.connect().execution_options(registry_write=True) as conn,
-            shard_engine.connect() as shard,
-        ):
+        with pg.copy(f'COPY "{name}" ({cols}) FROM STDIN') as copy:
+            while chunk := cur.fetchmany(_MERGE_CHUNK):
+                for r in chunk:
+                    copy.write_row(r)
+    finally:
+        pg.close()
+
+
+def _merge_shard(reg: Registry, path: Path, at: datetime) -> None:
+    """One shard's log and projections into the registry's, in one transaction."""
+    import sqlite3
+
+    sqlite = reg.engine.dialect.name == "sqlite"
+    shard = sqlite3.connect(path)
+    try:
+        with reg.engine.connect().execution_options(registry_write=True) as conn:
             raw = conn.connection.dbapi_connection
             assert raw is not None
             if sqlite:  # outside a transaction, as SQLite requires
-                raw.execute("ATTACH DATABASE ? AS shard", (url.removeprefix("sqlite:///"),))
+                raw.execute("ATTACH DATABASE ? AS shard", (str(path),))
             try:
                 with conn.begin():
                     _merge_into(conn, shard, sqlite, at)
@@ -446,10 +459,10 @@ def _merge_shard(reg: Registry, url: str, at: datetime) -> None:
                 if sqlite:
                     raw.execute("DETACH DATABASE shard")
     finally:
-        shard_engine.dispose()
+        shard.close()
 
 
-def _merge_into(conn: Connection, shard: Connection, sqlite: bool, at: datetime) -> None:
+def _merge_into(conn: Connection, shard: Any, sqlite: bool, at: datetime) -> None:
     head = lock_head(conn)
     last = conn.execute(select(events.c.at).where(events.c.seq == head[0])).scalar_one_or_none()
     if last is not None and last > at:
@@ -458,35 +471,23 @@ def _merge_into(conn: Connection, shard: Connection, sqlite: bool, at: datetime)
             "this shard was not merged: the ordinary ingest of the same files records the rest"
         )
     offset = head[0]
+    names = _columns("events")
     chained = [
-        dict(r)
+        dict(zip(names, r, strict=True))
         for r in shard.execute(
-            select(events).where(events.c.batch_seq.is_(None)).order_by(events.c.seq)
-        ).mappings()
+            f"SELECT {', '.join(names)} FROM events WHERE batch_seq IS NULL ORDER BY seq"
+        )
     ]
+    for r in chained:
+        r["at"] = datetime.fromisoformat(r["at"])
     moved, new_head = _event_rows(chained, offset, head)
-    if sqlite:
-        cols = _columns("events")
-        sel = ", ".join(
-            f'"{c}" + {offset}' if c in ("seq", "batch_seq") else f'"{c}"' for c in cols
-        )
-        conn.exec_driver_sql(
-            f"INSERT INTO main.events ({', '.join(cols)}) SELECT {sel} "
-            "FROM shard.events WHERE batch_seq IS NOT NULL"
-        )
-    else:
-        facts = shard.execute(select(events).where(events.c.batch_seq.is_not(None))).mappings()
-        while chunk := facts.fetchmany(_MERGE_CHUNK):
-            write_many(
-                conn,
-                insert(events),
-                [
-                    {**r, "seq": r["seq"] + offset, "batch_seq": r["batch_seq"] + offset}
-                    for r in chunk
-                ],
-            )
+    _copy(
+        conn, shard, sqlite, "events", "WHERE batch_seq IS NOT NULL", seq=offset, batch_seq=offset
+    )
     write_many(conn, insert(events), moved)
-    _copy_tables(conn, None if sqlite else shard, "shard" if sqlite else None)
+    for name in metadata.tables:
+        if name not in _NOT_COPIED:
+            _copy(conn, shard, sqlite, name)
     conn.execute(
         update(chain_head).where(chain_head.c.id == 1).values(seq=new_head[0], hash=new_head[1])
     )
@@ -566,6 +567,7 @@ def backfill(
             reg.pack, sources, workers, work, (lambda n: progress("read", n)) if progress else None
         )
         seconds["partition"] = time.perf_counter() - t0
+        uploads = [uuid.uuid4().hex for _ in files]  # one upload a file, whatever its shards
         jobs = [
             _Job(
                 shard=s,
@@ -576,7 +578,7 @@ def backfill(
                 at=at,
                 actor=actor,
                 files=[
-                    (files[fi].path.name, files[fi].source, str(p))
+                    (files[fi].path.name, files[fi].source, uploads[fi], str(p))
                     for fi, p in enumerate(parts.paths[s])
                 ],
                 batch_size=batch_size,
@@ -591,7 +593,7 @@ def backfill(
         seconds["ingest"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         for job in jobs:
-            _merge_shard(reg, job.url, to_utc_naive(at))
+            _merge_shard(reg, Path(job.url.removeprefix("sqlite:///")), to_utc_naive(at))
         seconds["merge"] = time.perf_counter() - t2
         out = []
         for fi, f in enumerate(files):
@@ -617,7 +619,7 @@ def _default_work_dir(reg: Registry) -> Path:
 
 
 def _add_up(source: str, file_name: str, states: list[dict[str, Any]]) -> IngestSummary:
-    total = IngestSummary(source=source, file_name=file_name)
+    total = IngestSummary(source=source, file_name=file_name, upload_id=states[0]["upload_id"])
     for st in states:
         for k, v in st.items():
             if isinstance(v, int) and not isinstance(v, bool):

@@ -106,13 +106,18 @@ def ingest(
     file_name: str | None = None,
     batch_size: int = 1000,
     progress: Progress | None = None,
+    upload_id: str | None = None,
 ) -> IngestSummary:
+    """``upload_id``: the upload these rows are part of (a backfill's shards share one a file);
+    by default a new one."""
     if source not in reg.pack.sources:
         raise UnknownEntity(
             f"unknown source {source!r} (known: {', '.join(sorted(reg.pack.sources))})"
         )
     listing_events.advance(reg, actor)
     summary = IngestSummary(source=source, file_name=file_name)
+    if upload_id is not None:
+        summary.upload_id = upload_id
     batch: list[Row] = []
     it = iter(rows)
     for row in it:
