@@ -3,7 +3,7 @@
 
 Usage:
     python bench/ingest_scale.py [--rows 100000,1000000] [--runs 3,1] [--postgres-url URL]
-                                 [--batch 5000] [--out bench/results]
+                                 [--batch 5000] [--out bench/results] [--json] [--backfill WORKERS]
 
 For each target size (agency rows), generates data with ``socialcredit.generate`` (seed 0; the
 number of entities is chosen from the generator's rows per entity so that the three files hold
@@ -26,6 +26,12 @@ read by the same reader, written bare into one plain table of text columns (the 
 files' columns) with ``executemany`` on SQLite and ``COPY`` on PostgreSQL, one transaction per
 ``--batch`` rows: what loading the files costs with no registry at all. The ratio registry ÷
 baseline is reported beside the rows/s.
+
+With ``--backfill WORKERS`` the same files are loaded through ``services.backfill`` (``socialcredit
+backfill``: the rows grouped by subject into WORKERS shards, each ingested by a worker process,
+then merged), and the CPU seconds include the workers'; the results go to
+ingest_scale_backfill.json and .md, with the seconds of the partition, the shards' ingest and
+the merge.
 
 With ``--json`` the last line printed is one JSON object: for the last size, per engine,
 ``rows_per_s``, ``baseline_rows_per_s`` and ``cpu_us_per_row``.
@@ -70,6 +76,7 @@ import socialcredit
 from socialcredit.db import events
 from socialcredit.generate import generate
 from socialcredit.ingest.readers import read_rows
+from socialcredit.services.backfill import BackfillFile, backfill
 from socialcredit.services.ingest import ingest
 
 ROWS_PER_ENTITY = 2.16  # generate(N, seed=0) writes about this many agency rows per entity
@@ -95,7 +102,16 @@ def db_bytes(url: str, reg_engine: Any) -> int | None:
         )
 
 
-def load(url: str, data: Path, total: int, batch: int, label: str) -> dict[str, Any]:
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children (a backfill's worker processes)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def load(
+    url: str, data: Path, total: int, batch: int, label: str, workers: int = 0
+) -> dict[str, Any]:
+    """``workers``: 0 for the ordinary ingest, else a backfill with that many shards."""
     reg = make_registry(url, INGEST_AT)
     marks: list[tuple[int, float]] = [(0, 0.0)]
     done = 0
@@ -119,7 +135,24 @@ def load(url: str, data: Path, total: int, batch: int, label: str) -> dict[str, 
     try:
         summaries = {}
         gc.collect()
-        for name, source in FILES:
+        children0 = children_cpu()
+        phases: dict[str, float] = {}
+        if workers:
+            b = backfill(
+                reg,
+                [BackfillFile(data / name, source) for name, source in FILES],
+                actor="bench",
+                workers=workers,
+                batch_size=batch,
+                progress=lambda stage, n: progress(n) if stage == "ingest" else None,
+            )
+            phases = b.seconds
+            for f in b.files:
+                d = f.as_dict(max_rejects=0)
+                d.pop("rejects")
+                d.pop("rejects_not_shown")
+                summaries[f.file_name] = d
+        for name, source in FILES if not workers else ():
             s = ingest(
                 reg,
                 read_rows(data / name),
@@ -134,7 +167,7 @@ def load(url: str, data: Path, total: int, batch: int, label: str) -> dict[str, 
             d.pop("rejects_not_shown")
             summaries[name] = d
         seconds = time.perf_counter() - t0
-        cpu_s = time.process_time() - cpu0
+        cpu_s = time.process_time() - cpu0 + children_cpu() - children0
         with reg.engine.connect() as conn:
             n_events = conn.execute(select(func.count()).select_from(events)).scalar_one()
         size = db_bytes(url, reg.engine)
@@ -142,7 +175,7 @@ def load(url: str, data: Path, total: int, batch: int, label: str) -> dict[str, 
         reg.close()
     # rows/s in each tenth of the load, from the progress marks
     tenths = []
-    for k in range(1, 11):
+    for k in range(1, 11 if not workers else 1):  # a backfill's phases are reported instead
         lo, hi = total * (k - 1) / 10, total * k / 10
         a = min(marks, key=lambda m: abs(m[0] - lo))
         b = min(marks, key=lambda m: abs(m[0] - hi))
@@ -161,6 +194,8 @@ def load(url: str, data: Path, total: int, batch: int, label: str) -> dict[str, 
         "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg(),
         "files": summaries,
+        "workers": workers,
+        "phases_s": phases,
     }
 
 
@@ -253,7 +288,7 @@ def one_run(
     try:
         if bare:
             return baseline(url, tmp / "data", args.batch)
-        return load(url, tmp / "data", rows, args.batch, label)
+        return load(url, tmp / "data", rows, args.batch, label, args.backfill)
     finally:
         drop()
 
@@ -292,6 +327,13 @@ def markdown(res: dict[str, Any]) -> str:
             f"shared_buffers={pg.get('shared_buffers')})"
         )
     lines += [
+        "- Path: "
+        + (
+            f"`socialcredit backfill` with {res['backfill_workers']} worker processes (CPU "
+            "seconds include the workers'; the seconds of its phases are under the table)"
+            if res.get("backfill_workers")
+            else "the ordinary ingest, one process"
+        ),
         f"- Batch: {res['batch']:,} rows per transaction; data `generate(N, seed=0)`; each run "
         "into a fresh database; rows/s is the median of the runs (min-max beside it); the "
         "tenths, seconds, CPU and sizes are those of the median run",
@@ -327,6 +369,17 @@ def markdown(res: dict[str, Any]) -> str:
                 + " |"
             )
     lines.append("")
+    for size in res["sizes"]:
+        for engine, r in size["engines"].items():
+            if r.get("phases_s"):
+                lines.append(
+                    f"Backfill phases, {engine} {r['rows']:,} rows (median run): "
+                    + ", ".join(
+                        f"{k} {v:,.1f} s ({v / r['rows'] * 1e6:,.0f} µs a row)"
+                        for k, v in r["phases_s"].items()
+                    )
+                )
+                lines.append("")
     engines = sorted({e for s in res["sizes"] for e in s["engines"]})
     if len(res["sizes"]) > 1:
         first, last = res["sizes"][0], res["sizes"][-1]
@@ -371,6 +424,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", type=Path, default=Path("bench/results"), help="results directory")
     p.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
+    p.add_argument(
+        "--backfill",
+        type=int,
+        default=0,
+        metavar="WORKERS",
+        help="load through socialcredit backfill with this many worker processes (results in "
+        "ingest_scale_backfill.*)",
+    )
     args = p.parse_args(argv)
     sizes = [int(x) for x in args.rows.split(",") if x.strip()]
     runs_of = [int(x) for x in args.runs.split(",") if x.strip()]
@@ -397,6 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         "cwd": os.getcwd(),
         "machine": machine,
         "batch": args.batch,
+        "backfill_workers": args.backfill,
         "sizes": [],
     }
     for target, n_runs in zip(sizes, runs_of, strict=False):
@@ -440,10 +502,11 @@ def main(argv: list[str] | None = None) -> int:
             res["sizes"].append(size)
 
             args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "ingest_scale.json").write_text(
+            stem = "ingest_scale_backfill" if args.backfill else "ingest_scale"
+            (args.out / f"{stem}.json").write_text(
                 json.dumps(res, indent=2, ensure_ascii=False) + "\n"
             )
-            (args.out / "ingest_scale.md").write_text(markdown(res))
+            (args.out / f"{stem}.md").write_text(markdown(res))
     print(markdown(res))
     if args.json and res["sizes"]:
         last = res["sizes"][-1]

@@ -291,3 +291,88 @@ def test_check_file_swap_killed_at_random_points(tmp_path: Path) -> None:
     assert seen["old"] and seen["new"], seen  # the kills hit both before and after the swap
     stray = [p for p in tmp_path.iterdir() if p.name != path.name]
     assert all(p.name.endswith(".tmp") for p in stray)  # only a dead writer's partial file
+
+
+BACKFILL_CHILD = """
+import sys
+from pathlib import Path
+from socialcredit.bootstrap import Registry
+from socialcredit.clock import FixedClock, parse_moment
+from socialcredit.config import Settings
+from socialcredit.services.backfill import BackfillFile, backfill
+
+if __name__ == "__main__":
+    reg = Registry(Settings.from_env(), clock=FixedClock(parse_moment(sys.argv[2])))
+    print("READY", flush=True)
+    backfill(reg, [BackfillFile(Path(sys.argv[1]), "samr")], actor="samr", workers=3,
+             batch_size=int(sys.argv[3]), work_dir=Path(sys.argv[4]),
+             progress=lambda stage, n: print(stage.upper(), n, flush=True))
+    print("DONE", flush=True)
+"""
+
+
+def test_backfill_killed_at_random_points(env: dict[str, str], db_url: str, tmp_path: Path) -> None:
+    """A backfill killed while its shards ingest (at a random moment), then one killed as soon
+    as it has merged its first shard: the store holds whole shards (the first k), the chain
+    verifies, and the ordinary ingest of the file then completes it."""
+    from socialcredit.services.backfill import _partition, _staged_rows
+
+    data = tmp_path / "data"
+    generate(120, data, seed=3)
+    full = _reference(env, data, tmp_path)[-1]
+    reg = Registry(Settings.from_env(env), clock=FixedClock(parse_moment(AT)))
+    parts_dir = tmp_path / "parts"
+    parts_dir.mkdir()
+    parts = _partition(reg.pack, [("samr.csv", read_rows(data / "samr.csv"))], 3, parts_dir, None)
+    shard_ids = [
+        {row["source_record_id"] for _n, row in _staged_rows(p[0]) if isinstance(row, dict)} & full
+        for p in parts.paths
+    ]
+    wholes = [set().union(*shard_ids[:k]) for k in range(4)]
+    work = tmp_path / "work"
+    script = tmp_path / "backfill_child.py"  # a file: worker processes re-import the main module
+    script.write_text(BACKFILL_CHILD)
+    rng = random.Random(5)
+    child_env = _env(env)
+    try:
+        for attempt in range(2):
+            proc = subprocess.Popen(
+                [sys.executable, str(script), str(data / "samr.csv"), AT, str(BATCH), str(work)],
+                env=child_env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == "READY"
+            if attempt == 0:
+                time.sleep(rng.uniform(0.5, 3))
+            else:
+                for line in proc.stdout:
+                    if line.startswith("MERGE"):
+                        break
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=60)
+            with reg.engine.connect() as conn:
+                ids = set(conn.execute(select(records.c.source_record_id)).scalars())
+            if attempt == 1:
+                assert shard_ids[0] <= ids, "the first shard was merged"
+            assert ids in wholes, "the store holds part of a shard"
+            assert audit.verify_chain(reg).ok
+        done = subprocess.run(
+            [sys.executable, "-c", INGEST_CHILD, str(data / "samr.csv"), AT, str(BATCH)],
+            env=child_env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        with reg.engine.connect() as conn:
+            ids_list = list(conn.execute(select(records.c.source_record_id)).scalars())
+        assert sorted(ids_list) == sorted(full)
+        assert audit.verify_chain(reg).ok
+        before = audit.fingerprint(reg)
+        audit.rebuild(reg)
+        assert audit.fingerprint(reg) == before
+    finally:
+        reg.close()

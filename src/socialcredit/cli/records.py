@@ -239,8 +239,7 @@ def backfill(
     reg = registry(as_of)
     total = sum(n for f in files if (n := _count_rows(f)) is not None) or None
     with progress_bar() as bar:
-        read = bar.add_task("partition", total=total)
-        load = bar.add_task("ingest", total=total)
+        tasks = {stage: bar.add_task(stage, total=total) for stage in ("read", "ingest", "merge")}
         summary = run_backfill(
             reg,
             todo,
@@ -249,7 +248,7 @@ def backfill(
             engine=engine,
             batch_size=batch_size,
             work_dir=work_dir,
-            progress=lambda stage, n: bar.advance(read if stage == "read" else load, n),
+            progress=lambda stage, n: bar.advance(tasks[stage], n),
         )
     queued = [i for s in summary.files for i in s.queued_items]
     found = _resolve(reg, queued, "resolve the queued rows") if resolve and queued else None

@@ -41,6 +41,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import queue
 import re
 import shutil
@@ -54,7 +55,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, event, func, insert, select, update
 
 from ..bulk import write_many
 from ..clock import FixedClock, ensure_aware, to_utc_naive
@@ -270,6 +271,7 @@ def _shard_ingest(job: _Job, progress: Progress | None = None) -> list[dict[str,
         job.settings, database_url=job.url, check_file_path=None, open_data_path=None
     )
     reg = job.registry(settings, clock=FixedClock(job.at), pack=job.pack)
+    _disposable(reg.engine)
     try:
         out = []
         for file_name, source, upload_id, path in job.files:
@@ -289,19 +291,42 @@ def _shard_ingest(job: _Job, progress: Progress | None = None) -> list[dict[str,
         reg.close()
 
 
+def _disposable(engine: Any) -> None:
+    """A shard's store is thrown away if its process fails: it need not survive a power cut,
+    so it is never synced to disk (``synchronous=OFF``)."""
+
+    @event.listens_for(engine, "connect")
+    def _fast(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA synchronous=OFF")
+        cur.execute("PRAGMA secure_delete=OFF")  # nothing is deleted from a shard
+        cur.close()
+
+    engine.dispose()  # connections opened before (the migrations') take it too
+
+
 def _summary_state(s: IngestSummary) -> dict[str, Any]:
     d = dataclasses.asdict(s)
     d["rejects"] = [(r.row, r.field, r.reason) for r in s.rejects]
     return d
 
 
-def _worker(job: _Job, results: Any) -> None:
-    """A worker process: progress and the result (or the failure) go back on ``results``."""
+def _worker(job: _Job, results: Any, parent: int) -> None:
+    """A worker process: progress and the result (or the failure) go back on ``results``. It
+    stops at its next batch if the backfill that started it is gone (killed: nothing would
+    merge its work)."""
+
+    def batch_done(n: int) -> None:
+        if os.getppid() != parent:
+            raise SystemExit(f"backfill shard {job.shard}: the backfill process is gone")
+        results.put(("rows", job.shard, n))
+
     try:
-        got = _shard_ingest(job, lambda n: results.put(("rows", job.shard, n)))
+        got = _shard_ingest(job, batch_done)
         results.put(("done", job.shard, got))
     except BaseException as exc:  # the parent reports it; nothing of this shard is merged
-        results.put(("failed", job.shard, f"{exc}\n{traceback.format_exc()}"))
+        traceback.print_exc()
+        results.put(("failed", job.shard, f"{type(exc).__name__}: {exc}"))
 
 
 def _run_local(jobs: list[_Job], progress: Progress | None) -> list[list[dict[str, Any]]]:
@@ -309,7 +334,9 @@ def _run_local(jobs: list[_Job], progress: Progress | None) -> list[list[dict[st
 
     ctx = multiprocessing.get_context("spawn")  # no engine, lock or thread of this process
     results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(job, results), daemon=True) for job in jobs]
+    procs = [
+        ctx.Process(target=_worker, args=(job, results, os.getpid()), daemon=True) for job in jobs
+    ]
     for p in procs:
         p.start()
     out: dict[int, list[dict[str, Any]]] = {}
@@ -560,7 +587,9 @@ def backfill(
     seconds: dict[str, float] = {}
     base = work_dir or _default_work_dir(reg)
     base.mkdir(parents=True, exist_ok=True)
+    _remove_stale(base)
     work = Path(tempfile.mkdtemp(prefix="backfill-", dir=base))
+    (work / "owner.pid").write_text(str(os.getpid()))
     try:
         t0 = time.perf_counter()
         parts = _partition(
@@ -594,6 +623,11 @@ def backfill(
         t2 = time.perf_counter()
         for job in jobs:
             _merge_shard(reg, Path(job.url.removeprefix("sqlite:///")), to_utc_naive(at))
+            if progress:
+                progress("merge", parts.rows[job.shard])
+        if reg.engine.dialect.name == "sqlite":
+            with reg.engine.connect() as conn:  # the merges' write-ahead log back into the file
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         seconds["merge"] = time.perf_counter() - t2
         out = []
         for fi, f in enumerate(files):
@@ -607,6 +641,22 @@ def backfill(
         return BackfillSummary(out, engine, workers, parts.rows, seconds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _remove_stale(base: Path) -> None:
+    """The work directories of backfills whose process is gone (killed before it could clean
+    up after itself)."""
+    for d in base.glob("backfill-*"):
+        try:
+            pid = int((d / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's process, alive
 
 
 def _default_work_dir(reg: Registry) -> Path:
