@@ -50,7 +50,7 @@ from socialcredit.events.chain import canonical
 from socialcredit.projections.name_index import grams, normalise
 from socialcredit.resolution import probabilistic as P
 from socialcredit.services import resolution
-from socialcredit.services.ingest import record_key
+from socialcredit.services.filing import record_key
 
 AT = "2026-10-01T09:00"
 REGISTERED = dt.datetime(2026, 1, 1)

@@ -39,8 +39,8 @@ from ..events.chain import canonical
 from ..policy.durations import Duration
 from .access import Principal
 from .consents import require_lender_consent
+from .filing import record_key
 from .grading import grade_file
-from .ingest import record_key
 from .reads import record_read
 from .subjects import subject_file
 

@@ -22,7 +22,7 @@ from ..errors import Conflict, InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.types import NewEvent
 from ..ingest.readers import Row
-from . import corrections, grading, ingest, listings
+from . import corrections, filing, grading, ingest, listings
 from .subjects import resolve_code
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def resolve_item(
     listings.advance(reg, actor)  # what time alone has brought, as before any ingest
     with reg.uow(actor) as uow:
         item = _open_item(uow, item_id)
-        key = ingest.record_key(item.source, item.source_record_id)
+        key = filing.record_key(item.source, item.source_record_id)
         _refuse_if_stale(reg, uow, item, key)
         summary = ingest.IngestSummary(source=item.source, file_name=f"review:{item_id}")
         ingest.ingest_within(
@@ -122,7 +122,7 @@ def resolve_items(
             try:
                 ref = resolve_code(reg, code)
                 item = _open_item(uow, item_id)
-                key = ingest.record_key(item.source, item.source_record_id)
+                key = filing.record_key(item.source, item.source_record_id)
                 _refuse_if_stale(reg, uow, item, key)
             except RegistryError as exc:
                 failed[item_id] = exc.message
@@ -157,7 +157,7 @@ def resolve_items(
                         {
                             "item_id": it.item_id,
                             "subject_id": sid,
-                            "record_key": ingest.record_key(it.source, it.source_record_id),
+                            "record_key": filing.record_key(it.source, it.source_record_id),
                             "decided_by": actor,
                         }
                         | finding,
@@ -200,7 +200,7 @@ def undo_link(
     if not reason.strip():
         raise InvalidInput("say why the link is wrong (--reason)")
     listings.advance(reg, actor)
-    key = ingest.record_key(source, source_record_id)
+    key = filing.record_key(source, source_record_id)
     with reg.uow(actor) as uow:
         rec = uow.execute(select(records).where(records.c.record_key == key)).first()
         if rec is None:
