@@ -32,7 +32,7 @@ from socialcredit.services.backfill import (
     _staged_rows,
     backfill,
 )
-from socialcredit.services.ingest import ingest
+from socialcredit.services.ingest import ingest, ingest_format
 
 FILES = (("samr.csv", "samr"), ("tax.csv", "tax"), ("court.jsonl", "court"))
 
@@ -167,14 +167,27 @@ def test_rows_that_share_a_subject_share_a_shard() -> None:
 
     pack = load_pack(None)
     # both forms of one resident ID, spaces and case aside
-    assert _code_key("110101850101001") == _code_key("11010119850101001x")[:17]
+    from stdnum.cn import ric
+
+    assert _code_key("110101850101001") == "11010119850101001" + ric.calc_check_digit(
+        "11010119850101001"
+    )
+    assert _code_key("110101850101001") == _code_key(
+        " 110101-19850101-001" + _code_key("110101850101001")[-1].lower()
+    )
     uscc = build_uscc("9", "1", "350100", "MA000100")
     assert _code_key(f" {uscc.lower()[:9]} {uscc.lower()[9:]}") == uscc
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in uscc)  # ９１３５…
+    assert _code_key(full_width) == uscc
     # an organisation, a row without a code giving its legacy code (the organisation code its
     # unified code embeds), and the persons a row names
     org = {"subject_id": uscc, "record_type": "administrative_penalty"}
     legacy = {"subject_legacy_code": "MA000100-X", "record_type": "administrative_penalty"}
     assert set(_row_keys(pack, org)) & set(_row_keys(pack, legacy)) == {"oc:MA000100-X"}
+    # a unified code of digits alone looks like a resident ID, and is grouped all the same
+    digits = {"subject_id": "91110000600037341L", "record_type": "administrative_penalty"}
+    codeless = {"subject_legacy_code": "60003734-1", "record_type": "administrative_penalty"}
+    assert "oc:60003734-1" in set(_row_keys(pack, digits)) & set(_row_keys(pack, codeless))
     named = [
         (t, f)
         for t, rt in pack.record_types.items()
@@ -266,3 +279,33 @@ def test_a_shard_that_fails_stops_the_backfill_before_any_merge(
     )
     with pytest.raises(InvalidInput, match="shard 0 failed; nothing was merged"):
         _run_local([job], None)
+
+
+def test_backfill_of_national_formats_names_the_source_s_columns(
+    reg: Registry, env: dict[str, str], clock: FixedClock, tmp_path: Path
+) -> None:
+    """Files in national formats, backfilled: the same counts and the same rejects, by the
+    source's own column names and row numbers, as the ordinary ingest of each."""
+    from tests.integration.test_formats import PENALTIES, SPC
+
+    got = backfill(
+        reg,
+        [BackfillFile(PENALTIES, "samr", "auto"), BackfillFile(SPC, "court", "auto")],
+        actor="test",
+        workers=2,
+    )
+    with _second(env, tmp_path, clock) as plain:
+        want = [
+            ingest_format(plain, PENALTIES, "samr", "auto", actor="test")[0],
+            ingest_format(plain, SPC, "court", "auto", actor="test")[0],
+        ]
+        for g, w in zip(got.files, want, strict=True):
+            counts = {k: v for k, v in w.as_dict().items() if k != "batches"}
+            assert {k: v for k, v in g.as_dict().items() if k != "batches"} == counts
+        assert any(
+            r["field"] == "失信被执行人行为具体情形" for r in got.files[1].as_dict()["rejects"]
+        )
+        got_tables, want_tables = _tables(reg), _tables(plain)
+        # (batches differ: each shard has its own)
+        assert got_tables.pop("ingest_batches") != want_tables.pop("ingest_batches")
+        assert got_tables == want_tables

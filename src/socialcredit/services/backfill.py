@@ -48,6 +48,7 @@ import shutil
 import tempfile
 import time
 import traceback
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -104,7 +105,10 @@ class BackfillSummary:
 
 # --- 1. partition -------------------------------------------------------------------------
 
-_SPACES = re.compile(r"[\s\-]")
+#: what a code's key leaves out: everything but letters and digits (a key may group more rows
+#: than the registry's own reading of codes would, never fewer, so that rows about one subject
+#: are never split)
+_NOT_ALNUM = re.compile(r"[\W_]+")
 #: the group of a row with no key
 _NO_GROUP = -1
 
@@ -141,18 +145,19 @@ class _Groups:
 
 
 def _code_key(raw: Any) -> str | None:
-    """A subject code as the shards' partition sees it: without spaces or dashes, upper case; a
-    15-digit resident ID as its 18-digit form's first 17 characters (so both forms of one
-    person's number meet)."""
+    """A subject code as the shards' partition sees it: full-width forms folded (NFKC), letters
+    and digits only, upper case; a 15-digit resident ID in its 18-digit form (so both forms of
+    one person's number meet)."""
     if not isinstance(raw, str):
         return None
-    code = _SPACES.sub("", raw).upper()
+    code = _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", raw)).upper()
     if not code:
         return None
     if len(code) == 15 and code.isdigit():  # a first-generation resident ID: born 19xx
-        return code[:6] + "19" + code[6:]
-    if len(code) == 18 and code[:17].isdigit():  # a resident ID: its check digit aside
-        return code[:17]
+        from stdnum.cn import ric
+
+        first17 = code[:6] + "19" + code[6:]
+        return first17 + ric.calc_check_digit(first17)
     return code
 
 
@@ -163,8 +168,11 @@ def _row_keys(pack: Any, row: dict[str, Any]) -> list[str]:
     code = _code_key(row.get("subject_id"))
     if code is not None:
         keys.append(code)
-        if len(code) == 18 and not code[:17].isdigit():  # a unified social credit code
-            keys.append(f"oc:{code[8:16]}-{code[16]}")  # as parse_organisation_code writes it
+        if len(code) == 18:
+            # the organisation code a unified code embeds, as parse_organisation_code writes it
+            # (for a resident ID this key is meaningless, and at worst groups rows needlessly:
+            # an all-digit unified code cannot be told from one by its shape)
+            keys.append(f"oc:{code[8:16]}-{code[16]}")
     legacy = row.get("subject_legacy_code")
     if isinstance(legacy, str) and legacy.strip():
         with contextlib.suppress(InvalidIdentifier):
