@@ -463,3 +463,56 @@ def test_a_version_is_checked_like_the_pack(pack_copy: Path) -> None:
     # the directory is named by its day
     vdir.rename(pack_copy / "versions" / "2026-01-01")
     refuse(pack_copy, "version 2026-01-01", "differs from the directory's name")
+
+
+def test_a_later_shorter_retention_governs_from_its_day() -> None:
+    """Retention is read under the rules of the decision date; a later version that keeps a
+    person's data for less applies from the day it takes effect (Art. 37), one that keeps it
+    longer does not."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from socialcredit.policy import load_pack
+    from socialcredit.policy.model import PackVersion
+    from socialcredit.policy.versions import governing_retention
+
+    pack = load_pack(None)
+    base = pack.record_types["utility_payment"]
+
+    def version(name: str, term: str) -> PackVersion:
+        rt = base.model_copy(
+            update={"retention": base.retention.model_copy(update={"after_publicity": term})}
+        )
+        return PackVersion(
+            name=name,
+            effective_from=date.fromisoformat(name),
+            legal_basis=pack.versions[0].legal_basis,
+            record_types={"utility_payment": rt},
+        )
+
+    publicity_ends = datetime(2026, 3, 1, tzinfo=UTC)
+    years = {"1y": 1, "5y": 5, "8y": 8}
+
+    def after(term: str) -> datetime:
+        return publicity_ends + timedelta(days=365 * years[term])
+
+    def governed(*versions: PackVersion) -> tuple[datetime, str]:
+        p = pack.model_copy(update={"versions": [*pack.versions, *versions]})
+        return governing_retention(p, "utility_payment", date(2026, 1, 10), after)
+
+    assert governed()[0] == after("5y")
+    # shorter from 2028: the record's data goes on the day that rule takes effect
+    assert governed(version("2028-01-01", "1y")) == (
+        datetime(2028, 1, 1, tzinfo=UTC),
+        "2028-01-01",
+    )
+    # shorter from 2026-06-01: counted from the end of publicity, one year
+    assert governed(version("2026-06-01", "1y")) == (after("1y"), "2026-06-01")
+    # longer later: the rule of the decision date stays
+    assert governed(version("2027-01-01", "8y"))[0] == after("5y")
+    # a version in force on the decision date governs as the rule of that date
+    early = version("2025-01-01", "8y")
+    p = pack.model_copy(update={"versions": [early, *pack.versions]})
+    assert governing_retention(p, "utility_payment", date(2026, 1, 10), after) == (
+        after("8y"),
+        "2025-01-01",
+    )

@@ -10,7 +10,7 @@ two days key by key, so that a reader sees exactly which figures a new instrumen
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +194,28 @@ def governing_publicity(
         if lighter < until:
             until, version, basis, lenient = lighter, v.name, v.legal_basis, True
     return until, version, basis, lenient
+
+
+def governing_retention(
+    pack: Pack,
+    record_type: str,
+    decided_on: date,
+    after: Callable[[str], datetime],
+) -> tuple[datetime, str]:
+    """The moment a natural person's data in a record may be purged: its retention (counted
+    by ``after(term)`` from the end of its publicity) by the rules in force on its decision
+    date, unless a later version keeps it for less, which applies from the day it takes
+    effect (a shorter retention is lighter for the subject, Art. 37 as for publicity).
+    Returns the moment and the name of the version that governed."""
+    rt, version = pack.record_type_at(record_type, decided_on)
+    ends = after(rt.retention.after_publicity)
+    for v in pack.later_versions(record_type, decided_on):
+        later = after(v.record_types[record_type].retention.after_publicity)
+        effective = datetime.combine(v.effective_from, datetime.min.time(), tzinfo=later.tzinfo)
+        lighter = max(later, effective)
+        if lighter < ends:
+            ends, version = lighter, v.name
+    return ends, version
 
 
 def without_version(pack: Pack, name: str) -> Pack:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
@@ -34,6 +34,7 @@ from ..events import types as T
 from ..events.chain import REDACTED_KEY, canonical, payload_digest
 from ..events.types import NewEvent
 from ..policy.durations import Duration, add_duration
+from ..policy.versions import governing_retention
 from . import uploads
 
 if TYPE_CHECKING:
@@ -80,12 +81,15 @@ class PurgeSummary:
         }
 
 
-def _ends(reg: Registry, publicity_until: Any, record_type: str) -> datetime:
+def _ends(reg: Registry, publicity_until: Any, record_type: str, decided_on: date) -> datetime:
+    """When a record's retention ends: counted from the end of its publicity, under the rules
+    version that governs it (``policy.versions.governing_retention``)."""
     start = datetime.combine(publicity_until, time(0, 0), tzinfo=reg.tz)
-    rt = reg.pack.record_types[record_type]
-    return add_duration(
-        start, Duration.parse(rt.retention.after_publicity), reg.calendar, reg.tz
-    ).at
+
+    def after(term: str) -> datetime:
+        return add_duration(start, Duration.parse(term), reg.calendar, reg.tz).at
+
+    return governing_retention(reg.pack, record_type, decided_on, after)[0]
 
 
 def due(reg: Registry) -> list[str]:
@@ -104,11 +108,13 @@ def due(reg: Registry) -> list[str]:
         out = []
         for sid in persons:
             recs = conn.execute(
-                select(records.c.publicity_until, records.c.record_type).where(
-                    records.c.subject_id == sid
-                )
+                select(
+                    records.c.publicity_until, records.c.record_type, records.c.decided_on
+                ).where(records.c.subject_id == sid)
             ).all()
-            if not recs or any(_ends(reg, r.publicity_until, r.record_type) > now for r in recs):
+            if not recs or any(
+                _ends(reg, r.publicity_until, r.record_type, r.decided_on) > now for r in recs
+            ):
                 continue
             live = conn.execute(
                 select(listings.c.listing_id).where(
