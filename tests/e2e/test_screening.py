@@ -251,3 +251,64 @@ def test_reconciliation_validates_against_the_spec_s_schemas(client: Any) -> Non
     r = client.post("/screening/reconcile/default", data={"queries": json.dumps(batch)})
     assert r.status_code == 200 and r.json()["q0"]["result"]
     valid(r.json(), "reconciliation-result-batch")
+
+
+def test_persons_are_screened_for_implementing_agencies_only_by_their_number(
+    reg: Registry, client: Any
+) -> None:
+    """A Person query is answered to an implementing agency, by the full ID number (never by a
+    name alone), the person shown masked with the lists they are on; each person shown is a
+    read of their file. A lender, or anyone unsigned, gets no person on any route."""
+    from sqlalchemy import select
+
+    from socialcredit.db import reads
+    from socialcredit.services.access import create_principal
+
+    agency = create_principal(
+        reg, "agency", "Airline", actor="op", measures=["restrict_air_travel"]
+    )["token"]
+    lender = create_principal(reg, "lender", "Bank", actor="op")["token"]
+    key = reg.protector.subject_key(PERSON)
+    person_id = f"sc-person-{key}"
+    by_number = {"schema": "Person", "properties": {"name": ["张三"], "idNumber": [PERSON]}}
+    by_name = {"schema": "Person", "properties": {"name": ["张三"]}}
+
+    def ask(token: str | None, dataset: str = "default") -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        r = client.post(
+            f"/screening/match/{dataset}",
+            json={"queries": {"n": by_number, "m": by_name}},
+            headers=headers,
+        )
+        assert r.status_code == 200, r.text
+        return r.json()["responses"]  # type: ignore[no-any-return]
+
+    def reads_of_person() -> list[Any]:
+        with reg.engine.connect() as conn:
+            return list(conn.execute(select(reads).where(reads.c.subject_id == key)))
+
+    before = len(reads_of_person())
+    for token in (None, lender):
+        got = ask(token)
+        assert got["n"]["results"] == [] and got["m"]["results"] == []
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        assert client.get(f"/screening/entities/{person_id}", headers=headers).status_code == 404
+    assert len(reads_of_person()) == before  # nothing shown, nothing read
+
+    got = ask(agency)
+    assert got["m"]["results"] == []  # a name alone keys no one
+    (hit,) = got["n"]["results"]
+    assert hit["id"] == person_id and hit["schema"] == "Person" and hit["match"] is True
+    assert hit["features"]["identifier_match"] == 1.0
+    assert PERSON not in str(hit) and "张三" not in str(hit)  # masked, as checks show a person
+    assert "dishonest_judgment_debtors" in hit["datasets"] and hit["target"] is True
+    on_list = ask(agency, "dishonest_judgment_debtors")["n"]["results"]
+    assert [x["id"] for x in on_list] == [person_id]
+    r = client.get(
+        f"/screening/entities/{person_id}", headers={"Authorization": f"Bearer {agency}"}
+    )
+    assert r.status_code == 200 and r.json()["id"] == person_id
+    shown = reads_of_person()[before:]
+    assert len(shown) == 3  # two matches and the entity, each recorded for the person
+    assert {x.kind for x in shown} == {"screening"}
+    assert all(x.reader == "agency:Airline" for x in shown)

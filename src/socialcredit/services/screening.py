@@ -10,9 +10,14 @@ Matching reads candidates the way the public name search does (the name index, b
 by legacy organisation code) and scores them with the resolution's own features
 (``resolution/normalise.py``): the name without its legal form and with its branch, compared
 whole and then character by character (rapidfuzz); the registration number or legacy code; the
-address. Natural persons are not screened by name in this slice: a query of a ``Person`` is
-answered with no results (persons are matched only by implementing agencies, under the privacy
-rules; not built yet).
+address.
+
+Natural persons are screened only for implementing agencies, and only by their full ID number
+(``idNumber``, ``nationalId``): the registry keys a person by that number and never by a name
+(DESIGN.md, privacy). A ``Person`` query from anyone else is answered with no results. A person
+found is shown as the check path shows one (the name and number masked, the lists the person is
+actively on), and each person returned is a read of that person's file, recorded for them to
+see (``reads``: kind ``screening``).
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ from ..db import listings, screening_judgements, subject_details, subjects
 from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.types import NewEvent
+from ..identifiers.protect import mask_person_name
 from ..projections.name_index import normalise
 from ..resolution.normalise import address as fold_address
 from ..resolution.normalise import org_name, simplified
 from .opendata import ftm_id
+from .subjects import resolve_code
 from .views import _names_containing, similar_names
 
 if TYPE_CHECKING:
@@ -44,6 +51,11 @@ ALGORITHM = "socialcredit-v1"
 ORG_SCHEMATA = ("Company", "Organization", "LegalEntity", "Thing")
 PERSON_SCHEMATA = ("Person",)
 ID_PREFIX = "sc-org-"
+PERSON_ID_PREFIX = "sc-person-"
+#: the role that alone screens natural persons: an implementing agency
+AGENCY = "agency"
+#: the properties a ``Person`` query gives its ID number in
+PERSON_NUMBERS = ("idNumber", "nationalId", "registrationNumber", "taxNumber")
 #: yente's default threshold: a result scoring at least this is a ``match``
 THRESHOLD = 0.7
 CANDIDATES = 30
@@ -239,8 +251,20 @@ def _addresses(conn: Any, codes: list[str]) -> dict[str, str]:
     }
 
 
-def entity(reg: Registry, entity_id: str) -> dict[str, Any]:
-    """yente's ``/entities/{id}``."""
+def entity(reg: Registry, entity_id: str, reader: str | None = None) -> dict[str, Any]:
+    """yente's ``/entities/{id}``. A person's entity is shown to an implementing agency only
+    (``reader``: its label; the read is recorded for the person), to anyone else it does not
+    exist."""
+    if entity_id.startswith(PERSON_ID_PREFIX) and reader is not None:
+        sid = entity_id[len(PERSON_ID_PREFIX) :]
+        t = to_utc_naive(reg.now())
+        with reg.engine.connect() as conn:
+            found = _person_rows(conn, [sid], t)
+            on = _listed(conn, [sid], t).get(sid, set())
+        if not found:
+            raise UnknownEntity(f"no entity {entity_id!r}")
+        _record_reads(reg, [sid], reader, "entity")
+        return _person_entity(reg, found[0], on)
     if not entity_id.startswith(ID_PREFIX):
         raise UnknownEntity(f"no entity {entity_id!r}")
     code = entity_id[len(ID_PREFIX) :]
@@ -320,6 +344,102 @@ def _score(
     return round(score, 4), explain
 
 
+_PERSON_COLS = (
+    subjects.c.subject_id,
+    subjects.c.name,
+    subjects.c.registered_at,
+    subjects.c.id_masked,
+)
+
+
+def _person_rows(conn: Any, sids: list[str], t: datetime) -> list[Any]:
+    if not sids:
+        return []
+    return list(
+        conn.execute(
+            select(*_PERSON_COLS).where(
+                subjects.c.subject_id.in_(sids),
+                subjects.c.kind == "person",
+                subjects.c.registered_at <= t,
+            )
+        )
+    )
+
+
+def _person_entity(reg: Registry, row: Any, on: set[str]) -> dict[str, Any]:
+    """A person as an implementing agency sees one: the name and number masked."""
+    name = mask_person_name(row.name or "")
+    props: dict[str, list[str]] = {
+        "name": [name],
+        "country": [reg.pack.meta.jurisdiction.lower()],
+    }
+    if row.id_masked:
+        props["idNumber"] = [row.id_masked]
+    return {
+        "id": PERSON_ID_PREFIX + row.subject_id,
+        "caption": name,
+        "schema": "Person",
+        "properties": props,
+        "datasets": ["default", *sorted(on)],
+        "referents": [ftm_id("person", row.subject_id)],
+        "target": bool(on),
+        "first_seen": iso(row.registered_at, reg.tz),
+        "last_seen": iso(reg.now(), reg.tz),
+        "last_change": iso(row.registered_at, reg.tz),
+    }
+
+
+def _person_key(name: str) -> str:
+    return "".join(simplified(normalise(name)).split())
+
+
+def _match_persons(
+    reg: Registry, conn: Any, props: dict[str, Any], t: datetime
+) -> list[tuple[Any, float, dict[str, dict[str, Any]]]]:
+    """Persons by their full ID number, each with its score and the features that made it:
+    the number is the key (0.99), the name agreeing makes it 1.0; a name alone finds no one."""
+    sids: dict[str, None] = {}
+    for v in _values(props, *PERSON_NUMBERS):
+        try:
+            ref = resolve_code(reg, v, subject_ids=False)
+        except InvalidIdentifier:
+            continue
+        if ref.kind == "person":
+            sids[ref.subject_id] = None
+    names = _values(props, "name", "alias", "previousName", "weakAlias")
+    out = []
+    for row in _person_rows(conn, list(sids), t):
+        explain: dict[str, dict[str, Any]] = {
+            "identifier_match": {"detail": "the full ID number", "score": 1.0}
+        }
+        score = 0.99
+        if names and row.name:
+            mine = _person_key(row.name)
+            literal = any(_person_key(n) == mine for n in names)
+            fuzzy = max(fuzz.ratio(_person_key(n), mine) / 100.0 for n in names)
+            explain["name_literal_match"] = {"detail": None, "score": 1.0 if literal else 0.0}
+            explain["name_fuzzy_match"] = {"detail": None, "score": round(fuzzy, 4)}
+            if literal:
+                score = 1.0
+        out.append((row, score, explain))
+    return out
+
+
+def _record_reads(reg: Registry, sids: list[str], reader: str, how: str) -> None:
+    """Each person a screening showed: a read of their file, for them to see."""
+    from .reads import read_entry, record
+
+    at = reg.read_moment()
+    record(
+        reg,
+        [
+            read_entry(sid, reader, "screening", at, {"purpose": "screening", "via": how})
+            for sid in dict.fromkeys(sids)
+        ],
+        reader,
+    )
+
+
 def query_key(query: dict[str, Any]) -> str:
     """What identifies a query entity across requests: the caller's own id for it when it gives
     one, else its schema, names (folded, legal form aside) and numbers."""
@@ -343,7 +463,12 @@ def judge(
     ``query``; its later results for the same query leave it out (others' do not)."""
     if who.principal_id is None:
         raise InvalidInput("only a signed-in account's judgements are kept")
-    entity(reg, entity_id)  # an entity the screening knows, or 404
+    if entity_id.startswith(PERSON_ID_PREFIX) and who.role == AGENCY:
+        with reg.engine.connect() as conn:  # a person the screening knows (not a read)
+            if not _person_rows(conn, [entity_id[len(PERSON_ID_PREFIX) :]], datetime.max):
+                raise UnknownEntity(f"no entity {entity_id!r}")
+    else:
+        entity(reg, entity_id)  # an entity the screening knows, or 404
     key = query_key(query)
     with reg.uow(who.label) as uow:
         uow.emit(
@@ -411,21 +536,55 @@ def match(
     threshold: float = THRESHOLD,
     cutoff: float = THRESHOLD,
     exclude_entity_ids: tuple[str, ...] = (),
+    reader: str | None = None,
 ) -> dict[str, Any]:
     """yente's ``/match/{dataset}``: per query, the best candidates scoring above ``cutoff``
     with their score, whether it reaches ``threshold`` (a match), and the features that made
-    it; ``total`` counts the matches, as yente's does."""
+    it; ``total`` counts the matches, as yente's does. ``reader``: an implementing agency's
+    label, which alone has ``Person`` queries answered (by ID number; each person returned is
+    a recorded read)."""
     ds = _dataset(reg, dataset)
     if not 1 <= limit <= 500:
         raise InvalidInput("limit is between 1 and 500")
     t = to_utc_naive(reg.now())
     excluded = set(exclude_entity_ids)
     out: dict[str, Any] = {}
+    persons_shown: list[str] = []
     with reg.engine.connect() as conn:
         for qid, q in queries.items():
             schema = q.get("schema") or "LegalEntity"
             props = q.get("properties") or {}
             echo = {"id": q.get("id"), "schema": schema, "properties": props}
+            if schema in PERSON_SCHEMATA and reader is not None:
+                found = _match_persons(reg, conn, props, t)
+                on = _listed(conn, [r.subject_id for r, _s, _e in found], t)
+                gone = excluded | _judged(conn, principal_id, query_key(q))
+                people = []
+                for row, score, explain in found:
+                    lists = on.get(row.subject_id, set())
+                    if ds.list_id is not None and ds.list_id not in lists:
+                        continue
+                    ent = _person_entity(reg, row, lists)
+                    if ent["id"] in gone or score <= cutoff:
+                        continue
+                    people.append(
+                        {
+                            **ent,
+                            "score": score,
+                            "match": score >= threshold,
+                            "explanations": explain,
+                            "features": {k: v["score"] for k, v in explain.items()},
+                        }
+                    )
+                people.sort(key=lambda e: (-e["score"], e["id"]))
+                persons_shown += [e["id"][len(PERSON_ID_PREFIX) :] for e in people[:limit]]
+                out[qid] = {
+                    "status": 200,
+                    "results": people[:limit],
+                    "total": {"value": sum(e["match"] for e in people), "relation": "eq"},
+                    "query": echo,
+                }
+                continue
             if schema in PERSON_SCHEMATA or schema not in ORG_SCHEMATA:
                 out[qid] = {
                     "status": 200,
@@ -488,6 +647,8 @@ def match(
                 "total": {"value": sum(e["match"] for e in scored), "relation": "eq"},
                 "query": echo,
             }
+    if persons_shown and reader is not None:
+        _record_reads(reg, persons_shown, reader, "match")
     return {"responses": out, "limit": limit}
 
 

@@ -227,6 +227,7 @@ def read_kind_name(kind: str | None) -> str:
         "public": _("the public profile"),
         "ftm": _("open data"),
         "opendata": _("open data"),
+        "screening": _("a screening by an implementing agency"),
     }
     return names.get(kind or "", kind or "")
 
@@ -243,6 +244,7 @@ def purpose_name(purpose: str | None) -> str:
         "decide the objection": _("decide the objection"),
         "open data": _("open data"),
         "public profile": _("public profile"),
+        "screening": _("screening of a counterparty by ID number"),
     }
     return names.get(purpose or "", purpose or "")
 

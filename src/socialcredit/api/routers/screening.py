@@ -1,8 +1,9 @@
 """Screening by name, in the shape of OpenSanctions' yente API: a yente client configured
 with the base URL ``http(s)://HOST/screening`` calls ``/screening/match/{dataset}``,
 ``/screening/search/{dataset}``, ``/screening/entities/{id}``, ``/screening/catalog`` and
-``/screening/algorithms``. The registry's public lists and register only: no natural person
-is screened by name (``services/screening.py``)."""
+``/screening/algorithms``. The registry's public lists and register; natural persons only for
+implementing agencies, by full ID number, each person shown a recorded read
+(``services/screening.py``)."""
 
 from __future__ import annotations
 
@@ -90,7 +91,9 @@ def post_match(
 ) -> Any:
     """Each query entity (a ``Company`` or ``Organization`` with ``name``,
     ``registrationNumber``, ``address``) against the dataset: the best candidates with their
-    score, whether it passes ``threshold``, and the features that made it."""
+    score, whether it passes ``threshold``, and the features that made it. A ``Person`` (with
+    ``idNumber``) is answered to an implementing agency only, by the full number; each person
+    returned is a read of their file, recorded for them."""
     queries = {
         k: {"id": q.id, "schema": q.schema_, "properties": q.properties}
         for k, q in body.queries.items()
@@ -104,7 +107,14 @@ def post_match(
         threshold=threshold,
         cutoff=cutoff,
         exclude_entity_ids=tuple(exclude_entity_ids),
+        reader=_agency(who),
     )
+
+
+def _agency(who: access.Principal) -> str | None:
+    """The reader a person's screening is recorded for: an implementing agency, else None (no
+    person is shown)."""
+    return who.label if who.role == screening.AGENCY else None
 
 
 class JudgementIn(BaseModel):
@@ -156,8 +166,9 @@ def get_search(
 
 
 @router.get("/entities/{entity_id}", responses=ERRORS, summary="One entity (yente)")
-def get_entity(reg: RegDep, entity_id: Annotated[str, Path(max_length=120)]) -> Any:
-    return screening.entity(reg, entity_id)
+def get_entity(reg: RegDep, who: WhoDep, entity_id: Annotated[str, Path(max_length=120)]) -> Any:
+    """An organisation; a natural person only for an implementing agency (a recorded read)."""
+    return screening.entity(reg, entity_id, reader=_agency(who))
 
 
 @router.get("/catalog", responses=ERRORS, summary="The datasets (yente)")
