@@ -1660,10 +1660,6 @@ def _clusters(df: pd.DataFrame, th: Thresholds, linkage: bool) -> set[tuple[int,
     return out
 
 
-def linked_pairs(res: Resolution) -> set[tuple[int, int]]:
-    return set(res.linked)
-
-
 def best_candidates(res: Resolution, row: int) -> list[PairDecision]:
     """The scored candidates of one ``left`` row (in a dedupe: of that record on either
     side), best first, with their explanations: what a review page shows."""
@@ -1672,10 +1668,6 @@ def best_candidates(res: Resolution, row: int) -> list[PairDecision]:
     if not res.linkage:
         mask |= df["right"] == row
     return [res._decision(r) for r in df[mask].to_dict("records")]
-
-
-def iter_review(res: Resolution) -> Iterable[PairDecision]:
-    return (d for d in res.decisions() if d.decision == "review")
 
 
 def outcomes(
