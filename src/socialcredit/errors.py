@@ -94,3 +94,34 @@ class PolicyError(RegistryError):
         self.entry = entry
         self.problem = problem
         self.fix = fix
+
+
+class StorageFull(RegistryError):
+    """The database (or a work directory) ran out of space. The write that met it was rolled
+    back whole: nothing of it is kept, nothing is half-written."""
+
+    status = 507
+    code = "storage_full"
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (a driver's error, wrapped by SQLAlchemy or not, or an OS error) says
+    the disk or the database is full: SQLite's SQLITE_FULL, PostgreSQL's disk_full (SQLSTATE
+    53100), or ENOSPC."""
+    import errno
+
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if getattr(e, "sqlite_errorname", None) == "SQLITE_FULL":
+            return True
+        if getattr(e, "sqlstate", None) == "53100" or getattr(e, "pgcode", None) == "53100":
+            return True
+        text = str(e)
+        if "database or disk is full" in text or "No space left on device" in text:
+            return True
+        e = getattr(e, "orig", None) or e.__cause__
+    return False

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, select
 
 from .clock import iso
 from .db import events
-from .errors import InvalidInput
+from .errors import InvalidInput, StorageFull, is_storage_full
 from .events.chain import canonical
 from .events.store import OpenBatch, StoredEvent, append, lock_head, seal, stage
 from .events.types import NewEvent
@@ -126,6 +126,12 @@ class UnitOfWork:
             self._tx.rollback()
         self.conn.close()
         self._conn = None
+        if exc is not None and not isinstance(exc, StorageFull) and is_storage_full(exc):
+            raise StorageFull(
+                "the store is out of space: this write was rolled back whole and nothing of it "
+                "was kept (what was committed before stays). Free space, or give the database "
+                "more, and send it again"
+            ) from exc
 
     def execute(self, *args: Any, **kwargs: Any) -> Any:
         return self.conn.execute(*args, **kwargs)

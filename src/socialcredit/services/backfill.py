@@ -61,7 +61,13 @@ from sqlalchemy import Connection, event, func, insert, select, update
 from ..bulk import write_many
 from ..clock import FixedClock, ensure_aware, to_utc_naive
 from ..db import chain_head, consents, events, metadata, records, subjects
-from ..errors import InvalidIdentifier, InvalidInput, UnknownEntity
+from ..errors import (
+    InvalidIdentifier,
+    InvalidInput,
+    StorageFull,
+    UnknownEntity,
+    is_storage_full,
+)
 from ..events.chain import at_text, canonical
 from ..events.store import lock_head
 from ..ingest.readers import Row, RowProblem, read_rows
@@ -334,7 +340,8 @@ def _worker(job: _Job, results: Any, parent: int) -> None:
         results.put(("done", job.shard, got))
     except BaseException as exc:  # the parent reports it; nothing of this shard is merged
         traceback.print_exc()
-        results.put(("failed", job.shard, f"{type(exc).__name__}: {exc}"))
+        kind = "full" if is_storage_full(exc) else "failed"
+        results.put((kind, job.shard, f"{type(exc).__name__}: {exc}"))
 
 
 def _run_local(jobs: list[_Job], progress: Progress | None) -> list[list[dict[str, Any]]]:
@@ -369,6 +376,11 @@ def _run_local(jobs: list[_Job], progress: Progress | None) -> list[list[dict[st
                     progress(value)
             elif kind == "done":
                 out[shard] = value
+            elif kind == "full":
+                raise StorageFull(
+                    f"backfill shard {shard} ran out of space in the work directory; nothing "
+                    f"was merged (free space there or give --work-dir elsewhere): {value}"
+                )
             else:
                 raise InvalidInput(f"backfill shard {shard} failed; nothing was merged: {value}")
     finally:
@@ -600,9 +612,21 @@ def backfill(
     (work / "owner.pid").write_text(str(os.getpid()))
     try:
         t0 = time.perf_counter()
-        parts = _partition(
-            reg.pack, sources, workers, work, (lambda n: progress("read", n)) if progress else None
-        )
+        try:
+            parts = _partition(
+                reg.pack,
+                sources,
+                workers,
+                work,
+                (lambda n: progress("read", n)) if progress else None,
+            )
+        except OSError as exc:
+            if is_storage_full(exc):
+                raise StorageFull(
+                    f"the work directory {base} is full; nothing was loaded (free space there "
+                    "or give --work-dir elsewhere)"
+                ) from exc
+            raise
         seconds["partition"] = time.perf_counter() - t0
         uploads = [uuid.uuid4().hex for _ in files]  # one upload a file, whatever its shards
         jobs = [
@@ -629,8 +653,18 @@ def backfill(
             states = _run_local(jobs, (lambda n: progress("ingest", n)) if progress else None)
         seconds["ingest"] = time.perf_counter() - t1
         t2 = time.perf_counter()
-        for job in jobs:
-            _merge_shard(reg, Path(job.url.removeprefix("sqlite:///")), to_utc_naive(at))
+        for done, job in enumerate(jobs):
+            try:
+                _merge_shard(reg, Path(job.url.removeprefix("sqlite:///")), to_utc_naive(at))
+            except Exception as exc:
+                if not is_storage_full(exc):
+                    raise
+                raise StorageFull(
+                    f"the store ran out of space while merging shard {job.shard}: that shard "
+                    f"was rolled back whole, the {done} merged before it are kept (whole "
+                    "batches, the chain verifies). Free space, then run socialcredit ingest of "
+                    "the same files: it records the rest and changes nothing already there"
+                ) from exc
             if progress:
                 progress("merge", parts.rows[job.shard])
         if reg.engine.dialect.name == "sqlite":
