@@ -315,3 +315,46 @@ def test_personal_payment_records_need_the_persons_consent_and_scores_carry_reas
             for x in report["records"]
             if x["record_type"] == "utility_payment"
         ] == ["U-1"]
+
+
+def test_an_actively_listed_dishonest_debtor_is_declined_with_the_listing_first(
+    reg: Registry, clock: FixedClock, server: str
+) -> None:
+    """Whatever its score, an organisation actively on the dishonest judgment debtors' list is
+    declined, that listing its first reason with the memorandum that restricts financing; once
+    the listing ends, the scorecard alone decides again."""
+    from socialcredit.services import listings
+    from tests.fixtures.rows import judgment
+
+    bank = create_principal(reg, "lender", "Example Bank", actor=OP)
+    me_tok = create_principal(reg, "subject", "the company", actor=OP, subject=ORG)["token"]
+    rows = [payment(f"SI-{p}", p) for p in months(24)]  # a spotless payment history
+    ingest.ingest(reg, numbered(rows), "hrss", actor="hrss")
+    ingest.ingest(reg, numbered([judgment()]), "court", actor="court")
+    clock.set(parse_moment("2026-03-02T09:00"))
+    listings.advance(reg, "sweep")
+    with client(server, bank["token"]) as lender, client(server, me_tok) as me:
+        me.post(
+            "/v1/consents",
+            json={"subject": ORG, "lender": bank["principal_id"], "purpose": "loan_application"},
+        ).raise_for_status()
+        r = lender.post("/v1/lending/scores", json={"subject": ORG, "applicant": {}})
+        assert r.status_code == 200, r.text
+        score = r.json()
+        (active,) = [x for x in me.get("/v1/me/file").json()["listings"] if x["status"] == "active"]
+        assert score["score"] >= score["cutoff"]  # the scorecard alone would approve it
+        assert score["approved"] is False
+        assert score["declined_by_listing"] == [active["listing_id"]]
+        first = score["reasons"][0]
+        assert first["feature"] == "listing" and first["listing_id"] == active["listing_id"]
+        assert any("发改财金〔2016〕141号" in c for c in first["legal_basis"])
+        assert first["how_to_resolve"] and first["text"]
+
+        ingest.amend(
+            reg, "court", "BJ-2026-0001", {"status": "performed", "performed_on": "2026-03-01"},
+            actor="court",
+        )  # fmt: skip
+        after = lender.post("/v1/lending/scores", json={"subject": ORG, "applicant": {}}).json()
+        assert after["declined_by_listing"] == []
+        assert all(x["feature"] != "listing" for x in after["reasons"])
+        assert after["approved"] is (after["score"] >= after["cutoff"])

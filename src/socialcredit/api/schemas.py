@@ -399,7 +399,13 @@ class ScoreOut(BaseModel):
     points_by_feature: dict[str, int]
     inputs: dict[str, Any] = Field(description="The values the scorecard read.")
     reasons: list[dict[str, Any]] = Field(
-        description="The inputs that lowered the score most (adverse-action reasons)."
+        description="Why not higher: first each active listing that declines financing "
+        "(lending.yaml declines_when_listed), then the inputs that lowered the score most "
+        "(adverse-action reasons)."
+    )
+    declined_by_listing: list[str] = Field(
+        [],
+        description="The active listings that decline the application whatever the score.",
     )
     to_improve: dict[str, Any] | None = Field(
         description="The smallest change that would raise the score to the cut-off, if any."

@@ -856,6 +856,17 @@ def _check_lending(pack: Pack, lending: LendingPolicy, basis: Any) -> None:
     basis(f, "lending consent", lending.consent.legal_basis)
     basis(f, "lending report", lending.report.legal_basis)
     basis(f, "lending score", lending.score.legal_basis)
+    declines = lending.score.declines_when_listed
+    if declines is not None:
+        basis(f, "lending score declines_when_listed", declines.legal_basis)
+        unknown = [lid for lid in declines.lists if lid not in pack.lists]
+        if unknown or not declines.lists:
+            raise PolicyError(
+                f,
+                "lending score declines_when_listed",
+                f"names unknown lists {unknown}" if unknown else "names no list",
+                "name lists of this pack",
+            )
     if not lending.consent.purposes:
         raise PolicyError(f, "lending consent", "no purposes", "name at least one purpose")
     for rid in lending.report.payment_types:

@@ -488,6 +488,15 @@ class LenderReportPolicy(Strict):
         return v
 
 
+class ListedDecline(Strict):
+    """Lists whose active listing declines a lending score's applicant whatever the score, the
+    listing given as the first reason (a financing restriction the list's measures carry)."""
+
+    lists: list[str]
+    legal_basis: Basis
+    note: str | None = None
+
+
 class ScorePolicy(Strict):
     """The lending score: its id (which no record type, list, measure or grade may name), the
     scorecard model for each kind of subject, and the one use it may serve."""
@@ -496,6 +505,7 @@ class ScorePolicy(Strict):
     models: dict[Literal["organisation", "person"], str]
     use: Text
     legal_basis: Basis
+    declines_when_listed: ListedDecline | None = None
     note: str | None = None
 
 

@@ -251,6 +251,35 @@ def verify_report(reg: Registry, report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _declined_by_listing(reg: Registry, listings: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The subject's active listings on the lists whose listing declines financing
+    (``lending.yaml``: ``score.declines_when_listed``), each as a reason."""
+    policy = reg.pack.lending
+    rule = policy.score.declines_when_listed if policy is not None else None
+    if rule is None:
+        return []
+    out = []
+    for x in listings:
+        if x["status"] != "active" or x["list"] not in rule.lists:
+            continue
+        name = reg.pack.lists[x["list"]].name.in_("en")
+        out.append(
+            {
+                "feature": "listing",
+                "label": name,
+                "value": x["listing_id"],
+                "listing_id": x["listing_id"],
+                "decision_ref": x["decision_ref"],
+                "since": x["since"],
+                "legal_basis": reg.pack.cite(rule.legal_basis),
+                "how_to_resolve": x["how_to_resolve"],
+                "text": f"Actively on the {name} since {x['since']} ({x['decision_ref']}): "
+                "financing is restricted while the listing lasts, whatever the score.",
+            }
+        )
+    return out
+
+
 def score(reg: Registry, who: Principal, code: str, applicant: Mapping[str, Any]) -> dict[str, Any]:
     """A lending score for a consenting subject, with its reasons; recorded as a read, never
     stored. A person is scored on what the lender's application form holds (``applicant``); an
@@ -268,12 +297,17 @@ def score(reg: Registry, who: Principal, code: str, applicant: Mapping[str, Any]
         model = load_model(model_id)
     except FileNotFoundError:
         raise InvalidInput(f"scorecard {model_id!r} is not installed") from None
+    moment = _moment(reg)
+    file = subject_file(reg, code, moment)
     if ref.kind == "organisation":
-        moment = _moment(reg)
-        file = subject_file(reg, code, moment)
         black = [lid for lid, ld in reg.pack.lists.items() if ld.kind == "black"]
         applicant = smb.features_of(file["records"], file["listings"], black, moment.date())
     result = {**model.score(applicant), "inputs": {f: applicant[f] for f in model.inputs}}
+    declined = _declined_by_listing(reg, file["listings"])
+    if declined:
+        result["approved"] = False
+        result["declined_by_listing"] = [d["listing_id"] for d in declined]
+        result["reasons"] = [*declined, *result["reasons"]]
     record_read(
         reg,
         ref.subject_id,
