@@ -5,8 +5,10 @@ next attempt is refused."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from pypdf import PdfReader
@@ -71,6 +73,22 @@ def test_consent_report_pdf_and_revocation_in_the_browser(
     pdf = PdfReader(io.BytesIO(Path(dl.value.path()).read_bytes()))
     text = "".join(p.extract_text() for p in pdf.pages)
     assert "Lender's credit report" in text and "Example Bank" in text
+    # the paper can be checked: its number, full digest and seal (and the QR code of the
+    # address that checks them) say whether the registry sealed it
+    flat = re.sub(r"\s", "", text)
+    report_id = re.search(r"Report(R[0-9a-f]{31})", flat)
+    digest = re.search(r"SHA-256([0-9a-f]{64})", flat)
+    seal = re.search(r"seal([A-Za-z0-9]{16,64})·verify", flat)
+    assert report_id and digest and seal, flat[:400]
+    qr_segments = len(re.findall(rb" l\n", pdf.pages[0].get_contents().get_data()))
+    assert qr_segments > 150
+    ok = {"report": report_id[1], "sha256": digest[1], "mac": seal[1]}
+    page.goto(f"/report/verify/lender?{urlencode(ok)}")
+    main = page.inner_text("main")
+    assert "Genuine" in main and "Example Bank" not in main and "北京" not in main
+    assert axe_violations(page) == []
+    page.goto(f"/report/verify/lender?{urlencode({**ok, 'sha256': '0' * 64})}")
+    assert "Not genuine" in page.inner_text("main")
     page.goto("/lender")
     page.get_by_role("button", name="Sign out (Example Bank)").click()
 

@@ -251,6 +251,14 @@ def verify_report(reg: Registry, report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def verify_seal(reg: Registry, report_id: str, sha256: str, mac: str) -> bool:
+    """Whether the registry sealed a report ``report_id`` whose content has digest ``sha256``
+    (what a printed report carries, its QR code too): the holder of the paper compares the
+    digest printed on it; nothing of the report is read or shown here."""
+    expected = _seal(reg, report_id.strip(), sha256.strip().lower())
+    return bool(report_id and sha256 and hmac.compare_digest(mac.strip(), expected))
+
+
 def _declined_by_listing(reg: Registry, listings: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The subject's active listings on the lists whose listing declines financing
     (``lending.yaml``: ``score.declines_when_listed``), each as a reason."""

@@ -4,8 +4,9 @@ subjects (HTML and PDF), and a subject granting and revoking consents from its p
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..clock import parse_moment
@@ -15,7 +16,7 @@ from ..services.access import Principal
 from . import session
 from .account import back_with_error, own_code
 from .deps import CsrfChecked, signed_in
-from .render import HERE, page, pdf_job, render_string
+from .render import HERE, page, pdf_job, qr_data_uri, render_string
 from .render import pdf as render_pdf
 
 router = APIRouter(include_in_schema=False)
@@ -64,6 +65,8 @@ def _report_pdf(request: Request, code: str) -> Any:
     report, refused = _report(request, code)
     if refused is not None or report is None:
         return refused
+    seal = report["seal"]
+    check = urlencode({"report": report["report_id"], "sha256": seal["sha256"], "mac": seal["mac"]})
     html = render_string(
         request,
         "lender_report.html",
@@ -72,6 +75,7 @@ def _report_pdf(request: Request, code: str) -> Any:
             "code": code,
             "pdf": True,
             "css": (HERE / "static" / "site.css").read_text(encoding="utf-8"),
+            "qr": qr_data_uri(f"{_reg(request).settings.public_url}/report/verify/lender?{check}"),
         },
     )
     return Response(
@@ -80,6 +84,25 @@ def _report_pdf(request: Request, code: str) -> Any:
         headers={
             "Content-Disposition": f'attachment; filename="lender-report-{report["report_id"]}.pdf"'
         },
+    )
+
+
+@router.get("/report/verify/lender", response_class=HTMLResponse)
+def verify(
+    request: Request,
+    report: Annotated[str, Query(max_length=40)] = "",
+    sha256: Annotated[str, Query(max_length=64)] = "",
+    mac: Annotated[str, Query(max_length=64)] = "",
+) -> Any:
+    """Whether this registry sealed a lender's report with this id and digest (the address its
+    PDF's QR code carries). Public: it says yes or no and shows nothing of the report."""
+    checked = bool(report and sha256 and mac)
+    valid = checked and lending.verify_seal(_reg(request), report, sha256, mac)
+    return page(
+        request,
+        "lender_verify.html",
+        {"checked": checked, "valid": valid, "report_id": report, "sha256": sha256},
+        status_code=200,
     )
 
 
