@@ -7,6 +7,7 @@ dies between writing and sending, and the same idempotency key when it dies afte
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -100,6 +101,17 @@ def test_notices_arrive_by_email_and_signed_webhook(
     assert mail["To"] == "legal@example.com"
     text = mail.get_payload(decode=True).decode()
     assert "失信被执行人名单" in text and "（2026）京0105执1234号之一" in text
+    # every message names record types and lists as the pack does, never by their ids
+    for m in box.messages:
+        body = m.get_payload(decode=True).decode()
+        assert not re.search(r"\b[a-z]+_[a-z_]+\b", body), body
+    filed = next(m for m in box.messages if "record-filed" in m["Subject"])
+    assert "未履行生效法律文书" in filed.get_payload(decode=True).decode()
+    for r in rec.requests:  # the texts (beside them, the ids stay for the receiving system)
+        sent = json.loads(r["body"])["body"]
+        for text in (sent["zh"], sent["en"]):
+            assert "court_judgment" not in text and "dishonest_judgment_debtors" not in text
+        assert " years" not in sent["zh"]
     for r in rec.requests:
         h = {k.lower(): v for k, v in r["headers"].items()}
         assert h["x-socialcredit-signature"] == sign(

@@ -18,6 +18,7 @@ from dateutil.relativedelta import relativedelta
 
 _PATTERN = re.compile(r"^(\d+)(d|wd|m|y)$")
 _UNITS = {"d": "days", "wd": "working days", "m": "months", "y": "years"}
+_UNITS_ZH = {"d": "天", "wd": "个工作日", "m": "个月", "y": "年"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,10 @@ class Duration:
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
 
-    def describe(self) -> str:
+    def describe(self, lang: str = "en") -> str:
+        """The duration in words: ``5 years``; in Chinese ``5年``."""
+        if lang == "zh":
+            return f"{self.amount}{_UNITS_ZH[self.unit]}"
         return f"{self.amount} {_UNITS[self.unit]}"
 
 

@@ -4,6 +4,7 @@ record, a proposed listing). Shared by the projector and the replayed self-view.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,23 @@ STATUS = {
 
 def _named(names: Mapping[str, str] | None, lang: str, fallback: str) -> str:
     return (names or {}).get(lang) or fallback
+
+
+def with_names(body: Mapping[str, Any], names: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    """A notice's texts with the pack's ids (``names``: a record type's or a list's id -> its
+    name by language) replaced, in each language, by that language's name. The log's notices
+    are written without the pack (a projection reads events alone), so a record type or a list
+    is named there by its id; a message to a person names it as the pack does."""
+    out = dict(body)
+    for lang, text in body.items():
+        if not isinstance(text, str) or len(lang) > 3:  # the texts are keyed by language
+            continue
+        for ident, by_lang in names.items():
+            name = by_lang.get(lang)
+            if name and ident in text:
+                text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(ident)}(?![A-Za-z0-9_])", name, text)
+        out[lang] = text
+    return out
 
 
 def derived_notice_id(event_id: str) -> str:

@@ -87,7 +87,7 @@ def notified(
     body = {
         "zh": (
             f"{subject_name}：根据{'；'.join(basis)}，{authority}决定（{decision_ref}）将您列入"
-            f"{ld.name.zh}。列入自{iso(activates.at, reg.tz)}起生效，期限{term.describe()}，最迟于"
+            f"{ld.name.zh}。列入自{iso(activates.at, reg.tz)}起生效，期限{term.describe('zh')}，最迟于"
             f"{iso(until.at, reg.tz)}届满。生效前可对列入提出异议。{ld.how_to_resolve.zh}"
         ),
         "en": (

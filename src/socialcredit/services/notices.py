@@ -31,6 +31,7 @@ from ..db import contacts, deliveries, notices, principals
 from ..errors import ConfigurationError, InvalidInput, UnknownEntity
 from ..events import types as T
 from ..events.types import NewEvent
+from ..projections.notice_text import with_names
 from .subjects import resolve_code
 
 if TYPE_CHECKING:
@@ -233,6 +234,13 @@ def due(reg: Registry, limit: int = 500) -> list[dict[str, Any]]:
     return out
 
 
+def _named(reg: Registry, body: dict[str, Any]) -> dict[str, Any]:
+    """A notice's texts naming record types and lists as the pack does, in each language."""
+    names = {rid: rt.name.root for rid, rt in reg.pack.record_types.items()}
+    names |= {lid: ld.name.root for lid, ld in reg.pack.lists.items()}
+    return with_names(body, names)
+
+
 def _send_email(reg: Registry, ch: Channels, item: dict[str, Any]) -> None:
     if ch.smtp_host is None:
         raise ConfigurationError("no SMTP server configured (SOCIALCREDIT_SMTP_URL)")
@@ -245,7 +253,7 @@ def _send_email(reg: Registry, ch: Channels, item: dict[str, Any]) -> None:
     msg["Message-ID"] = f"<{item['notice_id']}.email@socialcredit>"
     msg["Date"] = formatdate(localtime=False)
     msg["X-Notice-Id"] = item["notice_id"]
-    body = item["body"]
+    body = _named(reg, item["body"])
     texts = [body[x] for x in langs if body.get(x)]  # the pack's languages, in its order
     msg.set_content(
         "".join(f"{t}\n\n" for t in texts)
@@ -261,7 +269,7 @@ def _send_webhook(reg: Registry, ch: Channels, item: dict[str, Any]) -> None:
         "notice_id": item["notice_id"],
         "kind": item["kind"],
         "issued_at": iso(item["issued_at"], reg.tz),
-        "body": item["body"],
+        "body": _named(reg, item["body"]),
     }
     data = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
     ts = str(int(time.time()))
