@@ -358,3 +358,75 @@ def test_an_actively_listed_dishonest_debtor_is_declined_with_the_listing_first(
         assert after["declined_by_listing"] == []
         assert all(x["feature"] != "listing" for x in after["reasons"])
         assert after["approved"] is (after["score"] >= after["cutoff"])
+
+
+def loan_row(rid: str, period: str, subject: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "source_record_id": rid,
+        "record_type": "loan_performance",
+        "subject_id": subject,
+        "subject_name": "张三" if subject == PERSON else "北京某某科技有限公司",
+        "authority": "某某银行北京分行",
+        "decision_ref": f"贷后报告 {rid}",
+        "decided_on": f"{period}-28",
+        "legal_basis": "《征信业管理条例》第二十九条",
+        "status": "recorded",
+        "loan_id": "L-2025-001",
+        "granted_on": "2025-06-01",
+        "amount_yuan": "200000",
+        "period": period,
+        "performance": "current",
+        **fields,
+    }
+
+
+def test_a_lender_furnishes_loan_performance_under_the_persons_consent(
+    reg: Registry, clock: FixedClock, server: str
+) -> None:
+    """The data loop: a lender's system reports, month by month, how a credit it granted is
+    repaid; about a person only while the person consents to that lender sharing it, and the
+    person sees each report in their file and may object to it like any record."""
+    from tests.fixtures.rows import judgment
+
+    ingest.ingest(  # the person is registered by a first record that needs no consent
+        reg,
+        numbered(
+            [judgment("J-P", PERSON, status="performed", conduct=None, listing_ref=None,
+                      performed_on="2026-01-20")]
+        ),
+        "court",
+        actor="court",
+    )  # fmt: skip
+    me_tok = create_principal(reg, "subject", "Zhang San", actor=OP, subject=PERSON)["token"]
+    bank_system = issue_token(reg, "lenders", "bank gateway", OP)
+    clock.set(parse_moment("2026-03-20T09:00"))
+    rows = [
+        loan_row("L1-2026-01", "2026-01", PERSON),
+        loan_row("L1-2026-02", "2026-02", PERSON, performance="past_due", days_past_due=17),
+    ]
+    with client(server, bank_system) as bank, client(server, me_tok) as me:
+        r = bank.post("/v1/records", json={"rows": rows})
+        assert r.status_code == 200, r.text
+        refused = r.json()
+        assert refused["accepted"] == 0 and refused["rejected"] == 2
+        assert "consent" in refused["rejects"][0]["reason"]
+        me.post(
+            "/v1/consents/sources",
+            json={"subject": PERSON, "source": "lenders", "record_types": ["loan_performance"]},
+        ).raise_for_status()
+        r = bank.post("/v1/records", json={"rows": rows})
+        assert r.json()["accepted"] == 2, r.text
+        file = me.get("/v1/me/file").json()
+        mine = [x for x in file["records"] if x["record_type"] == "loan_performance"]
+        assert sorted(x["fields"]["performance"] for x in mine) == ["current", "past_due"]
+        # a report the person disputes is objected to like any record
+        r = me.post(
+            "/v1/objections",
+            json={"subject": PERSON, "record": "lenders/L1-2026-02", "grounds": "paid on time"},
+        )
+        assert r.status_code == 201, r.text
+        # only the lenders' source furnishes it
+        court = issue_token(reg, "court", "court gateway", OP)
+        with client(server, court) as c:
+            out = c.post("/v1/records", json={"rows": [loan_row("X", "2026-02", ORG)]}).json()
+        assert out["accepted"] == 0 and out["rejected"] == 1
