@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import Connection, select
 
+from ..clock import to_utc_naive
 from ..db import listings, subjects
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def seconds(at: datetime) -> int:
     """Naive UTC (as stored) or aware, to whole seconds since the epoch, rounded up: a listing
     is never shown active before its moment."""
     if at.tzinfo is not None:
-        at = at.astimezone(UTC).replace(tzinfo=None)
+        at = to_utc_naive(at)
     delta = at - EPOCH
     whole = delta.days * 86_400 + delta.seconds + (1 if delta.microseconds else 0)
     return min(max(whole, 0), U32_MAX)

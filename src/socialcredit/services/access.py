@@ -16,13 +16,14 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import select
 
+from ..clock import to_utc_naive
 from ..db import principals, sessions, source_tokens
 from ..errors import InvalidInput, NotAuthenticated, NotPermitted, UnknownEntity
 from ..events import types as T
@@ -206,7 +207,7 @@ def _sign_in(reg: Registry, username: str, password: str) -> dict[str, Any]:
                 {
                     "token_hash": _hash(token),
                     "principal_id": row.principal_id,
-                    "expires_at": expires.astimezone(UTC).replace(tzinfo=None).isoformat(),
+                    "expires_at": to_utc_naive(expires).isoformat(),
                 },
             )
         )
@@ -220,7 +221,7 @@ def sign_out(reg: Registry, token: str | None) -> bool:
     if not token:
         return False
     h = _hash(token)
-    now = reg.now().astimezone(UTC).replace(tzinfo=None)
+    now = to_utc_naive(reg.now())
     with reg.engine.connect() as conn:
         sess = conn.execute(select(sessions).where(sessions.c.token_hash == h)).first()
     if sess is None or sess.expires_at <= now:
@@ -236,7 +237,7 @@ def authenticate(reg: Registry, token: str | None) -> Principal:
     if not token:
         return PUBLIC
     h = _hash(token)
-    now = reg.now().astimezone(UTC).replace(tzinfo=None)
+    now = to_utc_naive(reg.now())
     with reg.engine.connect() as conn:
         src = conn.execute(select(source_tokens).where(source_tokens.c.token_hash == h)).first()
         if src is not None and src.revoked_at is None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
 
-from ..clock import iso
+from ..clock import iso, to_utc_naive
 from ..db import events, principals, reads
 from ..events import types as T
 from ..events.types import NewEvent
@@ -125,7 +125,7 @@ def notify(
 def superseded(reg: Registry, subject_id: str, issued: datetime) -> dict[str, Any] | None:
     """The first correction of the subject's file after ``issued`` (aware), if any: a report
     issued before it no longer says what the file says."""
-    t = issued.astimezone(UTC).replace(tzinfo=None)
+    t = to_utc_naive(issued)
     with reg.engine.connect() as conn:
         row = conn.execute(
             select(events.c.at, events.c.payload)

@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import select
 
 from ..bulk import among
+from ..clock import to_utc_naive
 from ..db import grades, listings, records
 from ..errors import InvalidInput, UnknownEntity
 from ..events import types as T
@@ -265,7 +266,7 @@ def recompute(reg: Registry, *, actor: str, engine: str = "duckdb") -> dict[str,
     methods = [gm for gm in reg.pack.grading.values() if "organisation" in gm.subject_kinds]
     now = reg.now()
     t_local = now.astimezone(reg.tz).replace(tzinfo=None)
-    t_utc = now.astimezone(UTC).replace(tzinfo=None)
+    t_utc = to_utc_naive(now)
     with reg.uow(actor) as uow:
         results = compute(uow.conn, methods, t_local, t_utc, engine=engine)
         current = {

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
 
-from ..clock import iso
+from ..clock import iso, to_utc_naive
 from ..db import listings
 from ..events import types as T
 from ..events.types import NewEvent
@@ -31,7 +31,7 @@ def _aware(naive_utc: datetime) -> datetime:
 
 
 def _naive(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(tzinfo=None)
+    return to_utc_naive(at)
 
 
 def listing_id(list_id: str, record_key: str, at: datetime, nonce: int | str = 0) -> str:

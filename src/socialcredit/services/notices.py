@@ -17,7 +17,7 @@ import smtplib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 import httpx
 from sqlalchemy import and_, or_, select
 
-from ..clock import iso
+from ..clock import iso, to_utc_naive
 from ..db import contacts, deliveries, notices, principals
 from ..errors import ConfigurationError, InvalidInput, UnknownEntity
 from ..events import types as T
@@ -172,7 +172,7 @@ class DeliverySummary:
 def due(reg: Registry, limit: int = 500) -> list[dict[str, Any]]:
     """(notice, channel, target) to send now: never tried, or retrying and due. Notices issued
     before the subject gave its contact are not sent (they are in its file)."""
-    now = reg.now().astimezone(UTC).replace(tzinfo=None)
+    now = to_utc_naive(reg.now())
     de, dw = deliveries.alias("de"), deliveries.alias("dw")
 
     def pending(d: Any, target: Any) -> Any:
@@ -324,9 +324,7 @@ def deliver_due(
                     "target": item["target"],
                     "attempt": item["attempt"],
                     "error": f"{type(exc).__name__}: {exc}"[:500],
-                    "next_attempt_at": nxt.astimezone(UTC).replace(tzinfo=None).isoformat()
-                    if nxt
-                    else None,
+                    "next_attempt_at": to_utc_naive(nxt).isoformat() if nxt else None,
                 },
                 subject_id=item["subject_id"],
             )

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, insert, or_, select
 
 from ..bulk import among
-from ..clock import iso
+from ..clock import iso, to_utc_naive
 from ..db import blobs, listings, objections, records
 from ..errors import InvalidInput, UnknownEntity
 from ..events import types as T
@@ -299,7 +299,7 @@ def file_objection(
             "grounds": grounds.strip(),
             "attachments": attachments,
             "filed_by": actor,
-            "deadline": deadline.at.astimezone(UTC).replace(tzinfo=None).isoformat(),
+            "deadline": to_utc_naive(deadline.at).isoformat(),
             "calendar_announced": deadline.calendar_announced,
             "suspends": suspends,
             # the source of the record is told at once, through the outbox

@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 
+from ..clock import to_utc_naive
 from ..db import (
     blobs,
     events,
@@ -95,7 +96,7 @@ def _ends(reg: Registry, publicity_until: Any, record_type: str, decided_on: dat
 def due(reg: Registry) -> list[str]:
     """Persons whose every record is past retention, with nothing open about them."""
     now = reg.now()
-    naive = now.astimezone(UTC).replace(tzinfo=None)
+    naive = to_utc_naive(now)
     with reg.engine.connect() as conn:
         persons = [
             r.subject_id

@@ -19,13 +19,14 @@ import os
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import to_utc_naive
 from ..events import types as T
 from ..events.types import NewEvent
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 def _naive(at: datetime) -> str:
-    return at.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return to_utc_naive(at).isoformat()
 
 
 _READ_IDS = itertools.count()

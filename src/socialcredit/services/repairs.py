@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
 
-from ..clock import iso
+from ..clock import iso, to_utc_naive
 from ..db import listings, records, repairs
 from ..errors import InvalidInput, UnknownEntity
 from ..events import types as T
@@ -40,7 +40,7 @@ def _aware(naive_utc: datetime) -> datetime:
 
 
 def _naive(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(tzinfo=None)
+    return to_utc_naive(at)
 
 
 def _obligations_met(rule: Any, rec: Any) -> bool:

@@ -14,14 +14,14 @@ import json
 import re
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from stdnum import numdb
 
-from ..clock import iso
+from ..clock import iso, to_utc_naive
 from ..db import records, subjects
 from ..errors import InvalidInput
 from ..identifiers.uscc import AUTHORITY_TYPES
@@ -167,7 +167,7 @@ def simulate(reg: Registry, policy: str | Path, out: Path | None = None) -> dict
             )
         }
         t_local = now.astimezone(reg.tz).replace(tzinfo=None)
-        t_utc = now.astimezone(UTC).replace(tzinfo=None)
+        t_utc = to_utc_naive(now)
         before_g = compute(
             conn,
             [m for m in current.grading.values() if "organisation" in m.subject_kinds],

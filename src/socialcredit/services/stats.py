@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from ..clock import iso
+from ..clock import iso, to_utc_naive
 from ..db import events, listings, records, subjects
 from ..rules.lists import status_at
 
@@ -19,7 +19,7 @@ def stats(reg: Registry, at: datetime | None = None) -> dict[str, Any]:
     """Subjects, records, active listings (per list) and events as of ``at`` (aware; default
     now). Counts come from the projections' timestamps, so a past moment needs no replay."""
     moment = at or reg.now()
-    t = moment.astimezone(UTC).replace(tzinfo=None)
+    t = to_utc_naive(moment)
     with reg.engine.connect() as conn:
         n_subjects = conn.execute(
             select(func.count()).select_from(subjects).where(subjects.c.registered_at <= t)
