@@ -77,3 +77,11 @@ def test_the_profile_opens_with_the_registration_details(reg: Registry, clock: F
     # the registration comes before the lists and the records
     assert main.index("登记信息") < main.index("行政处罚")
     assert "Registration details" in en and "In operation" in en and "Legal representative" in en
+    # then a section per kind of record, in the national system's order, each with its count,
+    # an empty one saying so
+    flat = re.sub(r"\s+", " ", main)
+    penalties = flat.index("行政处罚 (1)")
+    abnormal = flat.index("经营异常 (0) 无记录。")
+    assert flat.index("行政许可") < penalties < abnormal < flat.index("严重违法失信")
+    flat_en = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", en.split("<main", 1)[1]))
+    assert "Abnormal operation (0) None on record." in flat_en

@@ -814,6 +814,14 @@ def _check(pack: Pack, files: dict[str, str], root: Path) -> None:
     if (root / "publication.yaml").is_file():
         basis("publication.yaml", "publication", pack.publication.legal_basis)
         check_person_records(pack)
+        unknown = [r for r in pack.publication.profile_sections if r not in pack.record_types]
+        if unknown:
+            raise PolicyError(
+                "publication.yaml",
+                "profile_sections",
+                f"names unknown record types {unknown}",
+                "name record types of this pack",
+            )
     if pack.resolution is not None:
         f, e = "resolution/thresholds.yaml", "resolution thresholds"
         basis(f, e, pack.resolution.legal_basis)

@@ -552,6 +552,9 @@ class PublicationPolicy(Strict):
 
     person_id: PersonIdMask = Field(default_factory=lambda: PersonIdMask(keep_last=4))
     person_records: PersonRecords = Field(default_factory=lambda: PersonRecords())
+    #: the record types in the order a public profile shows them, each in a section of its own
+    #: with its count (the others follow in the pack's order)
+    profile_sections: list[str] = Field(default_factory=list)
     legal_basis: Basis = Field(default_factory=list)
     note: str | None = None
 

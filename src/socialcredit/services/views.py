@@ -282,7 +282,35 @@ def subject_profile(
         "rules": reg.pack.rules_on(today),
         "listings": [a for a in active if not person or a["kind"] == "black"],
         "records": recs,
+        "sections": _sections(reg, subj.kind, recs, shown.record_types if person else None),
     }
+
+
+def _sections(
+    reg: Registry, kind: str, recs: list[dict[str, Any]], only: list[str] | None
+) -> list[dict[str, Any]]:
+    """The profile's records by type, in the order the pack publishes them
+    (``publication.profile_sections``, then the rest in the pack's order): every type a
+    subject of this kind may have, with its records (none: an empty section says so)."""
+    first = reg.pack.publication.profile_sections
+    order = [*first, *(r for r in reg.pack.record_types if r not in first)]
+    out = []
+    for rid in order:
+        rt = reg.pack.record_types[rid]
+        if kind not in rt.subject_kinds or (
+            rt.publicity.default == "0d" and not rt.publicity.by_field
+        ):
+            continue  # never public: no section
+        if only is not None and rid not in only:
+            continue
+        out.append(
+            {
+                "record_type": rid,
+                "name": rt.name.model_dump(),
+                "records": [r for r in recs if r["record_type"] == rid],
+            }
+        )
+    return out
 
 
 def stats(reg: Registry) -> dict[str, Any]:
