@@ -84,3 +84,17 @@ def iso(at: datetime | None, tz: tzinfo) -> str | None:
         return None
     aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at
     return aware.astimezone(tz).isoformat(timespec="seconds")
+
+
+def moment_text(at: datetime, tz: tzinfo, lang: str) -> str:
+    """An instant as a sentence written for a person says it, in ``lang`` (Babel's long date):
+    ``2026年3月1日 09:01（UTC+08:00）``, ``March 1, 2026, 09:01 (UTC+08:00)``."""
+    from babel.dates import format_date
+
+    local = (at.replace(tzinfo=UTC) if at.tzinfo is None else at).astimezone(tz)
+    offset = local.strftime("%z")
+    zone = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+    day = format_date(local.date(), format="long", locale="zh_CN" if lang == "zh" else "en")
+    if lang == "zh":
+        return f"{day} {local:%H:%M}（{zone}）"
+    return f"{day}, {local:%H:%M} ({zone})"

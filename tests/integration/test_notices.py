@@ -112,6 +112,12 @@ def test_notices_arrive_by_email_and_signed_webhook(
         for text in (sent["zh"], sent["en"]):
             assert "court_judgment" not in text and "dishonest_judgment_debtors" not in text
         assert " years" not in sent["zh"]
+    # moments as a person reads them, not as ISO 8601
+    notified = next(m for m in box.messages if "listing-notified" in m["Subject"])
+    said = notified.get_payload(decode=True).decode()
+    assert (
+        "2026年3月" in said and "（UTC+08:00）" in said and "T09:" not in said.split("Notice N")[0]
+    )
     for r in rec.requests:
         h = {k.lower(): v for k, v in r["headers"].items()}
         assert h["x-socialcredit-signature"] == sign(

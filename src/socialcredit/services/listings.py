@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
 
-from ..clock import iso, to_utc_naive
+from ..clock import moment_text, to_utc_naive
 from ..db import listings
 from ..events import types as T
 from ..events.types import NewEvent
@@ -87,14 +87,16 @@ def notified(
     body = {
         "zh": (
             f"{subject_name}：根据{'；'.join(basis)}，{authority}决定（{decision_ref}）将您列入"
-            f"{ld.name.zh}。列入自{iso(activates.at, reg.tz)}起生效，期限{term.describe('zh')}，最迟于"
-            f"{iso(until.at, reg.tz)}届满。生效前可对列入提出异议。{ld.how_to_resolve.zh}"
+            f"{ld.name.zh}。列入自{moment_text(activates.at, reg.tz, 'zh')}起生效，期限"
+            f"{term.describe('zh')}，最迟于{moment_text(until.at, reg.tz, 'zh')}届满。"
+            f"生效前可对列入提出异议。{ld.how_to_resolve.zh}"
         ),
         "en": (
             f"{subject_name}: under {'; '.join(basis)}, {authority} decided ({decision_ref}) to "
             f"place you on the {ld.name.en}. The listing takes effect on "
-            f"{iso(activates.at, reg.tz)} for {term.describe()}, ending at the latest on "
-            f"{iso(until.at, reg.tz)}. You may object before it takes effect. "
+            f"{moment_text(activates.at, reg.tz, 'en')} for {term.describe()}, ending at the "
+            f"latest on {moment_text(until.at, reg.tz, 'en')}. You may object before it takes "
+            "effect. "
             f"{ld.how_to_resolve.en}"
         ),
         "list": ld.id,
