@@ -224,18 +224,25 @@ _COLS = (
 )
 
 
-def _rows(conn: Any, codes: list[str], t: datetime) -> list[Any]:
-    if not codes:
+def _registered(
+    conn: Any, ids: list[str], t: datetime, kind: str, cols: tuple[Any, ...]
+) -> list[Any]:
+    """The subjects of ``kind`` among ``ids`` registered by ``t`` (their ``cols``)."""
+    if not ids:
         return []
     return list(
         conn.execute(
-            select(*_COLS).where(
-                subjects.c.subject_id.in_(codes),
-                subjects.c.kind == "organisation",
+            select(*cols).where(
+                subjects.c.subject_id.in_(ids),
+                subjects.c.kind == kind,
                 subjects.c.registered_at <= t,
             )
         )
     )
+
+
+def _rows(conn: Any, codes: list[str], t: datetime) -> list[Any]:
+    return _registered(conn, codes, t, "organisation", _COLS)
 
 
 def _addresses(conn: Any, codes: list[str]) -> dict[str, str]:
@@ -353,17 +360,7 @@ _PERSON_COLS = (
 
 
 def _person_rows(conn: Any, sids: list[str], t: datetime) -> list[Any]:
-    if not sids:
-        return []
-    return list(
-        conn.execute(
-            select(*_PERSON_COLS).where(
-                subjects.c.subject_id.in_(sids),
-                subjects.c.kind == "person",
-                subjects.c.registered_at <= t,
-            )
-        )
-    )
+    return _registered(conn, sids, t, "person", _PERSON_COLS)
 
 
 def _person_entity(reg: Registry, row: Any, on: set[str]) -> dict[str, Any]:

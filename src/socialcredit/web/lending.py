@@ -102,7 +102,6 @@ def verify(
         request,
         "lender_verify.html",
         {"checked": checked, "valid": valid, "report_id": report, "sha256": sha256},
-        status_code=200,
     )
 
 
