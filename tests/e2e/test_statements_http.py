@@ -176,6 +176,14 @@ def test_a_copy_of_everything_held_and_the_calendar(
         assert "京朝市监罚〔2026〕12号" in pdf_text
         whats = {str(e.get("categories").cats[0]) for e in cal.walk("VEVENT")}
         assert {"publicity_ends", "listing_ends", "objection_deadline"} <= whats
+        # the objection's date names what it disputes, not the objection's internal id
+        answer = next(
+            str(e.get("summary"))
+            for e in cal.walk("VEVENT")
+            if str(e.get("categories").cats[0]) == "objection_deadline"
+        )
+        assert listing["decision_ref"] in answer and "异议" in answer
+        assert not any(o["id"] in answer for o in held["objections"])
         # the delivery is on file, with the archive's digest
         copies = [x for x in me.get("/v1/me/file").json()["reads"] if x["kind"] == "copy"]
         assert copies and copies[-1]["why"]["sha256"] == r.headers["x-content-sha256"]

@@ -73,3 +73,21 @@ def test_translation_and_formats() -> None:
     i18n.use("en")
     assert i18n.gettext("Search") == "Search"
     assert i18n.fday("2026-03-02") == "2 March 2026"
+
+
+def test_a_grade_improvement_names_entries_by_their_decision_reference() -> None:
+    file = {
+        "records": [{"record": "samr/P-1", "decision_ref": "京朝市监罚〔2026〕12号"}],
+        "listings": [{"id": "L0abc", "decision_ref": "（2026）京0105执1234号之一"}],
+    }
+    refs = i18n.grade_refs(file)
+    name = {"zh": "失信被执行人", "en": "Dishonest judgment debtor"}
+    i18n.use("zh")
+    leaves = {"change": "leaves", "record": "listing L0abc", "rule_name": name, "points": 30}
+    said = i18n.improvement(leaves, refs)
+    assert "（2026）京0105执1234号之一" in said and "L0abc" not in said
+    i18n.use("en")
+    stops = {"change": "stops", "record": "samr/P-1, listing L0abc", "rule_name": name}
+    said = i18n.improvement(stops, refs)
+    assert "京朝市监罚〔2026〕12号, （2026）京0105执1234号之一" in said
+    assert "samr/P-1" not in said

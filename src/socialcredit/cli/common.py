@@ -43,7 +43,16 @@ app = typer.Typer(
     add_completion=False,
 )
 
-out = Console(soft_wrap=True)
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader of the output went away (``socialcredit policy show | head``): stop
+        quietly with the status of a tool ended by SIGPIPE (Rich's default is 1, an error)."""
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(141)
+
+
+out = _Console(soft_wrap=True)
 
 
 @app.callback()

@@ -50,8 +50,8 @@ from sqlalchemy import Connection, Select, and_, or_, select
 
 from ..clock import from_utc_naive, iso, to_utc_naive
 from ..db import listings, records, subjects
+from ..identifiers.divisions import division_name
 from ..identifiers.protect import mask_person_name
-from ..identifiers.uscc import _LOC
 from .objections import disputes
 from .reads import read_entry
 from .reads import record as record_reads
@@ -433,19 +433,6 @@ def _country(reg: Registry) -> str:
     return reg.pack.meta.jurisdiction.lower()
 
 
-def _division_name(division: str | None) -> str | None:
-    """``440305`` -> 广东省深圳市南山区, from GB/T 2260 (python-stdnum); None if unknown."""
-    if not division or not division.isdigit() or len(division) != 6:
-        return None
-    names: list[str] = []
-    for _part, info in _LOC.info(division):
-        for key in ("province", "prefecture", "county"):
-            v = info.get(key)
-            if v and v not in names:
-                names.append(v)
-    return "".join(names) or None
-
-
 def _topics(reg: Registry, list_id: str) -> list[str]:
     linked = [m for m in reg.pack.measures.values() if list_id in m.lists]
     return ["sanction"] if any(m.kind == "sanction" for m in linked) else []
@@ -472,7 +459,7 @@ def _subject_entity(
             e.add("uscCode", r.subject_id)
         e.add("jurisdiction", country)
         # the division that registered it (the USCC's positions 3-8), not a street address
-        e.add("address", _division_name(r.division))
+        e.add("address", division_name(r.division))
     e.add("topics", topics)
     if source_url:
         e.add("sourceUrl", source_url)

@@ -105,14 +105,32 @@ def calendar(reg: Registry, file: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{ld.name.zh}最早可申请信用修复",
                 f"{ld.name.en}: credit repair may be asked for from this day",
             )
+    listed = {li["id"]: li for li in file["listings"]}
+    recorded = {r["record"]: r for r in file["records"]}
     for o in file["objections"]:
         if o["status"] in OPEN_OBJECTION:
+            # named by what it disputes, as the subject knows it, never by its internal id
+            li, rec = listed.get(o.get("listing_id") or ""), recorded.get(o.get("record") or "")
+            if li is not None:
+                ln = reg.pack.lists[li["list"]].name
+                zh, en = (
+                    f"对{ln.zh}列入（{li['decision_ref']}）",
+                    f"to the {ln.en} ({li['decision_ref']})",
+                )
+            elif rec is not None:
+                rn = reg.pack.record_types[rec["record_type"]].name
+                zh, en = (
+                    f"对{rn.zh}（{rec['decision_ref']}）",
+                    f"to the {rn.en} ({rec['decision_ref']})",
+                )
+            else:
+                zh, en = "", ""
             add(
                 _day(o["deadline"]),
                 "objection_deadline",
                 o["id"],
-                f"异议（{o['id']}）的答复期限",
-                f"The answer to objection {o['id']} is due",
+                f"您{zh}提出的异议的答复期限",
+                f"The answer to your objection {en} is due".replace("  ", " "),
             )
     out.sort(key=lambda x: (x["date"], x["what"], x["entry"]))
     return out

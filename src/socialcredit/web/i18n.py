@@ -26,6 +26,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from ..identifiers import divisions
 from ..policy.model import LANGUAGES
 
 LANGS = LANGUAGES  # the catalogues; a pack uses those of them it declares
@@ -249,50 +250,48 @@ def purpose_name(purpose: str | None) -> str:
     return names.get(purpose or "", purpose or "")
 
 
-def improvement(change: dict[str, Any]) -> str:
+def improvement(change: dict[str, Any], refs: dict[str, str] | None = None) -> str:
     """One change that raises a grade (``to_improve.changes``), worded in the reader's
-    language with the rule's name from the pack."""
+    language with the rule's name from the pack; the records and listings it names read as
+    their decision references where ``refs`` knows them (``grade_refs``), not as ids."""
     rule = text(change.get("rule_name")) or str(change.get("rule", ""))
+    known = refs or {}
+    record = ("、" if current() == "zh" else ", ").join(
+        known.get(part, part) for part in str(change.get("record", "")).split(", ") if part
+    )
     if change.get("change") == "leaves":
         return _("%(rule)s (%(points)s points, %(record)s) leaves its window") % {
             "rule": rule,
             "points": fnum(change.get("points")),
-            "record": change.get("record", ""),
+            "record": record,
         }
     if change.get("change") == "fades":
         return _("%(rule)s (%(record)s) counts %(after)s points instead of %(before)s") % {
             "rule": rule,
-            "record": change.get("record", ""),
+            "record": record,
             "after": fnum(change.get("points_after")),
             "before": fnum(change.get("points")),
         }
     return _("%(rule)s (%(record)s) no longer sets the level") % {
         "rule": rule,
-        "record": change.get("record", ""),
+        "record": record,
     }
+
+
+def grade_refs(file: dict[str, Any]) -> dict[str, str]:
+    """How a grade's factors name a subject's entries (``SOURCE/ID``, ``listing ID``), mapped to
+    the decision references a person knows them by."""
+    refs = {r["record"]: r["decision_ref"] for r in file.get("records", []) if r.get("record")}
+    refs.update({f"listing {li['id']}": li["decision_ref"] for li in file.get("listings", [])})
+    return refs
 
 
 def division_name(code: str | None) -> str:
     """An administrative division code as the place it names (GB/T 2260, from python-stdnum's
-    data): 371083 -> 山东省威海市乳山市; the code itself if unknown."""
+    data): 421381 -> 湖北省广水市; the code itself if unknown."""
     if not code:
         return ""
-    return _division(str(code)) or str(code)
-
-
-@cache
-def _division(code: str) -> str | None:
-    from stdnum import numdb
-
-    if not code.isdigit() or len(code) != 6:
-        return None
-    names: list[str] = []
-    for _part, info in numdb.get("cn/loc").info(code):
-        for key in ("province", "prefecture", "county"):
-            v = info.get(key)
-            if v and v not in names:
-                names.append(v)
-    return "".join(names) or None
+    return divisions.division_name(str(code)) or str(code)
 
 
 def template_globals() -> dict[str, Callable[..., Any]]:
@@ -312,4 +311,5 @@ def template_globals() -> dict[str, Callable[..., Any]]:
         "read_kind_name": read_kind_name,
         "purpose_name": purpose_name,
         "improvement": improvement,
+        "grade_refs": grade_refs,
     }
