@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +17,7 @@ from socialcredit.api.app import create_app
 from socialcredit.bootstrap import Registry
 from socialcredit.clock import FixedClock, parse_moment
 from socialcredit.services import ingest, reports
+from socialcredit.web import i18n
 from tests.fixtures.rows import ORG, numbered, penalty
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
@@ -27,8 +29,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], ind
 def test_every_page_carries_the_report_and_its_number(
     reg: Registry, clock: FixedClock, lang: str, page_word: str, status: str
 ) -> None:
+    first_day = date(2025, 12, 1)
     rows = [
-        penalty(f"P-{i}", severity="general", decision_ref=f"京朝市监罚〔2026〕{1000 + i}号")
+        penalty(
+            f"P-{i}",
+            severity="general",
+            decision_ref=f"京朝市监罚〔2026〕{1000 + i}号",
+            decided_on=(first_day + timedelta(days=i)).isoformat(),
+        )
         for i in range(40)
     ]
     ingest.ingest(reg, numbered(rows), "samr", actor="samr")
@@ -44,6 +52,15 @@ def test_every_page_carries_the_report_and_its_number(
         text = page.extract_text()
         assert code in text, f"page {i} lacks the verification code"
         assert re.search(rf"{page_word}\s*{i}\s*/\s*{n}", text), f"page {i} lacks its number"
+    # no row is split across pages: each row's reference is on one page, with its own date
+    texts = [re.sub(r"\s", "", p.extract_text()) for p in pdf.pages]
+    i18n.use(lang)
+    for i in range(40):
+        ref = f"京朝市监罚〔2026〕{1000 + i}号"
+        day = re.sub(r"\s", "", i18n.fday(first_day + timedelta(days=i)))
+        on = [k for k, t in enumerate(texts) if ref in t]
+        assert len(on) == 1, f"{ref} is on pages {on}"
+        assert day in texts[on[0]], f"the row of {ref} is split from its date {day}"
     first = pdf.pages[0].extract_text()
     assert "北京市" in first.replace(" ", "")  # the division as a place, not 110000 alone
     assert status.replace(" ", "") in re.sub(r"\s", "", first) and "in_force" not in first
