@@ -228,6 +228,17 @@ def test_repair_eligibility_approval_and_rejection(reg: Registry, clock: FixedCl
     (rep, rep2) = subjects.subject_file(reg, ORG2)["repairs"]
     assert rep["status"] == "rejected" and rep["reason"] == "harm to consumers not remedied"
     assert rep2["status"] == "ineligible"
+    # the decisions are told as sentences naming the listing, never the application's id
+    (yes,) = [
+        n for n in subjects.subject_file(reg, ORG)["notices"] if n["kind"] == "repair-decided"
+    ]
+    assert "严重违法失信名单列入" in yes["zh"] and "予以批准" in yes["zh"]
+    assert "was approved: the listing ends now" in yes["en"] and ok["id"] not in yes["en"]
+    (no,) = [
+        n for n in subjects.subject_file(reg, ORG2)["notices"] if n["kind"] == "repair-decided"
+    ]
+    assert "you may apply again from June 1, 2027, 00:00 (UTC+08:00)" in no["en"]
+    assert "2027年6月1日" in no["zh"] and refused["id"] not in no["zh"] + no["en"]
 
 
 def test_lists_without_repair_say_how_to_resolve(reg: Registry, clock: FixedClock) -> None:
@@ -449,3 +460,35 @@ def test_an_objection_no_one_decides_resolves_as_the_pack_says(
         assert only_listing(reg, ORG, "dishonest_judgment_debtors")["status"] == "ended"
     finally:
         reg.close()
+
+
+def test_decision_notices_read_as_sentences_naming_the_entry(
+    reg: Registry, clock: FixedClock
+) -> None:
+    """A decided objection or repair application is told to the subject by the list or record
+    type's name and its decision reference, at a moment written for a person, with what
+    happens next; never by the registry's internal ids."""
+    run(reg, [penalty("P-1"), abnormal("AB-1", ORG2)], "samr")
+    clock.set(at("2026-03-01T10:30"))
+    lid = only_listing(reg, ORG2, "abnormal_operations")["id"]
+    o = objections.file_objection(reg, ORG2, listing_id=lid, grounds="x", actor="s")
+    objections.decide_objection(reg, o["id"], outcome="corrected", reason="moved back", actor="r")
+    o2 = objections.file_objection(reg, ORG, record="samr/P-1", grounds="y", actor="s")
+    objections.decide_objection(reg, o2["id"], outcome="rejected", reason="fine unpaid", actor="r")
+
+    def decided(code: str, kind: str) -> dict[str, str]:
+        notes = [n for n in subjects.subject_file(reg, code)["notices"] if n["kind"] == kind]
+        assert len(notes) == 1
+        return {"zh": notes[0]["zh"], "en": notes[0]["en"]}
+
+    listing_note = decided(ORG2, "objection-decided")
+    assert "经营异常名录列入" in listing_note["zh"] and "2026年3月1日 10:30" in listing_note["zh"]
+    assert "listing on the Abnormal operations list" in listing_note["en"]
+    assert "The listing has ended" in listing_note["en"] and "12 months" in listing_note["en"]
+    record_note = decided(ORG, "objection-decided")
+    assert "京朝市监罚〔2026〕12号" in record_note["zh"] and "不成立" in record_note["zh"]
+    assert "no longer marked as disputed" in record_note["en"]
+    for note in (listing_note, record_note):
+        for text in note.values():
+            assert o["id"] not in text and o2["id"] not in text and lid not in text
+            assert "listing L" not in text and "T10:30" not in text

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, insert, or_, select
 
 from ..bulk import among
-from ..clock import iso, to_utc_naive
+from ..clock import iso, moment_text, to_utc_naive
 from ..db import blobs, listings, objections, records
 from ..errors import InvalidInput, UnknownEntity
 from ..events import types as T
@@ -381,11 +381,17 @@ def decide_objection(
                     )
                 )
                 ended.append(lrow.listing_id)
-        what = f"listing {row.listing_id}" if row.listing_id else "record"
+        what_zh, what_en = entry_words(reg, uow.conn, row.listing_id, row.record_key)
+        reason_text = reason.strip()
+        next_zh, next_en = _OUTCOME_NEXT[outcome]
+        if outcome == "corrected" and ended:
+            next_zh, next_en = "该名单列入已终止。" + next_zh, "The listing has ended. " + next_en
         body = {
-            "zh": f"您对{what}提出的异议（{objection_id}）已处理：{_OUTCOME_ZH[outcome]}。理由：{reason.strip()}",
-            "en": f"Your objection {objection_id} to the {what} was decided: {outcome}. "
-            f"Reasons: {reason.strip()}",
+            "zh": f"您对{what_zh}提出的异议已于{moment_text(uow.at, reg.tz, 'zh')}处理："
+            f"{_OUTCOME_ZH[outcome]}。理由：{reason_text}。{next_zh}",
+            "en": f"Your objection to the {what_en} was decided on "
+            f"{moment_text(uow.at, reg.tz, 'en')}: {_OUTCOME_EN[outcome]}. Reasons: "
+            f"{reason_text.rstrip('.')}. {next_en}",
         }
         evs.insert(
             0,
@@ -424,6 +430,55 @@ _OUTCOME_ZH = {
     "rejected": "异议不成立，维持原记录",
     "withdrawn": "已撤回",
 }
+_OUTCOME_EN = {
+    "corrected": "the objection is upheld and the entry corrected",
+    "rejected": "the objection is not upheld and the entry stands",
+    "withdrawn": "withdrawn",
+}
+#: what happens next, by outcome (the registry's own doing, nothing it cannot promise)
+_OUTCOME_NEXT = {
+    "corrected": (
+        "过去12个月内查询过您档案的机构将收到更正通知。",
+        "Everyone who read your file in the past 12 months is told of the correction.",
+    ),
+    "rejected": (
+        "该条目不再标注为异议中；您仍可在条件具备时申请信用修复。",
+        "The entry is no longer marked as disputed; you may still apply for credit repair "
+        "where its rules allow it.",
+    ),
+    "withdrawn": ("该条目不再标注为异议中。", "The entry is no longer marked as disputed."),
+}
+
+
+def entry_words(
+    reg: Registry, conn: Any, listing_id: str | None, record_key: str | None
+) -> tuple[str, str]:
+    """How a notice names the entry a subject disputed or asked to repair, in Chinese and
+    English: the list or record type by the pack's name, with its decision reference; never
+    the registry's internal ids."""
+    if listing_id:
+        li = conn.execute(
+            select(listings.c.list_id, listings.c.decision_ref).where(
+                listings.c.listing_id == listing_id
+            )
+        ).first()
+        if li is not None:
+            name = reg.pack.lists[li.list_id].name
+            ref = li.decision_ref or ""
+            return (
+                f"{name.zh}列入" + (f"（{ref}）" if ref else ""),
+                f"listing on the {name.en}" + (f" ({ref})" if ref else ""),
+            )
+    if record_key:
+        rec = conn.execute(
+            select(records.c.record_type, records.c.decision_ref).where(
+                records.c.record_key == record_key
+            )
+        ).first()
+        if rec is not None:
+            name = reg.pack.record_types[rec.record_type].name
+            return f"{name.zh}（{rec.decision_ref}）", f"{name.en} ({rec.decision_ref})"
+    return "该条目", "entry"
 
 
 def overdue(uow: Any) -> list[Any]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
 
-from ..clock import iso, to_utc_naive
+from ..clock import iso, moment_text, to_utc_naive
 from ..db import listings, records, repairs
 from ..errors import InvalidInput, UnknownEntity
 from ..events import types as T
@@ -27,7 +27,7 @@ from ..policy.model import RecordRepair, RepairRule
 from ..rules.lists import status_at
 from . import corrections, grading
 from . import listings as listing_events
-from .objections import _find_record
+from .objections import _find_record, entry_words
 from .subjects import resolve_code
 
 if TYPE_CHECKING:
@@ -246,12 +246,12 @@ def decide_repair(
             reapply = add_duration(
                 _aware(uow.at), Duration.parse(rule.reapply_after), reg.calendar, reg.tz
             ).at
-        zh = f"批准，{effect_zh}" if approve else f"不予批准，可于{iso(reapply, reg.tz)}后重新申请"
-        en = (
-            f"approved: {effect_en}"
-            if approve
-            else f"rejected; you may reapply from {iso(reapply, reg.tz)}"
-        )
+        if reapply is None:
+            zh, en = f"予以批准，{effect_zh}", f"was approved: {effect_en}"
+        else:
+            zh = f"不予批准；您可于{moment_text(reapply, reg.tz, 'zh')}起重新申请"
+            en = f"was not approved; you may apply again from {moment_text(reapply, reg.tz, 'en')}"
+        what_zh, what_en = entry_words(reg, uow.conn, row.listing_id, row.record_key)
         evs = [
             NewEvent(
                 T.REPAIR_DECIDED,
@@ -264,8 +264,9 @@ def decide_repair(
                     "reapply_from": _naive(reapply).isoformat() if reapply else None,
                     "notice_id": "N" + uuid.uuid4().hex[:31],
                     "body": {
-                        "zh": f"信用修复申请（{repair_id}）{zh}。理由：{reason.strip()}",
-                        "en": f"Credit repair application {repair_id} {en}. Reasons: {reason.strip()}",
+                        "zh": f"您就{what_zh}提出的信用修复申请{zh}。理由：{reason.strip()}",
+                        "en": f"Your application for credit repair of the {what_en} {en}. "
+                        f"Reasons: {reason.strip()}",
                     },
                 },
                 subject_id=row.subject_id,
