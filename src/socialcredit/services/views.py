@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, and_, func, or_, select, text
 
 from ..clock import iso, to_utc_naive
 from ..db import (
@@ -402,12 +402,66 @@ def objection_inbox(reg: Registry, limit: int = 50, *, source: str | None = None
     }
 
 
-def source_listings(reg: Registry, source: str, limit: int = 200) -> dict[str, Any]:
+#: Listings shown on one page of a source's console.
+SOURCE_LISTINGS_PAGE = 25
+
+
+def source_listings(
+    reg: Registry,
+    source: str,
+    *,
+    query: str = "",
+    list_id: str = "",
+    page: int = 1,
+    per_page: int = SOURCE_LISTINGS_PAGE,
+) -> dict[str, Any]:
     """Listings not yet ended that rest on a source's records, for its staff to follow and end:
     each with the record it rests on and the statuses of that record that end it (with the
-    fields each status requires)."""
+    fields each status requires). A page at a time (a court has thousands), filtered by list
+    and by a code, a name, a decision reference or the source's record id; with the count of
+    each list, so that the filter shows where the listings are."""
     t = to_utc_naive(reg.now())
+    live = and_(
+        records.c.source == source,
+        listings.c.status != "ended",
+        listings.c.proposed_at <= t,
+        or_(listings.c.until.is_(None), listings.c.until > t),
+    )
+    where = [live]
+    if list_id:
+        where.append(listings.c.list_id == list_id)
+    q = query.strip()
+    if q:
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        where.append(
+            or_(
+                listings.c.subject_id == q.upper(),
+                subjects.c.name.like(like),
+                listings.c.decision_ref.like(like),
+                records.c.decision_ref.like(like),
+                records.c.source_record_id.like(like),
+            )
+        )
+    base = (
+        select(listings.c.listing_id)
+        .join(records, records.c.record_key == listings.c.record_key)
+        .join(subjects, subjects.c.subject_id == listings.c.subject_id)
+    )
+    page = max(1, page)
     with reg.engine.connect() as conn:
+        total = conn.execute(
+            select(func.count()).select_from(base.where(*where).subquery())
+        ).scalar_one()
+        by_list: dict[str, int] = dict(
+            conn.execute(
+                select(listings.c.list_id, func.count())
+                .join(records, records.c.record_key == listings.c.record_key)
+                .where(live)
+                .group_by(listings.c.list_id)
+            ).all()
+        )
+        pages = max(1, -(-int(total) // per_page))
+        page = min(page, pages)
         rows = conn.execute(
             select(
                 listings,
@@ -421,13 +475,10 @@ def source_listings(reg: Registry, source: str, limit: int = 200) -> dict[str, A
             )
             .join(records, records.c.record_key == listings.c.record_key)
             .join(subjects, subjects.c.subject_id == listings.c.subject_id)
-            .where(
-                records.c.source == source,
-                listings.c.status != "ended",
-                listings.c.proposed_at <= t,
-            )
+            .where(*where)
             .order_by(listings.c.proposed_at, listings.c.listing_id)
-            .limit(limit)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
         ).all()
     out = []
     for r in rows:
@@ -465,7 +516,21 @@ def source_listings(reg: Registry, source: str, limit: int = 200) -> dict[str, A
                 "exits": exits,
             }
         )
-    return {"as_of": iso(reg.now(), reg.tz), "source": source, "listings": out}
+    return {
+        "as_of": iso(reg.now(), reg.tz),
+        "source": source,
+        "listings": out,
+        "total": int(total),
+        "page": page,
+        "pages": pages,
+        "query": q,
+        "list": list_id,
+        "by_list": {
+            lid: {"name": reg.pack.lists[lid].name.model_dump(), "count": int(n)}
+            for lid, n in sorted(by_list.items())
+            if lid in reg.pack.lists
+        },
+    }
 
 
 #: Postings counted per pair before a search picks the rarest one to read (a bound, not a limit).

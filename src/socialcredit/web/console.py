@@ -42,7 +42,15 @@ def _console(request: Request, who: Principal, **extra: Any) -> HTMLResponse:
         ctx["merges"] = dedupe.proposals(reg)
     if who.role == "source" and who.source is not None:
         ctx["inbox"] = views.objection_inbox(reg, source=who.source)
-        ctx["listings"] = views.source_listings(reg, who.source)
+        qp = request.query_params
+        page_no = qp.get("page", "1")
+        ctx["listings"] = views.source_listings(
+            reg,
+            who.source,
+            query=qp.get("q", "")[:100],
+            list_id=qp.get("list", "") if qp.get("list", "") in reg.pack.lists else "",
+            page=int(page_no) if page_no.isdigit() else 1,
+        )
         ctx["uploads"] = uploads.recent(reg, who.source)
         types = reg.pack.sources[who.source].competent_for
         ctx["record_types"] = [reg.pack.record_types[t] for t in types]
