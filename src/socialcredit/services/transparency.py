@@ -458,6 +458,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "数据见旁边的表格。",
         "describe_province": "{title}，截至 {as_of}，共 {total} 条。数据见旁边的表格。",
         "no_data": "{title}：暂无数据。",
+        "none_in_period": "所选期间内没有{what}。",
     },
     "en": {
         "listings_by_month": "Listings entered and ended per month, by list",
@@ -490,6 +491,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "describe_province": "{title}, as of {as_of}: {total} in all. "
         "The figures are in the table next to the chart.",
         "no_data": "{title}: no data yet.",
+        "none_in_period": "No {what} in the period chosen.",
     },
 }
 
@@ -580,6 +582,10 @@ def _tables(stats: dict[str, Any], lang: str) -> dict[str, dict[str, Any]]:
     }
 
 
+#: the width of the monthly charts (the page's figure scrolls sideways on a phone)
+CHART_WIDTH = 640
+
+
 def charts(stats: dict[str, Any], lang: str = "zh") -> dict[str, str]:
     """Inline SVG charts of ``statistics()`` with titles and axes in ``lang`` (``zh`` or ``en``).
 
@@ -644,19 +650,23 @@ def charts(stats: dict[str, Any], lang: str = "zh") -> dict[str, str]:
             row=alt.Row("measure:N", title=None, sort=measures),
             tooltip=["month:O", "list:N", "measure:N", "n:Q"],
         )
-        .properties(width=alt.Step(22), height=140, title=title("listings_by_month"))
+        .properties(width=CHART_WIDTH, height=160, title=title("listings_by_month"))
     )
     out["listings_by_month"] = render_svg(
         finish(chart), title=tx["listings_by_month"], description=describe("listings_by_month")
     )
 
-    def grouped(key: str, section: str, kinds: tuple[str, ...], label: Any) -> str:
+    def grouped(key: str, section: str, kinds: tuple[str, ...], label: Any, what: str) -> str:
         domain = [label(k) for k in kinds]
         vals = [
             {"month": m, "measure": label(k), "n": stats[section]["by_month"][m][k]}
             for m in months
             for k in kinds
         ]
+        if months and not any(v["n"] for v in vals):
+            # a chart of zeros says nothing a sentence does not
+            return f'<p class="empty">{tx["none_in_period"].format(what=what)}</p>'
+
         ch = (
             alt.Chart(alt.Data(values=vals))
             .mark_bar()
@@ -674,15 +684,23 @@ def charts(stats: dict[str, Any], lang: str = "zh") -> dict[str, str]:
                 ),
                 tooltip=["month:O", "measure:N", "n:Q"],
             )
-            .properties(width=alt.Step(10), height=200, title=title(key))
+            .properties(width=CHART_WIDTH, height=200, title=title(key))
         )
         return render_svg(finish(ch), title=tx[key], description=describe(key))
 
     out["objections_by_outcome"] = grouped(
-        "objections_by_outcome", "objections", OBJECTION_MONTHLY, lambda k: tx[k]
+        "objections_by_outcome",
+        "objections",
+        OBJECTION_MONTHLY,
+        lambda k: tx[k],
+        "异议" if lang == "zh" else "objections",
     )
     out["repairs_by_decision"] = grouped(
-        "repairs_by_decision", "repairs", REPAIR_MONTHLY, lambda k: _repair_label(tx, k)
+        "repairs_by_decision",
+        "repairs",
+        REPAIR_MONTHLY,
+        lambda k: _repair_label(tx, k),
+        "信用修复申请" if lang == "zh" else "credit repair applications",
     )
 
     # active listings by province
