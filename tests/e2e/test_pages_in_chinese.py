@@ -23,6 +23,8 @@ from tests.fixtures.rows import ORG, ORG2, PERSON, judgment, numbered, penalty, 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
 IDENTIFIER = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
+# the registry's own ids of listings, objections, queue items, repairs and statements
+INTERNAL_ID = re.compile(r"\b[LOQRS][0-9a-f]{31}\b")
 ENGLISH = re.compile(r"\b[A-Za-z]{3,}(?: [a-z]{2,}){3,}\b")  # four English words in a row
 
 
@@ -46,6 +48,10 @@ def test_pages_in_chinese_show_no_identifier_and_no_english(
         actor="samr",
     )  # fmt: skip
     ingest.ingest(reg, numbered([tax_rating("T-1")]), "tax", actor="tax")
+    # a row without a code, which waits for a reviewer with the resolution's reasons
+    codeless = penalty("P-Q", "", subject_legacy_code="87988293-9")
+    queued = ingest.ingest(reg, numbered([codeless]), "samr", actor="samr")
+    assert queued.queued == 1
     clock.set(parse_moment("2026-03-02T09:00"))
     listings.advance(reg, "sweep")
     op = "test:operator"
@@ -103,3 +109,4 @@ def test_pages_in_chinese_show_no_identifier_and_no_english(
                 text = visible(r.text)
                 assert not IDENTIFIER.findall(text), (role, path, IDENTIFIER.findall(text))
                 assert not ENGLISH.findall(text), (role, path, ENGLISH.findall(text))
+                assert not INTERNAL_ID.findall(text), (role, path, INTERNAL_ID.findall(text))

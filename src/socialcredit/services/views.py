@@ -365,7 +365,7 @@ def objection_inbox(reg: Registry, limit: int = 50, *, source: str | None = None
     """Open and escalated objections, the nearest deadline first; with ``source``, only those
     about that source's records (the ones its staff answer)."""
     from ..db import objections
-    from .objections import describe
+    from .objections import describe, entry_words
 
     t = to_utc_naive(reg.now())
     pending = objections.c.status.in_(("open", "escalated")) & (objections.c.filed_at <= t)
@@ -386,6 +386,13 @@ def objection_inbox(reg: Registry, limit: int = 50, *, source: str | None = None
             .order_by(objections.c.deadline, objections.c.objection_id)
             .limit(limit)
         ).all()
+        # what each disputes, by the list or record type's name and its decision reference
+        entries = {
+            r.objection_id: dict(
+                zip(("zh", "en"), entry_words(reg, conn, r.listing_id, r.record_key), strict=True)
+            )
+            for r in rows
+        }
     return {
         "as_of": iso(reg.now(), reg.tz),
         "objections": [
@@ -395,6 +402,7 @@ def objection_inbox(reg: Registry, limit: int = 50, *, source: str | None = None
                 # what staff put in a URL to read the file (/v1/file/{subject_id}): a person's
                 # subject id, never the number
                 "subject_id": r.sid,
+                "entry": entries[r.objection_id],
                 "overdue": r.deadline <= t,
             }
             for r in rows

@@ -12,6 +12,7 @@ switch sets, the browser's ``Accept-Language``, and Chinese.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -286,6 +287,147 @@ def grade_refs(file: dict[str, Any]) -> dict[str, str]:
     return refs
 
 
+#: The clauses ``resolution.deterministic`` writes about a queued row, as patterns; each is
+#: shown in the reader's language with its values kept (a clause not listed is shown as is).
+_QUEUE_CLAUSES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^no subject_id and no legacy organisation code$"), "no_code_at_all"),
+    (re.compile(r"^no subject_id$"), "no_code"),
+    (
+        re.compile(r"^a natural person is never linked from a name and address alone$"),
+        "person",
+    ),
+    (
+        re.compile(
+            r"^a (?P<type>.+) is about a natural person, who is never linked from a name and "
+            r"address alone$"
+        ),
+        "person_type",
+    ),
+    (
+        re.compile(r"^legacy organisation code (?P<code>\S+) was not used: (?P<why>.+)$"),
+        "bad_code",
+    ),
+    (
+        re.compile(
+            r"^legacy organisation code (?P<code>\S+) is valid, but no USCC can embed it"
+            r"(?: \(.*\))?$"
+        ),
+        "unembeddable",
+    ),
+    (
+        re.compile(
+            r"^legacy organisation code (?P<code>\S+) is valid, but no registered "
+            r"organisation's USCC embeds it$"
+        ),
+        "unknown_code",
+    ),
+    (
+        re.compile(
+            r"^legacy organisation code (?P<code>\S+) is embedded in (?P<n>\d+) registered "
+            r"codes: (?P<listed>.+)$"
+        ),
+        "ambiguous",
+    ),
+    (
+        re.compile(
+            r"^legacy organisation code (?P<code>\S+) belongs to (?P<name>.+) "
+            r"\((?P<sid>[^)]+)\), but the row names (?P<row_name>.+)$"
+        ),
+        "name_mismatch",
+    ),
+    (
+        re.compile(r"^old registration number (?P<number>\S+) was not used: (?P<why>.+)$"),
+        "bad_registration",
+    ),
+    (
+        re.compile(
+            r"^old registration number (?P<number>\S+) is well formed, but the register "
+            r"holds no mapping from old registration numbers to codes$"
+        ),
+        "unmapped_registration",
+    ),
+    (re.compile(r"^the subject must be resolved from the name and other details$"), "by_name"),
+)
+
+
+def _queue_clause(kind: str, v: dict[str, str]) -> str:
+    words = {
+        "no_code_at_all": _("no subject code and no legacy organisation code"),
+        "no_code": _("no subject code"),
+        "person": _("a natural person is never linked from a name and address alone"),
+        "person_type": _(
+            "a record of this type is about a natural person, who is never linked from a "
+            "name and address alone"
+        ),
+        "bad_code": _("the legacy organisation code %(code)s was not used (%(why)s)"),
+        "unembeddable": _(
+            "the legacy organisation code %(code)s is valid, but no unified code can embed it"
+        ),
+        "unknown_code": _(
+            "the legacy organisation code %(code)s is valid, but no registered organisation's "
+            "unified code embeds it"
+        ),
+        "ambiguous": _(
+            "the legacy organisation code %(code)s is embedded in %(n)s registered codes: "
+            "%(listed)s"
+        ),
+        "name_mismatch": _(
+            "the legacy organisation code %(code)s belongs to %(name)s (%(sid)s), but the row "
+            "names %(row_name)s"
+        ),
+        "bad_registration": _("the old registration number %(number)s was not used (%(why)s)"),
+        "unmapped_registration": _(
+            "the old registration number %(number)s is well formed, but the register holds no "
+            "mapping from old registration numbers to codes"
+        ),
+        "by_name": _("the subject must be found from the name and the other details"),
+    }
+    return words[kind] % v
+
+
+def queue_reason(reason: str | None) -> str:
+    """Why a row waits for a reviewer (the resolution's own sentence, in English), in the
+    reader's language: each clause the resolution writes is known and translated with its
+    values; one it does not know is shown as written."""
+    if not reason:
+        return ""
+    out = []
+    head, sep, tail = reason.rpartition(": the subject must")
+    clauses = [*(head.split("; ") if sep else reason.split("; "))]
+    if sep:
+        clauses.append("the subject must" + tail)
+    for clause in clauses:
+        for pattern, kind in _QUEUE_CLAUSES:
+            m = pattern.match(clause.strip())
+            if m:
+                out.append(_queue_clause(kind, m.groupdict()))
+                break
+        else:
+            out.append(clause)
+    return ("；" if current() == "zh" else "; ").join(out)
+
+
+def entry_name(
+    file: dict[str, Any], pack: Any, listing_id: str | None, record_key: str | None
+) -> str:
+    """An entry of a subject's file as its subject knows it (an objection's, a statement's or
+    a repair's target): the list or the record type by the pack's name, with the decision
+    reference; the registry's id only when the file no longer holds the entry."""
+    from ..services.filing import record_key as key_of
+
+    if listing_id:
+        for li in file.get("listings", []):
+            if li.get("id") == listing_id:
+                return f"{text(li.get('list_name'))} {li.get('decision_ref') or ''}".strip()
+    if record_key:
+        for r in file.get("records", []):
+            if record_key in (r.get("record"), key_of(r["source"], r["source_record_id"])):
+                rt = pack.record_types.get(r["record_type"])
+                name = text(rt.name) if rt is not None else r["record_type"]
+                return f"{name} {r.get('decision_ref') or ''}".strip()
+    return listing_id or record_key or ""
+
+
 def division_name(code: str | None) -> str:
     """An administrative division code as the place it names (GB/T 2260, from python-stdnum's
     data): 421381 -> 湖北省广水市; the code itself if unknown."""
@@ -312,4 +454,6 @@ def template_globals() -> dict[str, Callable[..., Any]]:
         "purpose_name": purpose_name,
         "improvement": improvement,
         "grade_refs": grade_refs,
+        "queue_reason": queue_reason,
+        "entry_name": entry_name,
     }
