@@ -81,6 +81,7 @@ def test_pages_in_chinese_show_no_identifier_and_no_english(
             "/open-data/",
             "/search?q=北京",
             "/report/verify",
+            "/log",
             f"/listing/{person_lid}",
             "/signin",
         ],

@@ -168,3 +168,15 @@ def test_supervision_page_in_the_browser(page: Any, listed: None) -> None:
     assert "少于 5" in (page.locator("#samr_risk table").first.text_content() or "")
     assert "尚未公布抽查计划" in page.locator("#plan").inner_text()
     assert axe_violations(page) == []
+
+
+def test_the_footer_leads_to_the_log_page_not_to_json(page: Any, listed: None) -> None:
+    page.goto("/")
+    page.get_by_role("link", name="校验事件日志").click()
+    page.wait_for_url("**/log")
+    assert page.locator("h1").inner_text() == "事件日志"
+    assert "哈希链校验通过" in page.locator(".outcome").inner_text()
+    assert len(page.locator("dl.identity dd.code").first.inner_text()) == 64  # the head hash
+    assert axe_violations(page) == []
+    page.goto("/log?lang=en")
+    assert "The chain verifies" in page.locator(".outcome").inner_text()

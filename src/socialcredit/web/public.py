@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..errors import InvalidIdentifier, RegistryError
-from ..services import checks, grading, opendata, reports, supervision, transparency, views
+from ..services import audit, checks, grading, opendata, reports, supervision, transparency, views
 from ..services.subjects import resolve_code
 from . import i18n
 from .i18n import _, ngettext
@@ -196,6 +196,19 @@ def verify(request: Request, code: Annotated[str, Query(max_length=80)] = "") ->
         "verify.html",
         {"code": code, "report": report, "error": error},
         status_code=404 if error and code else 200,
+    )
+
+
+@router.get("/log", response_class=HTMLResponse)
+def log_page(request: Request) -> Any:
+    """The event log's state for a person: whether its hash chain verifies, how long it is,
+    its signed tree head now, and how to check it oneself (the footer's link; it landed on
+    the API's JSON)."""
+    reg = _reg(request)
+    return page(
+        request,
+        "log.html",
+        {"chain": audit.chain_status(reg), "head": audit.signed_head(reg)},
     )
 
 
