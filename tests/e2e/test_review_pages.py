@@ -4,6 +4,7 @@ reviewer accepts a candidate, then undoes the link from the page, and the row is
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -50,7 +51,12 @@ def test_reviewer_compares_accepts_and_undoes(page: Any, reg: Registry) -> None:
     assert first == "候选 1"
     body = table.inner_text()
     assert b["name"] in body and b["address"] in body and b["rep"] in body and b["code"] in body
-    assert "贝叶斯因子：name" in body
+    # comparisons, levels and Bayes factors as a reviewer reads them (they read "name",
+    # "Exact match on name" and "5.21e+03")
+    assert "贝叶斯因子：名称" in body and "贝叶斯因子：组织形式" in body
+    assert re.search(r"×[\d,.]+ 相同", body) and re.search(r"÷[\d,.]+ 不同", body)
+    assert not re.search(r"\d\.?\d*e[+-]\d", body), body
+    assert "Exact match" not in body and "NULL" not in body and "Null" not in body
     assert axe_violations(page) == []
 
     item.get_by_role("button", name="接受候选 1").click()

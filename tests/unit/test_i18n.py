@@ -91,3 +91,20 @@ def test_a_grade_improvement_names_entries_by_their_decision_reference() -> None
     said = i18n.improvement(stops, refs)
     assert "京朝市监罚〔2026〕12号, （2026）京0105执1234号之一" in said
     assert "samr/P-1" not in said
+
+
+def test_the_model_s_evidence_reads_as_words_and_plain_numbers() -> None:
+    i18n.use("zh")
+    assert i18n.fbayes(5210.3) == "×5,210" and i18n.fbayes(0.05) == "÷20"
+    assert i18n.fbayes(2.345) == "×2.35" and i18n.fbayes(1) == "×1"
+    assert i18n.comparison_name("legal_rep") == "法定代表人"
+    assert i18n.level_name("Exact match on name") == "相同"
+    assert i18n.level_name("name is NULL") == i18n.level_name("Null") == "一方缺失"
+    assert i18n.level_name("Damerau-Levenshtein distance of uscc <= 2") == "最多相差 2 个字符"
+    i18n.use("en")
+    assert i18n.level_name("Jaro-Winkler distance of address >= 0.9") == (
+        "similar (Jaro-Winkler at least 0.9)"
+    )
+    assert i18n.level_name("Damerau-Levenshtein distance of uscc <= 1") == (
+        "differs by at most 1 character"
+    )

@@ -12,6 +12,7 @@ switch sets, the browser's ``Accept-Language``, and Chinese.
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -428,6 +429,73 @@ def entry_name(
     return listing_id or record_key or ""
 
 
+def fbayes(value: float | None) -> str:
+    """A Bayes factor as a person reads it: ×5,210 (that much likelier the same) or ÷20 (that
+    much less likely), three significant digits, never 5.21e+03."""
+    if value is None or value != value:  # NaN
+        return "—"
+    if value <= 0:
+        return "÷∞"
+    big = value if value >= 1 else 1 / value
+    shown = fnum(round(big, 2 - math.floor(math.log10(big))))
+    return f"×{shown}" if value >= 1 else f"÷{shown}"
+
+
+def comparison_name(comparison: str) -> str:
+    """A comparison of the resolution model by what it compares, in the reader's language."""
+    names = {
+        "name": _("Name"),
+        "legal_form": _("Legal form"),
+        "uscc": _("Unified social credit code"),
+        "address": _("Address"),
+        "legal_rep": _("Legal representative"),
+        "date_of_birth": _("Date of birth"),
+        "soc_sec_id": _("ID number"),
+        "street_number": _("Street number"),
+        "address_2": _("Address line 2"),
+        "place": _("Place"),
+    }
+    return names.get(comparison, comparison)
+
+
+_LEVELS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(?:Null|\S+ is NULL|no part of the place on both sides)$"), "missing"),
+    (re.compile(r"^Exact match on \S+$"), "exact"),
+    (re.compile(r"^All other comparisons$"), "other"),
+    (re.compile(r"^Jaro-Winkler distance of \S+ >= (?P<t>[\d.]+)$"), "similar"),
+    (re.compile(r"^Jaccard distance of '\S+ >= (?P<t>[\d.]+)'$"), "same_characters"),
+    (re.compile(r"^Damerau-Levenshtein distance of \S+ <= (?P<n>\d+)$"), "edits"),
+    (re.compile(r"^same name, another branch$"), "branch"),
+)
+
+
+def level_name(label: str) -> str:
+    """The level a comparison reached (Splink's label), in the reader's language; a label of
+    the model's own that is not listed here is shown as written."""
+    for pattern, kind in _LEVELS:
+        m = pattern.match(label)
+        if m is None:
+            continue
+        v = m.groupdict()
+        if kind == "missing":
+            return _("missing on one side")
+        if kind == "exact":
+            return _("the same")
+        if kind == "other":
+            return _("different")
+        if kind == "similar":
+            return _("similar (Jaro-Winkler at least %(t)s)") % v
+        if kind == "same_characters":
+            return _("mostly the same characters (Jaccard at least %(t)s)") % v
+        if kind == "edits":
+            n = int(v["n"])
+            return ngettext(
+                "differs by at most %(num)s character", "differs by at most %(num)s characters", n
+            ) % {"num": n}
+        return _("the same name, another branch")
+    return label
+
+
 def division_name(code: str | None) -> str:
     """An administrative division code as the place it names (GB/T 2260, from python-stdnum's
     data): 421381 -> 湖北省广水市; the code itself if unknown."""
@@ -455,5 +523,8 @@ def template_globals() -> dict[str, Callable[..., Any]]:
         "improvement": improvement,
         "grade_refs": grade_refs,
         "queue_reason": queue_reason,
+        "fbayes": fbayes,
+        "comparison_name": comparison_name,
+        "level_name": level_name,
         "entry_name": entry_name,
     }
