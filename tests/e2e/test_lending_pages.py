@@ -96,7 +96,8 @@ def test_consent_report_pdf_and_revocation_in_the_browser(
     page.wait_for_url("**/me")
     reads = page.locator("#reads + table tbody tr")
     kinds = [reads.nth(i).inner_text() for i in range(reads.count())]
-    assert sum("lender:Example Bank" in k and "lender-report" in k for k in kinds) == 2
+    assert sum("Lender: Example Bank" in k and "a lender's report" in k for k in kinds) == 2
+    assert not any("lender-report" in k or "loan_application" in k for k in kinds)
     page.get_by_role("button", name="Revoke").click()
     page.wait_for_url("**/me?done=revoked#consents")
     assert "revoked" in page.locator("#consents + table").inner_text()

@@ -124,7 +124,7 @@ def test_subject_objects_and_sees_deadline(
     assert deadline.startswith(objection["deadline"][:4] + "年")  # shown, in the reader's language
     assert objection["attachments"] and objection["attachments"][0]["name"] == "receipt.txt"
     # the read of the file by its own subject is in "who looked at my file"
-    assert "subject:" in page.locator("#reads ~ table").first.inner_text()
+    assert "您本人的账户" in page.locator("#reads ~ table").first.inner_text()
 
 
 def test_clerk_issues_a_listing_by_form_then_ends_it(
@@ -269,3 +269,33 @@ def test_statement_copy_and_evidence_in_the_browser(
     dl.value.save_as(got)
     assert got.read_text(encoding="utf-8") == "已全额履行"
     assert dl.value.suggested_filename == "履行凭证.txt"
+
+
+def test_a_subject_s_file_reads_at_phone_width(page: Any, reg: Registry, clock: FixedClock) -> None:
+    """At 390 px the page does not run off the screen, and the records table scrolls within
+    itself instead of squeezing its record type to one character a line."""
+    from socialcredit.services import ingest
+    from tests.fixtures.rows import numbered
+
+    ingest.ingest(reg, numbered([judgment()]), "court", actor="court")
+    create_principal(
+        reg, "subject", ORG_NAME, actor="test:admin", subject=ORG, username="org", password=PASSWORD
+    )
+    clock.set(parse_moment("2026-02-03T10:00"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, "org")
+    page.wait_for_url("**/me")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+                && !e.closest('.wide'))
+        .map(e => e.tagName + '.' + e.className + ':' + (e.textContent || '').slice(0, 40))
+        .slice(0, 5)"""
+    )
+    assert overflow <= 0, f"the page is {overflow} px wider than the screen: {wide}"
+    first_cell = page.locator("#records ~ .wide table tbody tr td").first
+    assert first_cell.inner_text().startswith("未履行")
+    # a Chinese character is about 16 px: four or more of them a line
+    assert first_cell.bounding_box()["width"] >= 60
+    assert axe_violations(page) == []

@@ -226,6 +226,8 @@ def read_kind_name(kind: str | None) -> str:
         "copy": _("a copy of the file"),
         "evidence": _("an attachment"),
         "lending": _("a lender's report"),
+        "lender-report": _("a lender's report"),
+        "lending-score": _("a lending score"),
         "report": _("a report"),
         "public": _("the public profile"),
         "ftm": _("open data"),
@@ -496,6 +498,31 @@ def level_name(label: str) -> str:
     return label
 
 
+def reader_name(label: str | None) -> str:
+    """Who read a subject's file (``role:name`` as reads are recorded), for the subject: the
+    role in the reader's language and the account's name; a subject's own account (named in
+    the log by its opaque id) as "your own account"."""
+    if not label:
+        return ""
+    role, sep, name = label.partition(":")
+    if not sep:
+        return label
+    if role == "subject":
+        return _("your own account")
+    roles = {
+        "agency": _("Implementing agency"),
+        "lender": _("Lender"),
+        "reviewer": _("Reviewer"),
+        "auditor": _("Auditor"),
+        "source": _("Source"),
+        "public": _("The public"),
+        "cli": _("Operator (command line)"),
+    }
+    if role not in roles:
+        return label
+    return _("%(role)s: %(name)s") % {"role": roles[role], "name": name}
+
+
 def division_name(code: str | None) -> str:
     """An administrative division code as the place it names (GB/T 2260, from python-stdnum's
     data): 421381 -> 湖北省广水市; the code itself if unknown."""
@@ -523,6 +550,7 @@ def template_globals() -> dict[str, Callable[..., Any]]:
         "improvement": improvement,
         "grade_refs": grade_refs,
         "queue_reason": queue_reason,
+        "reader_name": reader_name,
         "fbayes": fbayes,
         "comparison_name": comparison_name,
         "level_name": level_name,
