@@ -180,3 +180,45 @@ def test_the_footer_leads_to_the_log_page_not_to_json(page: Any, listed: None) -
     assert axe_violations(page) == []
     page.goto("/log?lang=en")
     assert "The chain verifies" in page.locator(".outcome").inner_text()
+
+
+def test_public_pages_fit_a_phone(page: Any, listed: None) -> None:
+    """At 390 px no public page runs off the screen (charts and wide tables scroll within
+    themselves), in either language."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    paths = [
+        "/",
+        f"/org/{ORG}",
+        f"/org/{ORG}/report.html",
+        "/search?q=某某",
+        "/transparency",
+        "/supervision",
+        "/check",
+        "/open-data/",
+        "/report/verify",
+        "/log",
+    ]
+    for lang in ("zh", "en"):
+        for path in paths:
+            page.goto(path + ("&" if "?" in path else "?") + f"lang={lang}")
+            over = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            wide = page.evaluate(
+                """() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth
+                        && !(e.parentElement && e.parentElement.closest('.wide, figure')))
+                .map(e => e.tagName + ':' + (e.textContent || '').trim().slice(0, 30))
+                .slice(-3)
+                .concat((() => {
+                  const out = [];
+                  const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+                  while (w.nextNode()) {
+                    const n = w.currentNode;
+                    if (n.parentElement.closest('.wide, figure')) continue;
+                    const r = document.createRange(); r.selectNodeContents(n);
+                    const b = r.getBoundingClientRect();
+                    if (b.right > window.innerWidth) out.push('text:' + n.textContent.trim().slice(0, 30) + '@' + b.right);
+                  }
+                  return out.slice(0, 3);
+                })())"""
+            )
+            assert over <= 0, f"{path} ({lang}) is {over} px wider than a phone: {wide}"
