@@ -38,6 +38,7 @@ from ..clock import iso, to_utc_naive
 from ..db import listings, objections, repairs, subjects
 from ..errors import InvalidInput
 from .simulation import render_svg
+from .supervision import MIN_CELL
 
 if TYPE_CHECKING:
     from ..bootstrap import Registry
@@ -179,6 +180,17 @@ def _month_range(first: str, last: str) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # statistics
+
+
+def _suppress_objections(p: dict[str, Any]) -> dict[str, Any]:
+    """A province's objections counted 1 to 4 are not shown (None), as /supervision shows no
+    cell under ``MIN_CELL``: an objection is a subject's own act, not a public record, and one
+    objection in a small province could point at its subject. Listings are public records and
+    are counted in full."""
+    for key in ("objections", "objections_pending"):
+        if 0 < p[key] < MIN_CELL:
+            p[key] = None
+    return p
 
 
 def statistics(reg: Registry, at: datetime | None = None) -> dict[str, Any]:
@@ -358,7 +370,10 @@ def statistics(reg: Registry, at: datetime | None = None) -> dict[str, Any]:
             "by_decision": r_decision,
             "applied": sum(r_decision.values()),
         },
-        "provinces": [provinces[k] for k in sorted(provinces, key=lambda c: c or "~")],
+        "provinces": [
+            _suppress_objections(provinces[k]) for k in sorted(provinces, key=lambda c: c or "~")
+        ],
+        "min_cell": MIN_CELL,
     }
     stats["tables"] = {lang: _tables(stats, lang) for lang in LANGS}
     return stats
@@ -459,6 +474,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "describe_province": "{title}，截至 {as_of}，共 {total} 条。数据见旁边的表格。",
         "no_data": "{title}：暂无数据。",
         "none_in_period": "所选期间内没有{what}。",
+        "fewer_than": "少于{n}",
     },
     "en": {
         "listings_by_month": "Listings entered and ended per month, by list",
@@ -492,6 +508,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "The figures are in the table next to the chart.",
         "no_data": "{title}: no data yet.",
         "none_in_period": "No {what} in the period chosen.",
+        "fewer_than": "fewer than {n}",
     },
 }
 
@@ -527,6 +544,7 @@ def _tables(stats: dict[str, Any], lang: str) -> dict[str, dict[str, Any]]:
     obj = stats["objections"]["by_month"]
     rep = stats["repairs"]["by_month"]
     date = stats["as_of"][:10]
+    few = tx["fewer_than"].format(n=stats.get("min_cell", MIN_CELL))
     return {
         "listings_by_month": _table(
             tx["listings_by_month"],
@@ -572,11 +590,11 @@ def _tables(stats: dict[str, Any], lang: str) -> dict[str, dict[str, Any]]:
                     p["code"],
                     p[lang],
                     p["active_listings"],
-                    p["objections"],
-                    p["objections_pending"],
+                    few if p["objections"] is None else p["objections"],
+                    few if p["objections_pending"] is None else p["objections_pending"],
                 ]
                 for p in stats["provinces"]
-                if p["active_listings"] or p["objections"]
+                if p["active_listings"] or p["objections"] != 0
             ],
         ),
     }
