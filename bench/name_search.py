@@ -17,7 +17,7 @@ Queries, ``--queries`` of each kind, drawn from the loaded names (seed 1):
 - ``typo``: a whole name with one character replaced by another;
 - ``missing``: a whole name with one character left out.
 
-Timed: ``services.views.search`` (20 results: names containing the query, then near matches
+Timed: ``services.name_search.search`` (20 results: names containing the query, then near matches
 ranked by rapidfuzz; on SQLite through the character-pair index, on PostgreSQL through pg_trgm's
 index on the normalised name for queries of three characters or more), and on PostgreSQL the
 baseline a developer would reach for, pg_trgm with a GIN index on the raw name: ``name LIKE '%q%'`` for the parts and ``name % q ORDER
@@ -50,7 +50,7 @@ from socialcredit.db import name_grams, subjects
 from socialcredit.generate import INDUSTRIES, _Generator
 from socialcredit.identifiers.uscc import build_uscc
 from socialcredit.projections.name_index import grams, normalise
-from socialcredit.services import views
+from socialcredit.services import name_search
 
 AT = "2026-10-01T09:00"
 KINDS = ("part", "typo", "missing")
@@ -158,12 +158,12 @@ def summarise(times: list[float], hits: list[bool]) -> dict[str, Any]:
 
 def run_ours(reg: Any, queries: list[dict[str, Any]]) -> dict[str, Any]:
     out = {}
-    views.search(reg, queries[0]["q"])  # warm
+    name_search.search(reg, queries[0]["q"])  # warm
     for kind in KINDS:
         times, hits = [], []
         for q in (x for x in queries if x["kind"] == kind):
             t = time.perf_counter()
-            res = views.search(reg, q["q"])
+            res = name_search.search(reg, q["q"])
             times.append(time.perf_counter() - t)
             hits.append(q["want"] in [r["subject"] for r in res["results"][:5]])
         out[kind] = summarise(times, hits)
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
     lines += [
         "",
-        "`ours`: `services.views.search` (names containing the query, then near matches ranked "
+        "`ours`: `services.name_search.search` (names containing the query, then near matches ranked "
         "by rapidfuzz's WRatio; SQLite: the character-pair index; PostgreSQL: pg_trgm on the "
         "normalised name). `pg_trgm`: plain pg_trgm, a GIN index on the raw name; `LIKE '%q%'` "
         "for parts, the `%` operator ordered by `similarity` otherwise.",

@@ -45,12 +45,12 @@ fragment, and the first 20 must be those of a ``LIKE '%…%'`` scan put in the p
 
 Baselines, with the server stopped, with Python's sqlite3 on the same file: the profile lookup
 as bare SQL (subject by primary key, its listings and records by their subject index); the
-queries ``views.search`` now sends (a code by key; the postings count of each pair of
+queries ``name_search.search`` now sends (a code by key; the postings count of each pair of
 characters of the query; the rarest pair's postings joined to subjects, read until 21 names
 contain the query; the results' listings), bare, once stopping at the 21st match and once
 fetching the postings in batches as the portal's ``yield_per`` does; and the no-index
 baseline, the ``name LIKE '%…%'`` scan the portal sent before the name index (run last: it
-reads the whole table). In-process: ``views.search`` and ``views.public_profile``. Finally a
+reads the whole table). In-process: ``name_search.search`` and ``views.public_profile``. Finally a
 what-if: the name search on an FTS5 trigram index of the names (what a SQLite user would
 otherwise reach for), in a scratch file beside the cache (never the registry), for the 3-4
 character fragments only (a trigram cannot serve two).
@@ -99,7 +99,7 @@ from core import cpu_model, mem_total  # noqa: E402  (bench/ is not a package)
 
 from socialcredit.db import SCHEMA_REVISION  # noqa: E402
 from socialcredit.projections.name_index import grams, normalise  # noqa: E402
-from socialcredit.services.views import GRAM_COUNT_CAP  # noqa: E402
+from socialcredit.services.name_search import GRAM_COUNT_CAP  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 CLI = str(VENV_BIN / "socialcredit")
@@ -800,7 +800,7 @@ LIKE_SQL = (
     "ORDER BY length(name), name, subject_id LIMIT 21"
 )
 
-# The statements ``views.search`` sends now (as SQLAlchemy compiles them for SQLite), bare.
+# The statements ``name_search.search`` sends now (as SQLAlchemy compiles them for SQLite), bare.
 USCC_SQL = (
     "SELECT subject_id, name, division FROM subjects "
     "WHERE kind = 'organisation' AND registered_at <= ? AND subject_id = ?"
@@ -831,11 +831,11 @@ def batched(cur: sqlite3.Cursor, n: int, fetched: list[int]) -> Iterator[Any]:
 
 
 def portal_batch() -> int | None:
-    """The ``yield_per`` batch ``views._names_containing`` reads its postings with, from its
+    """The ``yield_per`` batch ``name_search.names_containing`` reads its postings with, from its
     source (None if it no longer uses one)."""
-    from socialcredit.services import views
+    from socialcredit.services import name_search
 
-    m = re.search(r"yield_per=(\d+)", inspect.getsource(views._names_containing))
+    m = re.search(r"yield_per=(\d+)", inspect.getsource(name_search.names_containing))
     return int(m.group(1)) if m else None
 
 
@@ -856,7 +856,7 @@ def portal_search_sql(
     stats: dict[str, Any] | None = None,
     batch: int | None = None,
 ) -> list[Any]:
-    """What ``views.search`` asks of the database, as bare sqlite3 and in the same steps: a
+    """What ``name_search.search`` asks of the database, as bare sqlite3 and in the same steps: a
     USCC by primary key or an organisation code by its index; then, for a normalised query of
     two or more characters, the postings count of each of its pairs (capped as the portal caps
     it), the rarest pair's postings joined to subjects in (name_len, subject_id) order, read
@@ -1199,7 +1199,7 @@ def measure(info: dict[str, Any], requests: int, warmup: int, seed: int) -> dict
 
     from socialcredit.bootstrap import Registry
     from socialcredit.config import Settings
-    from socialcredit.services import grading, views
+    from socialcredit.services import grading, name_search, views
 
     reg = Registry(Settings.from_env(cli_env(d)))
     res["published_grading_methods"] = [
@@ -1214,11 +1214,11 @@ def measure(info: dict[str, Any], requests: int, warmup: int, seed: int) -> dict
 
         res["sample"]["statements"] = {}
         for kind, query in (("name", tp[0]), ("uscc", tc[0]), ("org_code", to[0])):
-            views.search(reg, query)  # the connection's own set-up is not the search's
+            name_search.search(reg, query)  # the connection's own set-up is not the search's
             sent.clear()
             event.listen(reg.engine, "before_cursor_execute", capture)
             try:
-                views.search(reg, query)
+                name_search.search(reg, query)
             finally:
                 event.remove(reg.engine, "before_cursor_execute", capture)
             res["sample"]["statements"][kind] = {"query": query, "sent": list(sent)}
@@ -1229,7 +1229,12 @@ def measure(info: dict[str, Any], requests: int, warmup: int, seed: int) -> dict
                 wc,
                 tc,
             ),
-            "svc_search_name": ("views.search (name)", lambda p: views.search(reg, p), wp, tp),
+            "svc_search_name": (
+                "name_search.search (name)",
+                lambda p: name_search.search(reg, p),
+                wp,
+                tp,
+            ),
             "svc_public_grades": (
                 "grading.public_grades",
                 lambda c: grading.public_grades(reg, c),
@@ -1381,7 +1386,7 @@ LABELS = {
     "sql_portal_org_code": "bare SQL: the portal's search queries, organisation code",
     "sql_like_name": "no-index baseline: bare `name LIKE '%…%'` scan (the search before 0010)",
     "svc_public_profile": "in-process `views.public_profile` (no HTTP)",
-    "svc_search_name": "in-process `views.search`, name fragment (no HTTP)",
+    "svc_search_name": "in-process `name_search.search`, name fragment (no HTTP)",
     "svc_public_grades": "in-process `grading.public_grades` (no HTTP)",
     # series of earlier runs, shown in the run-to-run table only
     "sql_search_name": "bare SQL: the search query, name fragment (LIKE scan)",
@@ -1572,7 +1577,7 @@ def findings(res: dict[str, Any]) -> list[str]:
             if batched_s is not None
             else ""
         )
-        + f"; `views.search` in-process {ms(svc)} ms; the page {ms(page)} ms, of which "
+        + f"; `name_search.search` in-process {ms(svc)} ms; the page {ms(page)} ms, of which "
         f"{ms(med(big, 'healthz'))} ms is any request's cost (`/healthz`). So the database is "
         f"~{100 * db_s / page:.0f}% of a search page's median, and Python (SQLAlchemy, "
         f"building the result, the template, the HTTP stack) ~{100 * (1 - db_s / page):.0f}%. "
@@ -1980,7 +1985,7 @@ def markdown(res: dict[str, Any]) -> str:
             + "; ".join(f"{k.replace('_', ' ')} `{v}`" for k, v in s["query_plans"].items())
             + ".",
             "",
-            "Statements `views.search` sent for one search (captured from the engine; the bare "
+            "Statements `name_search.search` sent for one search (captured from the engine; the bare "
             "baseline sends equivalent ones through sqlite3, with the literals inlined and "
             "without `OFFSET`):",
             "",

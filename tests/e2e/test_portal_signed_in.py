@@ -12,7 +12,7 @@ import pytest
 
 from socialcredit.bootstrap import Registry
 from socialcredit.clock import FixedClock, parse_moment
-from socialcredit.services import views
+from socialcredit.services import worklists
 from socialcredit.services.access import create_principal
 from socialcredit.services.subjects import subject_file
 from tests.e2e.conftest import axe_violations
@@ -88,7 +88,7 @@ def test_upload_errors_then_reviewer_resolves(
     item.get_by_role("button", name="关联到该主体").click()
     page.wait_for_url("**/console?done=resolved#queue")
     assert page.locator("article.queue-item", has_text="R4").count() == 0
-    assert views.review_items(reg)["open"] == 0
+    assert worklists.review_items(reg)["open"] == 0
     records = {r["source_record_id"] for r in subject_file(reg, ORG)["records"]}
     assert {"R1", "R4"} <= records
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from socialcredit.bootstrap import Registry
 from socialcredit.db import records
-from socialcredit.services import ingest, resolution, views
+from socialcredit.services import ingest, resolution, worklists
 from socialcredit.services.access import create_principal
 from tests.e2e.conftest import axe_violations
 from tests.e2e.test_portal_signed_in import PASSWORD, sign_in
@@ -62,7 +62,7 @@ def test_reviewer_compares_accepts_and_undoes(page: Any, reg: Registry) -> None:
     item.get_by_role("button", name="接受候选 1").click()
     page.wait_for_url("**/console?done=resolved#queue")
     assert subject_of(reg, "CT-Y-002") == b["code"]
-    assert views.review_items(reg)["open"] == 0
+    assert worklists.review_items(reg)["open"] == 0
 
     undo = page.locator("#undo")
     undo.get_by_label("记录（来源/来源记录编号）").fill("court/CT-Y-002")

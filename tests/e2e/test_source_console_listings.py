@@ -15,7 +15,7 @@ from socialcredit.clock import FixedClock, parse_moment
 from socialcredit.identifiers.uscc import build_uscc
 from socialcredit.services import ingest
 from socialcredit.services.access import create_principal
-from socialcredit.services.views import SOURCE_LISTINGS_PAGE
+from socialcredit.services.worklists import SOURCE_LISTINGS_PAGE
 from socialcredit.web.session import COOKIE
 from tests.e2e.test_pages_in_chinese import visible
 from tests.fixtures.rows import judgment, numbered

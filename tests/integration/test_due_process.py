@@ -19,6 +19,7 @@ from socialcredit.services import (
     repairs,
     subjects,
     views,
+    worklists,
 )
 from tests.fixtures.rows import ORG, ORG2, abnormal, judgment, numbered, penalty
 
@@ -100,7 +101,7 @@ def test_overdue_objection_is_escalated(reg: Registry, clock: FixedClock) -> Non
     assert listings.advance(reg, "sweep").escalated == 0
     clock.set(at("2026-03-17T00:00"))
     assert listings.advance(reg, "sweep").escalated == 1
-    inbox = views.objection_inbox(reg)["objections"]
+    inbox = worklists.objection_inbox(reg)["objections"]
     assert (
         inbox[0]["id"] == filed["id"] and inbox[0]["status"] == "escalated" and inbox[0]["overdue"]
     )

@@ -30,7 +30,7 @@ from socialcredit.identifiers.uscc import build_uscc
 from socialcredit.ingest.readers import read_rows
 from socialcredit.resolution import deterministic
 from socialcredit.resolution.deterministic import Candidate
-from socialcredit.services import audit, ingest, views
+from socialcredit.services import audit, ingest, worklists
 from socialcredit.services import subjects as subject_service
 from tests.fixtures.rows import ORG, ORG_NAME, judgment, numbered, penalty
 
@@ -48,7 +48,7 @@ def codeless(row: dict[str, Any], **hints: str) -> dict[str, Any]:
 
 
 def reasons(reg: Registry) -> dict[str, str]:
-    return {i["source_record_id"]: i["reason"] for i in views.review_items(reg, 1000)["items"]}
+    return {i["source_record_id"]: i["reason"] for i in worklists.review_items(reg, 1000)["items"]}
 
 
 def record_events(reg: Registry, source_record_id: str) -> list[tuple[str, dict[str, Any]]]:
@@ -286,7 +286,7 @@ def measure(reg: Registry, data: Path) -> dict[str, Any]:
 
 def _queue_outcomes(reg: Registry) -> Counter[str]:
     out: Counter[str] = Counter()
-    for item in views.review_items(reg, 100_000)["items"]:
+    for item in worklists.review_items(reg, 100_000)["items"]:
         r = item["reason"]
         if "natural person" in r:
             out["person"] += 1

@@ -20,7 +20,16 @@ from socialcredit.clock import FixedClock, parse_moment
 from socialcredit.db import events, ingest_batches, review_queue
 from socialcredit.errors import Conflict, InvalidIdentifier, InvalidInput, UnknownEntity
 from socialcredit.events import types as T
-from socialcredit.services import audit, checks, ingest, listings, review, subjects, views
+from socialcredit.services import (
+    audit,
+    checks,
+    ingest,
+    listings,
+    review,
+    subjects,
+    views,
+    worklists,
+)
 from tests.fixtures.rows import ORG, ORG2, PERSON, abnormal, judgment, numbered
 
 REVIEWER = "test:reviewer"
@@ -39,7 +48,7 @@ def queue(reg: Registry, row: dict[str, Any], source: str = "court") -> str:
     assert send(reg, {**row, "subject_id": ""}, source).queued == 1
     (item,) = [
         i
-        for i in views.review_items(reg)["items"]
+        for i in worklists.review_items(reg)["items"]
         if i["source_record_id"] == row["source_record_id"]
     ]
     return str(item["item_id"])
@@ -68,7 +77,7 @@ def test_a_resolved_row_is_recorded_for_its_subject_and_listed(
     reg: Registry, clock: FixedClock
 ) -> None:
     item_id = queue(reg, judgment())
-    assert views.review_items(reg)["open"] == 1
+    assert worklists.review_items(reg)["open"] == 1
     with pytest.raises(UnknownEntity):
         subjects.lookup(reg, ORG)  # nobody knows yet whom the judgment is about
 
@@ -78,7 +87,7 @@ def test_a_resolved_row_is_recorded_for_its_subject_and_listed(
     assert (out["outcome"], out["subject_registered"]) == ("accepted", True)
     assert (out["listings_proposed"], out["listings_notified"]) == (1, 1)
 
-    assert views.review_items(reg)["open"] == 0
+    assert worklists.review_items(reg)["open"] == 0
     assert status(reg, item_id) == "resolved"
     file = subjects.subject_file(reg, ORG)
     assert file["name"] == "北京某某科技有限公司"
@@ -129,7 +138,7 @@ def test_rejecting_closes_the_item_with_its_reasons(reg: Registry) -> None:
     out = review.reject_item(reg, item_id, reason="no such debtor on file", actor=REVIEWER)
     assert out == {"item_id": item_id, "status": "rejected", "reason": "no such debtor on file"}
     assert status(reg, item_id) == "rejected"
-    assert views.review_items(reg)["open"] == 0
+    assert worklists.review_items(reg)["open"] == 0
     # the home page's "rows awaiting review" counted decided items too
     assert views.stats(reg)["review_queue"] == 0
     (decision,) = decisions(reg, item_id)

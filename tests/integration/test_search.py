@@ -10,7 +10,7 @@ from sqlalchemy import select
 from socialcredit.bootstrap import Registry, alembic_config
 from socialcredit.db import name_grams
 from socialcredit.identifiers.uscc import build_uscc
-from socialcredit.services import ingest, views
+from socialcredit.services import ingest, name_search
 from tests.fixtures.old_log import chained_as_before_batches
 from tests.fixtures.rows import PERSON, judgment, numbered, penalty
 
@@ -46,44 +46,46 @@ def names(result: dict[str, Any]) -> list[str]:
 
 def test_part_of_a_name_finds_shortest_names_first(reg: Registry) -> None:
     build(reg)
-    result = views.search(reg, "华为")
+    result = name_search.search(reg, "华为")
     # the person whose name also contains the words is never found by name
     assert names(result) == [NAMES["SZHW"], NAMES["HW"], NAMES["HWSZ"]]
     assert result["more"] is False and result["too_short"] is False
-    first = views.search(reg, "华为", limit=2)
+    first = name_search.search(reg, "华为", limit=2)
     assert names(first) == [NAMES["SZHW"], NAMES["HW"]] and first["more"] is True
 
 
 def test_width_case_and_punctuation_do_not_matter(reg: Registry) -> None:
     build(reg)
-    assert names(views.search(reg, "(深圳)科技")) == [NAMES["HWSZ"]]
-    assert names(views.search(reg, "abc trading")) == [NAMES["ABC"]]
-    assert names(views.search(reg, "ABC-TRADING CO")) == [NAMES["ABC"]]
-    assert names(views.search(reg, "有限责任公司")) == []  # every pair exists, the whole does not
+    assert names(name_search.search(reg, "(深圳)科技")) == [NAMES["HWSZ"]]
+    assert names(name_search.search(reg, "abc trading")) == [NAMES["ABC"]]
+    assert names(name_search.search(reg, "ABC-TRADING CO")) == [NAMES["ABC"]]
+    assert (
+        names(name_search.search(reg, "有限责任公司")) == []
+    )  # every pair exists, the whole does not
 
 
 def test_one_character_asks_for_more(reg: Registry) -> None:
     build(reg)
-    result = views.search(reg, "华")
+    result = name_search.search(reg, "华")
     assert result["results"] == [] and result["too_short"] is True
-    assert views.search(reg, "")["too_short"] is False
+    assert name_search.search(reg, "")["too_short"] is False
 
 
 def test_codes_are_looked_up_by_key(reg: Registry) -> None:
     build(reg)
     code = CODES["HW"]
-    assert names(views.search(reg, code.lower())) == [NAMES["HW"]]
+    assert names(name_search.search(reg, code.lower())) == [NAMES["HW"]]
     legacy = code[8:17]
-    assert names(views.search(reg, f"{legacy[:8]}-{legacy[8]}")) == [NAMES["HW"]]
-    assert names(views.search(reg, legacy)) == [NAMES["HW"]]
-    assert views.search(reg, build_uscc("9", "1", "440300", "69999999"))["results"] == []
+    assert names(name_search.search(reg, f"{legacy[:8]}-{legacy[8]}")) == [NAMES["HW"]]
+    assert names(name_search.search(reg, legacy)) == [NAMES["HW"]]
+    assert name_search.search(reg, build_uscc("9", "1", "440300", "69999999"))["results"] == []
 
 
 def test_subjects_registered_later_are_not_yet_found(reg: Registry, clock: Any) -> None:
     before = clock.now()
     build(reg)
     clock.set(before.replace(year=before.year - 1))
-    assert views.search(reg, "华为")["results"] == []
+    assert name_search.search(reg, "华为")["results"] == []
 
 
 def test_migration_indexes_what_was_registered_before_it(reg: Registry) -> None:
@@ -107,15 +109,15 @@ def test_migration_indexes_what_was_registered_before_it(reg: Registry) -> None:
 def test_near_matches_follow_the_exact_ones(reg: Registry) -> None:
     build(reg)
     # a typo (技 -> 枝): no name contains the query, the nearest names are offered as similar
-    result = views.search(reg, "北京某某科枝有限公司")
+    result = name_search.search(reg, "北京某某科枝有限公司")
     assert names(result)[:1] == [NAMES["OTHER"]]
     assert result["results"][0]["match"] == "similar"
     # a missing character and a different legal form
-    assert names(views.search(reg, "华为技术公司"))[:1] == [NAMES["HW"]]
+    assert names(name_search.search(reg, "华为技术公司"))[:1] == [NAMES["HW"]]
     # exact matches come first and are marked as such; nothing unrelated is offered
-    exact = views.search(reg, "深圳华为")
+    exact = name_search.search(reg, "深圳华为")
     assert exact["results"][0] == {**exact["results"][0], "name": NAMES["SZHW"], "match": "name"}
     assert "ＡＢＣ Trading Co., Ltd." not in names(exact)
-    assert views.search(reg, "完全无关的名字")["results"] == []
+    assert name_search.search(reg, "完全无关的名字")["results"] == []
     # a person is never offered, not even as a near match of its name
-    assert "张三华为" not in names(views.search(reg, "张三华为公司"))
+    assert "张三华为" not in names(name_search.search(reg, "张三华为公司"))

@@ -102,7 +102,7 @@ def objection_list(
 
     Example: socialcredit objection list
     """
-    from ..services.views import objection_inbox
+    from ..services.worklists import objection_inbox
 
     reg = registry(as_of)
     data = objection_inbox(reg, limit)

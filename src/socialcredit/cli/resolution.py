@@ -39,7 +39,7 @@ def review_list(
 
     Example: socialcredit review list --limit 20
     """
-    from ..services.views import review_items
+    from ..services.worklists import review_items
 
     reg = registry(as_of)
     items = review_items(reg, limit)

@@ -3,7 +3,7 @@
 A row that arrives without a usable code and that the law's mapping could not link
 (``resolution.deterministic``) waits in the review queue. For a row about an organisation,
 this service reads the registered organisations most like it by name (the name index, see
-``views.similar_names``), with the address and legal representative their sources last gave
+``name_search.similar_names``), with the address and legal representative their sources last gave
 (``subject_details``), and scores row against candidates with the organisation model of the
 policy pack (``resolution.probabilistic``, Splink). The prior is the one for the row against
 the whole register, not against the handful of candidates read. Then, by the pack's
@@ -38,7 +38,7 @@ from ..events.types import NewEvent
 from ..projections.name_index import grams
 from ..projections.name_index import normalise as name_key
 from ..resolution import deterministic
-from . import review, views
+from . import name_search, review
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -173,7 +173,7 @@ def _candidate_ids(conn: Any, names: Sequence[str], t: Any) -> list[list[str]]:
     distinct = sorted({g for gs in keyed for g in gs})
     sizes: dict[str, int] = {}
     for i in range(0, len(distinct), 200):
-        sizes |= views._posting_sizes(conn, distinct[i : i + 200], COMMON_PAIR)
+        sizes |= name_search.posting_sizes(conn, distinct[i : i + 200], COMMON_PAIR)
     wanted: list[list[str]] = []
     for gs in keyed:
         useful = [g for g in gs if 0 < sizes[g] < COMMON_PAIR]

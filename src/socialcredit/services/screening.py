@@ -40,9 +40,9 @@ from ..identifiers.protect import mask_person_name
 from ..projections.name_index import normalise
 from ..resolution.normalise import address as fold_address
 from ..resolution.normalise import org_name, simplified
+from .name_search import names_containing, similar_names
 from .opendata import ftm_id
 from .subjects import resolve_code
-from .views import _names_containing, similar_names
 
 if TYPE_CHECKING:
     from ..bootstrap import Registry
@@ -610,7 +610,7 @@ def match(
             for n in names:
                 key = normalise(n)
                 if len(key) >= 2:
-                    codes += [r.subject_id for r in _names_containing(conn, key, t, CANDIDATES)]
+                    codes += [r.subject_id for r in names_containing(conn, key, t, CANDIDATES)]
                     codes += [r.subject_id for r in similar_names(conn, key, t, CANDIDATES)]
             codes = list(dict.fromkeys(codes))
             rows = _rows(conn, codes, t)
@@ -652,7 +652,7 @@ def match(
 def search(reg: Registry, dataset: str, q: str, limit: int = 10, offset: int = 0) -> dict[str, Any]:
     """yente's ``/search/{dataset}?q=``: organisations by name or code."""
     ds = _dataset(reg, dataset)
-    from .views import search as name_search
+    from .name_search import search as name_search
 
     found = name_search(reg, q, limit=min(500, offset + limit)) if q.strip() else {"results": []}
     t = to_utc_naive(reg.now())

@@ -16,7 +16,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import InvalidInput, RegistryError
 from ..ingest.readers import read_upload
-from ..services import checks, dedupe, ingest, objections, resolution, review, uploads, views
+from ..services import (
+    checks,
+    dedupe,
+    ingest,
+    objections,
+    resolution,
+    review,
+    uploads,
+    worklists,
+)
 from ..services.access import Principal
 from . import session
 from .deps import CsrfChecked, signed_in
@@ -37,14 +46,14 @@ def _console(request: Request, who: Principal, **extra: Any) -> HTMLResponse:
     status = extra.pop("status_code", 200)
     ctx: dict[str, Any] = {"who": who, "pack": reg.pack, "error": None, "done": "", **extra}
     if who.role == "reviewer":
-        ctx["queue"] = views.review_items(reg)
-        ctx["inbox"] = views.objection_inbox(reg)
+        ctx["queue"] = worklists.review_items(reg)
+        ctx["inbox"] = worklists.objection_inbox(reg)
         ctx["merges"] = dedupe.proposals(reg)
     if who.role == "source" and who.source is not None:
-        ctx["inbox"] = views.objection_inbox(reg, source=who.source)
+        ctx["inbox"] = worklists.objection_inbox(reg, source=who.source)
         qp = request.query_params
         page_no = qp.get("page", "1")
-        ctx["listings"] = views.source_listings(
+        ctx["listings"] = worklists.source_listings(
             reg,
             who.source,
             query=qp.get("q", "")[:100],

@@ -9,7 +9,17 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..errors import InvalidIdentifier, RegistryError
-from ..services import audit, checks, grading, opendata, reports, supervision, transparency, views
+from ..services import (
+    audit,
+    checks,
+    grading,
+    name_search,
+    opendata,
+    reports,
+    supervision,
+    transparency,
+    views,
+)
 from ..services.subjects import resolve_code
 from . import i18n
 from .i18n import _, ngettext
@@ -85,7 +95,7 @@ def search(request: Request, q: Annotated[str, Query(max_length=200)] = "") -> A
     reg = _reg(request)
     result, error = None, None
     try:
-        result = views.search(reg, q)
+        result = name_search.search(reg, q)
     except RegistryError as exc:
         error = explain(exc)
     ctx = {"query": q, "result": result, "error": error}

@@ -18,7 +18,7 @@ from ...services import (
     statements,
     subject_copy,
     subjects,
-    views,
+    worklists,
 )
 from ...web.copy import ics_response, readable, zip_response
 from ...web.render import download, pdf_job
@@ -130,7 +130,7 @@ def post_objection(reg: RegDep, who: WhoDep, body: schemas.ObjectionIn) -> Any:
 def get_objections(reg: RegDep, who: WhoDep) -> Any:
     """Objections awaiting an answer, the nearest deadline first (reviewers)."""
     access.require(who, "reviewer")
-    return views.objection_inbox(reg)
+    return worklists.objection_inbox(reg)
 
 
 @router.get(

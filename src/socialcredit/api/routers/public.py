@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from ...services import inspection, views
+from ...services import inspection, name_search, views
 from .. import schemas
 from ..deps import ERRORS, RATE_LIMITED, RegDep, limit_search, moment
 
@@ -55,7 +55,7 @@ def get_search(
     """Organisations by code or by (part of) their name, shortest name first; natural
     persons are not searchable by name. Limited per client address: a program that needs
     the whole register reads the open data files instead."""
-    return views.search(reg, q)
+    return name_search.search(reg, q)
 
 
 @router.get("/v1/lists", response_model=list[schemas.ListOut], tags=["policy"])

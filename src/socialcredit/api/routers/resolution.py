@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from ...errors import InvalidInput
-from ...services import access, dedupe, resolution, review, views
+from ...services import access, dedupe, resolution, review, worklists
 from .. import schemas
 from ..deps import DECISIONS, ERRORS, RegDep, WhoDep
 
@@ -18,7 +18,7 @@ router = APIRouter()
 def get_review_queue(reg: RegDep, who: WhoDep) -> Any:
     """Rows waiting for their subject to be resolved (reviewers)."""
     access.require(who, "reviewer")
-    return views.review_items(reg)
+    return worklists.review_items(reg)
 
 
 @router.post("/v1/review-queue/{item_id}/decision", responses=DECISIONS, tags=["resolution"])
