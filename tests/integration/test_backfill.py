@@ -24,14 +24,8 @@ from socialcredit.generate import generate
 from socialcredit.identifiers.uscc import build_uscc
 from socialcredit.ingest.readers import read_rows
 from socialcredit.services import audit
-from socialcredit.services.backfill import (
-    BackfillFile,
-    _code_key,
-    _partition,
-    _row_keys,
-    _staged_rows,
-    backfill,
-)
+from socialcredit.services.backfill import BackfillFile, backfill
+from socialcredit.services.backfill_partition import code_key, partition, row_keys, staged_rows
 from socialcredit.services.ingest import ingest, ingest_format
 
 FILES = (("samr.csv", "samr"), ("tax.csv", "tax"), ("court.jsonl", "court"))
@@ -119,12 +113,12 @@ def test_backfill_equals_ingest_shard_after_shard(
     # the same rows, partitioned the same way, through the ordinary ingest in one store
     work = tmp_path / "parts"
     work.mkdir()
-    parts = _partition(reg.pack, [(n, read_rows(data / n)) for n, _s in FILES], 3, work, None)
+    parts = partition(reg.pack, [(n, read_rows(data / n)) for n, _s in FILES], 3, work, None)
     with _second(env, tmp_path, clock) as plain:
         for shard in parts.paths:
             for (name, source), path in zip(FILES, shard, strict=True):
                 ingest(
-                    plain, _staged_rows(path), source, actor="test", file_name=name, batch_size=200
+                    plain, staged_rows(path), source, actor="test", file_name=name, batch_size=200
                 )
         got, want = _tables(reg), _tables(plain)
         for name in want:
@@ -172,25 +166,25 @@ def test_rows_that_share_a_subject_share_a_shard() -> None:
     # both forms of one resident ID, spaces and case aside
     from stdnum.cn import ric
 
-    assert _code_key("110101850101001") == "11010119850101001" + ric.calc_check_digit(
+    assert code_key("110101850101001") == "11010119850101001" + ric.calc_check_digit(
         "11010119850101001"
     )
-    assert _code_key("110101850101001") == _code_key(
-        " 110101-19850101-001" + _code_key("110101850101001")[-1].lower()
+    assert code_key("110101850101001") == code_key(
+        " 110101-19850101-001" + code_key("110101850101001")[-1].lower()
     )
     uscc = build_uscc("9", "1", "350100", "MA000100")
-    assert _code_key(f" {uscc.lower()[:9]} {uscc.lower()[9:]}") == uscc
+    assert code_key(f" {uscc.lower()[:9]} {uscc.lower()[9:]}") == uscc
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in uscc)  # ９１３５…
-    assert _code_key(full_width) == uscc
+    assert code_key(full_width) == uscc
     # an organisation, a row without a code giving its legacy code (the organisation code its
     # unified code embeds), and the persons a row names
     org = {"subject_id": uscc, "record_type": "administrative_penalty"}
     legacy = {"subject_legacy_code": "MA000100-X", "record_type": "administrative_penalty"}
-    assert set(_row_keys(pack, org)) & set(_row_keys(pack, legacy)) == {"oc:MA000100-X"}
+    assert set(row_keys(pack, org)) & set(row_keys(pack, legacy)) == {"oc:MA000100-X"}
     # a unified code of digits alone looks like a resident ID, and is grouped all the same
     digits = {"subject_id": "91110000600037341L", "record_type": "administrative_penalty"}
     codeless = {"subject_legacy_code": "60003734-1", "record_type": "administrative_penalty"}
-    assert "oc:60003734-1" in set(_row_keys(pack, digits)) & set(_row_keys(pack, codeless))
+    assert "oc:60003734-1" in set(row_keys(pack, digits)) & set(row_keys(pack, codeless))
     named = [
         (t, f)
         for t, rt in pack.record_types.items()
@@ -200,7 +194,7 @@ def test_rows_that_share_a_subject_share_a_shard() -> None:
     assert named
     rtype, fname = named[0]
     row = {"subject_id": uscc, "record_type": rtype, fname: "110101850101001"}
-    assert _code_key("110101850101001") in _row_keys(pack, row)
+    assert code_key("110101850101001") in row_keys(pack, row)
 
 
 def test_backfill_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:

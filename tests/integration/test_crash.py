@@ -315,7 +315,8 @@ def test_backfill_killed_at_random_points(env: dict[str, str], db_url: str, tmp_
     """A backfill killed while its shards ingest (at a random moment), then one killed as soon
     as it has merged its first shard: the store holds whole shards (the first k), the chain
     verifies, and the ordinary ingest of the file then completes it."""
-    from socialcredit.services.backfill import _partition, _staged_rows
+
+    from socialcredit.services.backfill_partition import partition, staged_rows
 
     data = tmp_path / "data"
     generate(120, data, seed=3)
@@ -323,9 +324,9 @@ def test_backfill_killed_at_random_points(env: dict[str, str], db_url: str, tmp_
     reg = Registry(Settings.from_env(env), clock=FixedClock(parse_moment(AT)))
     parts_dir = tmp_path / "parts"
     parts_dir.mkdir()
-    parts = _partition(reg.pack, [("samr.csv", read_rows(data / "samr.csv"))], 3, parts_dir, None)
+    parts = partition(reg.pack, [("samr.csv", read_rows(data / "samr.csv"))], 3, parts_dir, None)
     shard_ids = [
-        {row["source_record_id"] for _n, row in _staged_rows(p[0]) if isinstance(row, dict)} & full
+        {row["source_record_id"] for _n, row in staged_rows(p[0]) if isinstance(row, dict)} & full
         for p in parts.paths
     ]
     wholes = [set().union(*shard_ids[:k]) for k in range(4)]

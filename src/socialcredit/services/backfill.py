@@ -6,7 +6,7 @@ registrations) and writes what follows. What one row brings depends only on what
 holds about the subjects it names, so rows that share no subject can be ingested apart. A
 backfill:
 
-1. **partitions** the rows by the subjects they name: a row's keys are its subject's code, the
+1. **partitions** the rows by the subjects they name (``backfill_partition``): a row's keys are its subject's code, the
    ID numbers of the persons it names, and the organisation code a unified code embeds or a
    codeless row gives as its legacy code (the one the deterministic resolution links by); rows
    that share a key are kept together (union-find over the keys), and each group goes whole to
@@ -37,18 +37,14 @@ rest.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import queue
-import re
 import shutil
 import tempfile
 import time
 import traceback
-import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -62,7 +58,6 @@ from ..bulk import write_many
 from ..clock import FixedClock, ensure_aware, to_utc_naive
 from ..db import chain_head, consents, events, metadata, records, subjects
 from ..errors import (
-    InvalidIdentifier,
     InvalidInput,
     StorageFull,
     UnknownEntity,
@@ -71,7 +66,7 @@ from ..errors import (
 from ..events.chain import at_text, canonical
 from ..events.store import lock_head
 from ..ingest.readers import Row, RowProblem, read_rows
-from ..resolution.deterministic import parse_organisation_code
+from .backfill_partition import partition, staged_rows
 from .ingest import IngestSummary, ingest, open_format
 
 if TYPE_CHECKING:
@@ -109,161 +104,7 @@ class BackfillSummary:
         }
 
 
-# --- 1. partition -------------------------------------------------------------------------
-
-#: what a code's key leaves out: everything but letters and digits (a key may group more rows
-#: than the registry's own reading of codes would, never fewer, so that rows about one subject
-#: are never split)
-_NOT_ALNUM = re.compile(r"[\W_]+")
-#: the group of a row with no key
-_NO_GROUP = -1
-
-
-def _stable(key: str) -> int:
-    """A key as a number, the same in every process and run (so a partition can be repeated);
-    never ``_NO_GROUP``."""
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
-
-
-class _Groups:
-    """Union-find over the rows' keys (as numbers, see ``_stable``)."""
-
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-
-    def find(self, k: int) -> int:
-        parent = self.parent
-        root = k
-        while (p := parent.get(root, root)) != root:
-            root = p
-        while k != root:  # path compression
-            parent[k], k = root, parent.get(k, k)
-        return root
-
-    def union(self, keys: list[int]) -> int:
-        roots = {self.find(k) for k in keys}
-        first = min(roots)
-        for r in roots:
-            if r != first:
-                self.parent[r] = first
-        self.parent.setdefault(first, first)
-        return first
-
-
-def _code_key(raw: Any) -> str | None:
-    """A subject code as the shards' partition sees it: full-width forms folded (NFKC), letters
-    and digits only, upper case; a 15-digit resident ID in its 18-digit form (so both forms of
-    one person's number meet)."""
-    if not isinstance(raw, str):
-        return None
-    code = _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", raw)).upper()
-    if not code:
-        return None
-    if len(code) == 15 and code.isdigit():  # a first-generation resident ID: born 19xx
-        from stdnum.cn import ric
-
-        first17 = code[:6] + "19" + code[6:]
-        return first17 + ric.calc_check_digit(first17)
-    return code
-
-
-def _row_keys(pack: Any, row: dict[str, Any]) -> list[str]:
-    """The keys that tie a row to others: the subject's code (and the organisation code a
-    unified code embeds), each person it names, and its legacy organisation code."""
-    keys: list[str] = []
-    code = _code_key(row.get("subject_id"))
-    if code is not None:
-        keys.append(code)
-        if len(code) == 18:
-            # the organisation code a unified code embeds, as parse_organisation_code writes it
-            # (for a resident ID this key is meaningless, and at worst groups rows needlessly:
-            # an all-digit unified code cannot be told from one by its shape)
-            keys.append(f"oc:{code[8:16]}-{code[16]}")
-    legacy = row.get("subject_legacy_code")
-    if isinstance(legacy, str) and legacy.strip():
-        with contextlib.suppress(InvalidIdentifier):
-            keys.append("oc:" + parse_organisation_code(legacy))
-    rt = pack.record_types.get(row.get("record_type"))
-    if rt is not None:
-        for fname, spec in rt.fields.items():
-            if spec.type == "person_id":
-                person = _code_key(row.get(fname))
-                if person is not None:
-                    keys.append(person)
-    return keys
-
-
-@dataclass
-class _Partitioned:
-    #: per shard, per file: the path of its rows (JSON Lines of [row number, row])
-    paths: list[list[Path]]
-    rows: list[int]
-
-
-def _partition(
-    pack: Any,
-    files: list[tuple[str, Iterator[Row]]],
-    shards: int,
-    work: Path,
-    progress: Progress | None,
-) -> _Partitioned:
-    """Rows to shards, whole groups each (two passes: the groups are known only once every
-    row's keys are; the rows wait in a staging file between them)."""
-    groups = _Groups()
-    staged = work / "staged.jsonl"
-    # per staged row, a key of its group; a row of no group (no code, no legacy code: it is
-    # queued for review) goes round the shards, a group whole to the shard of its root key
-    row_group: list[int] = []
-    file_of: list[int] = []
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    with staged.open("w", encoding="utf-8") as out:
-        for fi, (_name, rows) in enumerate(files):
-            n_read = 0
-            for n, row in rows:
-                n_read += 1
-                file_of.append(fi)
-                if isinstance(row, RowProblem):  # rejected by whichever shard takes it
-                    row_group.append(_NO_GROUP)
-                    out.write(dumps([n, None, row.field, row.reason]))
-                else:
-                    keys = [_stable(k) for k in _row_keys(pack, row)]
-                    row_group.append(groups.union(keys) if keys else _NO_GROUP)
-                    out.write(dumps([n, row]))
-                out.write("\n")
-                if progress and n_read % 10_000 == 0:
-                    progress(10_000)
-            if progress and n_read % 10_000:
-                progress(n_read % 10_000)
-    paths = [[work / f"shard{s}.file{fi}.jsonl" for fi in range(len(files))] for s in range(shards)]
-    handles = [[p.open("w", encoding="utf-8") for p in ps] for ps in paths]
-    counts = [0] * shards
-    try:
-        with staged.open(encoding="utf-8") as src:
-            for i, line in enumerate(src):
-                g = row_group[i]
-                # a group's root is the least of its keys, whatever the order of its rows
-                s = i % shards if g == _NO_GROUP else groups.find(g) % shards
-                handles[s][file_of[i]].write(line)
-                counts[s] += 1
-    finally:
-        for hs in handles:
-            for h in hs:
-                h.close()
-    staged.unlink()
-    return _Partitioned(paths, counts)
-
-
-def _staged_rows(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            item = json.loads(line)
-            if len(item) == 2:
-                yield item[0], item[1]
-            else:
-                yield item[0], RowProblem(item[0], item[2], item[3])
-
-
-# --- 2. ingest each shard -----------------------------------------------------------------
+# --- 1. partition: in backfill_partition. 2. ingest each shard ---------------------------
 
 
 @dataclass(frozen=True)
@@ -291,7 +132,7 @@ def _shard_ingest(job: _Job, progress: Progress | None = None) -> list[dict[str,
         for file_name, source, upload_id, path in job.files:
             s = ingest(
                 reg,
-                _staged_rows(Path(path)),
+                staged_rows(Path(path)),
                 source,
                 actor=job.actor,
                 file_name=file_name,
@@ -613,7 +454,7 @@ def backfill(
     try:
         t0 = time.perf_counter()
         try:
-            parts = _partition(
+            parts = partition(
                 reg.pack,
                 sources,
                 workers,
