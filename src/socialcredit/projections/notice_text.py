@@ -8,25 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-#: statuses as a person reads them (a status a pack adds is written as the pack names it)
-STATUS = {
-    "in_force": ("有效", "in force"),
-    "revoked": ("已撤销", "revoked"),
-    "unperformed": ("未履行", "not performed"),
-    "performed": ("已履行", "performed"),
-    "valid": ("有效", "valid"),
-    "issued": ("已颁发", "issued"),
-    "expired": ("已过期", "expired"),
-    "conferred": ("已授予", "conferred"),
-    "lifted": ("已解除", "lifted"),
-    "listed": ("已列入", "listed"),
-    "published": ("已公布", "published"),
-    "recorded": ("已记录", "recorded"),
-    "removed": ("已移出", "removed"),
-    "withdrawn": ("已撤回", "withdrawn"),
-    "ended": ("已结束", "ended"),
-    "revised": ("已修订", "revised"),
-}
+from ..statuses import status_name
 
 
 def _named(names: Mapping[str, str] | None, lang: str, fallback: str) -> str:
@@ -59,7 +41,7 @@ def record_notice(
 ) -> dict[str, Any]:
     """``type_name``: the record type's name in the pack's languages (the id without it)."""
     verb_zh, verb_en = ("新增", "New") if kind == "record-filed" else ("更新", "Updated")
-    st_zh, st_en = STATUS.get(p["status"], (p["status"], p["status"]))
+    st_zh, st_en = status_name(p["status"], "zh"), status_name(p["status"], "en")
     rt_zh, rt_en = (
         _named(type_name, "zh", p["record_type"]),
         _named(type_name, "en", p["record_type"]),

@@ -28,6 +28,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from .. import statuses
 from ..identifiers import divisions
 from ..policy.model import LANGUAGES
 
@@ -165,38 +166,9 @@ def state_name(state: str | None) -> str:
 
 
 def status_name(status: str | None) -> str:
-    """A record's, objection's, repair's or statement's status in the reader's language (a
-    status a pack adds that the catalogue does not know is shown as the pack writes it)."""
-    names = {
-        "in_force": _("in force"),
-        "revoked": _("revoked"),
-        "unperformed": _("not performed"),
-        "performed": _("performed"),
-        "valid": _("valid"),
-        "issued": _("issued"),
-        "expired": _("expired"),
-        "conferred": _("conferred"),
-        "lifted": _("lifted"),
-        "listed": _("listed"),
-        "published": _("published"),
-        "recorded": _("recorded"),
-        "removed": _("removed"),
-        "withdrawn": _("withdrawn"),
-        "ended": _("ended"),
-        "revised": _("revised"),
-        "open": _("open"),
-        "escalated": _("escalated to a reviewer"),
-        "corrected": _("corrected"),
-        "rejected": _("rejected"),
-        "pending": _("pending"),
-        "ineligible": _("not eligible"),
-        "approved": _("approved"),
-        "shown": _("shown"),
-        "refused": _("refused"),
-        "replaced": _("replaced"),
-        "active": _("active"),
-    }
-    return names.get(status or "", status or "")
+    """A record's, objection's, repair's or statement's status in the reader's language
+    (``socialcredit.statuses``, which the notices share)."""
+    return statuses.status_name(status, current())
 
 
 def notice_kind_name(kind: str | None) -> str:
