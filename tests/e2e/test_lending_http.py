@@ -288,13 +288,12 @@ def test_personal_payment_records_need_the_persons_consent_and_scores_carry_reas
         r = lender.post("/v1/lending/scores", json=body)
         assert r.status_code == 200, r.text
         score = r.json()
-        assert score["approved"] is False and score["score"] < score["cutoff"]
-        assert score["score"] == sum(score["points_by_feature"].values())
-        assert 1 <= len(score["reasons"]) <= 4
-        lost = [x["points_lost"] for x in score["reasons"]]
-        assert lost == sorted(lost, reverse=True) and lost[0] > 0
-        assert all(x["text"] for x in score["reasons"])
-        assert score["to_improve"]["points_needed"] == score["cutoff"] - score["score"]
+        # one month of payments: a thin file is "not enough history", never a low score; the
+        # application form the lender sent is not read (the registry's file is)
+        assert score["model"] == "registry_person_v1" and score["enough_history"] is False
+        assert score["score"] is None and score["approved"] is None
+        assert score["history_needed"] == 5 and score["inputs"]["late_payments_12m"] == 1
+        assert "Not enough history" in score["reasons"][0]["text"]
         # prohibited data is refused, not silently dropped
         bad = {"subject": PERSON, "applicant": {**WEAK_APPLICANT, "ethnicity": "x"}}
         assert lender.post("/v1/lending/scores", json=bad).status_code == 422
@@ -430,3 +429,61 @@ def test_a_lender_furnishes_loan_performance_under_the_persons_consent(
         with client(server, court) as c:
             out = c.post("/v1/records", json={"rows": [loan_row("X", "2026-02", ORG)]}).json()
         assert out["accepted"] == 0 and out["rejected"] == 1
+
+
+def test_a_person_is_scored_on_the_registry_s_file_with_the_loans_lenders_reported(
+    reg: Registry, clock: FixedClock, server: str
+) -> None:
+    """The person's scorecard reads what the registry holds under consent: a year of loan
+    performance a lender reported scores; a lender's report of days past due costs points and
+    is the first reason; the score, its inputs and the read are the person's to see."""
+    from tests.fixtures.rows import judgment
+
+    ingest.ingest(
+        reg,
+        numbered(
+            [judgment("J-P", PERSON, status="performed", conduct=None, listing_ref=None,
+                      performed_on="2026-01-20")]
+        ),
+        "court",
+        actor="court",
+    )  # fmt: skip
+    me_tok = create_principal(reg, "subject", "Zhang San", actor=OP, subject=PERSON)["token"]
+    bank = create_principal(reg, "lender", "Example Bank", actor=OP)
+    bank_system = issue_token(reg, "lenders", "bank gateway", OP)
+    clock.set(parse_moment("2026-03-20T09:00"))
+    periods = months(12, "2025-03")
+    with (
+        client(server, me_tok) as me,
+        client(server, bank_system) as system,
+        client(server, bank["token"]) as lender,
+    ):
+        me.post(
+            "/v1/consents/sources",
+            json={"subject": PERSON, "source": "lenders", "record_types": ["loan_performance"]},
+        ).raise_for_status()
+        me.post(
+            "/v1/consents",
+            json={"subject": PERSON, "lender": bank["principal_id"], "purpose": "loan_application"},
+        ).raise_for_status()
+        clean = [loan_row(f"L-{p}", p, PERSON) for p in periods]
+        assert system.post("/v1/records", json={"rows": clean}).json()["accepted"] == 12
+        good = lender.post("/v1/lending/scores", json={"subject": PERSON}).json()
+        assert good["enough_history"] is True and good["model"] == "registry_person_v1"
+        assert good["score"] == sum(good["points_by_feature"].values())
+        assert good["inputs"]["loan_max_days_past_due_24m"] == 0
+        # the lender reports three months 75 days past due: the score falls, and says why
+        late = [
+            loan_row(f"L-{p}", p, PERSON, performance="past_due", days_past_due=75)
+            for p in periods[-3:]
+        ]
+        assert system.post("/v1/records", json={"rows": late}).json()["amended"] == 3
+        worse = lender.post("/v1/lending/scores", json={"subject": PERSON}).json()
+        assert worse["inputs"]["loan_max_days_past_due_24m"] == 75
+        assert worse["score"] < good["score"]
+        assert worse["reasons"][0]["feature"] == "loan_max_days_past_due_24m"
+        # prohibited data sent along is refused, not silently dropped
+        bad = {"subject": PERSON, "applicant": {"religion": "x"}}
+        assert lender.post("/v1/lending/scores", json=bad).status_code == 422
+        reads = [x["kind"] for x in me.get("/v1/me/file").json()["reads"]]
+        assert reads.count("lending-score") == 2

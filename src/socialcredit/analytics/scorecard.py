@@ -443,15 +443,7 @@ class Model:
     # -- scoring ---------------------------------------------------------------------------
 
     def _bins(self, applicant: Mapping[str, Any]) -> list[int]:
-        # Data minimisation (DESIGN.md section 2): refused, not silently dropped, so that the
-        # caller learns it must not collect it.
-        for key in applicant:
-            category = prohibited_category(str(key))
-            if category:
-                raise InvalidInput(
-                    f"{key} is prohibited data ({category}); a lending score never receives it",
-                    detail={"field": key, "category": category},
-                )
+        refuse_prohibited(applicant)
         missing = [f.name for f in self.features if f.name not in applicant]
         if missing:
             raise InvalidInput(
@@ -647,6 +639,19 @@ class Model:
             metrics=d.get("metrics", {}),
             provenance=d.get("provenance", {}),
         )
+
+
+def refuse_prohibited(applicant: Mapping[str, Any]) -> None:
+    """Data minimisation (DESIGN.md section 2): a key that names prohibited data is refused
+    with :class:`InvalidInput`, not silently dropped, so that the caller learns it must not
+    collect it."""
+    for key in applicant:
+        category = prohibited_category(str(key))
+        if category:
+            raise InvalidInput(
+                f"{key} is prohibited data ({category}); a lending score never receives it",
+                detail={"field": key, "category": category},
+            )
 
 
 def load_model(name: str = MODEL_ID) -> Model:

@@ -83,15 +83,53 @@ def period_start(record: Mapping[str, Any]) -> date | None:
         return None
 
 
-def _months_back(today: date, months: int) -> date:
+def months_back(today: date, months: int) -> date:
     """The first day of the month ``months - 1`` months before this one (windows include the
     current month)."""
     total = today.year * 12 + today.month - 1 - (months - 1)
     return date(total // 12, total % 12 + 1, 1)
 
 
-def _counts(record: Mapping[str, Any]) -> bool:
+def counts(record: Mapping[str, Any]) -> bool:
+    """Whether a record counts: a record its source withdrew or an objection retracted never
+    does."""
     return record.get("status") != "withdrawn" and not record.get("retracted")
+
+
+def payment_features(records: Iterable[Mapping[str, Any]], moment: date) -> dict[str, int]:
+    """What the payment-behaviour records say at ``moment``, for organisations and persons
+    alike: periods paid late in the last 12 months, left in arrears in the last 24, the distinct
+    months with any payment record in the last 24 (how thick the file is), and the longest delay
+    in days in the last 24."""
+    m12, m24 = months_back(moment, 12), months_back(moment, 24)
+    late = arrears = longest = 0
+    months: set[date] = set()
+    for r in records:
+        if r["record_type"] not in PAYMENT_TYPES or not counts(r):
+            continue
+        p = period_start(r)
+        if p is None or p > moment:
+            continue
+        paid = r["fields"].get("payment")
+        if p >= m24:
+            months.add(p)
+            arrears += paid == "in_arrears"
+            if paid == "late":
+                longest = max(longest, int(r["fields"].get("days_late") or 0))
+        if p >= m12:
+            late += paid == "late"
+    return {
+        "late_payments_12m": late,
+        "arrears_24m": arrears,
+        "payment_months_24m": len(months),
+        "longest_delay_days_24m": longest,
+    }
+
+
+def black_listings(listings: Iterable[Mapping[str, Any]], black_lists: Iterable[str]) -> int:
+    """The subject's listings in force on a black list."""
+    black = set(black_lists)
+    return sum(1 for x in listings if x.get("status") == "active" and x.get("list") in black)
 
 
 def features_of(
@@ -101,25 +139,14 @@ def features_of(
     moment: date,
 ) -> dict[str, Any]:
     """The scorecard's inputs from a file's records and listings at ``moment``."""
-    recs = [r for r in records if _counts(r)]
-    m12, m24 = _months_back(moment, 12), _months_back(moment, 24)
+    recs = [r for r in records if counts(r)]
+    paid = payment_features(recs, moment)
     d36 = date(moment.year - 3, moment.month, min(moment.day, 28))
-    late = arrears = 0
-    months: set[date] = set()
     penalties = abnormal = 0
     rating: tuple[date, str] | None = None
     for r in recs:
         t = r["record_type"]
         if t in PAYMENT_TYPES:
-            p = period_start(r)
-            if p is None or p > moment:
-                continue
-            paid = r["fields"].get("payment")
-            if p >= m24:
-                months.add(p)
-                arrears += paid == "in_arrears"
-            if p >= m12:
-                late += paid == "late"
             continue
         decided = date.fromisoformat(str(r["decided_on"])[:10])
         if decided > moment:
@@ -130,34 +157,54 @@ def features_of(
             abnormal += 1
         elif t == "tax_credit_rating" and (rating is None or decided >= rating[0]):
             rating = (decided, str(r["fields"].get("level")))
-    black = set(black_lists)
     return {
-        "late_payments_12m": late,
-        "arrears_24m": arrears,
-        "payment_months_24m": len(months),
+        "late_payments_12m": paid["late_payments_12m"],
+        "arrears_24m": paid["arrears_24m"],
+        "payment_months_24m": paid["payment_months_24m"],
         "tax_credit_level": rating[1] if rating and rating[1] in LEVELS else "none",
         "penalties_36m": penalties,
         "abnormal_operations_36m": abnormal,
-        "active_black_listings": sum(
-            1 for x in listings if x.get("status") == "active" and x.get("list") in black
-        ),
+        "active_black_listings": black_listings(listings, black_lists),
     }
 
 
 # -- the generating process ---------------------------------------------------------------------
 
 
-def _sigmoid(x: float) -> float:
+def sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
 
 
-def _poisson(rng: random.Random, lam: float) -> int:
+def poisson(rng: random.Random, lam: float) -> int:
     k, p, limit = 0, 1.0, math.exp(-lam)
     while True:
         p *= rng.random()
         if p <= limit:
             return k
         k += 1
+
+
+def payment_history(rng: random.Random, q: float, moment: date) -> list[dict[str, Any]]:
+    """``m ~ U{6..36}`` monthly payment records ending last month for a subject of latent
+    reliability ``q`` (step 2 of the module doc; the persons' model draws them alike)."""
+    records: list[dict[str, Any]] = []
+    for back in range(1, rng.randint(6, 36) + 1):
+        start = months_back(moment, back + 1)
+        u = rng.random()
+        p_late, p_arrears = sigmoid(-2.2 - 1.2 * q), sigmoid(-3.6 - 1.5 * q)
+        paid = "in_arrears" if u < p_arrears else "late" if u < p_arrears + p_late else "on_time"
+        fields: dict[str, Any] = {"period": start.isoformat()[:7], "payment": paid}
+        if paid == "late":
+            fields["days_late"] = rng.randint(1, 60)
+        records.append(
+            {
+                "record_type": rng.choice(PAYMENT_TYPES),
+                "status": "recorded",
+                "decided_on": (start + timedelta(days=45)).isoformat(),
+                "fields": fields,
+            }
+        )
+    return records
 
 
 def generate(
@@ -170,28 +217,7 @@ def generate(
         q = rng.gauss(0, 1)
         records: list[dict[str, Any]] = []
         if rng.random() >= 0.25:
-            for back in range(1, rng.randint(6, 36) + 1):
-                start = _months_back(moment, back + 1)
-                u = rng.random()
-                p_late, p_arrears = _sigmoid(-2.2 - 1.2 * q), _sigmoid(-3.6 - 1.5 * q)
-                paid = (
-                    "in_arrears"
-                    if u < p_arrears
-                    else "late"
-                    if u < p_arrears + p_late
-                    else ("on_time")
-                )
-                fields: dict[str, Any] = {"period": start.isoformat()[:7], "payment": paid}
-                if paid == "late":
-                    fields["days_late"] = rng.randint(1, 60)
-                records.append(
-                    {
-                        "record_type": rng.choice(PAYMENT_TYPES),
-                        "status": "recorded",
-                        "decided_on": (start + timedelta(days=45)).isoformat(),
-                        "fields": fields,
-                    }
-                )
+            records += payment_history(rng, q, moment)
         if rng.random() < 0.85:
             s = q + rng.gauss(0, 0.8)
             level = (
@@ -209,7 +235,7 @@ def generate(
             ("administrative_penalty", 0.3 * math.exp(-0.8 * q)),
             ("abnormal_operation", 0.1 * math.exp(-q)),
         ):
-            for _ in range(_poisson(rng, lam)):
+            for _ in range(poisson(rng, lam)):
                 decided = moment - timedelta(days=rng.randint(1, 4 * 365))
                 records.append(
                     {
@@ -221,10 +247,10 @@ def generate(
                 )
         listings = (
             [{"list": "serious_illegal_dishonest", "status": "active"}]
-            if rng.random() < _sigmoid(-4.0 - 1.5 * q)
+            if rng.random() < sigmoid(-4.0 - 1.5 * q)
             else []
         )
-        bad = rng.random() < _sigmoid(-2.6 - 1.4 * q)
+        bad = rng.random() < sigmoid(-2.6 - 1.4 * q)
         out.append(
             {
                 "organisation": i,

@@ -384,8 +384,8 @@ class ScoreIn(BaseModel):
     subject: str = Field(max_length=40)
     applicant: dict[str, str | int | float] = Field(
         default_factory=dict,
-        description="The application's attributes the scorecard reads (for a person); an "
-        "organisation is scored on its file in the registry.",
+        description="Not read: a subject is scored on its file in the registry. A key that "
+        "names prohibited data is refused (422).",
         max_length=50,
     )
 
@@ -393,9 +393,21 @@ class ScoreIn(BaseModel):
 class ScoreOut(BaseModel):
     model: str
     subject: str
-    score: int
+    score: int | None = Field(
+        description="The score; none when the file is too thin to score (enough_history)."
+    )
     cutoff: int
-    approved: bool
+    approved: bool | None = Field(
+        description="Whether the score reaches the cut-off; none when there is no score."
+    )
+    enough_history: bool = Field(
+        True,
+        description="False when a person's file holds too few months of payment or loan "
+        "records to score: the answer is 'not enough history', never a low score.",
+    )
+    history_needed: int | None = Field(
+        None, description="How many more months of history the model needs, when too thin."
+    )
     points_by_feature: dict[str, int]
     inputs: dict[str, Any] = Field(description="The values the scorecard read.")
     reasons: list[dict[str, Any]] = Field(

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from dateutil.relativedelta import relativedelta
 
-from ..analytics import smb
+from ..analytics import persons, smb
+from ..analytics.scorecard import refuse_prohibited
 from ..clock import iso
 from ..errors import InvalidInput, NotPermitted
 from ..events.chain import canonical
@@ -290,9 +291,12 @@ def _declined_by_listing(reg: Registry, listings: list[Mapping[str, Any]]) -> li
 
 def score(reg: Registry, who: Principal, code: str, applicant: Mapping[str, Any]) -> dict[str, Any]:
     """A lending score for a consenting subject, with its reasons; recorded as a read, never
-    stored. A person is scored on what the lender's application form holds (``applicant``); an
-    organisation on its file in the registry (``analytics.smb.features_of``), whatever the
-    lender sends, and the inputs read are returned with the score."""
+    stored. A subject is scored on its file in the registry (organisations:
+    ``analytics.smb.features_of``; persons: ``analytics.persons.features_of``, payments, the
+    loans lenders reported and court judgments), whatever the lender sends; the inputs read are
+    returned with the score. ``applicant`` is checked for prohibited data only (refused, so the
+    lender learns not to collect it). A person whose file is too thin to score is answered
+    "not enough history", with what is needed, never a low score."""
     consent, ref = require_lender_consent(reg, who, code)
     policy = reg.pack.lending
     assert policy is not None
@@ -305,12 +309,36 @@ def score(reg: Registry, who: Principal, code: str, applicant: Mapping[str, Any]
         model = load_model(model_id)
     except FileNotFoundError:
         raise InvalidInput(f"scorecard {model_id!r} is not installed") from None
+    refuse_prohibited(applicant)
     moment = _moment(reg)
     file = subject_file(reg, code, moment)
-    if ref.kind == "organisation":
-        black = [lid for lid, ld in reg.pack.lists.items() if ld.kind == "black"]
-        applicant = smb.features_of(file["records"], file["listings"], black, moment.date())
-    result = {**model.score(applicant), "inputs": {f: applicant[f] for f in model.inputs}}
+    black = [lid for lid, ld in reg.pack.lists.items() if ld.kind == "black"]
+    reads = persons.features_of if ref.kind == "person" else smb.features_of
+    inputs = reads(file["records"], file["listings"], black, moment.date())
+    if ref.kind == "person" and not persons.enough_history(inputs):
+        have = persons.history_months(inputs)
+        result: dict[str, Any] = {
+            "model": model.model_id,
+            "score": None,
+            "cutoff": model.cutoff,
+            "approved": None,
+            "enough_history": False,
+            "points_by_feature": {},
+            "inputs": {f: inputs[f] for f in model.inputs},
+            "reasons": [
+                {
+                    "feature": "history",
+                    "value": have,
+                    "text": f"Not enough history to score: {have} month(s) of payment or loan "
+                    f"records in the last 24; the model needs {persons.MIN_HISTORY_MONTHS}. "
+                    "This is not a low score: the file says nothing against the applicant.",
+                }
+            ],
+            "history_needed": persons.MIN_HISTORY_MONTHS - have,
+            "to_improve": None,
+        }
+    else:
+        result = {**model.score(inputs), "inputs": {f: inputs[f] for f in model.inputs}}
     declined = _declined_by_listing(reg, file["listings"])
     if declined:
         result["approved"] = False
