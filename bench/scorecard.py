@@ -55,6 +55,7 @@ from socialcredit.analytics import scorecard as sc  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 SMB_START, SMB_END = "<!-- smb-figures:start -->", "<!-- smb-figures:end -->"
+PERSON_START, PERSON_END = "<!-- person-figures:start -->", "<!-- person-figures:end -->"
 SMALL = "†"
 P_BAD_MAX = sc.COST_GOOD_DECLINED / (sc.COST_GOOD_DECLINED + sc.COST_BAD_APPROVED)  # 1/6
 NAMES = {
@@ -377,26 +378,31 @@ def figures(res: dict[str, Any]) -> list[str]:
     return lines
 
 
-def smb_section(command: str) -> tuple[dict[str, Any], list[str]]:
-    """The organisations' scorecard (``registry_smb_v1``) against the same baselines (without
-    the grid search) on its own generated data and split (seed 0)."""
-    from socialcredit.analytics import smb
-
-    rows = smb.rows_of(smb.generate())
-    train_idx, test_idx = sc.split(rows, smb.SEED)
+def registry_section(
+    module: Any, noun: str, command: str, subsets: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """A scorecard on registry data (``registry_smb_v1``, ``registry_person_v1``) against the
+    same baselines (without the grid search) on its own generated data and split (seed 0);
+    ``subsets``: the scorecard's AUC on parts of the test split as well (name -> row test)."""
+    rows = module.rows_of(module.generate())
+    train_idx, test_idx = sc.split(rows, module.SEED)
     test_rows = [rows[i] for i in test_idx]
     bad = sc.is_bad(test_rows)
-    model = sc.load_model(smb.MODEL_ID)
+    model = sc.load_model(module.MODEL_ID)
     goodness = {"scorecard": [float(model.score(r)["score"]) for r in test_rows]}
-    p_bad = baselines(rows, train_idx, test_idx, smb.SEED, smb.CANDIDATES, smb.NUMERIC, False)
+    p_bad = baselines(
+        rows, train_idx, test_idx, module.SEED, module.CANDIDATES, module.NUMERIC, False
+    )
     goodness.update({name: [-v for v in p] for name, p in p_bad.items()})
-    res = {name: {"auc": sc.auc(bad, g), "ks": sc.ks(bad, g)} for name, g in goodness.items()}
+    res: dict[str, Any] = {
+        name: {"auc": sc.auc(bad, g), "ks": sc.ks(bad, g)} for name, g in goodness.items()
+    }
     best = max(r["auc"] for r in res.values())
     lines = [
-        f"Measured by `{command}` on {len(rows):,} generated organisations "
+        f"Measured by `{command}` on {len(rows):,} generated {noun} "
         f"({sum(sc.is_bad(rows)):,} bad), split 70/30 by outcome with seed 0; the scorecard "
-        f"keeps {len(model.features)} of {len(smb.CANDIDATES)} inputs, the baselines use all "
-        f"{len(smb.CANDIDATES)}.",
+        f"keeps {len(model.features)} of {len(module.CANDIDATES)} inputs, the baselines use all "
+        f"{len(module.CANDIDATES)}.",
         "",
         "| model | AUC | KS | gap to best AUC |",
         "|---|--:|--:|--:|",
@@ -407,12 +413,26 @@ def smb_section(command: str) -> tuple[dict[str, Any], list[str]]:
     approved = sum(s >= model.cutoff for s in goodness["scorecard"]) / len(test_rows)
     lines += [
         "",
-        f"Cut-off {model.cutoff} points: {pct(approved)} of the test organisations approved. "
+        f"Cut-off {model.cutoff} points: {pct(approved)} of the test {noun} approved. "
         "Dropped for low information value: "
         + (", ".join(f"`{k}`" for k in model.provenance.get("dropped_low_iv", {})) or "none")
         + ".",
         "",
     ]
+    for label, keep in (subsets or {}).items():
+        idx = [i for i, r in enumerate(test_rows) if keep(r)]
+        sub_bad = [bad[i] for i in idx]
+        sub_scores = [goodness["scorecard"][i] for i in idx]
+        sub = {"n": len(idx), "bad": sum(sub_bad)}
+        if 0 < sum(sub_bad) < len(idx):
+            sub |= {"auc": sc.auc(sub_bad, sub_scores), "ks": sc.ks(sub_bad, sub_scores)}
+        res.setdefault("subsets", {})[label] = sub
+        shown = f"AUC {sub['auc']:.3f}, KS {sub['ks']:.3f}" if "auc" in sub else "AUC undefined"
+        lines += [
+            f"The scorecard on the test {noun} with {label}: {sub['n']:,} ({sub['bad']:,} bad), "
+            f"{shown}.",
+            "",
+        ]
     return res, lines
 
 
@@ -490,8 +510,18 @@ def main(argv: list[str] | None = None) -> int:
     }
     res["fairness"]["proxies"] = proxies(saved, rows)
     t = time.perf_counter()
-    res["organisations"], smb_block = smb_section(res["command"])
+    from socialcredit.analytics import persons, smb
+
+    res["organisations"], smb_block = registry_section(smb, "organisations", res["command"])
     print(f"organisations' scorecard: {time.perf_counter() - t:.0f} s", flush=True)
+    t = time.perf_counter()
+    res["persons"], person_block = registry_section(
+        persons,
+        "persons",
+        res["command"],
+        {"a payment history only (no loan reported)": lambda r: r["loan_months_24m"] == 0},
+    )
+    print(f"persons' scorecard: {time.perf_counter() - t:.0f} s", flush=True)
     print(f"fairness audit: {time.perf_counter() - t:.0f} s", flush=True)
     res["seconds"] = round(time.perf_counter() - t0, 1)
     res["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -515,11 +545,15 @@ def main(argv: list[str] | None = None) -> int:
         "## Organisations' scorecard (`registry_smb_v1`)",
         "",
         *smb_block,
+        "## Persons' scorecard (`registry_person_v1`)",
+        "",
+        *person_block,
     ]
     (args.out / "scorecard.md").write_text("\n".join(md), "utf-8")
     if not args.no_card:
         wrote = write_card(args.card, block)
         write_card(args.card, smb_block, SMB_START, SMB_END)
+        write_card(args.card, person_block, PERSON_START, PERSON_END)
         print(f"model card {'updated' if wrote else 'not updated (no figures markers)'}")
 
     hm = head["models"]

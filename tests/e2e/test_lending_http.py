@@ -485,5 +485,8 @@ def test_a_person_is_scored_on_the_registry_s_file_with_the_loans_lenders_report
         # prohibited data sent along is refused, not silently dropped
         bad = {"subject": PERSON, "applicant": {"religion": "x"}}
         assert lender.post("/v1/lending/scores", json=bad).status_code == 422
-        reads = [x["kind"] for x in me.get("/v1/me/file").json()["reads"]]
-        assert reads.count("lending-score") == 2
+        reads = [x for x in me.get("/v1/me/file").json()["reads"] if x["kind"] == "lending-score"]
+        assert len(reads) == 2
+        # the person sees what lowered the score, never the score or its points
+        assert reads[-1]["why"]["reasons"][0] == "loan_max_days_past_due_24m"
+        assert str(worse["score"]) not in str(reads[-1]["why"]) and "points" not in str(reads)

@@ -349,7 +349,14 @@ def score(reg: Registry, who: Principal, code: str, applicant: Mapping[str, Any]
         ref.subject_id,
         who.label,
         "lending-score",
-        {"purpose": consent.purpose, "consent_id": consent.consent_id, "model": model_id},
+        {
+            "purpose": consent.purpose,
+            "consent_id": consent.consent_id,
+            "model": model_id,
+            # what lowered the score, for the subject to see (PIPL Art. 24): the inputs
+            # named, never the score or the points
+            "reasons": [str(r.get("feature")) for r in result["reasons"]],
+        },
     )
     return {
         **result,

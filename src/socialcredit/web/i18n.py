@@ -495,6 +495,27 @@ def reader_name(label: str | None) -> str:
     return _("%(role)s: %(name)s") % {"role": roles[role], "name": name}
 
 
+def score_reason_name(feature: str) -> str:
+    """An input of a lending scorecard that lowered a score, as the subject reads it."""
+    names = {
+        "late_payments_12m": _("payments made late in the last 12 months"),
+        "arrears_24m": _("payments in arrears in the last 24 months"),
+        "payment_months_24m": _("months of payment history"),
+        "longest_delay_days_24m": _("the longest payment delay in the last 24 months"),
+        "loan_months_24m": _("months of loan history"),
+        "loan_max_days_past_due_24m": _("the most days a loan was past due in 24 months"),
+        "loans_defaulted_36m": _("loans reported in default in the last 36 months"),
+        "unperformed_judgments_36m": _("court judgments not performed"),
+        "active_black_listings": _("listings on a black list"),
+        "tax_credit_level": _("the tax credit rating"),
+        "penalties_36m": _("administrative penalties in the last 36 months"),
+        "abnormal_operations_36m": _("abnormal-operation records in the last 36 months"),
+        "listing": _("a listing that restricts financing"),
+        "history": _("not enough history to score"),
+    }
+    return names.get(feature, feature)
+
+
 def division_name(code: str | None) -> str:
     """An administrative division code as the place it names (GB/T 2260, from python-stdnum's
     data): 421381 -> 湖北省广水市; the code itself if unknown."""
@@ -522,6 +543,7 @@ def template_globals() -> dict[str, Callable[..., Any]]:
         "improvement": improvement,
         "grade_refs": grade_refs,
         "queue_reason": queue_reason,
+        "score_reason_name": score_reason_name,
         "reader_name": reader_name,
         "fbayes": fbayes,
         "comparison_name": comparison_name,
