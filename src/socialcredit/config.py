@@ -55,6 +55,7 @@ class Settings:
     mail_from: str | None = None
     open_data_path: Path | None = None
     check_file_path: Path | None = None
+    models_path: Path | None = None
     search_rate: float = 1.0
     search_burst: int = 30
     #: checks on natural persons a second per agency on the main API (0: no quota), and how
@@ -80,6 +81,19 @@ class Settings:
             db = Path(self.database_url.removeprefix("sqlite:///"))
             return db.with_name(db.name + ".open-data")
         return Path(".socialcredit/open-data")
+
+    @property
+    def models_dir(self) -> Path:
+        """Where scorecards fitted on this registry's outcomes are kept
+        (``socialcredit scorecard fit``): SOCIALCREDIT_MODELS_DIR, or next to an SQLite file,
+        or .socialcredit/models. A pack names a model by its id; a model not found here is
+        one shipped with the package."""
+        if self.models_path is not None:
+            return self.models_path
+        if self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
+            db = Path(self.database_url.removeprefix("sqlite:///"))
+            return db.with_name(db.name + ".models")
+        return Path(".socialcredit/models")
 
     @property
     def check_file(self) -> Path | None:
@@ -153,6 +167,9 @@ class Settings:
             else None,
             check_file_path=Path(e["SOCIALCREDIT_CHECK_FILE"])
             if e.get("SOCIALCREDIT_CHECK_FILE")
+            else None,
+            models_path=Path(e["SOCIALCREDIT_MODELS_DIR"])
+            if e.get("SOCIALCREDIT_MODELS_DIR")
             else None,
             search_rate=_number(e, "SOCIALCREDIT_SEARCH_RATE", 1.0, minimum=0),
             search_burst=int(_number(e, "SOCIALCREDIT_SEARCH_BURST", 30, minimum=1, whole=True)),

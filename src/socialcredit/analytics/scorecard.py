@@ -654,8 +654,11 @@ def refuse_prohibited(applicant: Mapping[str, Any]) -> None:
             )
 
 
-def load_model(name: str = MODEL_ID) -> Model:
-    """A model saved in this package (``analytics/models/NAME.json``)."""
+def load_model(name: str = MODEL_ID, directory: Path | None = None) -> Model:
+    """A model fitted on a registry's own outcomes (``directory/NAME.json``, the registry's
+    models directory), else one saved in this package (``analytics/models/NAME.json``)."""
+    if directory is not None and "/" not in name and (directory / f"{name}.json").is_file():
+        return Model.from_json((directory / f"{name}.json").read_text(encoding="utf-8"))
     text = resources.files(__package__ or "socialcredit.analytics").joinpath(f"models/{name}.json")
     return Model.from_json(text.read_text(encoding="utf-8"))
 

@@ -23,6 +23,7 @@ for sub, name in (
     (due_process.statement_app, "statement"),
     (due_process.notices_app, "notices"),
     (admin.principals_app, "principals"),
+    (admin.scorecard_app, "scorecard"),
     (supervision.inspect_app, "inspect"),
     (supervision.grades_app, "grades"),
     (resolution.resolve_app, "resolve"),

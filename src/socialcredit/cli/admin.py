@@ -35,6 +35,55 @@ principals_app = typer.Typer(
     no_args_is_help=True,
 )
 
+scorecard_app = typer.Typer(
+    help="Lending scorecards: refit on the loan outcomes lenders reported to this registry.",
+    no_args_is_help=True,
+)
+
+
+@scorecard_app.command("fit")
+@clerk_errors
+def scorecard_fit(
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of",
+            help="The moment the inputs are read at (YYYY-MM-DD); outcomes are the loans "
+            "reported in default or 90+ days past due in the window after it.",
+        ),
+    ],
+    kind: Annotated[str, typer.Option("--kind", help="person or organisation.")] = "person",
+    outcomes_from_registry: Annotated[
+        bool,
+        typer.Option(
+            "--outcomes-from-registry",
+            help="Learn from the loan performance lenders reported (the only source of "
+            "outcomes there is; required).",
+        ),
+    ] = False,
+    window: Annotated[
+        str, typer.Option("--window", help="How long after --as-of outcomes count, e.g. 12m.")
+    ] = "12m",
+    seed: Annotated[int, typer.Option("--seed", help="The split's seed.")] = 0,
+) -> None:
+    """Fit KIND's scorecard on the registry's own outcomes and write it, versioned, to the
+    registry's models directory (SOCIALCREDIT_MODELS_DIR, or next to the SQLite file). Name
+    its id in the pack's lending.yaml (score.models) to score with it; every score names it.
+
+    Example: socialcredit scorecard fit --kind person --outcomes-from-registry --as-of 2026-01-01 --window 12m
+    """
+    from ..clock import parse_moment
+    from ..services.scorecard_fit import fit_from_registry
+
+    if not outcomes_from_registry:
+        raise typer.BadParameter(
+            "the only outcomes there are the registry's: pass --outcomes-from-registry"
+        )
+    reg = registry()
+    print_json(
+        fit_from_registry(reg, kind, parse_moment(as_of, reg.tz), window, seed, actor("cli"))
+    )
+
 
 @principals_app.command("add")
 @clerk_errors

@@ -306,7 +306,7 @@ def score(reg: Registry, who: Principal, code: str, applicant: Mapping[str, Any]
     from ..analytics.scorecard import load_model
 
     try:
-        model = load_model(model_id)
+        model = load_model(model_id, reg.settings.models_dir)
     except FileNotFoundError:
         raise InvalidInput(f"scorecard {model_id!r} is not installed") from None
     refuse_prohibited(applicant)

@@ -222,6 +222,7 @@ def purpose_name(purpose: str | None) -> str:
         "open data": _("open data"),
         "public profile": _("public profile"),
         "screening": _("screening of a counterparty by ID number"),
+        "model training": _("training a lending scorecard on reported loan outcomes"),
     }
     return names.get(purpose or "", purpose or "")
 
