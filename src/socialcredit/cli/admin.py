@@ -85,6 +85,38 @@ def scorecard_fit(
     )
 
 
+@scorecard_app.command("audit")
+@clerk_errors
+def scorecard_audit(
+    kind: Annotated[str, typer.Option("--kind", help="person or organisation.")] = "person",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Read the inputs as of this date (YYYY-MM-DD) and, with --window, compare each "
+            "group's observed bad share; default: now, approvals only.",
+        ),
+    ] = None,
+    window: Annotated[
+        str | None, typer.Option("--window", help="The outcomes' window after --as-of, e.g. 12m.")
+    ] = None,
+) -> None:
+    """The fairness audit of the pack's scorecard for KIND on this registry's subjects:
+    approval rate, mean score (and observed bad share) by sex and age band for persons
+    (derived in memory from the decrypted ID numbers, aggregates only, each read shown to the
+    person) or by province, entity type and age of firm for organisations; groups under 5
+    suppressed. Prints JSON.
+
+    Example: socialcredit scorecard audit --kind organisation
+    """
+    from ..clock import parse_moment
+    from ..services.scorecard_audit import audit
+
+    reg = registry()
+    moment = parse_moment(as_of, reg.tz) if as_of else None
+    print_json(audit(reg, kind, moment, window, actor("cli")))
+
+
 @principals_app.command("add")
 @clerk_errors
 def principals_add(

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidIdentifier
+from ..identifiers.resident_id import lift_15
 from ..ingest.readers import Row, RowProblem
 from ..resolution.deterministic import parse_organisation_code
 
@@ -77,10 +78,7 @@ def code_key(raw: Any) -> str | None:
     if not code:
         return None
     if len(code) == 15 and code.isdigit():  # a first-generation resident ID: born 19xx
-        from stdnum.cn import ric
-
-        first17 = code[:6] + "19" + code[6:]
-        return first17 + ric.calc_check_digit(first17)
+        return lift_15(code)
     return code
 
 
