@@ -223,6 +223,9 @@ def purpose_name(purpose: str | None) -> str:
         "public profile": _("public profile"),
         "screening": _("screening of a counterparty by ID number"),
         "model training": _("training a lending scorecard on reported loan outcomes"),
+        "fairness audit (aggregates only)": _(
+            "a fairness audit of the lending scorecard (aggregates only)"
+        ),
     }
     return names.get(purpose or "", purpose or "")
 
