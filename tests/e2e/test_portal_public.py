@@ -13,6 +13,7 @@ from socialcredit.bootstrap import Registry
 from socialcredit.clock import FixedClock, parse_moment
 from socialcredit.services import ingest
 from tests.e2e.conftest import axe_violations
+from tests.e2e.test_pages_in_chinese import IDENTIFIER, INTERNAL_ID
 from tests.fixtures.rows import ORG, ORG2, ORG_NAME, judgment, numbered, tax_rating
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
@@ -222,3 +223,7 @@ def test_public_pages_fit_a_phone(page: Any, listed: None) -> None:
                 })())"""
             )
             assert over <= 0, f"{path} ({lang}) is {over} px wider than a phone: {wide}"
+            if lang == "zh":  # the translation rule, on the text the browser shows
+                text = page.locator("body").inner_text()
+                assert not IDENTIFIER.findall(text), (path, IDENTIFIER.findall(text))
+                assert not INTERNAL_ID.findall(text), (path, INTERNAL_ID.findall(text))
