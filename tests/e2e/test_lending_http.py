@@ -490,3 +490,53 @@ def test_a_person_is_scored_on_the_registry_s_file_with_the_loans_lenders_report
         # the person sees what lowered the score, never the score or its points
         assert reads[-1]["why"]["reasons"][0] == "loan_max_days_past_due_24m"
         assert str(worse["score"]) not in str(reads[-1]["why"]) and "points" not in str(reads)
+
+
+def test_a_lender_furnishes_a_file_in_its_own_columns(
+    reg: Registry, clock: FixedClock, server: str
+) -> None:
+    """Loan performance through the formats' machinery: a lender's monthly file with its own
+    headers (借据号, 还款状态, 逾期天数, ...) read by the pack's mapping, for a consenting person;
+    a status the mapping does not know is the row's problem, named by its column."""
+    from tests.fixtures.rows import judgment
+
+    ingest.ingest(
+        reg,
+        numbered(
+            [judgment("J-P", PERSON, status="performed", conduct=None, listing_ref=None,
+                      performed_on="2026-01-20")]
+        ),
+        "court",
+        actor="court",
+    )  # fmt: skip
+    me_tok = create_principal(reg, "subject", "Zhang San", actor=OP, subject=PERSON)["token"]
+    bank_system = issue_token(reg, "lenders", "bank gateway", OP)
+    clock.set(parse_moment("2026-03-20T09:00"))
+    csv = (
+        "借款人名称,证件号码,借款人类型,借据号,发放日期,贷款金额（元）,报告期,还款状态,逾期天数,"
+        "报告日期,贷款机构\n"
+        f"张三,{PERSON},个人,JJ-1,2025年6月1日,200000,2026-02,逾期,17,2026年3月5日,某某银行\n"
+        f"张三,{PERSON},个人,JJ-1,2025年6月1日,200000,2026-01,关注,0,2026年2月5日,某某银行\n"
+    ).encode("utf-8-sig")
+    with client(server, me_tok) as me, client(server, bank_system) as bank:
+        me.post(
+            "/v1/consents/sources",
+            json={"subject": PERSON, "source": "lenders", "record_types": ["loan_performance"]},
+        ).raise_for_status()
+        r = bank.post(
+            "/v1/uploads",
+            params={"file_name": "loans-2026-02.csv", "format": "auto"},
+            content=csv,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert out["format"] == "lender_loan_performance"
+        assert out["accepted"] == 1 and out["rejected"] == 1
+        assert out["rejects"][0]["field"] == "还款状态" and "关注" in out["rejects"][0]["reason"]
+        (mine,) = [
+            x for x in me.get("/v1/me/file").json()["records"]
+            if x["record_type"] == "loan_performance"
+        ]  # fmt: skip
+        assert mine["fields"]["performance"] == "past_due"
+        assert mine["fields"]["days_past_due"] in (17, "17")
