@@ -292,13 +292,17 @@ async def _body(receive: Receive) -> bytes:
             return b"".join(parts)
 
 
-def run_recorder(spool: Path, stop: Any, every: float = 0.5) -> None:
-    """The recorder process of the check server: drains the spool until ``stop`` is set, then
-    once more. Runs at a lower priority than the workers that answer checks."""
+def run_recorder(spool: Path, stop: Any, every: float = 0.5, parent: int | None = None) -> None:
+    """The recorder process of the check server: drains the spool until ``stop`` is set, or
+    until its ``parent`` is gone (a server killed outright cannot set ``stop``; the recorder
+    must not outlive it), then once more. Runs at a lower priority than the workers that answer
+    checks."""
     os.nice(10)
     reg = Registry.from_env(migrate=False)
     try:
         while not stop.wait(every):
+            if parent is not None and os.getppid() != parent:
+                break
             try:
                 drain_spool(reg, spool)
             except Exception:

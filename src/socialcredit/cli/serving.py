@@ -61,7 +61,9 @@ def serve(
     )
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
-    recorder = ctx.Process(target=run_recorder, args=(spool, stop), name="check-reads-recorder")
+    recorder = ctx.Process(
+        target=run_recorder, args=(spool, stop, 0.5, os.getpid()), name="check-reads-recorder"
+    )
     recorder.start()
     try:
         uvicorn.run(
@@ -126,7 +128,9 @@ def serve_checks(
     os.environ["SOCIALCREDIT_READS_SPOOL"] = str(spool)
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
-    recorder = ctx.Process(target=run_recorder, args=(spool, stop), name="check-reads-recorder")
+    recorder = ctx.Process(
+        target=run_recorder, args=(spool, stop, 0.5, os.getpid()), name="check-reads-recorder"
+    )
     recorder.start()
     try:
         Server(
