@@ -48,12 +48,13 @@ from __future__ import annotations
 
 import math
 import random
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from . import registry_training
 from . import scorecard as sc
+from .registry_training import train_generated
 from .smb import (
     black_listings,
     counts,
@@ -228,68 +229,37 @@ def rows_of(
 
 def train(seed: int = SEED, n: int = N_PERSONS) -> sc.Model:
     """Fit on 70% of the generated persons with enough history, measure on the other 30%."""
-    files = generate(n, seed)
-    rows = rows_of(files)
-    train_idx, test_idx = sc.split(rows, seed)
-    train_rows = [rows[i] for i in train_idx]
-    test_rows = [rows[i] for i in test_idx]
-    model = sc.fit(train_rows, CANDIDATES, NUMERIC, MODEL_ID)
-    scores = [model.score(r)["score"] for r in rows]
-    test_scores = [scores[i] for i in test_idx]
-    thin = sum(
-        1
-        for f in files
-        if not enough_history(
-            features_of(f["records"], f["listings"], BLACK_LISTS, date(2026, 6, 1))
-        )
-    )
-    metrics = {
-        "train_auc": round(sc.auc(sc.is_bad(train_rows), [scores[i] for i in train_idx]), 4),
-        "test_auc": round(sc.auc(sc.is_bad(test_rows), test_scores), 4),
-        "test_ks": round(sc.ks(sc.is_bad(test_rows), test_scores), 4),
-        "test_approval_rate": round(sum(s >= model.cutoff for s in test_scores) / len(test_idx), 4),
-        "not_enough_history": thin,
+    rows = rows_of(generate(n, seed))
+    data = {
+        "name": "generated registry files of persons (socialcredit.analytics.persons)",
+        "persons": n,
+        "scored": len(rows),
+        "bad": sum(sc.is_bad(rows)),
+        "seed": seed,
+        "min_history_months": MIN_HISTORY_MONTHS,
+        "process": "see the module docstring of socialcredit/analytics/persons.py",
     }
-    provenance = {
-        "data": {
-            "name": "generated registry files of persons (socialcredit.analytics.persons)",
-            "persons": n,
-            "scored": len(rows),
-            "bad": sum(sc.is_bad(rows)),
-            "seed": seed,
-            "min_history_months": MIN_HISTORY_MONTHS,
-            "process": "see the module docstring of socialcredit/analytics/persons.py",
-        },
-        "split": {"method": "stratified by outcome", "test_size": sc.TEST_SIZE, "seed": seed},
-        **model.provenance,
-        "command": "python -m socialcredit.analytics.persons",
-    }
-    return sc.Model(
-        features=model.features,
-        cutoff=model.cutoff,
-        model_id=MODEL_ID,
-        metrics=metrics,
-        provenance=provenance,
+    return train_generated(
+        rows,
+        MODEL_ID,
+        CANDIDATES,
+        NUMERIC,
+        seed,
+        data,
+        "python -m socialcredit.analytics.persons",
+        # rows_of keeps the files thick enough to score: the others were too thin
+        {"not_enough_history": n - len(rows)},
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Retrain on the generated persons and rewrite the saved model (``--check``)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    model = train()
-    path = sc.model_path(MODEL_ID)
-    if "--check" in args:
-        same = path.exists() and path.read_text(encoding="utf-8") == model.to_json()
-        sys.stdout.write(f"{path}: {'up to date' if same else 'differs from a fresh training'}\n")
-        return 0 if same else 1
-    path.write_text(model.to_json(), encoding="utf-8")
-    m = model.metrics
-    sys.stdout.write(
-        f"wrote {path}: {len(model.features)} inputs, test AUC {m['test_auc']}, "
-        f"KS {m['test_ks']}, approval {m['test_approval_rate']}, cut-off {model.cutoff}; "
-        f"{m['not_enough_history']} of {N_PERSONS} too thin to score\n"
+    return registry_training.main(
+        argv,
+        train,
+        MODEL_ID,
+        lambda m: f"; {m.metrics['not_enough_history']} of {N_PERSONS} too thin to score",
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -43,12 +43,13 @@ from __future__ import annotations
 
 import math
 import random
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from . import registry_training
 from . import scorecard as sc
+from .registry_training import train_generated
 
 MODEL_ID = "registry_smb_v1"
 SEED = 0
@@ -276,55 +277,21 @@ def rows_of(
 def train(seed: int = SEED, n: int = N_ORGANISATIONS) -> sc.Model:
     """Fit on 70% of the generated organisations and measure on the other 30%."""
     rows = rows_of(generate(n, seed))
-    train_idx, test_idx = sc.split(rows, seed)
-    train_rows = [rows[i] for i in train_idx]
-    test_rows = [rows[i] for i in test_idx]
-    model = sc.fit(train_rows, CANDIDATES, NUMERIC, MODEL_ID)
-    scores = [model.score(r)["score"] for r in rows]
-    test_scores = [scores[i] for i in test_idx]
-    metrics = {
-        "train_auc": round(sc.auc(sc.is_bad(train_rows), [scores[i] for i in train_idx]), 4),
-        "test_auc": round(sc.auc(sc.is_bad(test_rows), test_scores), 4),
-        "test_ks": round(sc.ks(sc.is_bad(test_rows), test_scores), 4),
-        "test_approval_rate": round(sum(s >= model.cutoff for s in test_scores) / len(test_idx), 4),
+    data = {
+        "name": "generated registry files of organisations (socialcredit.analytics.smb)",
+        "organisations": n,
+        "bad": sum(sc.is_bad(rows)),
+        "seed": seed,
+        "process": "see the module docstring of socialcredit/analytics/smb.py",
     }
-    provenance = {
-        "data": {
-            "name": "generated registry files of organisations (socialcredit.analytics.smb)",
-            "organisations": n,
-            "bad": sum(sc.is_bad(rows)),
-            "seed": seed,
-            "process": "see the module docstring of socialcredit/analytics/smb.py",
-        },
-        "split": {"method": "stratified by outcome", "test_size": sc.TEST_SIZE, "seed": seed},
-        **model.provenance,
-        "command": "python -m socialcredit.analytics.smb",
-    }
-    return sc.Model(
-        features=model.features,
-        cutoff=model.cutoff,
-        model_id=MODEL_ID,
-        metrics=metrics,
-        provenance=provenance,
+    return train_generated(
+        rows, MODEL_ID, CANDIDATES, NUMERIC, seed, data, "python -m socialcredit.analytics.smb"
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Retrain on the generated organisations and rewrite the saved model (``--check``)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    model = train()
-    path = sc.model_path(MODEL_ID)
-    if "--check" in args:
-        same = path.exists() and path.read_text(encoding="utf-8") == model.to_json()
-        sys.stdout.write(f"{path}: {'up to date' if same else 'differs from a fresh training'}\n")
-        return 0 if same else 1
-    path.write_text(model.to_json(), encoding="utf-8")
-    m = model.metrics
-    sys.stdout.write(
-        f"wrote {path}: {len(model.features)} inputs, test AUC {m['test_auc']}, "
-        f"KS {m['test_ks']}, approval {m['test_approval_rate']}, cut-off {model.cutoff}\n"
-    )
-    return 0
+    return registry_training.main(argv, train, MODEL_ID)
 
 
 if __name__ == "__main__":
