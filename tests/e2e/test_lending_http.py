@@ -359,6 +359,17 @@ def test_an_actively_listed_dishonest_debtor_is_declined_with_the_listing_first(
         assert after["approved"] is (after["score"] >= after["cutoff"])
 
 
+def register_person(reg: Registry) -> str:
+    """PERSON registered by a first record that needs no consent (a performed judgment), and
+    the token of the person's own account."""
+    from tests.fixtures.rows import judgment
+
+    row = judgment("J-P", PERSON, status="performed", conduct=None, listing_ref=None,
+                   performed_on="2026-01-20")  # fmt: skip
+    ingest.ingest(reg, numbered([row]), "court", actor="court")
+    return str(create_principal(reg, "subject", "Zhang San", actor=OP, subject=PERSON)["token"])
+
+
 def loan_row(rid: str, period: str, subject: str, **fields: Any) -> dict[str, Any]:
     return {
         "source_record_id": rid,
@@ -385,18 +396,7 @@ def test_a_lender_furnishes_loan_performance_under_the_persons_consent(
     """The data loop: a lender's system reports, month by month, how a credit it granted is
     repaid; about a person only while the person consents to that lender sharing it, and the
     person sees each report in their file and may object to it like any record."""
-    from tests.fixtures.rows import judgment
-
-    ingest.ingest(  # the person is registered by a first record that needs no consent
-        reg,
-        numbered(
-            [judgment("J-P", PERSON, status="performed", conduct=None, listing_ref=None,
-                      performed_on="2026-01-20")]
-        ),
-        "court",
-        actor="court",
-    )  # fmt: skip
-    me_tok = create_principal(reg, "subject", "Zhang San", actor=OP, subject=PERSON)["token"]
+    me_tok = register_person(reg)
     bank_system = issue_token(reg, "lenders", "bank gateway", OP)
     clock.set(parse_moment("2026-03-20T09:00"))
     rows = [
@@ -437,18 +437,7 @@ def test_a_person_is_scored_on_the_registry_s_file_with_the_loans_lenders_report
     """The person's scorecard reads what the registry holds under consent: a year of loan
     performance a lender reported scores; a lender's report of days past due costs points and
     is the first reason; the score, its inputs and the read are the person's to see."""
-    from tests.fixtures.rows import judgment
-
-    ingest.ingest(
-        reg,
-        numbered(
-            [judgment("J-P", PERSON, status="performed", conduct=None, listing_ref=None,
-                      performed_on="2026-01-20")]
-        ),
-        "court",
-        actor="court",
-    )  # fmt: skip
-    me_tok = create_principal(reg, "subject", "Zhang San", actor=OP, subject=PERSON)["token"]
+    me_tok = register_person(reg)
     bank = create_principal(reg, "lender", "Example Bank", actor=OP)
     bank_system = issue_token(reg, "lenders", "bank gateway", OP)
     clock.set(parse_moment("2026-03-20T09:00"))
@@ -498,18 +487,7 @@ def test_a_lender_furnishes_a_file_in_its_own_columns(
     """Loan performance through the formats' machinery: a lender's monthly file with its own
     headers (借据号, 还款状态, 逾期天数, ...) read by the pack's mapping, for a consenting person;
     a status the mapping does not know is the row's problem, named by its column."""
-    from tests.fixtures.rows import judgment
-
-    ingest.ingest(
-        reg,
-        numbered(
-            [judgment("J-P", PERSON, status="performed", conduct=None, listing_ref=None,
-                      performed_on="2026-01-20")]
-        ),
-        "court",
-        actor="court",
-    )  # fmt: skip
-    me_tok = create_principal(reg, "subject", "Zhang San", actor=OP, subject=PERSON)["token"]
+    me_tok = register_person(reg)
     bank_system = issue_token(reg, "lenders", "bank gateway", OP)
     clock.set(parse_moment("2026-03-20T09:00"))
     csv = (

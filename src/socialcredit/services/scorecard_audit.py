@@ -33,7 +33,7 @@ from ..errors import InvalidIdentifier, InvalidInput
 from ..identifiers.divisions import division_name
 from ..identifiers.uscc import parse_uscc
 from ..policy.durations import Duration, add_duration
-from .scorecard_fit import _bad_after, _in_force
+from .scorecard_fit import bad_after, in_force
 from .subjects import subject_file
 from .supervision import MIN_CELL
 
@@ -137,7 +137,7 @@ def audit(
             file = subject_file(reg, code, now)
             groups = _organisation_groups(row, file, moment.astimezone(reg.tz).date())
         listed = [
-            {**x, "status": "active" if _in_force(x, moment) else "ended"} for x in file["listings"]
+            {**x, "status": "active" if in_force(x, moment) else "ended"} for x in file["listings"]
         ]
         inputs = module.features_of(
             file["records"], listed, black, moment.astimezone(reg.tz).date()
@@ -147,7 +147,7 @@ def audit(
             continue
         scored = model.score(inputs)
         bad = (
-            _bad_after(file, moment.astimezone(reg.tz).date(), end.astimezone(reg.tz).date())
+            bad_after(file, moment.astimezone(reg.tz).date(), end.astimezone(reg.tz).date())
             if end is not None
             else None
         )

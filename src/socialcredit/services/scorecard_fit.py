@@ -47,7 +47,7 @@ def _period(r: dict[str, Any]) -> date | None:
         return None
 
 
-def _bad_after(file: dict[str, Any], start: date, end: date) -> bool:
+def bad_after(file: dict[str, Any], start: date, end: date) -> bool:
     for r in file["records"]:
         if r["record_type"] != "loan_performance" or r.get("retracted"):
             continue
@@ -62,7 +62,7 @@ def _bad_after(file: dict[str, Any], start: date, end: date) -> bool:
     return False
 
 
-def _in_force(listing: dict[str, Any], t: datetime) -> bool:
+def in_force(listing: dict[str, Any], t: datetime) -> bool:
     since = listing.get("since")
     if not since or datetime.fromisoformat(since) > t:
         return False
@@ -116,12 +116,12 @@ def fit_from_registry(
         # force then; one read recorded a subject, which it sees in its file
         file = subject_file(reg, sid, reg.now(), reader=reader, purpose="model training")
         listed = [
-            {**x, "status": "active" if _in_force(x, as_of) else "ended"} for x in file["listings"]
+            {**x, "status": "active" if in_force(x, as_of) else "ended"} for x in file["listings"]
         ]
         inputs = module.features_of(file["records"], listed, black, as_of.date())
         if kind == "person" and not persons.enough_history(inputs):
             continue  # not scored, so not learnt from
-        bad = _bad_after(file, as_of.date(), end.date())
+        bad = bad_after(file, as_of.date(), end.date())
         rows.append({**inputs, sc.TARGET: sc.BAD if bad else sc.GOOD})
     n_bad = sum(sc.is_bad(rows))
     if len(rows) < MIN_ROWS or n_bad < MIN_BAD:
